@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class WechatConfig(AppConfig):
     name = "wechat"
-    verbose_name = "WeChat"
+    verbose_name = "微信接入"

@@ -1,0 +1,272 @@
+"""Settings for 社区通, read from the environment only (DESIGN.md §4).
+
+With DJANGO_DEBUG=true the embedded defaults apply (SQLite, in-memory layers, the
+local WeChat stand-in). Without it the process is a production one: every setting
+listed in REQUIRED_IN_PRODUCTION must be present and well formed, or start-up stops
+with a message that names it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = env.str(name, default="")
+    if raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+
+
+DEBUG = _bool("DJANGO_DEBUG", False)
+# Tests run on the embedded defaults too; config/settings_test.py turns this on.
+EMBEDDED_DEFAULTS = DEBUG or env.bool("SHEQUTONG_EMBEDDED", default=False)
+
+# Dev-only values: never valid when EMBEDDED_DEFAULTS is off.
+_DEV_SECRET_KEY = "dev-only-insecure-key-社区通-do-not-use-in-production"
+_DEV_FIELD_KEY = "ZGV2LW9ubHktZmllbGQta2V5LTMyLWJ5dGVzLWxvbmc="  # dev only
+_DEV_PUSH_AES_KEY = "ZGV2LW9ubHktcHVzaC1hZXMta2V5LTMyLWJ5dGVzISE"  # 43 chars
+
+
+def _required(name: str, dev_default: str) -> str:
+    value = env.str(name, default="")
+    if value:
+        return value
+    if EMBEDDED_DEFAULTS:
+        return dev_default
+    raise ImproperlyConfigured(
+        f"{name} is required in production (DJANGO_DEBUG is off); set it in the environment"
+    )
+
+
+SECRET_KEY = _required("DJANGO_SECRET_KEY", _DEV_SECRET_KEY)
+if not EMBEDDED_DEFAULTS and len(SECRET_KEY) < 40:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 40 characters in production")
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in _required("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]").split(",")
+    if h.strip()
+]
+
+try:
+    DATABASES = {"default": env.db_url_config(_required("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+except Exception as exc:  # django-environ raises several kinds for a bad URL
+    raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the worker and the server read while the other writes.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+REDIS_URL = env.str("REDIS_URL", default="")
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "stq",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "stq"}}
+
+# --- Field encryption (PIPL): newest key first, all keys can decrypt. -------------
+FIELD_ENCRYPTION_KEYS = [k.strip() for k in _required("FIELD_ENCRYPTION_KEYS", _DEV_FIELD_KEY).split(",") if k.strip()]
+for _i, _key in enumerate(FIELD_ENCRYPTION_KEYS):
+    try:
+        if len(base64.urlsafe_b64decode(_key)) != 32:
+            raise ValueError
+    except (ValueError, binascii.Error):
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEYS entry {_i + 1} is not a urlsafe-base64 32-byte key "
+            "(make one with: python -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
+        ) from None
+
+# --- WeChat -----------------------------------------------------------------------
+WECHAT_APPID = _required("WECHAT_APPID", "wxdev0000000000000")
+WECHAT_SECRET = _required("WECHAT_SECRET", "dev-secret")
+WECHAT_API_BASE = env.str(
+    "WECHAT_API_BASE", default="http://127.0.0.1:8100/" if EMBEDDED_DEFAULTS else "https://api.weixin.qq.com/"
+)
+if not WECHAT_API_BASE.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("WECHAT_API_BASE must be an http(s) URL")
+if not WECHAT_API_BASE.endswith("/"):
+    WECHAT_API_BASE += "/"
+WECHAT_PUSH_TOKEN = _required("WECHAT_PUSH_TOKEN", "devpushtoken")
+WECHAT_PUSH_AES_KEY = _required("WECHAT_PUSH_AES_KEY", _DEV_PUSH_AES_KEY)
+if len(WECHAT_PUSH_AES_KEY) != 43:
+    raise ImproperlyConfigured("WECHAT_PUSH_AES_KEY must be the 43-character EncodingAESKey")
+# Total budget for one WeChat call, so that "WeChat down" answers 503 within 5 seconds.
+WECHAT_TIMEOUT_SECONDS = env.float("WECHAT_TIMEOUT_SECONDS", default=3.0)
+# "release" in production; the stand-in accepts any.
+WECHAT_MINIPROGRAM_STATE = env.str("WECHAT_MINIPROGRAM_STATE", default="formal")
+
+# --- Application ------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "channels",
+    "django_tasks_db",
+    "core",
+    "wechat",
+    "residents",
+    "notifications",
+    "community",
+    "services",
+    "deliberation",
+    "console",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "residents.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+LANGUAGE_CODE = "zh-hans"
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+
+LOGIN_URL = "/console/login/"
+
+# Uploads: images are capped by the image pipeline; the body cap stops abuse early.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+MAX_IMAGE_UPLOAD_BYTES = env.int("MAX_IMAGE_UPLOAD_BYTES", default=10 * 1024 * 1024)
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "wechat"],
+    }
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["residents.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
+    "DATETIME_FORMAT": "iso-8601",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env.str("THROTTLE_LOGIN", default="30/min"),
+        "post": env.str("THROTTLE_POST", default="20/min"),
+        "comment": env.str("THROTTLE_COMMENT", default="60/min"),
+        "report": env.str("THROTTLE_REPORT", default="30/min"),
+        "service_request": env.str("THROTTLE_SERVICE_REQUEST", default="30/min"),
+        "upload": env.str("THROTTLE_UPLOAD", default="30/min"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "社区通 API",
+    "DESCRIPTION": "社区通小程序后端接口。错误统一为 {\"error\": {\"code\", \"message\", \"detail\"}}。",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+    },
+    "SECURITY": [{"bearerAuth": []}],
+}
+
+# API tokens
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+
+# Security headers (DEBUG off); HTTPS redirects are the reverse proxy's job.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+if not DEBUG and not EMBEDDED_DEFAULTS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

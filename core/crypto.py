@@ -1,0 +1,99 @@
+"""Field encryption with rotating keys (FIELD_ENCRYPTION_KEYS, newest first).
+
+Values are Fernet tokens (AES-128-CBC + HMAC-SHA256) made with the newest key; any
+listed key decrypts, so a key can be added first and the old one dropped after
+`manage.py rotate_field_keys` has re-encrypted every row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.db import models
+
+PREFIX = "enc1:"
+
+
+@lru_cache(maxsize=8)
+def _fernet(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(k) for k in keys])
+
+
+def fernet() -> MultiFernet:
+    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
+
+
+def encrypt(plaintext: str) -> str:
+    return PREFIX + fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+
+def decrypt(stored: str) -> str:
+    if not stored.startswith(PREFIX):
+        raise ValueError("value is not an encrypted field token")
+    try:
+        return fernet().decrypt(stored[len(PREFIX):].encode("ascii")).decode("utf-8")
+    except InvalidToken as exc:
+        raise ValueError("no FIELD_ENCRYPTION_KEYS entry can decrypt this value") from exc
+
+
+def rotate(stored: str) -> str:
+    """Re-encrypt with the newest key (MultiFernet.rotate keeps the timestamp)."""
+    return PREFIX + fernet().rotate(stored[len(PREFIX):].encode("ascii")).decode("ascii")
+
+
+def blind_index(value: str, *, purpose: str) -> str:
+    """A keyed hash for equality lookups on encrypted data (e.g. one household).
+
+    Keyed with SECRET_KEY, not the rotating field keys, so rotation leaves it stable.
+    """
+    key = hashlib.sha256(f"{settings.SECRET_KEY}:{purpose}".encode()).digest()
+    return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class EncryptedTextField(models.TextField):
+    """A text column that is only ever stored encrypted. Supports no lookups but isnull."""
+
+    description = "Encrypted text"
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return value
+        return decrypt(value)
+
+    def to_python(self, value):
+        if value is None or not isinstance(value, str) or not value.startswith(PREFIX):
+            return value
+        return decrypt(value)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if value is None or value == "":
+            return value
+        return encrypt(str(value))
+
+    def get_lookup(self, lookup_name):
+        if lookup_name != "isnull":
+            return None
+        return super().get_lookup(lookup_name)
+
+
+def mask_phone(phone: str | None) -> str:
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) >= 7:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * len(digits)
+
+
+def mask_text(value: str | None, keep: int = 6) -> str:
+    """Addresses: keep the start (street, compound), hide the rest (building, room)."""
+    if not value:
+        return ""
+    if len(value) <= keep:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:keep] + "****"

@@ -1,0 +1,91 @@
+"""The one exception handler: every API error leaves in the same shape."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from core.errors import DomainError, ServiceUnavailable, error_body
+
+logger = logging.getLogger(__name__)
+
+_DRF_CODES: dict[type, tuple[str, str]] = {
+    drf.ParseError: ("malformed_request", "请求格式错误（JSON 无法解析）"),
+    drf.AuthenticationFailed: ("token_invalid", "登录凭证无效，请重新登录"),
+    drf.NotAuthenticated: ("not_authenticated", "请先登录"),
+    drf.PermissionDenied: ("forbidden", "没有权限执行此操作"),
+    drf.NotFound: ("not_found", "内容不存在"),
+    drf.MethodNotAllowed: ("method_not_allowed", "不支持该请求方法"),
+    drf.NotAcceptable: ("not_acceptable", "无法提供所请求的格式"),
+    drf.UnsupportedMediaType: ("unsupported_media_type", "不支持的请求内容类型"),
+    drf.Throttled: ("rate_limited", "操作过于频繁，请稍后再试"),
+}
+
+
+def _flatten_validation(detail) -> dict:
+    if isinstance(detail, dict):
+        return {k: _flatten_validation(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        flat = [_flatten_validation(v) for v in detail]
+        return flat  # type: ignore[return-value]
+    return str(detail)
+
+
+def wechat_error_to_domain(exc: Exception) -> DomainError | None:
+    """Map the adapter's exceptions (wechat.errors) to API errors."""
+    try:
+        from wechat import errors as wx
+    except ImportError:  # pragma: no cover - wechat app always installed
+        return None
+    if isinstance(exc, wx.WeChatCodeInvalid):
+        err = DomainError("wechat_code_invalid", "微信授权码无效或已使用，请重新授权")
+        err.status_code = 401
+        return err
+    if isinstance(exc, wx.WeChatUnavailable):
+        return ServiceUnavailable("wechat_unavailable", "微信服务繁忙，请稍后重试", retry_after=getattr(exc, "retry_after", 5))
+    if isinstance(exc, wx.WeChatQuotaExceeded):
+        return ServiceUnavailable("wechat_quota_exceeded", "微信接口今日调用已达上限", retry_after=3600)
+    if isinstance(exc, wx.WeChatError):
+        return ServiceUnavailable("wechat_error", "微信服务返回错误，请稍后重试", retry_after=30)
+    return None
+
+
+def api_exception_handler(exc, context) -> Response | None:
+    headers: dict[str, str] = {}
+    mapped = wechat_error_to_domain(exc)
+    if mapped is not None:
+        exc = mapped
+    if isinstance(exc, DomainError):
+        if isinstance(exc, ServiceUnavailable):
+            headers["Retry-After"] = str(exc.retry_after)
+        return Response(error_body(exc.code, exc.message, exc.detail), status=exc.status_code, headers=headers)
+    if isinstance(exc, Http404):
+        return Response(error_body("not_found", "内容不存在"), status=404)
+    if isinstance(exc, DjangoPermissionDenied):
+        return Response(error_body("forbidden", "没有权限执行此操作"), status=403)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("payload_too_large", "请求内容过大"), status=413)
+    if isinstance(exc, drf.ValidationError):
+        return Response(error_body("invalid_input", "输入有误", {"fields": _flatten_validation(exc.detail)}), status=400)
+    if isinstance(exc, drf.APIException):
+        code, message = "error", str(exc.detail)
+        for cls, (c, m) in _DRF_CODES.items():
+            if isinstance(exc, cls):
+                code, message = c, m
+                break
+        detail_code = exc.get_codes() if hasattr(exc, "get_codes") else None
+        if isinstance(exc, drf.AuthenticationFailed) and isinstance(detail_code, str) and detail_code.startswith("token_"):
+            code = detail_code
+            message = str(exc.detail)
+        if isinstance(exc, drf.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(int(exc.wait) + 1)
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        return Response(error_body(code, message), status=exc.status_code, headers=headers)
+    return None

@@ -1,0 +1,79 @@
+"""Idempotency-Key for creates a double tap could repeat (DESIGN.md §5).
+
+Same user + key + body → the first response again, and no second row. Same key with a
+different body or path → 422. A repeat that arrives while the first is still running →
+409, which the client can retry. The record is claimed by an INSERT under a unique
+constraint, so two concurrent requests cannot both run the create.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import wraps
+from typing import Callable
+
+from django.db import IntegrityError, transaction
+from rest_framework.response import Response
+
+from core.errors import Conflict, InvalidInput, Unprocessable
+from core.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 128
+
+
+def _fingerprint(request) -> str:
+    try:
+        data = request.data
+        if hasattr(data, "dict"):
+            data = {k: data.getlist(k) for k in data.keys()}
+        canonical = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    except Exception:  # unparseable body: let the view raise its own error
+        canonical = ""
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def idempotent(view_method: Callable) -> Callable:
+    """Decorate an APIView method (post) so a repeated Idempotency-Key replays the response."""
+
+    @wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is None or not request.user.is_authenticated:
+            return view_method(self, request, *args, **kwargs)
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise InvalidInput("invalid_idempotency_key", f"Idempotency-Key 长度须为 1 到 {MAX_KEY_LENGTH} 个字符")
+        scope = f"{request.method} {request.path}"
+        fingerprint = _fingerprint(request)
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    user=request.user, key=key, scope=scope, fingerprint=fingerprint
+                )
+        except IntegrityError:
+            record = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+            if record is None:  # the first attempt failed and released the key meanwhile
+                raise Conflict("idempotency_in_progress", "相同请求正在处理，请稍后重试") from None
+            if record.scope != scope or record.fingerprint != fingerprint:
+                raise Unprocessable("idempotency_key_reused", "Idempotency-Key 已用于另一个请求") from None
+            if record.status_code is None:
+                raise Conflict("idempotency_in_progress", "相同请求正在处理，请稍后重试") from None
+            response = Response(record.response_body, status=record.status_code)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except BaseException:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            raise
+        if 200 <= response.status_code < 300:
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status_code=response.status_code, response_body=response.data
+            )
+        else:
+            # Errors are not remembered: fixing the input and retrying with the key must work.
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        return response
+
+    return wrapper

@@ -1,0 +1,43 @@
+"""Publish realtime events on commit (never for a rolled-back change).
+
+Streams: `neighborhood.<id>`, `user.<id>`, `staff.neighborhood.<id>`, `staff.street.<id>`,
+`topic.<id>`, ... A stream name maps to a channels group name; the event row gives
+clients an increasing id to resync from.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from notifications.models import Event
+
+logger = logging.getLogger(__name__)
+
+
+def group_name(stream: str) -> str:
+    # channels group names allow only ASCII alphanumerics, hyphens, underscores and periods.
+    return "stq." + stream
+
+
+def publish_on_commit(stream: str, type: str, payload: dict[str, Any]) -> Event:
+    """Record the event now (in the caller's transaction) and broadcast it after commit."""
+    event = Event.objects.create(stream=stream, type=type, payload=payload)
+    message = {"type": "stq.event", "id": event.id, "stream": stream, "event": type, "payload": payload}
+    transaction.on_commit(lambda: _broadcast(stream, message))
+    return event
+
+
+def _broadcast(stream: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(stream), message)
+    except Exception:
+        # Live delivery is best effort; clients resync over HTTP from the event log.
+        logger.warning("realtime broadcast to %s failed", stream, exc_info=True)

@@ -1,0 +1,160 @@
+"""Who may see and do what, by region (DESIGN.md §6). Every endpoint starts here.
+
+`access_*` return the object or raise NotFound — the same error for "does not exist"
+and "not yours". `visible_*_for` return the scoped queryset every list starts from.
+Role lookups are memoised on the user object for the length of one request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from core.errors import Forbidden, NotFound
+from residents.models import Beneficiary, Membership, Region, Role, User
+
+
+@dataclass
+class AccessProfile:
+    member_of: frozenset[int] = frozenset()  # approved neighborhoods
+    pending_in: frozenset[int] = frozenset()
+    staff_of: frozenset[int] = frozenset()  # neighborhoods under the user's staff roles
+    staff_streets: frozenset[int] = frozenset()  # streets where the user is an officer (or all, for district admins)
+    is_district_admin: bool = False
+    roles: dict[str, frozenset[int]] = field(default_factory=dict)  # kind -> region ids
+
+    def has_role(self, kind: str, region_id: int | None = None) -> bool:
+        regions = self.roles.get(kind, frozenset())
+        return bool(regions) if region_id is None else region_id in regions
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.staff_of) or self.is_district_admin
+
+
+def profile(user: User) -> AccessProfile:
+    if not getattr(user, "is_authenticated", False):
+        return AccessProfile()
+    cached = getattr(user, "_access_profile", None)
+    if cached is not None:
+        return cached
+    memberships = list(
+        Membership.objects.filter(user=user, status__in=Membership.ACTIVE_STATUSES).values_list("neighborhood_id", "status")
+    )
+    roles: dict[str, set[int]] = {}
+    for kind, region_id in Role.objects.filter(user=user, revoked_at__isnull=True).values_list("kind", "region_id"):
+        roles.setdefault(kind, set()).add(region_id)
+    staff_of: set[int] = set(roles.get(Role.Kind.COMMITTEE_STAFF, set()))
+    streets: set[int] = set(roles.get(Role.Kind.STREET_OFFICER, set()))
+    districts = roles.get(Role.Kind.DISTRICT_ADMIN, set())
+    if districts:
+        streets |= set(
+            Region.objects.filter(level=Region.Level.STREET, parent_id__in=districts).values_list("id", flat=True)
+        )
+    if streets:
+        staff_of |= set(
+            Region.objects.filter(level=Region.Level.NEIGHBORHOOD, parent_id__in=streets).values_list("id", flat=True)
+        )
+    result = AccessProfile(
+        member_of=frozenset(n for n, s in memberships if s == Membership.Status.APPROVED),
+        pending_in=frozenset(n for n, s in memberships if s == Membership.Status.PENDING),
+        staff_of=frozenset(staff_of),
+        staff_streets=frozenset(streets),
+        is_district_admin=bool(districts),
+        roles={k: frozenset(v) for k, v in roles.items()},
+    )
+    user._access_profile = result
+    return result
+
+
+def forget_profile(user: User) -> None:
+    """Call after changing a user's memberships or roles within the same request."""
+    if hasattr(user, "_access_profile"):
+        del user._access_profile
+
+
+def is_member(user: User, neighborhood_id: int) -> bool:
+    return neighborhood_id in profile(user).member_of
+
+
+def is_staff_for(user: User, neighborhood_id: int) -> bool:
+    return neighborhood_id in profile(user).staff_of
+
+
+def can_read_neighborhood(user: User, neighborhood_id: int) -> bool:
+    p = profile(user)
+    return neighborhood_id in p.member_of or neighborhood_id in p.staff_of
+
+
+def can_moderate(user: User, neighborhood_id: int) -> bool:
+    p = profile(user)
+    return neighborhood_id in p.staff_of or p.has_role(Role.Kind.MODERATOR, neighborhood_id)
+
+
+def access_neighborhood(user: User, neighborhood_id: int) -> Region:
+    """The neighborhood if the user is an approved member or staff of it; else NotFound."""
+    if not can_read_neighborhood(user, neighborhood_id):
+        raise NotFound()
+    try:
+        return Region.objects.get(pk=neighborhood_id, level=Region.Level.NEIGHBORHOOD)
+    except Region.DoesNotExist:
+        raise NotFound() from None
+
+
+def access_neighborhood_as_staff(user: User, neighborhood_id: int) -> Region:
+    if not is_staff_for(user, neighborhood_id):
+        raise NotFound()
+    try:
+        return Region.objects.get(pk=neighborhood_id, level=Region.Level.NEIGHBORHOOD)
+    except Region.DoesNotExist:
+        raise NotFound() from None
+
+
+def require_staff(user: User) -> AccessProfile:
+    p = profile(user)
+    if not p.is_staff:
+        raise Forbidden("staff_only", "仅限居委或街道工作人员")
+    return p
+
+
+def current_neighborhood_id(user: User) -> int | None:
+    membership = (
+        Membership.objects.filter(user=user, status=Membership.Status.APPROVED)
+        .order_by("-is_current", "-created_at")
+        .values_list("neighborhood_id", flat=True)
+        .first()
+    )
+    return membership
+
+
+def visible_memberships_for(user: User) -> QuerySet[Membership]:
+    """Own memberships, plus those in neighborhoods the user is staff of."""
+    p = profile(user)
+    return Membership.objects.filter(Q(user=user) | Q(neighborhood_id__in=p.staff_of))
+
+
+def access_membership(user: User, membership_id: int) -> Membership:
+    try:
+        return visible_memberships_for(user).select_related("user", "neighborhood").get(pk=membership_id)
+    except Membership.DoesNotExist:
+        raise NotFound() from None
+
+
+def visible_beneficiaries_for(user: User) -> QuerySet[Beneficiary]:
+    """A resident sees the elders they registered; staff see those of their region."""
+    p = profile(user)
+    return Beneficiary.objects.filter(deleted_at__isnull=True).filter(
+        Q(owner=user) | Q(neighborhood_id__in=p.staff_of)
+    )
+
+
+def access_beneficiary(user: User, beneficiary_id: int) -> Beneficiary:
+    try:
+        return visible_beneficiaries_for(user).get(pk=beneficiary_id)
+    except Beneficiary.DoesNotExist:
+        raise NotFound() from None
+
+
+def neighborhood_ids_of_street(street_id: int) -> QuerySet:
+    return Region.objects.filter(level=Region.Level.NEIGHBORHOOD, parent_id=street_id).values_list("id", flat=True)

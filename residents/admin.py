@@ -1,0 +1,69 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from residents.models import Beneficiary, Membership, PartyIdentityRequest, PersonalInfoConsent, Region, Role, SensitiveAccessLog, User
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ("name", "level", "code", "parent", "households", "population")
+    list_filter = ("level",)
+    search_fields = ("name", "code")
+    raw_id_fields = ("parent",)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "nickname", "openid", "is_staff", "is_banned", "date_joined")
+    search_fields = ("username", "nickname", "openid")
+    fieldsets = BaseUserAdmin.fieldsets + (("微信", {"fields": ("openid", "unionid", "nickname", "avatar_url", "is_banned")}),)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "neighborhood", "building", "status", "is_current", "created_at")
+    list_filter = ("status",)
+    raw_id_fields = ("user", "neighborhood", "building_group", "decided_by")
+    exclude = ("room",)  # encrypted; not shown in the admin
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    list_display = ("user", "kind", "region", "title", "granted_at", "revoked_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("user", "region", "granted_by")
+
+
+@admin.register(PartyIdentityRequest)
+class PartyIdentityRequestAdmin(admin.ModelAdmin):
+    list_display = ("user", "neighborhood", "party_branch", "status", "created_at")
+    list_filter = ("status",)
+    raw_id_fields = ("user", "neighborhood", "decided_by")
+
+
+@admin.register(Beneficiary)
+class BeneficiaryAdmin(admin.ModelAdmin):
+    list_display = ("name", "relation", "owner", "neighborhood", "birth_year")
+    raw_id_fields = ("owner", "neighborhood", "filed_by_staff")
+    exclude = ("phone", "address", "health_notes")
+
+
+@admin.register(PersonalInfoConsent)
+class PersonalInfoConsentAdmin(admin.ModelAdmin):
+    list_display = ("user", "purpose", "text_version", "granted_at", "withdrawn_at")
+    raw_id_fields = ("user",)
+
+
+@admin.register(SensitiveAccessLog)
+class SensitiveAccessLogAdmin(admin.ModelAdmin):
+    list_display = ("viewer", "subject_label", "field", "screen", "viewed_at")
+    list_filter = ("field",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

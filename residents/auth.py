@@ -1,0 +1,44 @@
+"""Bearer-token authentication for the mini-program API."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from residents.models import ApiToken
+
+# Writing last_used_at on every request would turn every read into a write; once a minute is enough.
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        parts = header.split()
+        if len(parts) != 2 or parts[0] != self.keyword:
+            raise exceptions.AuthenticationFailed("登录凭证格式错误", code="token_invalid")
+        user, token = authenticate_token(parts[1])
+        return user, token
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+def authenticate_token(raw: str):
+    """Return (user, token) for a raw token or raise AuthenticationFailed with a token_* code."""
+    token = ApiToken.find(raw)
+    if token is None or token.revoked_at is not None:
+        raise exceptions.AuthenticationFailed("登录凭证无效，请重新登录", code="token_invalid")
+    now = timezone.now()
+    if token.expires_at <= now:
+        raise exceptions.AuthenticationFailed("登录已过期，请重新登录", code="token_expired")
+    user = token.user
+    if not user.is_active or user.is_banned or user.deleted_at is not None:
+        raise exceptions.AuthenticationFailed("账号已停用", code="token_invalid")
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return user, token
