@@ -6,8 +6,9 @@ process shares one; token errors are retried a bounded number of times; every
 other WeChat failure becomes one of the exceptions in `wechat.errors`.
 
 Settings read at call time: WECHAT_APPID, WECHAT_SECRET, WECHAT_API_BASE
-(default https://api.weixin.qq.com/), WECHAT_HTTP_TIMEOUT (connect, read) seconds,
-default (2, 3) so that "WeChat down" fails within 5 s.
+(default https://api.weixin.qq.com/), WECHAT_TIMEOUT_SECONDS (budget for one HTTP
+call, default 3: one third to connect, the rest to read, so "WeChat down" fails
+well within 5 s), or WECHAT_HTTP_TIMEOUT = (connect, read) to set both exactly.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from wechat.errors import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com/"
-DEFAULT_TIMEOUT = (2.0, 3.0)
+DEFAULT_TIMEOUT = (1.0, 2.0)
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 # One plain refetch and one forced refresh: enough to get past a token rotated
 # by another process, small enough that a server stuck on 40001 ends quickly.
@@ -252,14 +253,25 @@ def _setting(name: str, default: Any) -> Any:
     return getattr(settings, name, default) or default
 
 
+def _timeout() -> tuple[float, float]:
+    explicit = getattr(settings, "WECHAT_HTTP_TIMEOUT", None)
+    if explicit:
+        connect, read = explicit
+        return float(connect), float(read)
+    total = getattr(settings, "WECHAT_TIMEOUT_SECONDS", None)
+    if not total:
+        return DEFAULT_TIMEOUT
+    return float(total) / 3, float(total) * 2 / 3
+
+
 def get_client() -> StableTokenClient:
     """The client for the current settings; one per thread (requests sessions are not thread-safe)."""
-    timeout = _setting("WECHAT_HTTP_TIMEOUT", DEFAULT_TIMEOUT)
+    timeout = _timeout()
     config = (
         settings.WECHAT_APPID,
         settings.WECHAT_SECRET,
         _setting("WECHAT_API_BASE", DEFAULT_API_BASE),
-        tuple(timeout) if isinstance(timeout, (list, tuple)) else timeout,
+        timeout,
     )
     client: StableTokenClient | None = getattr(_local, "client", None)
     if client is None or getattr(_local, "config", None) != config:

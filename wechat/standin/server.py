@@ -540,6 +540,22 @@ class StandinHandle:
     def control_url(self) -> str:
         return self.url + CONTROL_PREFIX.lstrip("/")
 
+    def reset(self) -> None:
+        """Forget tokens, codes, consents, faults, logs and clock (push config stays)."""
+        self.state.reset()
+
+    def control(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+        """Call the control API over HTTP, e.g. control("POST", "faults", {...})."""
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(
+            self.control_url + path.lstrip("/"),
+            data=data,
+            headers={"Content-Type": "application/json"},
+            method=method,
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read().decode("utf-8"))
+
     def stop(self) -> None:
         self.server.stopping.set()
         self.server.shutdown()
