@@ -11,7 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -55,9 +55,13 @@ class StandinServer(ThreadingHTTPServer):
 
     # ---- push delivery -------------------------------------------------------------
 
-    def deliver_push(self, event: dict[str, Any], openid: str | None = None) -> dict[str, Any]:
+    def deliver_push(
+        self, event: dict[str, Any], openid: str | None = None, config: PushConfig | None = None
+    ) -> dict[str, Any]:
         """POST one signed push to the configured URL now; returns the log entry."""
-        config = self.state.push
+        if config is None:
+            with self.state.lock:
+                config = replace(self.state.push)
         entry: dict[str, Any] = {"event": event, "url": config.url, "at": self.state.now()}
         if not config.url:
             entry["status"] = "skipped: no push url configured"
@@ -96,10 +100,15 @@ class StandinServer(ThreadingHTTPServer):
         with self.state.lock:
             self.state.pushes.append(entry)
 
-    def deliver_push_later(self, event: dict[str, Any], delay: float) -> None:
+    def deliver_push_later(self, event: dict[str, Any]) -> None:
+        # The configuration in force when WeChat accepted the check, not when the push
+        # leaves: a later reconfiguration (next test) must not redirect it.
+        with self.state.lock:
+            config = replace(self.state.push)
+
         def run() -> None:
-            if not self.stopping.wait(delay):
-                self.deliver_push(event)
+            if not self.stopping.wait(config.delay):
+                self.deliver_push(event, config=config)
 
         threading.Thread(target=run, name="standin-push", daemon=True).start()
 
@@ -252,7 +261,7 @@ class StandinHandler(BaseHTTPRequestHandler):
     def _wechat_media_check_async(self, query: dict[str, str], body: dict[str, Any]) -> Any:
         answer, event = self.state.media_check_async(body)
         if event is not None:
-            self.server.deliver_push_later(event, self.state.push.delay)
+            self.server.deliver_push_later(event)
         return answer
 
     def _wechat_unlimited_qrcode(self, query: dict[str, str], body: dict[str, Any]) -> Any:
