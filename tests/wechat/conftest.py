@@ -21,7 +21,11 @@ TEST_TIMEOUT = (0.5, 0.8)
 def standin(wechat_standin, settings):
     """The stand-in, reset, with the adapter pointed at it and quick timeouts."""
     settings.WECHAT_HTTP_TIMEOUT = TEST_TIMEOUT
-    wechat_standin.control("POST", "push-config", {"url": None, "token": "", "aes_key": None, "format": "json", "delay": 0.05})
+    wechat_standin.control(
+        "POST",
+        "push-config",
+        {"url": None, "token": "", "aes_key": None, "format": "json", "delay": 0.05},
+    )
     return wechat_standin
 
 
@@ -57,14 +61,19 @@ class _Receiver(ThreadingHTTPServer):
 class _ReceiverHandler(BaseHTTPRequestHandler):
     server: _Receiver
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_POST(self) -> None:
         parts = urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.received.put(
-            ReceivedPush(parts.path, dict(parse_qsl(parts.query)), self.headers.get("Content-Type", ""), body)
+            ReceivedPush(
+                parts.path,
+                dict(parse_qsl(parts.query)),
+                self.headers.get("Content-Type", ""),
+                body,
+            )
         )
         self.send_response(200)
         self.send_header("Content-Length", "7")
@@ -75,7 +84,9 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def _receiver_server() -> Iterator[_Receiver]:
     server = _Receiver()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield server
     server.shutdown()

@@ -32,7 +32,10 @@ def fault(standin, **spec):
 
 def send(openid="zhangsan", template_id=TEMPLATE):
     return client.send_subscribe_message(
-        openid=openid, template_id=template_id, data={"thing1": "水管维修", "phrase2": "已受理"}, page="pages/index/index"
+        openid=openid,
+        template_id=template_id,
+        data={"thing1": "水管维修", "phrase2": "已受理"},
+        page="pages/index/index",
     )
 
 
@@ -40,8 +43,12 @@ def send(openid="zhangsan", template_id=TEMPLATE):
 
 
 def test_two_clients_share_one_token_through_the_cache(standin, settings):
-    first = client.StableTokenClient(settings.WECHAT_APPID, settings.WECHAT_SECRET, api_base=standin.url)
-    second = client.StableTokenClient(settings.WECHAT_APPID, settings.WECHAT_SECRET, api_base=standin.url)
+    first = client.StableTokenClient(
+        settings.WECHAT_APPID, settings.WECHAT_SECRET, api_base=standin.url
+    )
+    second = client.StableTokenClient(
+        settings.WECHAT_APPID, settings.WECHAT_SECRET, api_base=standin.url
+    )
 
     assert first.access_token == second.access_token
     client.check_text(openid="zhangsan", content="你好", scene=2)
@@ -151,7 +158,9 @@ def test_phone_code_gives_the_number_once(standin):
 
 
 def test_minted_phone_code(standin):
-    code = standin.control("POST", "phone-codes", {"phone_number": "13912345678"})["code"]
+    code = standin.control("POST", "phone-codes", {"phone_number": "13912345678"})[
+        "code"
+    ]
     assert client.get_phone_number(code).phone_number == "13912345678"
 
 
@@ -172,7 +181,9 @@ def test_busy_for_a_simulated_minute_then_fine(standin):
     with pytest.raises(WeChatUnavailable):
         client.check_text(openid="zhangsan", content="你好", scene=2)
     standin.control("POST", "clock", {"advance": 61})
-    assert client.check_text(openid="zhangsan", content="你好", scene=2).suggest == "pass"
+    assert (
+        client.check_text(openid="zhangsan", content="你好", scene=2).suggest == "pass"
+    )
 
 
 @pytest.mark.parametrize("kind", ["malformed", "close"])
@@ -208,7 +219,9 @@ def test_daily_quota_is_its_own_error(standin):
 
 
 def test_each_consent_allows_exactly_one_message(standin):
-    standin.control("POST", "consents", {"openid": "zhangsan", "template_id": TEMPLATE, "count": 2})
+    standin.control(
+        "POST", "consents", {"openid": "zhangsan", "template_id": TEMPLATE, "count": 2}
+    )
 
     first, second = send(), send()
 
@@ -217,11 +230,20 @@ def test_each_consent_allows_exactly_one_message(standin):
         send()
     delivered = standin.control("GET", "messages?openid=zhangsan")["messages"]
     assert [m["data"]["thing1"]["value"] for m in delivered] == ["水管维修", "水管维修"]
-    assert standin.control("GET", f"consents?openid=zhangsan&template_id={TEMPLATE}")["count"] == 0
+    assert (
+        standin.control("GET", f"consents?openid=zhangsan&template_id={TEMPLATE}")[
+            "count"
+        ]
+        == 0
+    )
 
 
 def test_consents_are_per_template(standin):
-    standin.control("POST", "consents/accept", {"openid": "zhangsan", "template_ids": ["other-template"]})
+    standin.control(
+        "POST",
+        "consents/accept",
+        {"openid": "zhangsan", "template_ids": ["other-template"]},
+    )
     with pytest.raises(WeChatNoConsent):
         send()
 
@@ -242,7 +264,11 @@ def test_bad_openid_is_a_bad_request(standin):
 
 @pytest.mark.parametrize(
     ("content", "suggest", "label"),
-    [("周末一起打球", "pass", 100), ("代开发票请联系", "risky", 20008), ("组织大家上访", "review", 21000)],
+    [
+        ("周末一起打球", "pass", 100),
+        ("代开发票请联系", "risky", 20008),
+        ("组织大家上访", "review", 21000),
+    ],
 )
 def test_text_verdicts_follow_the_word_lists(standin, content, suggest, label):
     verdict = client.check_text(openid="zhangsan", content=content, scene=3)
@@ -252,11 +278,19 @@ def test_text_verdicts_follow_the_word_lists(standin, content, suggest, label):
 
 def test_word_lists_are_configurable(standin):
     standin.control("POST", "words", {"add_risky": {"传销": 20008}})
-    assert client.check_text(openid="zhangsan", content="加入传销", scene=2).suggest == "risky"
+    assert (
+        client.check_text(openid="zhangsan", content="加入传销", scene=2).suggest
+        == "risky"
+    )
 
 
 def test_title_is_checked_too(standin):
-    assert client.check_text(openid="zhangsan", content="正文", title="赌博", scene=3).suggest == "risky"
+    assert (
+        client.check_text(
+            openid="zhangsan", content="正文", title="赌博", scene=3
+        ).suggest
+        == "risky"
+    )
 
 
 def test_bad_scene_is_a_bad_request(standin):
@@ -266,7 +300,9 @@ def test_bad_scene_is_a_bad_request(standin):
 
 
 def test_media_check_returns_a_trace_id(standin):
-    trace_id = client.check_media_async(openid="zhangsan", media_url="http://127.0.0.1/img/a.png")
+    trace_id = client.check_media_async(
+        openid="zhangsan", media_url="http://127.0.0.1/img/a.png"
+    )
     assert trace_id in standin.control("GET", "media-checks")["media_checks"]
 
 
@@ -287,6 +323,10 @@ def test_qr_scene_longer_than_32_chars_is_refused(standin):
 def test_qr_for_an_unpublished_page_is_refused_when_checked(standin):
     standin.control("POST", "qr-config", {"published_pages": ["pages/index/index"]})
     with pytest.raises(WeChatBadRequest) as info:
-        client.get_unlimited_qrcode(scene="a=1", page="pages/secret/index", check_path=True)
+        client.get_unlimited_qrcode(
+            scene="a=1", page="pages/secret/index", check_path=True
+        )
     assert info.value.errcode == 41030
-    assert client.get_unlimited_qrcode(scene="a=1", page="pages/secret/index", check_path=False)
+    assert client.get_unlimited_qrcode(
+        scene="a=1", page="pages/secret/index", check_path=False
+    )

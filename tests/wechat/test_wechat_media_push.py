@@ -13,7 +13,15 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 def configure_push(standin, receiver, *, aes_key=None, fmt="json"):
     standin.control(
-        "POST", "push-config", {"url": receiver.url, "token": PUSH_TOKEN, "aes_key": aes_key, "format": fmt, "delay": 0.05}
+        "POST",
+        "push-config",
+        {
+            "url": receiver.url,
+            "token": PUSH_TOKEN,
+            "aes_key": aes_key,
+            "format": fmt,
+            "delay": 0.05,
+        },
     )
 
 
@@ -28,11 +36,18 @@ def read(push, settings, aes_key):
     )
 
 
-@pytest.mark.parametrize(("aes_key", "fmt"), [(None, "json"), (AES_KEY, "json"), (AES_KEY, "xml"), (None, "xml")])
-def test_verdict_arrives_signed_at_the_callback(standin, push_receiver, settings, aes_key, fmt):
+@pytest.mark.parametrize(
+    ("aes_key", "fmt"),
+    [(None, "json"), (AES_KEY, "json"), (AES_KEY, "xml"), (None, "xml")],
+)
+def test_verdict_arrives_signed_at_the_callback(
+    standin, push_receiver, settings, aes_key, fmt
+):
     configure_push(standin, push_receiver, aes_key=aes_key, fmt=fmt)
 
-    trace_id = client.check_media_async(openid="zhangsan", media_url="https://cdn.example/a.jpg")
+    trace_id = client.check_media_async(
+        openid="zhangsan", media_url="https://cdn.example/a.jpg"
+    )
     push = push_receiver.next_push()
 
     assert push.path == "/wechat/callback"
@@ -47,9 +62,15 @@ def test_verdict_arrives_signed_at_the_callback(standin, push_receiver, settings
 
 def test_verdict_follows_the_configured_rule(standin, push_receiver, settings):
     configure_push(standin, push_receiver, aes_key=AES_KEY)
-    standin.control("POST", "media-verdicts", {"rules": [{"match": "/bad/", "suggest": "risky", "label": 20002}]})
+    standin.control(
+        "POST",
+        "media-verdicts",
+        {"rules": [{"match": "/bad/", "suggest": "risky", "label": 20002}]},
+    )
 
-    client.check_media_async(openid="zhangsan", media_url="https://cdn.example/bad/b.jpg")
+    client.check_media_async(
+        openid="zhangsan", media_url="https://cdn.example/bad/b.jpg"
+    )
     event = read(push_receiver.next_push(), settings, AES_KEY)
 
     assert event["result"] == {"suggest": "risky", "label": 20002}
@@ -57,9 +78,13 @@ def test_verdict_follows_the_configured_rule(standin, push_receiver, settings):
 
 def test_download_failure_is_reported_as_errcode_1008(standin, push_receiver, settings):
     configure_push(standin, push_receiver)
-    standin.control("POST", "media-verdicts", {"rules": [{"match": "gone", "errcode": -1008}]})
+    standin.control(
+        "POST", "media-verdicts", {"rules": [{"match": "gone", "errcode": -1008}]}
+    )
 
-    client.check_media_async(openid="zhangsan", media_url="https://cdn.example/gone.jpg")
+    client.check_media_async(
+        openid="zhangsan", media_url="https://cdn.example/gone.jpg"
+    )
     event = read(push_receiver.next_push(), settings, None)
 
     assert event["errcode"] == -1008
@@ -72,18 +97,32 @@ def test_push_signed_with_another_token_is_refused(standin, push_receiver, setti
 
     with pytest.raises(PushSignatureInvalid):
         decrypt_and_parse(
-            body=push.body, content_type=push.content_type, query=push.query, token="wrong",
-            aes_key=AES_KEY, appid=settings.WECHAT_APPID,
+            body=push.body,
+            content_type=push.content_type,
+            query=push.query,
+            token="wrong",
+            aes_key=AES_KEY,
+            appid=settings.WECHAT_APPID,
         )
 
 
-def test_accepting_a_subscription_counts_and_pushes_the_popup_event(standin, push_receiver, settings):
+def test_accepting_a_subscription_counts_and_pushes_the_popup_event(
+    standin, push_receiver, settings
+):
     configure_push(standin, push_receiver, aes_key=AES_KEY)
 
-    answer = standin.control("POST", "consents/accept", {"openid": "lisi", "template_ids": ["T1"], "push": True})
+    answer = standin.control(
+        "POST",
+        "consents/accept",
+        {"openid": "lisi", "template_ids": ["T1"], "push": True},
+    )
     event = read(push_receiver.next_push(), settings, AES_KEY)
 
     assert answer["counts"] == {"T1": 1}
     assert event["Event"] == "subscribe_msg_popup_event"
-    assert event["List"] == [{"TemplateId": "T1", "SubscribeStatusString": "accept", "PopupScene": "0"}]
-    assert client.send_subscribe_message(openid="lisi", template_id="T1", data={"thing1": "通知"})
+    assert event["List"] == [
+        {"TemplateId": "T1", "SubscribeStatusString": "accept", "PopupScene": "0"}
+    ]
+    assert client.send_subscribe_message(
+        openid="lisi", template_id="T1", data={"thing1": "通知"}
+    )

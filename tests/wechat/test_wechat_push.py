@@ -30,7 +30,15 @@ MEDIA_EVENT = {
     "errcode": 0,
     "errmsg": "ok",
     "result": {"suggest": "risky", "label": 20002},
-    "detail": [{"strategy": "content_model", "errcode": 0, "suggest": "risky", "label": 20002, "prob": 90}],
+    "detail": [
+        {
+            "strategy": "content_model",
+            "errcode": 0,
+            "suggest": "risky",
+            "label": 20002,
+            "prob": 90,
+        }
+    ],
 }
 
 
@@ -46,18 +54,29 @@ def parse(push, *, aes_key=AES_KEY, token=TOKEN, appid=APPID, query=None):
 
 
 def test_signature_matches_the_documented_vector():
-    assert verify_signature("AAAAA", "f464b24fc39322e44b38aa78f5edd27bd1441696", "1714036504", "1514711492")
+    assert verify_signature(
+        "AAAAA", "f464b24fc39322e44b38aa78f5edd27bd1441696", "1714036504", "1514711492"
+    )
 
 
 def test_signature_rejects_a_changed_nonce_or_empty_values():
-    assert not verify_signature("AAAAA", "f464b24fc39322e44b38aa78f5edd27bd1441696", "1714036504", "1514711493")
+    assert not verify_signature(
+        "AAAAA", "f464b24fc39322e44b38aa78f5edd27bd1441696", "1714036504", "1514711493"
+    )
     assert not verify_signature("AAAAA", "", "1714036504", "1514711492")
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize("aes_key", [None, AES_KEY])
 def test_media_check_event_round_trips_in_every_mode(fmt, aes_key):
-    push = encrypt_and_sign(message=MEDIA_EVENT, token=TOKEN, aes_key=aes_key, appid=APPID, fmt=fmt, openid="zhangsan")
+    push = encrypt_and_sign(
+        message=MEDIA_EVENT,
+        token=TOKEN,
+        aes_key=aes_key,
+        appid=APPID,
+        fmt=fmt,
+        openid="zhangsan",
+    )
 
     event = parse(push, aes_key=aes_key)
 
@@ -72,7 +91,9 @@ def test_media_check_event_round_trips_in_every_mode(fmt, aes_key):
 
 
 def test_safe_mode_json_envelope_has_only_tousername_and_encrypt():
-    push = encrypt_and_sign(message=MEDIA_EVENT, token=TOKEN, aes_key=AES_KEY, appid=APPID)
+    push = encrypt_and_sign(
+        message=MEDIA_EVENT, token=TOKEN, aes_key=AES_KEY, appid=APPID
+    )
     assert set(json.loads(push.body)) == {"ToUserName", "Encrypt"}
 
 
@@ -84,13 +105,21 @@ def test_popup_event_with_one_template_still_gives_a_list(fmt):
         "CreateTime": 1,
         "MsgType": "event",
         "Event": "subscribe_msg_popup_event",
-        "List": {"TemplateId": "T1", "SubscribeStatusString": "accept", "PopupScene": "0"},
+        "List": {
+            "TemplateId": "T1",
+            "SubscribeStatusString": "accept",
+            "PopupScene": "0",
+        },
     }
-    push = encrypt_and_sign(message=message, token=TOKEN, aes_key=AES_KEY, appid=APPID, fmt=fmt)
+    push = encrypt_and_sign(
+        message=message, token=TOKEN, aes_key=AES_KEY, appid=APPID, fmt=fmt
+    )
 
     event = parse(push)
 
-    assert event["List"] == [{"TemplateId": "T1", "SubscribeStatusString": "accept", "PopupScene": "0"}]
+    assert event["List"] == [
+        {"TemplateId": "T1", "SubscribeStatusString": "accept", "PopupScene": "0"}
+    ]
 
 
 def test_popup_event_xml_with_two_templates_gives_two_items():
@@ -102,10 +131,17 @@ def test_popup_event_xml_with_two_templates_gives_two_items():
         "<List><TemplateId><![CDATA[T2]]></TemplateId><SubscribeStatusString><![CDATA[reject]]></SubscribeStatusString><PopupScene>2</PopupScene></List>"
         "</SubscribeMsgPopupEvent></xml>"
     )
-    signed = encrypt_and_sign(message={}, token=TOKEN, aes_key=None, appid=APPID, timestamp="1", nonce="2")
+    signed = encrypt_and_sign(
+        message={}, token=TOKEN, aes_key=None, appid=APPID, timestamp="1", nonce="2"
+    )
 
     event = decrypt_and_parse(
-        body=xml.encode(), content_type="text/xml", query=signed.query, token=TOKEN, aes_key=None, appid=APPID
+        body=xml.encode(),
+        content_type="text/xml",
+        query=signed.query,
+        token=TOKEN,
+        aes_key=None,
+        appid=APPID,
     )
 
     assert [item["TemplateId"] for item in event["List"]] == ["T1", "T2"]
@@ -119,13 +155,17 @@ def test_wrong_token_is_refused():
 
 
 def test_tampered_ciphertext_signature_is_refused():
-    push = encrypt_and_sign(message=MEDIA_EVENT, token=TOKEN, aes_key=AES_KEY, appid=APPID)
+    push = encrypt_and_sign(
+        message=MEDIA_EVENT, token=TOKEN, aes_key=AES_KEY, appid=APPID
+    )
     with pytest.raises(PushSignatureInvalid):
         parse(push, query=push.query | {"msg_signature": "0" * 40})
 
 
 def test_push_for_another_appid_is_refused():
-    push = encrypt_and_sign(message=MEDIA_EVENT, token=TOKEN, aes_key=AES_KEY, appid="wxsomeoneelse000")
+    push = encrypt_and_sign(
+        message=MEDIA_EVENT, token=TOKEN, aes_key=AES_KEY, appid="wxsomeoneelse000"
+    )
     with pytest.raises(PushSignatureInvalid):
         parse(push)
 
@@ -140,21 +180,41 @@ def test_missing_signature_is_refused():
 def test_unreadable_bodies_are_malformed(body):
     signed = encrypt_and_sign(message={}, token=TOKEN, aes_key=None, appid=APPID)
     with pytest.raises(PushMalformed):
-        decrypt_and_parse(body=body, content_type="application/json", query=signed.query, token=TOKEN, aes_key=None, appid=APPID)
+        decrypt_and_parse(
+            body=body,
+            content_type="application/json",
+            query=signed.query,
+            token=TOKEN,
+            aes_key=None,
+            appid=APPID,
+        )
 
 
 def test_encrypted_push_without_a_configured_key_is_malformed():
-    push = encrypt_and_sign(message=MEDIA_EVENT, token=TOKEN, aes_key=AES_KEY, appid=APPID)
+    push = encrypt_and_sign(
+        message=MEDIA_EVENT, token=TOKEN, aes_key=AES_KEY, appid=APPID
+    )
     with pytest.raises(PushMalformed):
         parse(push, aes_key=None)
 
 
 def test_garbage_ciphertext_is_malformed():
-    push = encrypt_and_sign(message=MEDIA_EVENT, token=TOKEN, aes_key=AES_KEY, appid=APPID)
+    push = encrypt_and_sign(
+        message=MEDIA_EVENT, token=TOKEN, aes_key=AES_KEY, appid=APPID
+    )
     from wechat.push import _sha1_sorted
 
     query = dict(push.query)
-    query["msg_signature"] = _sha1_sorted(TOKEN, query["timestamp"], query["nonce"], "bm90IGFlcw==")
+    query["msg_signature"] = _sha1_sorted(
+        TOKEN, query["timestamp"], query["nonce"], "bm90IGFlcw=="
+    )
     body = json.dumps({"ToUserName": "gh_x", "Encrypt": "bm90IGFlcw=="}).encode()
     with pytest.raises(PushMalformed):
-        decrypt_and_parse(body=body, content_type="application/json", query=query, token=TOKEN, aes_key=AES_KEY, appid=APPID)
+        decrypt_and_parse(
+            body=body,
+            content_type="application/json",
+            query=query,
+            token=TOKEN,
+            aes_key=AES_KEY,
+            appid=APPID,
+        )
