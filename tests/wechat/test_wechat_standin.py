@@ -164,3 +164,14 @@ def test_reset_clears_faults_consents_and_clock(standin):
     assert (
         state["faults"] == [] and state["consents"] == [] and state["clock_offset"] == 0
     )
+
+
+def test_reset_restores_the_start_up_push_config(wechat_standin):
+    started_with = wechat_standin.control("GET", "push-config")
+    wechat_standin.control(
+        "POST", "push-config", {"url": "http://127.0.0.1:1/elsewhere", "format": "xml"}
+    )
+
+    wechat_standin.reset()
+
+    assert wechat_standin.control("GET", "push-config") == started_with

@@ -617,7 +617,7 @@ class StandinHandle:
         return self.url + CONTROL_PREFIX.lstrip("/")
 
     def reset(self) -> None:
-        """Forget tokens, codes, consents, faults, logs and clock (push config stays)."""
+        """Forget tokens, codes, consents, faults, logs, clock and push-config changes."""
         self.state.reset()
 
     def control(

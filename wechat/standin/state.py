@@ -12,7 +12,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from wechat.standin.png import make_code_png
@@ -123,13 +123,15 @@ class StandinState:
     def __post_init__(self) -> None:
         if not self.push.appid:
             self.push.appid = self.appid
+        self.initial_push = replace(self.push)
         self.reset()
 
     # ---- lifecycle and clock -------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget everything except appid, secret and the push configuration."""
+        """Back to the state at start-up: only appid, secret and the start-up push config remain."""
         with self.lock:
+            self.push = replace(self.initial_push)
             self.clock_offset = 0.0
             self.tokens: dict[str, Token] = {}
             self.stable_token: str | None = None
