@@ -48,7 +48,7 @@ def main() -> int:
         banner()
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
-        for (name, _cmd), child in zip(PROCESSES, children):
+        for (name, _cmd), child in zip(PROCESSES, children, strict=False):
             if child.poll() is not None:
                 print(f"{name} 已退出 (exit {child.returncode})", file=sys.stderr)
         return 1
