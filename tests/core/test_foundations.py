@@ -133,3 +133,9 @@ def test_schema_is_served(client, db):
     response = client.get("/api/schema/?format=json")
     assert response.status_code == 200
     assert response.json()["openapi"].startswith("3.")
+
+
+def test_unknown_api_path_is_json_even_in_debug(client, settings):
+    settings.DEBUG = True
+    assert_error(client.post("/api/v1/nowhere", {}), 404, "not_found")
+
