@@ -248,6 +248,9 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"bearerAuth": []}],
 }
 
+# The framework-ceiling endpoint bench/load.py measures against (/api/v1/bench/ceiling).
+BENCH_ENDPOINTS = _bool("BENCH_ENDPOINTS", False)
+
 # API tokens
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 
