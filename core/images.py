@@ -65,6 +65,8 @@ def _open(upload: Any) -> PILImage.Image:
             raise InvalidInput("unsupported_image_format", "仅支持 JPEG、PNG、WEBP 格式的图片") from None
         except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
             raise InvalidInput("image_too_large", "图片像素过大") from None
+        except (OSError, SyntaxError, ValueError):
+            raise InvalidInput("invalid_image", "图片文件已损坏或不完整") from None
         width, height = picture.size
         # Checked before decoding: the header alone says how big the decoded picture would be.
         if width * height > _max_pixels() or width == 0 or height == 0:
