@@ -51,3 +51,13 @@ def test_street_officer_answers_posts_of_the_street(api_for, zhangsan, liujiedao
     assert [p["id"] for p in api_for(liujiedao).get("/api/v1/posts/unanswered").json()["results"]] == [post.id]
     api_for(liujiedao).post(f"/api/v1/posts/{post.id}/comments", {"body": "街道已协调", "official": True})
     assert Post.objects.get(pk=post.id).answered_at is not None
+
+
+def test_demo_seed_is_idempotent_and_skips_without_personas(neighborhood):
+    import io
+
+    from community import demo
+
+    out = io.StringIO()
+    demo.seed(out)
+    assert "跳过" in out.getvalue() and not Post.objects.exists()
