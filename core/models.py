@@ -24,7 +24,7 @@ class IdempotencyRecord(models.Model):
 
 
 class ImageQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "ImageQuerySet":
+    def visible_to(self, user) -> ImageQuerySet:
         """Images a user may see: those that passed WeChat's check, and their own."""
         return self.filter(models.Q(status=Image.Status.PASSED) | models.Q(owner_id=getattr(user, "pk", None)))
 

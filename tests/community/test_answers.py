@@ -61,3 +61,24 @@ def test_demo_seed_is_idempotent_and_skips_without_personas(neighborhood):
     out = io.StringIO()
     demo.seed(out)
     assert "跳过" in out.getvalue() and not Post.objects.exists()
+
+
+def test_demo_seed_runs_twice_with_one_copy(district):
+    import io
+
+    from community import demo
+    from residents.models import Role
+    from tests import factories as f
+
+    street = f.StreetFactory(parent=district, code="310113003000")
+    baolin = f.NeighborhoodFactory(parent=street, code="310113003001")
+    for openid in ("zhangsan", "lisi", "zhoubanzhu"):
+        f.resident(baolin, openid=openid)
+    f.staff(baolin, openid="chenjuwei")
+    f.officer(street, openid="liujiedao")
+    Role.objects.create(user=f.UserFactory(), region=baolin, kind=Role.Kind.MODERATOR)
+    demo.seed(io.StringIO())
+    counts = (Post.objects.count(), Post.objects.filter(answered_at__isnull=False).count())
+    demo.seed(io.StringIO())
+    assert counts == (Post.objects.count(), 1) and counts[0] == 6
+    assert Post.objects.get(title="小区东门电瓶车乱停").answered_at is None

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import threading
-
-import pytest
 import time
 
+import pytest
 from django.db import OperationalError, close_old_connections
 
 from community.actions import do_like_post
