@@ -69,7 +69,8 @@ def normalize_vote_rules(rules: dict[str, Any], *, now: datetime) -> dict[str, A
             raise _impossible("选项不能重复", field="options")
         options = [{"key": str(i + 1), "label": label} for i, label in enumerate(labels)]
         if kind == Vote.Kind.APPROVAL:
-            max_choices = int(rules.get("max_choices") or 1)
+            raw = rules.get("max_choices")
+            max_choices = 1 if raw is None else int(raw)
             if max_choices < 1 or max_choices > len(options):
                 raise _impossible("最多可选项数须在 1 到选项数之间", field="max_choices")
     if pass_rule == Vote.PassRule.CIVIL_CODE:
