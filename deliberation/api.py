@@ -38,7 +38,7 @@ def _detail(request, topic_id: int) -> dict:
 
 
 class TopicListView(APIView):
-    @extend_schema(tags=TAG, summary="议题列表", parameters=[s.TopicListQuery], responses={200: s.TopicPageOut, **ERRORS})
+    @extend_schema(tags=TAG, summary="议题列表", operation_id="topics_list", parameters=[s.TopicListQuery], responses={200: s.TopicPageOut, **ERRORS})
     def get(self, request):
         query = s.TopicListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

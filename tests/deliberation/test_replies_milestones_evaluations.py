@@ -95,9 +95,12 @@ def test_evaluation_window_and_input(neighborhood, staff, zhangsan, lisi, wangwu
     assert r.json()["evaluation_summary"]["count"] == 1 and r.json()["evaluation_summary"]["average"] == "4.00"
 
 
-def test_schema_is_valid_and_describes_topic_endpoints(client, db):
-    r = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
-    assert r.status_code == 200
-    paths = r.json()["paths"] if r["Content-Type"].endswith("json") else None
-    if paths is not None:
-        assert "/api/v1/topics/{topic_id}/ballots" in paths
+def test_schema_is_valid_and_describes_topic_endpoints(db):
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.validation import validate_schema
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    validate_schema(schema)  # raises on an invalid OpenAPI document
+    for path in ("/api/v1/topics", "/api/v1/topics/{topic_id}/ballots", "/api/v1/topics/{topic_id}/receipts/{code}",
+                 "/api/v1/topics/{topic_id}/milestones/{milestone_id}", "/api/v1/topics/{topic_id}/transitions"):
+        assert path in schema["paths"], path
