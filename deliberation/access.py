@@ -45,10 +45,7 @@ def homes(user: User) -> list[Home]:
     rows = Membership.objects.filter(user=user, status__in=Membership.ACTIVE_STATUSES).values_list(
         "neighborhood_id", "building_group_id", "status", "household_key", "is_owner", "floor_area"
     )
-    result = [
-        Home(n, g, s, user.pk, hk or "", bool(owner), area or Decimal(0))
-        for n, g, s, hk, owner, area in rows
-    ]
+    result = [Home(n, g, s, user.pk, hk or "", bool(owner), area or Decimal(0)) for n, g, s, hk, owner, area in rows]
     user._deliberation_homes = result
     return result
 

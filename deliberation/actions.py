@@ -96,8 +96,17 @@ def _move(topic: Topic, to: str, *, actor: User | None, note: str = "") -> Topic
     from_status = topic.status
     topic.status = to
     topic.status_changed_at = timezone.now()
-    topic.save(update_fields=["status", "status_changed_at", "outcome", "summary", "merged_into", "evaluation_closes_at",
-                              "evaluation_summary"])
+    topic.save(
+        update_fields=[
+            "status",
+            "status_changed_at",
+            "outcome",
+            "summary",
+            "merged_into",
+            "evaluation_closes_at",
+            "evaluation_summary",
+        ]
+    )
     event = TopicEvent.objects.create(topic=topic, actor=actor, from_status=from_status, to_status=to, note=note[:500])
     _publish(topic, "topic.status_changed", {"from": from_status, "to": to, "event_id": event.pk})
     _notify(
@@ -315,8 +324,13 @@ def do_add_reply(*, topic_id: int, actor: User, body: str, stance: str = "", off
         reply = Reply.objects.create(topic=topic, author=actor, body=body, stance=stance, is_official=official)
         _publish(topic, "topic.replied", {"reply_id": reply.pk, "official": official})
         if official:
-            _notify(topic, title=f"议题「{topic.title[:40]}」有官方回复", body=body[:200],
-                    event_key=f"topic:{topic.pk}:reply:{reply.pk}", exclude=actor)
+            _notify(
+                topic,
+                title=f"议题「{topic.title[:40]}」有官方回复",
+                body=body[:200],
+                event_key=f"topic:{topic.pk}:reply:{reply.pk}",
+                exclude=actor,
+            )
     return reply
 
 
@@ -379,11 +393,17 @@ def do_cast_ballot(*, topic_id: int, actor: User, choices: list[str]) -> CastRes
             try:
                 with transaction.atomic():
                     ballot = Ballot.objects.create(
-                        topic=topic, user=actor, voter_key=voter_key, is_owner=home.is_owner,
-                        floor_area=home.floor_area if home.is_owner else Decimal(0), receipt_hash=receipt_hash,
+                        topic=topic,
+                        user=actor,
+                        voter_key=voter_key,
+                        is_owner=home.is_owner,
+                        floor_area=home.floor_area if home.is_owner else Decimal(0),
+                        receipt_hash=receipt_hash,
                     )
             except IntegrityError:
-                raise Conflict("already_voted", "您（或您家）已经投过票", household=vote.unit == Vote.Unit.HOUSEHOLD) from None
+                raise Conflict(
+                    "already_voted", "您（或您家）已经投过票", household=vote.unit == Vote.Unit.HOUSEHOLD
+                ) from None
             changed = False
         BallotMark.objects.bulk_create([BallotMark(ballot=ballot, topic=topic, option=c) for c in choices])
         Follow.objects.get_or_create(topic=topic, user=actor)
@@ -406,8 +426,8 @@ def _scope_memberships(topic: Topic):
 def _eligible_owners(topic: Topic) -> tuple[int, Decimal]:
     """Owner households in scope and their floor area (co-owners of one unit count once)."""
     area_by_household: dict[str, Decimal] = {}
-    for user_id, hk, area in _scope_memberships(topic).filter(is_owner=True).values_list(
-        "user_id", "household_key", "floor_area"
+    for user_id, hk, area in (
+        _scope_memberships(topic).filter(is_owner=True).values_list("user_id", "household_key", "floor_area")
     ):
         key = f"h:{hk}" if hk else f"u:{user_id}"
         area_by_household[key] = max(area_by_household.get(key, Decimal(0)), area or Decimal(0))
@@ -503,9 +523,17 @@ def _milestone_audit(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def do_add_milestone(*, topic_id: int, actor: User, title: str, due_date: date | None = None,
-                     status: str = Milestone.Status.PLANNED, progress: int = 0, responsible_party: str = "",
-                     note: str = "") -> Milestone:
+def do_add_milestone(
+    *,
+    topic_id: int,
+    actor: User,
+    title: str,
+    due_date: date | None = None,
+    status: str = Milestone.Status.PLANNED,
+    progress: int = 0,
+    responsible_party: str = "",
+    note: str = "",
+) -> Milestone:
     with transaction.atomic():
         topic = _lock(topic_id)
         _check_actor(topic, actor, S.IMPLEMENTING)
@@ -514,8 +542,14 @@ def do_add_milestone(*, topic_id: int, actor: User, title: str, due_date: date |
         if status == Milestone.Status.DONE:
             progress = 100
         milestone = Milestone.objects.create(
-            topic=topic, title=title, due_date=due_date, status=status, progress=progress,
-            responsible_party=responsible_party, note=note, created_by=actor,
+            topic=topic,
+            title=title,
+            due_date=due_date,
+            status=status,
+            progress=progress,
+            responsible_party=responsible_party,
+            note=note,
+            created_by=actor,
         )
         changes = {f: _milestone_audit(getattr(milestone, f)) for f in MILESTONE_FIELDS}
         _milestone_updated(topic, milestone, actor, changes, created=True)

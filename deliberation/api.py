@@ -38,7 +38,13 @@ def _detail(request, topic_id: int) -> dict:
 
 
 class TopicListView(APIView):
-    @extend_schema(tags=TAG, summary="议题列表", operation_id="topics_list", parameters=[s.TopicListQuery], responses={200: s.TopicPageOut, **ERRORS})
+    @extend_schema(
+        tags=TAG,
+        summary="议题列表",
+        operation_id="topics_list",
+        parameters=[s.TopicListQuery],
+        responses={200: s.TopicPageOut, **ERRORS},
+    )
     def get(self, request):
         query = s.TopicListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -55,8 +61,13 @@ class TopicListView(APIView):
         )
         return Response(page_response(page, s.TopicListItemOut(page.items, many=True).data))
 
-    @extend_schema(tags=TAG, summary="提出议题", request=s.TopicCreateIn, parameters=[IDEMPOTENCY],
-                   responses={201: s.TopicDetailOut, **ERRORS})
+    @extend_schema(
+        tags=TAG,
+        summary="提出议题",
+        request=s.TopicCreateIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.TopicDetailOut, **ERRORS},
+    )
     @idempotent
     def post(self, request):
         data = s.TopicCreateIn(data=request.data)
@@ -94,8 +105,13 @@ def _support_state(request, topic: Topic) -> dict:
 
 
 class TopicSupportView(APIView):
-    @extend_schema(tags=TAG, summary="附议（幂等）", request=None, parameters=[IDEMPOTENCY],
-                   responses={200: s.SupportOut, 201: s.SupportOut, **ERRORS})
+    @extend_schema(
+        tags=TAG,
+        summary="附议（幂等）",
+        request=None,
+        parameters=[IDEMPOTENCY],
+        responses={200: s.SupportOut, 201: s.SupportOut, **ERRORS},
+    )
     @idempotent
     def post(self, request, topic_id: int):
         access_topic(request.user, topic_id)
@@ -125,7 +141,8 @@ class TopicFollowView(APIView):
 
 class TopicRepliesView(APIView):
     @extend_schema(
-        tags=TAG, summary="讨论发言（按时间正序，游标分页）",
+        tags=TAG,
+        summary="讨论发言（按时间正序，游标分页）",
         parameters=[
             OpenApiParameter("cursor", str, required=False),
             OpenApiParameter("limit", int, required=False),
@@ -139,13 +156,20 @@ class TopicRepliesView(APIView):
         if stance not in (None, "support", "oppose", "neutral"):
             raise serializers.ValidationError({"stance": "立场无效"})
         page = queries.reply_page(
-            topic, cursor=request.query_params.get("cursor") or None,
-            limit=parse_limit(request.query_params.get("limit")), stance=stance,
+            topic,
+            cursor=request.query_params.get("cursor") or None,
+            limit=parse_limit(request.query_params.get("limit")),
+            stance=stance,
         )
         return Response(page_response(page, s.ReplyOut(page.items, many=True).data))
 
-    @extend_schema(tags=TAG, summary="发言（居民须选择立场；工作人员可发布官方回复）", request=s.ReplyIn,
-                   parameters=[IDEMPOTENCY], responses={201: s.ReplyOut, **ERRORS})
+    @extend_schema(
+        tags=TAG,
+        summary="发言（居民须选择立场；工作人员可发布官方回复）",
+        request=s.ReplyIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.ReplyOut, **ERRORS},
+    )
     @idempotent
     def post(self, request, topic_id: int):
         access_topic(request.user, topic_id)
@@ -159,8 +183,13 @@ class TopicRepliesView(APIView):
 
 
 class TopicTransitionView(APIView):
-    @extend_schema(tags=TAG, summary="推进议题阶段（工作人员；撤回限提议人）", request=s.TransitionIn,
-                   parameters=[IDEMPOTENCY], responses={200: s.TopicDetailOut, **ERRORS})
+    @extend_schema(
+        tags=TAG,
+        summary="推进议题阶段（工作人员；撤回限提议人）",
+        request=s.TransitionIn,
+        parameters=[IDEMPOTENCY],
+        responses={200: s.TopicDetailOut, **ERRORS},
+    )
     @idempotent
     def post(self, request, topic_id: int):
         access_topic(request.user, topic_id)
@@ -182,8 +211,13 @@ class TopicTransitionView(APIView):
 
 
 class TopicBallotView(APIView):
-    @extend_schema(tags=TAG, summary="投票（回执码只返回一次）", request=s.BallotIn, parameters=[IDEMPOTENCY],
-                   responses={201: s.BallotOut, 200: s.BallotOut, **ERRORS})
+    @extend_schema(
+        tags=TAG,
+        summary="投票（回执码只返回一次）",
+        request=s.BallotIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.BallotOut, 200: s.BallotOut, **ERRORS},
+    )
     @idempotent
     def post(self, request, topic_id: int):
         access_topic(request.user, topic_id)
@@ -203,14 +237,19 @@ class TopicBallotView(APIView):
 
 
 class TopicReceiptView(APIView):
-    @extend_schema(tags=TAG, summary="核验回执码：选票是否按所投计入（不显示投票人）",
-                   responses={200: s.ReceiptOut, **ERRORS})
+    @extend_schema(
+        tags=TAG, summary="核验回执码：选票是否按所投计入（不显示投票人）", responses={200: s.ReceiptOut, **ERRORS}
+    )
     def get(self, request, topic_id: int, code: str):
         topic = access_topic(request.user, topic_id)
         receipt_hash = actions.hash_receipt(code)
         ballot = Ballot.objects.filter(topic=topic, receipt_hash=receipt_hash).first()
         if ballot is not None:
-            state = "counted" if hasattr(topic, "decision") or topic.status not in (*Topic.PRE_VOTE, "voting") else "recorded"
+            state = (
+                "counted"
+                if hasattr(topic, "decision") or topic.status not in (*Topic.PRE_VOTE, "voting")
+                else "recorded"
+            )
             choices = sorted(ballot.marks.values_list("option", flat=True))
             recorded_at = ballot.updated_at
         else:
@@ -224,8 +263,13 @@ class TopicReceiptView(APIView):
 
 
 class TopicMilestonesView(APIView):
-    @extend_schema(tags=TAG, summary="新增实施节点（工作人员）", request=s.MilestoneIn, parameters=[IDEMPOTENCY],
-                   responses={201: s.MilestoneOut, **ERRORS})
+    @extend_schema(
+        tags=TAG,
+        summary="新增实施节点（工作人员）",
+        request=s.MilestoneIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.MilestoneOut, **ERRORS},
+    )
     @idempotent
     def post(self, request, topic_id: int):
         access_topic_as_staff(request.user, topic_id)
@@ -236,8 +280,12 @@ class TopicMilestonesView(APIView):
 
 
 class MilestoneDetailView(APIView):
-    @extend_schema(tags=TAG, summary="更新实施节点（工作人员）", request=s.MilestonePatchIn,
-                   responses={200: s.MilestoneOut, **ERRORS})
+    @extend_schema(
+        tags=TAG,
+        summary="更新实施节点（工作人员）",
+        request=s.MilestonePatchIn,
+        responses={200: s.MilestoneOut, **ERRORS},
+    )
     def patch(self, request, topic_id: int, milestone_id: int):
         access_topic_as_staff(request.user, topic_id)
         data = s.MilestonePatchIn(data=request.data)
@@ -249,8 +297,13 @@ class MilestoneDetailView(APIView):
 
 
 class TopicEvaluationsView(APIView):
-    @extend_schema(tags=TAG, summary="效果评价（1–5 分，每人一次）", request=s.EvaluationIn, parameters=[IDEMPOTENCY],
-                   responses={201: s.EvaluationOut, **ERRORS})
+    @extend_schema(
+        tags=TAG,
+        summary="效果评价（1–5 分，每人一次）",
+        request=s.EvaluationIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.EvaluationOut, **ERRORS},
+    )
     @idempotent
     def post(self, request, topic_id: int):
         access_topic(request.user, topic_id)

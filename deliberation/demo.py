@@ -30,8 +30,14 @@ def _owner(n: int, neighborhood: Region, group: Region, area: str) -> User:
         neighborhood=neighborhood,
         status=Membership.Status.APPROVED,
         defaults={
-            "building_group": group, "building": "5号楼", "room": f"{n}01室", "household_key": f"demo-5-{n}01",
-            "is_owner": True, "floor_area": Decimal(area), "is_current": True, "decided_at": timezone.now(),
+            "building_group": group,
+            "building": "5号楼",
+            "room": f"{n}01室",
+            "household_key": f"demo-5-{n}01",
+            "is_owner": True,
+            "floor_area": Decimal(area),
+            "is_current": True,
+            "decided_at": timezone.now(),
         },
     )
     return user
@@ -52,11 +58,19 @@ def seed(stdout) -> None:
     def create(author: User, category: str, title: str, body: str, group_id: int | None = None) -> Topic | None:
         if title in existing:
             return None
-        return actions.do_create_topic(actor=author, neighborhood_id=neighborhood.pk, building_group_id=group_id,
-                                       category=category, title=title, body=body)
+        return actions.do_create_topic(
+            actor=author,
+            neighborhood_id=neighborhood.pk,
+            building_group_id=group_id,
+            category=category,
+            title=title,
+            body=body,
+        )
 
     # 停车: proposed, gathering supports.
-    topic = create(zhangsan, "parking", "夜间临时停车位不足，建议错峰共享", "晚上小区内车位紧张，建议与周边单位协商错峰共享停车。")
+    topic = create(
+        zhangsan, "parking", "夜间临时停车位不足，建议错峰共享", "晚上小区内车位紧张，建议与周边单位协商错峰共享停车。"
+    )
     if topic:
         for supporter in (lisi, zhou):
             actions.do_add_support(topic_id=topic.pk, actor=supporter)
@@ -74,12 +88,20 @@ def seed(stdout) -> None:
     if topic:
         actions.do_transition_topic(topic_id=topic.pk, actor=chen, to="discussing")
         actions.do_transition_topic(
-            topic_id=topic.pk, actor=chen, to="voting",
+            topic_id=topic.pk,
+            actor=chen,
+            to="voting",
             summary="多数住户赞成加装，费用按楼层分摊，低层住户关心采光与噪音。",
-            vote_rules={"kind": "yes_no_abstain", "pass_rule": "civil_code", "closes_at": now + timedelta(days=14),
-                        "quorum_percent": 0, "is_major_matter": False, "allow_change": True},
+            vote_rules={
+                "kind": "yes_no_abstain",
+                "pass_rule": "civil_code",
+                "closes_at": now + timedelta(days=14),
+                "quorum_percent": 0,
+                "is_major_matter": False,
+                "allow_change": True,
+            },
         )
-        for owner, choice in zip(owners[:3], ["yes", "yes", "abstain"]):
+        for owner, choice in zip(owners[:3], ["yes", "yes", "abstain"], strict=False):
             actions.do_cast_ballot(topic_id=topic.pk, actor=owner, choices=[choice])
 
     # 垃圾分类: passed, implementing with milestones.
@@ -87,7 +109,10 @@ def seed(stdout) -> None:
     if topic:
         actions.do_transition_topic(topic_id=topic.pk, actor=chen, to="discussing")
         actions.do_transition_topic(
-            topic_id=topic.pk, actor=chen, to="voting", summary="居民普遍支持改造，投放时间定为早7-9点、晚6-8点。",
+            topic_id=topic.pk,
+            actor=chen,
+            to="voting",
+            summary="居民普遍支持改造，投放时间定为早7-9点、晚6-8点。",
             vote_rules={"kind": "yes_no_abstain", "pass_rule": "simple_majority", "closes_at": now + timedelta(days=7)},
         )
         for voter in (zhangsan, lisi, zhou):
@@ -101,6 +126,13 @@ def seed(stdout) -> None:
             ("箱房施工", today + timedelta(days=20), "in_progress", 40, "施工单位"),
             ("定时定点投放宣传", today + timedelta(days=30), "planned", 0, "志愿者队伍"),
         ]:
-            actions.do_add_milestone(topic_id=topic.pk, actor=chen, title=title, due_date=due, status=status,
-                                     progress=progress, responsible_party=party)
+            actions.do_add_milestone(
+                topic_id=topic.pk,
+                actor=chen,
+                title=title,
+                due_date=due,
+                status=status,
+                progress=progress,
+                responsible_party=party,
+            )
     stdout.write("议事厅：宝林一村演示议题已就绪")

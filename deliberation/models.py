@@ -58,13 +58,20 @@ class Topic(models.Model):
 
     neighborhood = models.ForeignKey(Region, verbose_name="居委/村", on_delete=models.PROTECT, related_name="topics")
     building_group = models.ForeignKey(
-        Region, verbose_name="楼组", null=True, blank=True, on_delete=models.PROTECT, related_name="group_topics",
+        Region,
+        verbose_name="楼组",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="group_topics",
         help_text="只涉及一个楼组的议题（如加装电梯）",
     )
     category = models.CharField("类别", max_length=24, choices=Category.choices)
     title = models.CharField("标题", max_length=80)
     body = models.TextField("内容", max_length=5000)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提议人", on_delete=models.PROTECT, related_name="topics")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="提议人", on_delete=models.PROTECT, related_name="topics"
+    )
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PROPOSED)
     outcome = models.CharField("表决结果", max_length=16, choices=Outcome.choices, blank=True)
     merged_into = models.ForeignKey(
@@ -110,7 +117,9 @@ class TopicEvent(models.Model):
     """Every stage move (and merge), with who made it; actor null means the system (threshold, deadline)."""
 
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     from_status = models.CharField("原状态", max_length=16, choices=Topic.Status.choices)
     to_status = models.CharField("新状态", max_length=16, choices=Topic.Status.choices)
     note = models.CharField("说明", max_length=500, blank=True)
@@ -195,7 +204,9 @@ class Vote(models.Model):
     closes_at = models.DateTimeField("截止时间")
     quorum_percent = models.DecimalField("最低参与率(%)", max_digits=5, decimal_places=2, default=0)
     pass_rule = models.CharField("通过规则", max_length=16, choices=PassRule.choices)
-    is_major_matter = models.BooleanField("重大事项", default=False, help_text="民法典第278条：筹集维修资金、改建重建等")
+    is_major_matter = models.BooleanField(
+        "重大事项", default=False, help_text="民法典第278条：筹集维修资金、改建重建等"
+    )
     allow_change = models.BooleanField("截止前可改票", default=False)
 
     class Meta:
@@ -264,7 +275,9 @@ class Decision(models.Model):
     tally = models.JSONField("计票", encoder=DjangoJSONEncoder)
     figures = models.JSONField("参与与法定人数", encoder=DjangoJSONEncoder)
     winning_option = models.CharField("胜出选项", max_length=32, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     decided_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

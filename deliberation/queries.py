@@ -62,7 +62,11 @@ def with_counts(queryset: QuerySet[Topic], user: User) -> QuerySet[Topic]:
         ),
         reply_count=_count(Reply),
         progress_avg=Subquery(
-            Milestone.objects.filter(topic=OuterRef("pk")).order_by().values("topic").annotate(p=Avg("progress")).values("p")[:1]
+            Milestone.objects.filter(topic=OuterRef("pk"))
+            .order_by()
+            .values("topic")
+            .annotate(p=Avg("progress"))
+            .values("p")[:1]
         ),
         supported_by_me=Exists(Support.objects.filter(topic=OuterRef("pk"), user=user)),
         followed_by_me=Exists(Follow.objects.filter(topic=OuterRef("pk"), user=user)),

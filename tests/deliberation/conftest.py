@@ -18,8 +18,16 @@ from tests import factories as f
 _rooms = count(1)
 
 
-def member(neighborhood, *, group=None, household: str | None = None, owner: bool = False, area=None,
-           status: str = Membership.Status.APPROVED, **user_kwargs):
+def member(
+    neighborhood,
+    *,
+    group=None,
+    household: str | None = None,
+    owner: bool = False,
+    area=None,
+    status: str = Membership.Status.APPROVED,
+    **user_kwargs,
+):
     user = f.UserFactory(**user_kwargs)
     f.MembershipFactory(
         user=user,
@@ -52,12 +60,25 @@ def vote_rules_json(**overrides) -> dict:
     return rules
 
 
-def topic_in(neighborhood, author, *, group=None, status: str = Topic.Status.PROPOSED, staff=None, rules=None,
-             category: str = "parking", title: str = "小区停车位重新划线") -> Topic:
+def topic_in(
+    neighborhood,
+    author,
+    *,
+    group=None,
+    status: str = Topic.Status.PROPOSED,
+    staff=None,
+    rules=None,
+    category: str = "parking",
+    title: str = "小区停车位重新划线",
+) -> Topic:
     """A topic driven to `status` through the real actions."""
     topic = actions.do_create_topic(
-        actor=author, neighborhood_id=neighborhood.pk, building_group_id=group.pk if group else None,
-        category=category, title=title, body="希望居委牵头讨论。",
+        actor=author,
+        neighborhood_id=neighborhood.pk,
+        building_group_id=group.pk if group else None,
+        category=category,
+        title=title,
+        body="希望居委牵头讨论。",
     )
     path = [Topic.Status.DISCUSSING, Topic.Status.VOTING]
     for step in path:

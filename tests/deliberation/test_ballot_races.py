@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 
 from deliberation.models import Ballot, BallotMark, Topic
+from tests import factories as f
 from tests.conftest import Api
 from tests.deliberation.conftest import member, topic_in, vote_rules
-from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_ballots_from_one_household_count_once(neighborhood):
     staff = f.staff(neighborhood)
     household = [member(neighborhood, household="9-101") for _ in range(50)]
-    topic = topic_in(neighborhood, household[0], staff=staff, status=Topic.Status.VOTING,
-                     rules=vote_rules(unit="household"))
+    topic = topic_in(
+        neighborhood, household[0], staff=staff, status=Topic.Status.VOTING, rules=vote_rules(unit="household")
+    )
     clients = [Api(user) for user in household]
     statuses: list[int] = []
     codes: list[str] = []

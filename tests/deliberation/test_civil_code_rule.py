@@ -17,10 +17,17 @@ def _vote(neighborhood, group, staff, owners_and_choices, *, major=False, extra_
     owners = [member(neighborhood, group=group, owner=True, area=area) for area, _ in owners_and_choices]
     for area in extra_owners:
         member(neighborhood, group=group, owner=True, area=area)
-    topic = topic_in(neighborhood, owners[0], group=group, staff=staff, status=Topic.Status.VOTING,
-                     category="elevator", title="5号楼加装电梯",
-                     rules=vote_rules(pass_rule="civil_code", is_major_matter=major))
-    for owner, (_, choice) in zip(owners, owners_and_choices):
+    topic = topic_in(
+        neighborhood,
+        owners[0],
+        group=group,
+        staff=staff,
+        status=Topic.Status.VOTING,
+        category="elevator",
+        title="5号楼加装电梯",
+        rules=vote_rules(pass_rule="civil_code", is_major_matter=major),
+    )
+    for owner, (_, choice) in zip(owners, owners_and_choices, strict=False):
         assert Api(owner).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": choice}).status_code == 201
     actions.do_close_vote(topic_id=topic.pk, actor=staff)
     topic.refresh_from_db()
@@ -68,16 +75,28 @@ def test_abstention_takes_part_but_does_not_agree(neighborhood, group, staff):
 def test_tenant_may_not_vote_under_civil_code(neighborhood, group, staff):
     owner = member(neighborhood, group=group, owner=True, area=90)
     tenant = member(neighborhood, group=group)
-    topic = topic_in(neighborhood, owner, group=group, staff=staff, status=Topic.Status.VOTING,
-                     rules=vote_rules(pass_rule="civil_code"))
+    topic = topic_in(
+        neighborhood,
+        owner,
+        group=group,
+        staff=staff,
+        status=Topic.Status.VOTING,
+        rules=vote_rules(pass_rule="civil_code"),
+    )
     assert_error(Api(tenant).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": "yes"}), 403, "not_owner")
 
 
 def test_co_owners_of_one_flat_have_one_ballot_and_count_its_area_once(neighborhood, group, staff):
     husband = member(neighborhood, group=group, household="3-101", owner=True, area=100)
     wife = member(neighborhood, group=group, household="3-101", owner=True, area=100)
-    topic = topic_in(neighborhood, husband, group=group, staff=staff, status=Topic.Status.VOTING,
-                     rules=vote_rules(pass_rule="civil_code"))
+    topic = topic_in(
+        neighborhood,
+        husband,
+        group=group,
+        staff=staff,
+        status=Topic.Status.VOTING,
+        rules=vote_rules(pass_rule="civil_code"),
+    )
     assert Api(husband).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": "yes"}).status_code == 201
     assert_error(Api(wife).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": "yes"}), 409, "already_voted")
     actions.do_close_vote(topic_id=topic.pk, actor=staff)

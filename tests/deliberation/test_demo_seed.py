@@ -25,8 +25,12 @@ def test_demo_seed_builds_each_stage_once():
     demo.seed(out)
     demo.seed(out)
     statuses = dict(Topic.objects.values_list("category", "status"))
-    assert statuses == {"parking": "proposed", "property": "discussing", "elevator": "voting",
-                        "garbage": "implementing"}
+    assert statuses == {
+        "parking": "proposed",
+        "property": "discussing",
+        "elevator": "voting",
+        "garbage": "implementing",
+    }
     assert Topic.objects.count() == 4
     elevator = Topic.objects.get(category="elevator")
     assert elevator.building_group == group and elevator.vote.pass_rule == "civil_code"

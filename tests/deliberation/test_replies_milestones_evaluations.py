@@ -28,21 +28,29 @@ def test_replies_need_a_stance_and_are_paged(neighborhood, staff, zhangsan, lisi
     assert_error(zs.post(f"/api/v1/topics/{topic.pk}/replies", {"body": "没有立场"}), 400, "stance_required")
     assert_error(zs.post(f"/api/v1/topics/{topic.pk}/replies", {"body": "", "stance": "support"}), 400)
     assert_error(zs.post(f"/api/v1/topics/{topic.pk}/replies", {"body": "x", "stance": "maybe"}), 400)
-    assert_error(Api(lisi).post(f"/api/v1/topics/{topic.pk}/replies", {"body": "冒充官方", "official": True}),
-                 403, "staff_only")
-    assert_error(Api(wangwu).post(f"/api/v1/topics/{topic.pk}/replies", {"body": "x", "stance": "neutral"}),
-                 403, "not_verified")
+    assert_error(
+        Api(lisi).post(f"/api/v1/topics/{topic.pk}/replies", {"body": "冒充官方", "official": True}), 403, "staff_only"
+    )
+    assert_error(
+        Api(wangwu).post(f"/api/v1/topics/{topic.pk}/replies", {"body": "x", "stance": "neutral"}), 403, "not_verified"
+    )
     assert_error(Api(zhaoliu).post(f"/api/v1/topics/{topic.pk}/replies", {"body": "x", "stance": "neutral"}), 404)
     assert_error(Api(zhaoliu).get(f"/api/v1/topics/{topic.pk}/replies"), 404)
     for i in range(5):
         zs.post(f"/api/v1/topics/{topic.pk}/replies", {"body": f"第{i}条", "stance": "neutral"})
-    r1 = zs.post(f"/api/v1/topics/{topic.pk}/replies", {"body": "重复", "stance": "oppose"}, headers={"Idempotency-Key": "r"})
-    r2 = zs.post(f"/api/v1/topics/{topic.pk}/replies", {"body": "重复", "stance": "oppose"}, headers={"Idempotency-Key": "r"})
+    r1 = zs.post(
+        f"/api/v1/topics/{topic.pk}/replies", {"body": "重复", "stance": "oppose"}, headers={"Idempotency-Key": "r"}
+    )
+    r2 = zs.post(
+        f"/api/v1/topics/{topic.pk}/replies", {"body": "重复", "stance": "oppose"}, headers={"Idempotency-Key": "r"}
+    )
     assert r1.json()["id"] == r2.json()["id"] and Reply.objects.filter(body="重复").count() == 1
     page = zs.get(f"/api/v1/topics/{topic.pk}/replies", {"limit": 4}).json()
     rest = zs.get(f"/api/v1/topics/{topic.pk}/replies", {"limit": 4, "cursor": page["next_cursor"]}).json()
     assert [x["body"] for x in page["results"] + rest["results"]] == [*(f"第{i}条" for i in range(5)), "重复"]
-    assert [x["body"] for x in zs.get(f"/api/v1/topics/{topic.pk}/replies", {"stance": "oppose"}).json()["results"]] == ["重复"]
+    assert [
+        x["body"] for x in zs.get(f"/api/v1/topics/{topic.pk}/replies", {"stance": "oppose"}).json()["results"]
+    ] == ["重复"]
 
 
 def test_milestones_are_staff_only_and_validated(neighborhood, staff, zhangsan, lisi, zhaoliu):
@@ -70,7 +78,9 @@ def test_milestones_are_staff_only_and_validated(neighborhood, staff, zhangsan, 
 
 def test_milestones_only_while_implementing(neighborhood, staff, zhangsan):
     topic = topic_in(neighborhood, zhangsan, staff=staff, status=Topic.Status.DISCUSSING)
-    assert_error(Api(staff).post(f"/api/v1/topics/{topic.pk}/milestones", {"title": "太早"}), 409, "topic_not_implementing")
+    assert_error(
+        Api(staff).post(f"/api/v1/topics/{topic.pk}/milestones", {"title": "太早"}), 409, "topic_not_implementing"
+    )
 
 
 def test_evaluation_window_and_input(neighborhood, staff, zhangsan, lisi, wangwu, zhaoliu):
@@ -78,9 +88,14 @@ def test_evaluation_window_and_input(neighborhood, staff, zhangsan, lisi, wangwu
     path = f"/api/v1/topics/{topic.pk}/evaluations"
     assert_error(Api(zhangsan).post(path, {"rating": 5}), 409, "evaluation_closed")
     chen = Api(staff)
-    assert_error(chen.post(f"/api/v1/topics/{topic.pk}/transitions",
-                           {"to": "evaluating", "evaluation_closes_at": (timezone.now() - timedelta(days=1)).isoformat()}),
-                 400, "evaluation_window_invalid")
+    assert_error(
+        chen.post(
+            f"/api/v1/topics/{topic.pk}/transitions",
+            {"to": "evaluating", "evaluation_closes_at": (timezone.now() - timedelta(days=1)).isoformat()},
+        ),
+        400,
+        "evaluation_window_invalid",
+    )
     chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "evaluating"})
     for bad in ({"rating": 0}, {"rating": 6}, {"rating": "five"}, {}):
         assert_error(Api(zhangsan).post(path, bad), 400)
@@ -101,6 +116,11 @@ def test_schema_is_valid_and_describes_topic_endpoints(db):
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
     validate_schema(schema)  # raises on an invalid OpenAPI document
-    for path in ("/api/v1/topics", "/api/v1/topics/{topic_id}/ballots", "/api/v1/topics/{topic_id}/receipts/{code}",
-                 "/api/v1/topics/{topic_id}/milestones/{milestone_id}", "/api/v1/topics/{topic_id}/transitions"):
+    for path in (
+        "/api/v1/topics",
+        "/api/v1/topics/{topic_id}/ballots",
+        "/api/v1/topics/{topic_id}/receipts/{code}",
+        "/api/v1/topics/{topic_id}/milestones/{milestone_id}",
+        "/api/v1/topics/{topic_id}/transitions",
+    ):
         assert path in schema["paths"], path

@@ -69,13 +69,17 @@ def test_staff_of_another_street_gets_404(neighborhood, other_neighborhood, zhan
 def test_moves_off_the_table_are_409_with_current_status(neighborhood, staff, zhangsan):
     topic = topic_in(neighborhood, zhangsan, staff=staff)
     chen = Api(staff)
-    err = assert_error(chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "implementing"}),
-                       409, "topic_state_changed")
+    err = assert_error(
+        chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "implementing"}), 409, "topic_state_changed"
+    )
     assert err["detail"] == {"current": "proposed"}
     assert_error(chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "closed"}), 409)
     assert_error(chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "flying"}), 400, "invalid_input")
-    assert_error(chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "discussing", "from_status": "voting"}),
-                 409, "topic_state_changed")
+    assert_error(
+        chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "discussing", "from_status": "voting"}),
+        409,
+        "topic_state_changed",
+    )
 
 
 def test_two_staff_moving_at_once_one_wins(neighborhood, staff, zhangsan):
@@ -91,7 +95,10 @@ def test_author_withdraws_before_voting_only(neighborhood, staff, zhangsan, lisi
     topic = topic_in(neighborhood, zhangsan, staff=staff, status=Topic.Status.DISCUSSING)
     assert_error(Api(lisi).post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "withdrawn"}), 403, "author_only")
     assert_error(Api(staff).post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "withdrawn"}), 403, "author_only")
-    assert Api(zhangsan).post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "withdrawn"}).json()["status"] == "withdrawn"
+    assert (
+        Api(zhangsan).post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "withdrawn"}).json()["status"]
+        == "withdrawn"
+    )
     voting = topic_in(neighborhood, zhangsan, staff=staff, status=Topic.Status.VOTING, title="表决中")
     assert_error(Api(zhangsan).post(f"/api/v1/topics/{voting.pk}/transitions", {"to": "withdrawn"}), 409)
 
@@ -106,8 +113,12 @@ def test_merge_carries_supports_without_double_counting(neighborhood, staff):
     actions.do_add_support(topic_id=duplicate.pk, actor=a)  # supported both
     actions.do_add_support(topic_id=duplicate.pk, actor=b)
     chen = Api(staff)
-    assert_error(chen.post(f"/api/v1/topics/{duplicate.pk}/transitions", {"to": "merged"}), 400, "merge_target_required")
-    assert_error(chen.post(f"/api/v1/topics/{duplicate.pk}/transitions", {"to": "merged", "merge_into": duplicate.pk}), 400)
+    assert_error(
+        chen.post(f"/api/v1/topics/{duplicate.pk}/transitions", {"to": "merged"}), 400, "merge_target_required"
+    )
+    assert_error(
+        chen.post(f"/api/v1/topics/{duplicate.pk}/transitions", {"to": "merged", "merge_into": duplicate.pk}), 400
+    )
     r = chen.post(f"/api/v1/topics/{duplicate.pk}/transitions", {"to": "merged", "merge_into": original.pk})
     assert r.status_code == 200 and r.json()["status"] == "merged" and r.json()["merged_into"] == original.pk
     assert set(Support.objects.filter(topic=original).values_list("user_id", flat=True)) == {a.pk, b.pk}

@@ -21,8 +21,15 @@ def test_topic_goes_from_proposal_to_evaluated_close(
     neighbors = [member(neighborhood) for _ in range(3)]
 
     # 张三 proposes; the threshold is 3 households.
-    r = zs.post("/api/v1/topics", {"neighborhood": neighborhood.pk, "category": "garbage",
-                                   "title": "垃圾箱房改造", "body": "箱房异味大，建议改造并加装洗手池。"})
+    r = zs.post(
+        "/api/v1/topics",
+        {
+            "neighborhood": neighborhood.pk,
+            "category": "garbage",
+            "title": "垃圾箱房改造",
+            "body": "箱房异味大，建议改造并加装洗手池。",
+        },
+    )
     assert r.status_code == 201, r.content
     topic_id = r.json()["id"]
     assert r.json()["status"] == "proposed" and r.json()["support_threshold"] == 3
@@ -46,9 +53,14 @@ def test_topic_goes_from_proposal_to_evaluated_close(
     assert [x["stance"] for x in replies] == ["support", "oppose", ""]
 
     # The staff summary opens the vote.
-    r = chen.post(f"/api/v1/topics/{topic_id}/transitions", {
-        "to": "voting", "summary": "多数赞成改造，费用由专项资金承担。", "vote": vote_rules_json(quorum_percent=10),
-    })
+    r = chen.post(
+        f"/api/v1/topics/{topic_id}/transitions",
+        {
+            "to": "voting",
+            "summary": "多数赞成改造，费用由专项资金承担。",
+            "vote": vote_rules_json(quorum_percent=10),
+        },
+    )
     assert r.status_code == 200, r.content
     assert r.json()["status"] == "voting" and r.json()["vote"]["pass_rule"] == "simple_majority"
 
@@ -79,8 +91,10 @@ def test_topic_goes_from_proposal_to_evaluated_close(
 
     # Implementation with milestones; voters hear about each update.
     assert chen.post(f"/api/v1/topics/{topic_id}/transitions", {"to": "implementing"}).status_code == 200
-    r = chen.post(f"/api/v1/topics/{topic_id}/milestones", {"title": "设计方案", "due_date": "2026-12-01",
-                                                           "responsible_party": "物业公司"})
+    r = chen.post(
+        f"/api/v1/topics/{topic_id}/milestones",
+        {"title": "设计方案", "due_date": "2026-12-01", "responsible_party": "物业公司"},
+    )
     assert r.status_code == 201
     m1 = r.json()["id"]
     r = chen.post(f"/api/v1/topics/{topic_id}/milestones", {"title": "施工", "progress": 0})
@@ -88,11 +102,15 @@ def test_topic_goes_from_proposal_to_evaluated_close(
     assert chen.patch(f"/api/v1/topics/{topic_id}/milestones/{m1}", {"status": "done"}).json()["progress"] == 100
     assert chen.patch(f"/api/v1/topics/{topic_id}/milestones/{m2}", {"progress": 50}).status_code == 200
     assert zs.get(f"/api/v1/topics/{topic_id}").json()["progress"] == 75
-    assert Notification.objects.filter(recipient=lisi, kind="topic_update", event_key__contains="milestone").count() == 4
+    assert (
+        Notification.objects.filter(recipient=lisi, kind="topic_update", event_key__contains="milestone").count() == 4
+    )
 
     # Evaluation window, ratings, and the summary closes the topic.
-    r = chen.post(f"/api/v1/topics/{topic_id}/transitions", {
-        "to": "evaluating", "evaluation_closes_at": (timezone.now() + timedelta(days=7)).isoformat()})
+    r = chen.post(
+        f"/api/v1/topics/{topic_id}/transitions",
+        {"to": "evaluating", "evaluation_closes_at": (timezone.now() + timedelta(days=7)).isoformat()},
+    )
     assert r.status_code == 200
     assert zs.post(f"/api/v1/topics/{topic_id}/evaluations", {"rating": 5, "comment": "异味没了"}).status_code == 201
     assert ls.post(f"/api/v1/topics/{topic_id}/evaluations", {"rating": 4}).status_code == 201
@@ -101,7 +119,10 @@ def test_topic_goes_from_proposal_to_evaluated_close(
     assert r.status_code == 200
     assert r.json()["status"] == "closed"
     assert r.json()["evaluation_summary"] == {
-        "count": 2, "average": "4.50", "distribution": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 1}}
+        "count": 2,
+        "average": "4.50",
+        "distribution": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 1},
+    }
     moves = list(TopicEvent.objects.filter(topic_id=topic_id).order_by("id").values_list("to_status", flat=True))
     assert moves == ["proposed", "discussing", "voting", "decided", "implementing", "evaluating", "closed"]
     assert Topic.objects.get(pk=topic_id).outcome == "passed"
@@ -114,5 +135,7 @@ def test_not_passed_topic_cannot_be_implemented_only_closed(neighborhood, staff,
     Api(lisi).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": "no"})
     chen = Api(staff)
     assert chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "decided"}).json()["outcome"] == "not_passed"
-    assert_error(chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "implementing"}), 409, "topic_state_changed")
+    assert_error(
+        chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "implementing"}), 409, "topic_state_changed"
+    )
     assert chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "closed"}).json()["status"] == "closed"

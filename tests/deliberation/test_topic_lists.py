@@ -16,8 +16,14 @@ pytestmark = pytest.mark.django_db
 
 def _make(neighborhood, author, n, **kw):
     for i in range(n):
-        topic = actions.do_create_topic(actor=author, neighborhood_id=neighborhood.pk, building_group_id=None,
-                                        category=kw.get("category", "parking"), title=f"议题{i}", body="内容")
+        topic = actions.do_create_topic(
+            actor=author,
+            neighborhood_id=neighborhood.pk,
+            building_group_id=None,
+            category=kw.get("category", "parking"),
+            title=f"议题{i}",
+            body="内容",
+        )
         actions.do_add_support(topic_id=topic.pk, actor=author)
 
 
@@ -55,8 +61,9 @@ def test_keyset_pages_cover_every_topic_once(neighborhood, zhangsan):
     assert_error(zs.get("/api/v1/topics", {"status": "nonsense"}), 400, "invalid_input")
 
 
-def test_list_is_scoped_and_filtered(neighborhood, other_neighborhood, group, other_group, staff, zhangsan,
-                                     neighbor_in_other_group, zhaoliu):
+def test_list_is_scoped_and_filtered(
+    neighborhood, other_neighborhood, group, other_group, staff, zhangsan, neighbor_in_other_group, zhaoliu
+):
     _make(neighborhood, zhangsan, 2, category="garbage")
     elevator = topic_in(neighborhood, zhangsan, group=group, staff=staff, category="elevator", title="加装电梯")
     _make(other_neighborhood, zhaoliu, 1)
@@ -83,12 +90,33 @@ def test_topic_detail_shows_my_support_and_threshold(neighborhood, staff, zhangs
 def test_create_topic_validates_and_scopes(neighborhood, other_neighborhood, group, other_group, zhangsan, wangwu):
     zs = Api(zhangsan)
     assert_error(zs.post("/api/v1/topics", {"neighborhood": neighborhood.pk, "category": "rocket", "title": "x"}), 400)
-    assert_error(zs.post("/api/v1/topics", {"neighborhood": other_neighborhood.pk, "category": "other",
-                                            "title": "越界议题", "body": "内容"}), 404)
-    assert_error(zs.post("/api/v1/topics", {"neighborhood": neighborhood.pk, "building_group": other_group.pk,
-                                            "category": "elevator", "title": "别的楼组", "body": "内容"}), 404)
-    assert_error(Api(wangwu).post("/api/v1/topics", {"neighborhood": neighborhood.pk, "category": "other",
-                                                     "title": "未认证", "body": "内容"}), 403, "not_verified")
+    assert_error(
+        zs.post(
+            "/api/v1/topics",
+            {"neighborhood": other_neighborhood.pk, "category": "other", "title": "越界议题", "body": "内容"},
+        ),
+        404,
+    )
+    assert_error(
+        zs.post(
+            "/api/v1/topics",
+            {
+                "neighborhood": neighborhood.pk,
+                "building_group": other_group.pk,
+                "category": "elevator",
+                "title": "别的楼组",
+                "body": "内容",
+            },
+        ),
+        404,
+    )
+    assert_error(
+        Api(wangwu).post(
+            "/api/v1/topics", {"neighborhood": neighborhood.pk, "category": "other", "title": "未认证", "body": "内容"}
+        ),
+        403,
+        "not_verified",
+    )
     body = {"neighborhood": neighborhood.pk, "category": "other", "title": "重复提交", "body": "内容"}
     r1 = zs.post("/api/v1/topics", body, headers={"Idempotency-Key": "t-1"})
     r2 = zs.post("/api/v1/topics", body, headers={"Idempotency-Key": "t-1"})

@@ -37,8 +37,9 @@ def _discussing(neighborhood, author, staff):
 )
 def test_impossible_rule_is_rejected_when_the_vote_is_set_up(neighborhood, staff, zhangsan, rules):
     topic = _discussing(neighborhood, zhangsan, staff)
-    r = Api(staff).post(f"/api/v1/topics/{topic.pk}/transitions",
-                        {"to": "voting", "summary": "小结", "vote": vote_rules_json(**rules)})
+    r = Api(staff).post(
+        f"/api/v1/topics/{topic.pk}/transitions", {"to": "voting", "summary": "小结", "vote": vote_rules_json(**rules)}
+    )
     assert_error(r, 400, "vote_rule_impossible")
     topic.refresh_from_db()
     assert topic.status == "discussing" and not Vote.objects.filter(topic=topic).exists()
@@ -47,20 +48,33 @@ def test_impossible_rule_is_rejected_when_the_vote_is_set_up(neighborhood, staff
 def test_civil_code_in_a_scope_without_owner_area_is_impossible(neighborhood, staff):
     tenant = member(neighborhood)
     topic = _discussing(neighborhood, tenant, staff)
-    r = Api(staff).post(f"/api/v1/topics/{topic.pk}/transitions",
-                        {"to": "voting", "summary": "小结", "vote": vote_rules_json(pass_rule="civil_code")})
+    r = Api(staff).post(
+        f"/api/v1/topics/{topic.pk}/transitions",
+        {"to": "voting", "summary": "小结", "vote": vote_rules_json(pass_rule="civil_code")},
+    )
     assert_error(r, 400, "vote_rule_impossible")
 
 
 def test_voting_needs_a_summary_and_rules(neighborhood, staff, zhangsan):
     topic = _discussing(neighborhood, zhangsan, staff)
     chen = Api(staff)
-    assert_error(chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "voting", "vote": vote_rules_json()}),
-                 400, "summary_required")
-    assert_error(chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "voting", "summary": "小结"}),
-                 400, "vote_rules_required")
-    assert_error(chen.post(f"/api/v1/topics/{topic.pk}/transitions",
-                           {"to": "voting", "summary": "小结", "vote": {"kind": "poll"}}), 400, "invalid_input")
+    assert_error(
+        chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "voting", "vote": vote_rules_json()}),
+        400,
+        "summary_required",
+    )
+    assert_error(
+        chen.post(f"/api/v1/topics/{topic.pk}/transitions", {"to": "voting", "summary": "小结"}),
+        400,
+        "vote_rules_required",
+    )
+    assert_error(
+        chen.post(
+            f"/api/v1/topics/{topic.pk}/transitions", {"to": "voting", "summary": "小结", "vote": {"kind": "poll"}}
+        ),
+        400,
+        "invalid_input",
+    )
 
 
 def test_unverified_member_gets_403_not_verified(neighborhood, staff, zhangsan, wangwu):
@@ -94,9 +108,13 @@ def test_resident_of_other_building_group_gets_404(neighborhood, group, staff, z
 def test_malformed_ballots_are_400_and_change_nothing(neighborhood, staff, zhangsan):
     topic = topic_in(neighborhood, zhangsan, staff=staff, status=Topic.Status.VOTING)
     zs = Api(zhangsan)
-    for body, code in [({}, "invalid_input"), ({"choice": "maybe"}, "invalid_choice"),
-                       ({"choices": ["yes", "no"]}, "invalid_choice"), ({"choice": "yes", "choices": ["yes"]}, "invalid_input"),
-                       ({"choices": []}, "invalid_choice")]:
+    for body, code in [
+        ({}, "invalid_input"),
+        ({"choice": "maybe"}, "invalid_choice"),
+        ({"choices": ["yes", "no"]}, "invalid_choice"),
+        ({"choice": "yes", "choices": ["yes"]}, "invalid_input"),
+        ({"choices": []}, "invalid_choice"),
+    ]:
         assert_error(zs.post(f"/api/v1/topics/{topic.pk}/ballots", body), 400, code)
     assert_error(zs.raw_post(f"/api/v1/topics/{topic.pk}/ballots", b"{not json"), 400, "malformed_request")
     assert not Ballot.objects.filter(topic=topic).exists()
@@ -145,8 +163,14 @@ def test_one_ballot_per_person_twice_is_409_unless_change_allowed(neighborhood, 
     assert zs.post(f"/api/v1/topics/{fixed.pk}/ballots", {"choice": "yes"}).status_code == 201
     assert_error(zs.post(f"/api/v1/topics/{fixed.pk}/ballots", {"choice": "no"}), 409, "already_voted")
 
-    changeable = topic_in(neighborhood, lisi, staff=staff, status=Topic.Status.VOTING,
-                          rules=vote_rules(allow_change=True), title="另一个议题")
+    changeable = topic_in(
+        neighborhood,
+        lisi,
+        staff=staff,
+        status=Topic.Status.VOTING,
+        rules=vote_rules(allow_change=True),
+        title="另一个议题",
+    )
     first = zs.post(f"/api/v1/topics/{changeable.pk}/ballots", {"choice": "yes"}).json()["receipt_code"]
     r = zs.post(f"/api/v1/topics/{changeable.pk}/ballots", {"choice": "no"})
     assert r.status_code == 200 and r.json()["changed"] is True
@@ -157,14 +181,19 @@ def test_one_ballot_per_person_twice_is_409_unless_change_allowed(neighborhood, 
     assert zs.get(f"/api/v1/topics/{changeable.pk}/receipts/{first}").json()["status"] == "superseded"
     r = zs.get(f"/api/v1/topics/{changeable.pk}/receipts/{second.lower()}")
     assert r.json() | {"recorded_at": None} == {
-        "topic_id": changeable.pk, "status": "recorded", "choices": ["no"], "recorded_at": None}
+        "topic_id": changeable.pk,
+        "status": "recorded",
+        "choices": ["no"],
+        "recorded_at": None,
+    }
     assert_error(zs.get(f"/api/v1/topics/{changeable.pk}/receipts/0000-0000-0000-0000"), 404, "receipt_not_found")
 
 
 def test_household_member_cannot_change_another_members_ballot(neighborhood, staff):
     a, b = member(neighborhood, household="7-201"), member(neighborhood, household="7-201")
-    topic = topic_in(neighborhood, a, staff=staff, status=Topic.Status.VOTING,
-                     rules=vote_rules(unit="household", allow_change=True))
+    topic = topic_in(
+        neighborhood, a, staff=staff, status=Topic.Status.VOTING, rules=vote_rules(unit="household", allow_change=True)
+    )
     assert Api(a).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": "yes"}).status_code == 201
     assert_error(Api(b).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": "no"}), 409, "already_voted")
     assert Api(b).get(f"/api/v1/topics/{topic.pk}").json()["household_voted"] is True
@@ -172,10 +201,16 @@ def test_household_member_cannot_change_another_members_ballot(neighborhood, sta
 
 def test_approval_vote_counts_each_mark_and_picks_the_majority_option(neighborhood, staff):
     voters = [member(neighborhood) for _ in range(4)]
-    topic = topic_in(neighborhood, voters[0], staff=staff, status=Topic.Status.VOTING, category="public_welfare",
-                     rules=vote_rules(kind="approval", options=["健身角", "读书角", "充电桩"], max_choices=2))
+    topic = topic_in(
+        neighborhood,
+        voters[0],
+        staff=staff,
+        status=Topic.Status.VOTING,
+        category="public_welfare",
+        rules=vote_rules(kind="approval", options=["健身角", "读书角", "充电桩"], max_choices=2),
+    )
     picks = [["1", "2"], ["1"], ["1", "3"], ["2"]]
-    for voter, choices in zip(voters, picks):
+    for voter, choices in zip(voters, picks, strict=False):
         assert Api(voter).post(f"/api/v1/topics/{topic.pk}/ballots", {"choices": choices}).status_code == 201
     assert_error(Api(voters[0]).post(f"/api/v1/topics/{topic.pk}/ballots", {"choices": ["1", "2", "3"]}), 400)
     actions.do_close_vote(topic_id=topic.pk, actor=staff)
@@ -188,8 +223,9 @@ def test_approval_vote_counts_each_mark_and_picks_the_majority_option(neighborho
 
 def test_quorum_not_met_fails_even_with_unanimous_ballots(neighborhood, staff):
     voters = [member(neighborhood) for _ in range(10)]
-    topic = topic_in(neighborhood, voters[0], staff=staff, status=Topic.Status.VOTING,
-                     rules=vote_rules(quorum_percent=50))
+    topic = topic_in(
+        neighborhood, voters[0], staff=staff, status=Topic.Status.VOTING, rules=vote_rules(quorum_percent=50)
+    )
     for voter in voters[:4]:
         Api(voter).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": "yes"})
     actions.do_close_vote(topic_id=topic.pk, actor=staff)
@@ -200,9 +236,10 @@ def test_quorum_not_met_fails_even_with_unanimous_ballots(neighborhood, staff):
 
 def test_two_thirds_rule_ignores_abstentions(neighborhood, staff):
     voters = [member(neighborhood) for _ in range(6)]
-    topic = topic_in(neighborhood, voters[0], staff=staff, status=Topic.Status.VOTING,
-                     rules=vote_rules(pass_rule="two_thirds"))
-    for voter, choice in zip(voters, ["yes", "yes", "no", "abstain", "abstain", "abstain"]):
+    topic = topic_in(
+        neighborhood, voters[0], staff=staff, status=Topic.Status.VOTING, rules=vote_rules(pass_rule="two_thirds")
+    )
+    for voter, choice in zip(voters, ["yes", "yes", "no", "abstain", "abstain", "abstain"], strict=False):
         Api(voter).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": choice})
     actions.do_close_vote(topic_id=topic.pk, actor=staff)
     topic.refresh_from_db()
