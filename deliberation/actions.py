@@ -50,7 +50,12 @@ DEFAULT_EVALUATION_DAYS = 14
 
 def _lock(topic_id: int) -> Topic:
     try:
-        return Topic.objects.select_for_update().select_related("neighborhood", "building_group").get(pk=topic_id)
+        # of=self: lock only the topic (and PostgreSQL refuses FOR UPDATE on the outer-joined group).
+        return (
+            Topic.objects.select_for_update(of=("self",))
+            .select_related("neighborhood", "building_group")
+            .get(pk=topic_id)
+        )
     except Topic.DoesNotExist:
         raise NotFound("topic_not_found", "议题不存在") from None
 
