@@ -45,9 +45,11 @@ def bearer(user: User) -> str:
 def busiest_neighborhood() -> Region:
     if apps.is_installed("community") and _has_model("community", "Post"):
         post = apps.get_model("community", "Post")
-        row = post.objects.values("neighborhood_id").annotate(n=Count("id")).order_by("-n").first()
+        row = (
+            post.objects.filter(scope="neighborhood").values("region_id").annotate(n=Count("id")).order_by("-n").first()
+        )
         if row:
-            return Region.objects.get(pk=row["neighborhood_id"])
+            return Region.objects.get(pk=row["region_id"])
     row = (
         Membership.objects.filter(status=Membership.Status.APPROVED)
         .values("neighborhood_id")
