@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -195,6 +196,10 @@ def main() -> int:
     seconds = args.seconds or (15.0 if args.scale == "baoshan" else 5.0)
     warmup = 3.0 if args.scale == "baoshan" else 1.0
 
+    # Stop cleanly on SIGTERM and on Ctrl-C, even when started in the background (where
+    # the shell hands Python an ignored SIGINT): the finally below must run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = Stack(keep_pgdata=args.keep)
     started = time.monotonic()
     try:
