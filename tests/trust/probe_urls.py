@@ -1,0 +1,64 @@
+"""Test-only endpoints mounted next to the real ones, to drive the shared machinery
+(body limits, the exception handler, faults) without depending on a domain app."""
+
+from django.db import connection, transaction
+from django.urls import include, path
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.models import IdempotencyRecord
+
+
+@extend_schema(exclude=True)
+class EchoProbe(APIView):
+    def post(self, request):
+        return Response({"received": len(str(request.data))})
+
+    def get(self, request):
+        return Response({"user": request.user.pk})
+
+
+@extend_schema(exclude=True)
+class DropConnectionProbe(APIView):
+    """Writes a row, then loses the database connection before the transaction commits."""
+
+    def post(self, request):
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(user=request.user, key="probe-half-written", scope="probe", fingerprint="x")
+            connection.close_if_unusable_or_obsolete()
+            _kill_connection()
+            IdempotencyRecord.objects.create(user=request.user, key="probe-second", scope="probe", fingerprint="x")
+        return Response({"ok": True}, status=201)
+
+
+def _kill_connection() -> None:
+    """Make the live connection fail the way a dropped network link does."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        from django.db import connections
+
+        # A second connection terminates the first, as a DBA or a failover would.
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            other.close()
+    else:
+        # SQLite has no server: closing the raw handle under Django has the same effect.
+        connection.connection.close()
+
+
+urlpatterns = [
+    path("api/v1/_probe/echo", EchoProbe.as_view()),
+    path("api/v1/_probe/drop-connection", DropConnectionProbe.as_view()),
+    path("", include("config.urls")),
+]
+
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
