@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.models import IdempotencyRecord
+from core.throttling import LoginThrottle, PostThrottle
 
 
 @extend_schema(exclude=True)
@@ -17,6 +18,27 @@ class EchoProbe(APIView):
 
     def get(self, request):
         return Response({"user": request.user.pk})
+
+
+@extend_schema(exclude=True)
+class ThrottledPostProbe(APIView):
+    throttle_classes = [PostThrottle]
+
+    def get(self, request):
+        return Response({"ok": True})
+
+    def post(self, request):
+        return Response({"ok": True}, status=201)
+
+
+@extend_schema(exclude=True)
+class ThrottledLoginProbe(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes = [LoginThrottle]
+
+    def post(self, request):
+        return Response({"ok": True})
 
 
 @extend_schema(exclude=True)
@@ -54,6 +76,8 @@ def _kill_connection() -> None:
 
 urlpatterns = [
     path("api/v1/_probe/echo", EchoProbe.as_view()),
+    path("api/v1/_probe/posts", ThrottledPostProbe.as_view()),
+    path("api/v1/_probe/login", ThrottledLoginProbe.as_view()),
     path("api/v1/_probe/drop-connection", DropConnectionProbe.as_view()),
     path("", include("config.urls")),
 ]
