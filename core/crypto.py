@@ -56,7 +56,7 @@ def is_current(stored: str) -> bool:
     return True
 
 
-def encrypted_fields() -> list[tuple[type[models.Model], list["EncryptedTextField"]]]:
+def encrypted_fields() -> list[tuple[type[models.Model], list[EncryptedTextField]]]:
     """Every model with EncryptedTextField columns, each column once (no proxies, no inherited copies)."""
     from django.apps import apps
 
