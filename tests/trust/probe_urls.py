@@ -1,7 +1,7 @@
 """Test-only endpoints mounted next to the real ones, to drive the shared machinery
 (body limits, the exception handler, faults) without depending on a domain app."""
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -49,30 +49,14 @@ class DropConnectionProbe(APIView):
     def post(self, request):
         with transaction.atomic():
             IdempotencyRecord.objects.create(user=request.user, key="probe-half-written", scope="probe", fingerprint="x")
-            connection.close_if_unusable_or_obsolete()
-            _kill_connection()
-            IdempotencyRecord.objects.create(user=request.user, key="probe-second", scope="probe", fingerprint="x")
+            with connection.execute_wrapper(_dropped_link):
+                IdempotencyRecord.objects.create(user=request.user, key="probe-second", scope="probe", fingerprint="x")
         return Response({"ok": True}, status=201)
 
 
-def _kill_connection() -> None:
-    """Make the live connection fail the way a dropped network link does."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            pid = cursor.fetchone()[0]
-        from django.db import connections
-
-        # A second connection terminates the first, as a DBA or a failover would.
-        other = connections.create_connection("default")
-        try:
-            with other.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-        finally:
-            other.close()
-    else:
-        # SQLite has no server: closing the raw handle under Django has the same effect.
-        connection.connection.close()
+def _dropped_link(execute, sql, params, many, context):
+    """What psycopg raises when the server or the network goes away under a query."""
+    raise OperationalError("server closed the connection unexpectedly")
 
 
 urlpatterns = [
