@@ -121,7 +121,7 @@ class ApiToken(models.Model):
         verbose_name_plural = "访问令牌"
 
     @classmethod
-    def issue(cls, user: User, *, user_agent: str = "") -> tuple["ApiToken", str]:
+    def issue(cls, user: User, *, user_agent: str = "") -> tuple[ApiToken, str]:
         raw = cls.PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(
             user=user,
@@ -132,7 +132,7 @@ class ApiToken(models.Model):
         return token, raw
 
     @classmethod
-    def find(cls, raw: str) -> "ApiToken | None":
+    def find(cls, raw: str) -> ApiToken | None:
         if not raw.startswith(cls.PREFIX) or len(raw) > 100:
             return None
         return cls.objects.select_related("user").filter(key_hash=_hash_token(raw)).first()
@@ -302,6 +302,8 @@ class Beneficiary(models.Model):
     filed_by_staff = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="无手机老人由居委代为登记"
     )
+    # Staff filing for an elder collect consent on paper; the notice version signed is kept here.
+    offline_consent_version = models.CharField("书面告知版本", max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 

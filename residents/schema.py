@@ -1,0 +1,11 @@
+"""OpenAPI description of the bearer-token authentication (loaded by ResidentsConfig.ready)."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "residents.auth.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/wechat 返回的 token"}
