@@ -2,7 +2,6 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from residents.actions import do_ban_user
-
 from residents.models import (
     Beneficiary,
     Membership,

@@ -10,7 +10,15 @@ from typing import TextIO
 from django.utils import timezone
 
 from core.crypto import blind_index
-from residents.models import Beneficiary, Membership, PartyIdentityRequest, PersonalInfoConsent, Region, Role, User
+from residents.models import (
+    Beneficiary,
+    Membership,
+    PartyIdentityRequest,
+    PersonalInfoConsent,
+    Region,
+    Role,
+    User,
+)
 
 STAFF_PASSWORD = "demo12345"
 ADMIN_PASSWORD = "admin12345"

@@ -58,3 +58,21 @@ def test_demo_persona_logs_in_with_the_curl_convention(anon, wechat_standin):
     response = anon.post("/api/v1/auth/wechat", {"code": "demo-zhangsan-curl1"})
     assert response.status_code == 200
     assert response.json()["user"]["id"] == User.objects.get(openid="zhangsan").pk
+
+
+def test_grant_role_command_bootstraps_a_district_admin():
+    from django.core.management.base import CommandError
+
+    from residents.models import Region as R
+
+    district = R.objects.create(level="district", name="宝山区", code="310113000000")
+    out = StringIO()
+    call_command("grant_role", "root-admin", "310113000000", "district_admin", "--password", "pw-12345678", stdout=out)
+    call_command("grant_role", "root-admin", "310113000000", "district_admin", stdout=out)
+    user = User.objects.get(username="root-admin")
+    assert user.check_password("pw-12345678")
+    assert Role.objects.filter(user=user, region=district, kind="district_admin").count() == 1
+    with pytest.raises(CommandError):
+        call_command("grant_role", "x", "310113000000", "committee_staff", stdout=out)
+    with pytest.raises(CommandError):
+        call_command("grant_role", "x", "999999999999", "district_admin", stdout=out)

@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 
 from tests import factories as f
-from wechat.standin.png import read_text_chunks
 from tests.conftest import assert_error
+from wechat.standin.png import read_text_chunks
 
 pytestmark = pytest.mark.django_db
 
