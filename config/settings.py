@@ -245,6 +245,11 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
     "SECURITY": [{"bearerAuth": []}],
+    # Several models call their status field "status"; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipStatusEnum": "residents.models.Membership.Status",
+        "PartyIdentityStatusEnum": "residents.models.PartyIdentityRequest.Status",
+    },
 }
 
 # API tokens
