@@ -87,6 +87,16 @@ def do_ban_user(*, user_id: int, actor: User | None) -> User:
     return user
 
 
+def do_unban_user(*, user_id: int, actor: User | None) -> User:
+    """Lift a ban. Old tokens stay revoked: the user logs in again."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user_id)
+        user.is_banned = False
+        user.save(update_fields=["is_banned"])
+        logger.info("user %s unbanned by %s", user.pk, getattr(actor, "pk", None))
+    return user
+
+
 # --- profile, phone and consents ----------------------------------------------------
 
 

@@ -150,3 +150,14 @@ def test_admin_ban_action_revokes_tokens(client, db):
     target.refresh_from_db()
     assert target.is_banned
     assert not ApiToken.objects.live().filter(user=target).exists()
+
+
+def test_unbanned_user_logs_in_again_but_old_tokens_stay_dead(anon, api_for, wechat_standin):
+    from residents.actions import do_unban_user
+
+    user = f.UserFactory(openid="penitent", username="wx_penitent")
+    old = api_for(user)
+    do_ban_user(user_id=user.pk, actor=None)
+    do_unban_user(user_id=user.pk, actor=None)
+    assert_error(old.get("/api/v1/me"), 401, "token_invalid")
+    assert anon.post(LOGIN, {"code": "demo-penitent-1"}).status_code == 200
