@@ -254,6 +254,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "residents.models.Membership.Status",
         "PartyIdentityStatusEnum": "residents.models.PartyIdentityRequest.Status",
+        "RoleKindEnum": "residents.models.Role.Kind",
     },
 }
 
