@@ -40,7 +40,7 @@ class WeChatLoginInput(StrictInput):
     avatar_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
 
 
-class RegionRefOut(serializers.ModelSerializer):
+class RegionBriefOut(serializers.ModelSerializer):
     class Meta:
         model = Region
         fields = ["id", "name", "level", "code"]
@@ -62,7 +62,7 @@ class LoginOut(serializers.Serializer):
 
 
 class MembershipSummaryOut(serializers.ModelSerializer):
-    neighborhood = RegionRefOut()
+    neighborhood = RegionBriefOut()
 
     class Meta:
         model = Membership
@@ -70,7 +70,7 @@ class MembershipSummaryOut(serializers.ModelSerializer):
 
 
 class RoleOut(serializers.ModelSerializer):
-    region = RegionRefOut()
+    region = RegionBriefOut()
     kind_display = serializers.CharField(source="get_kind_display")
 
     class Meta:
@@ -101,11 +101,11 @@ class MeOut(serializers.ModelSerializer):
     def get_roles(self, user: User) -> list:
         return RoleOut(self.context["roles"], many=True).data
 
-    @extend_schema_field(RegionRefOut(allow_null=True))
+    @extend_schema_field(RegionBriefOut(allow_null=True))
     def get_current_neighborhood(self, user: User) -> dict | None:
         for membership in self.context["memberships"]:
             if membership.is_current and membership.status == Membership.Status.APPROVED:
-                return RegionRefOut(membership.neighborhood).data
+                return RegionBriefOut(membership.neighborhood).data
         return None
 
     def get_is_staff_member(self, user: User) -> bool:
@@ -174,14 +174,14 @@ class RegionDetailOut(RegionOut):
     class Meta(RegionOut.Meta):
         fields = RegionOut.Meta.fields + ["ancestors"]
 
-    @extend_schema_field(RegionRefOut(many=True))
+    @extend_schema_field(RegionBriefOut(many=True))
     def get_ancestors(self, region: Region) -> list:
         chain = []
         parent = region.parent
         while parent is not None:
             chain.append(parent)
             parent = parent.parent
-        return RegionRefOut(list(reversed(chain)), many=True).data
+        return RegionBriefOut(list(reversed(chain)), many=True).data
 
 
 class RegionPageOut(serializers.Serializer):
@@ -210,8 +210,8 @@ class MembershipInput(StrictInput):
 class MembershipOut(serializers.ModelSerializer):
     """The applicant's own view: the room in full (it is theirs)."""
 
-    neighborhood = RegionRefOut()
-    building_group = RegionRefOut(allow_null=True)
+    neighborhood = RegionBriefOut()
+    building_group = RegionBriefOut(allow_null=True)
     status_display = serializers.CharField(source="get_status_display")
 
     class Meta:
@@ -268,7 +268,7 @@ class PartyIdentityInput(StrictInput):
 
 
 class PartyIdentityOut(serializers.ModelSerializer):
-    neighborhood = RegionRefOut()
+    neighborhood = RegionBriefOut()
     user = UserBriefOut()
     status_display = serializers.CharField(source="get_status_display")
 
@@ -356,7 +356,7 @@ class BeneficiaryPatchInput(BeneficiaryFields):
 class BeneficiaryListOut(serializers.ModelSerializer):
     """Lists mask phone, address and health notes for everyone, owner included."""
 
-    neighborhood = RegionRefOut()
+    neighborhood = RegionBriefOut()
     phone = serializers.SerializerMethodField()
     address = serializers.SerializerMethodField()
     health_notes = serializers.SerializerMethodField()
