@@ -259,6 +259,12 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
     "SECURITY": [{"bearerAuth": []}],
+    # Several models call their status field "status"; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipStatusEnum": "residents.models.Membership.Status",
+        "PartyIdentityStatusEnum": "residents.models.PartyIdentityRequest.Status",
+        "RoleKindEnum": "residents.models.Role.Kind",
+    },
 }
 
 # PIPL retention: health notes and addresses of closed service requests are cleared after this.
