@@ -279,7 +279,8 @@ def sweep(*, now: datetime | None = None, grace_seconds: float = 30, limit: int 
     )
     for pk in expired:
         if OutboxMessage.objects.filter(pk=pk, status=Status.SENDING, lease_until__lt=now).update(
-            status=Status.PENDING, next_attempt_at=now, lease_until=None
+            # next_attempt_at still holds the time it was due when the dead worker claimed it.
+            status=Status.PENDING, lease_until=None
         ):
             logger.warning(
                 "outbox %s: its worker stopped before recording an outcome; retrying (if WeChat accepted "
