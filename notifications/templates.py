@@ -88,11 +88,12 @@ def key_type(key: str) -> str:
     return match.group(1) if match else key
 
 
-def _cut(text: str, limit: int) -> str:
-    # WeChat counts characters, not bytes; an ellipsis marks the cut for text-like fields.
+def _cut(text: str, limit: int, *, ellipsis: bool) -> str:
+    # WeChat counts characters, not bytes. Only free text (thing) may carry an ellipsis:
+    # name/phrase must stay pure characters of their kind.
     if len(text) <= limit:
         return text
-    return text[: limit - 1] + "…" if limit > 5 else text[:limit]
+    return text[: limit - 1] + "…" if ellipsis else text[:limit]
 
 
 def _as_local_datetime(value: Any) -> dt.datetime | dt.date | None:
@@ -134,7 +135,7 @@ def format_value(key: str, value: Any) -> str:
         text = re.sub(r"[^\x21-\x7e]", "", text)
     limit = MAX_LENGTHS.get(kind)
     if limit is not None:
-        text = _cut(text, limit)
+        text = _cut(text, limit, ellipsis=kind == "thing")
     return text or EMPTY
 
 
