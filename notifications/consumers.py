@@ -16,12 +16,12 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from rest_framework.exceptions import AuthenticationFailed
+from django.utils import timezone
 
 from core.errors import error_body
 from notifications import queries, streams
 from notifications.realtime import group_name
-from residents.auth import authenticate_token
+from residents.models import ApiToken
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +33,16 @@ MAX_STREAMS = 50
 
 @database_sync_to_async
 def _authenticate(raw: str):
-    try:
-        user, _token = authenticate_token(raw)
-    except AuthenticationFailed as exc:
-        return None, (exc.get_codes() if isinstance(exc.get_codes(), str) else "token_invalid")
+    """The same checks as residents.auth.authenticate_token, without its last_used_at write:
+    consumers never write, and a reconnect storm must not become a write storm."""
+    token = ApiToken.find(raw)
+    if token is None or token.revoked_at is not None:
+        return None, "token_invalid"
+    if token.expires_at <= timezone.now():
+        return None, "token_expired"
+    user = token.user
+    if not user.is_active or user.is_banned or user.deleted_at is not None:
+        return None, "token_invalid"
     return user, None
 
 

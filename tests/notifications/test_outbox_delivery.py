@@ -8,7 +8,12 @@ import pytest
 from django.test import override_settings
 
 from notifications import delivery
-from notifications.models import ChannelPause, DeliveryAttempt, OutboxMessage, SubscribeConsent
+from notifications.models import (
+    ChannelPause,
+    DeliveryAttempt,
+    OutboxMessage,
+    SubscribeConsent,
+)
 from tests import factories as f
 from tests.notifications.conftest import TEMPLATE_ID, Clock, give_consents, notify
 

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 
 from notifications.models import Event, Notification
