@@ -48,7 +48,9 @@ MAX_TOKEN_RETRIES = 2
 TOKEN_SAFETY_MARGIN = 300
 
 CODE_ERRORS = frozenset({40029, 40163})
-MISCONFIGURED_ERRORS = frozenset({40002, 40013, 40125, 40164, 41001, 41002, 41004, 61024})
+MISCONFIGURED_ERRORS = frozenset(
+    {40002, 40013, 40125, 40164, 41001, 41002, 41004, 61024}
+)
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,21 @@ class StableTokenClient(WeChatClient):
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         cache: Any = None,
     ) -> None:
-        super().__init__(appid, secret, session=DjangoCacheStorage(cache), timeout=timeout, auto_retry=False)
+        super().__init__(
+            appid,
+            secret,
+            session=DjangoCacheStorage(cache),
+            timeout=timeout,
+            auto_retry=False,
+        )
         base = api_base if api_base.endswith("/") else api_base + "/"
         self.API_BASE_URL = base
         self.wxa.API_BASE_URL = base
 
     def __repr__(self) -> str:
-        return f"StableTokenClient(appid={self.appid!r}, api_base={self.API_BASE_URL!r})"
+        return (
+            f"StableTokenClient(appid={self.appid!r}, api_base={self.API_BASE_URL!r})"
+        )
 
     @property
     def access_token_key(self) -> str:
@@ -172,7 +182,11 @@ class StableTokenClient(WeChatClient):
         expires_in = int(result.get("expires_in", 7200))
         ttl = max(expires_in - TOKEN_SAFETY_MARGIN, min(expires_in, 60))
         self.session.set(self.access_token_key, token, ttl)
-        logger.info("wechat: fetched access token (force_refresh=%s, expires_in=%s)", force_refresh, expires_in)
+        logger.info(
+            "wechat: fetched access token (force_refresh=%s, expires_in=%s)",
+            force_refresh,
+            expires_in,
+        )
         return result
 
     def refresh_after_rejection(self, rejected_token: str | None) -> None:
@@ -207,10 +221,21 @@ class StableTokenClient(WeChatClient):
             except WeChatClientException as exc:
                 errcode = None if exc.errcode is None else int(exc.errcode)
                 if errcode is None:
-                    raise WeChatUnavailable(None, "WeChat answered with an HTTP error", retry_after=10) from exc
-                if with_token and errcode in TOKEN_ERRORS and token_retries < MAX_TOKEN_RETRIES:
+                    raise WeChatUnavailable(
+                        None, "WeChat answered with an HTTP error", retry_after=10
+                    ) from exc
+                if (
+                    with_token
+                    and errcode in TOKEN_ERRORS
+                    and token_retries < MAX_TOKEN_RETRIES
+                ):
                     token_retries += 1
-                    logger.info("wechat: %s rejected the token (%s), refreshing (%d)", path, errcode, token_retries)
+                    logger.info(
+                        "wechat: %s rejected the token (%s), refreshing (%d)",
+                        path,
+                        errcode,
+                        token_retries,
+                    )
                     self.refresh_after_rejection(token)
                     continue
                 raise _map_error(errcode, str(exc.errmsg or "")) from exc
@@ -223,7 +248,9 @@ class StableTokenClient(WeChatClient):
                 content_type = result.headers.get("Content-Type", "")
                 if content_type.startswith("image/"):
                     return result.content
-            raise WeChatUnavailable(None, f"WeChat answered {path} with malformed data", retry_after=5)
+            raise WeChatUnavailable(
+                None, f"WeChat answered {path} with malformed data", retry_after=5
+            )
 
 
 def _map_error(errcode: int, errmsg: str) -> WeChatError:
@@ -276,7 +303,9 @@ def get_client() -> StableTokenClient:
     client: StableTokenClient | None = getattr(_local, "client", None)
     if client is None or getattr(_local, "config", None) != config:
         appid, secret, api_base, client_timeout = config
-        client = StableTokenClient(appid, secret, api_base=api_base, timeout=client_timeout)
+        client = StableTokenClient(
+            appid, secret, api_base=api_base, timeout=client_timeout
+        )
         _local.client, _local.config = client, config
     return client
 
@@ -298,13 +327,19 @@ def code_to_session(code: str) -> WeChatSession:
     openid = result.get("openid")
     session_key = result.get("session_key")
     if not openid or not session_key:
-        raise WeChatUnavailable(None, "jscode2session answered without openid/session_key")
-    return WeChatSession(openid=openid, unionid=result.get("unionid") or None, session_key=session_key)
+        raise WeChatUnavailable(
+            None, "jscode2session answered without openid/session_key"
+        )
+    return WeChatSession(
+        openid=openid, unionid=result.get("unionid") or None, session_key=session_key
+    )
 
 
 def get_phone_number(code: str) -> PhoneInfo:
     """Exchange a getPhoneNumber-button code for the user's phone number."""
-    result = get_client().call("post", "wxa/business/getuserphonenumber", data={"code": code})
+    result = get_client().call(
+        "post", "wxa/business/getuserphonenumber", data={"code": code}
+    )
     info = result.get("phone_info")
     if not isinstance(info, dict) or not info.get("purePhoneNumber"):
         raise WeChatUnavailable(None, "getuserphonenumber answered without phone_info")
@@ -331,7 +366,10 @@ def send_subscribe_message(
     payload: dict[str, Any] = {
         "touser": openid,
         "template_id": template_id,
-        "data": {key: value if isinstance(value, dict) else {"value": str(value)} for key, value in data.items()},
+        "data": {
+            key: value if isinstance(value, dict) else {"value": str(value)}
+            for key, value in data.items()
+        },
     }
     if page is not None:
         payload["page"] = page
@@ -350,26 +388,45 @@ def check_text(
     nickname: str | None = None,
 ) -> ContentVerdict:
     """msgSecCheck v2. errcode is 0 even for risky text: decide on `suggest`."""
-    payload: dict[str, Any] = {"version": 2, "openid": openid, "scene": scene, "content": content}
+    payload: dict[str, Any] = {
+        "version": 2,
+        "openid": openid,
+        "scene": scene,
+        "content": content,
+    }
     if title is not None:
         payload["title"] = title
     if nickname is not None:
         payload["nickname"] = nickname
     result = get_client().call("post", "wxa/msg_sec_check", data=payload)
     verdict = result.get("result")
-    if not isinstance(verdict, dict) or verdict.get("suggest") not in ("pass", "review", "risky"):
+    if not isinstance(verdict, dict) or verdict.get("suggest") not in (
+        "pass",
+        "review",
+        "risky",
+    ):
         raise WeChatUnavailable(None, "msg_sec_check answered without a verdict")
     return ContentVerdict(
-        suggest=verdict["suggest"], label=int(verdict.get("label", 0)), trace_id=str(result.get("trace_id", ""))
+        suggest=verdict["suggest"],
+        label=int(verdict.get("label", 0)),
+        trace_id=str(result.get("trace_id", "")),
     )
 
 
-def check_media_async(*, openid: str, media_url: str, media_type: int = 2, scene: int = 3) -> str:
+def check_media_async(
+    *, openid: str, media_url: str, media_type: int = 2, scene: int = 3
+) -> str:
     """mediaCheckAsync v2; returns the trace_id. The verdict arrives later as a `wxa_media_check` push."""
     result = get_client().call(
         "post",
         "wxa/media_check_async",
-        data={"media_url": media_url, "media_type": media_type, "version": 2, "openid": openid, "scene": scene},
+        data={
+            "media_url": media_url,
+            "media_type": media_type,
+            "version": 2,
+            "openid": openid,
+            "scene": scene,
+        },
     )
     trace_id = result.get("trace_id")
     if not trace_id:
@@ -386,7 +443,12 @@ def get_unlimited_qrcode(
     width: int = 430,
 ) -> bytes:
     """getwxacodeunlimit: the image bytes of a mini-program code carrying `scene` (≤ 32 chars)."""
-    payload: dict[str, Any] = {"scene": scene, "check_path": check_path, "env_version": env_version, "width": width}
+    payload: dict[str, Any] = {
+        "scene": scene,
+        "check_path": check_path,
+        "env_version": env_version,
+        "width": width,
+    }
     if page is not None:
         payload["page"] = page
     result = get_client().call("post", "wxa/getwxacodeunlimit", data=payload, raw=True)

@@ -26,7 +26,9 @@ class WeChatUnavailable(WeChatError):
     `retry_after` is a suggested wait in seconds.
     """
 
-    def __init__(self, errcode: int | None, errmsg: str = "", *, retry_after: int = 5) -> None:
+    def __init__(
+        self, errcode: int | None, errmsg: str = "", *, retry_after: int = 5
+    ) -> None:
         super().__init__(errcode, errmsg)
         self.retry_after = retry_after
 

@@ -58,7 +58,11 @@ def verify_signature(token: str, signature: str, timestamp: str, nonce: str) -> 
 
 # Containers whose `List` children WeChat sends as one element or many (XML) —
 # callers always get `event["List"]` as a list of dicts.
-_LIST_CONTAINERS = ("SubscribeMsgPopupEvent", "SubscribeMsgChangeEvent", "SubscribeMsgSentEvent")
+_LIST_CONTAINERS = (
+    "SubscribeMsgPopupEvent",
+    "SubscribeMsgChangeEvent",
+    "SubscribeMsgSentEvent",
+)
 
 
 def _element_to_value(element: ET.Element) -> Any:
@@ -68,7 +72,10 @@ def _element_to_value(element: ET.Element) -> Any:
     grouped: dict[str, list[Any]] = {}
     for child in children:
         grouped.setdefault(child.tag, []).append(_element_to_value(child))
-    return {tag: values[0] if len(values) == 1 else values for tag, values in grouped.items()}
+    return {
+        tag: values[0] if len(values) == 1 else values
+        for tag, values in grouped.items()
+    }
 
 
 def _parse_xml(text: str) -> dict[str, Any]:
@@ -120,7 +127,9 @@ def _normalize(event: dict[str, Any]) -> dict[str, Any]:
             inner = event.pop(container)
             event["List"] = inner.get("List") if isinstance(inner, dict) else inner
     if "List" in event:
-        event["List"] = [item for item in _as_list(event["List"]) if isinstance(item, dict)]
+        event["List"] = [
+            item for item in _as_list(event["List"]) if isinstance(item, dict)
+        ]
     if event.get("Event") == "wxa_media_check":
         for key in ("version", "errcode"):
             if key in event:
@@ -153,7 +162,12 @@ def decrypt_and_parse(
     Plaintext and safe mode (`encrypt_type=aes`), JSON and XML. Raises
     PushSignatureInvalid when it is not genuine, PushMalformed when it cannot be read.
     """
-    if not verify_signature(token, query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", "")):
+    if not verify_signature(
+        token,
+        query.get("signature", ""),
+        query.get("timestamp", ""),
+        query.get("nonce", ""),
+    ):
         raise PushSignatureInvalid("bad signature")
     try:
         text = body.decode("utf-8")
@@ -171,13 +185,18 @@ def decrypt_and_parse(
         try:
             crypto = WeChatCrypto(token, aes_key, appid)
             inner = crypto.decrypt_message(
-                {"Encrypt": encrypted}, query.get("msg_signature", ""), query["timestamp"], query["nonce"]
+                {"Encrypt": encrypted},
+                query.get("msg_signature", ""),
+                query["timestamp"],
+                query["nonce"],
             )
         except (InvalidSignatureException, InvalidAppIdException) as exc:
             raise PushSignatureInvalid("bad msg_signature or appid") from exc
         except Exception as exc:  # bad base64, padding, key length: not a WeChat push
             raise PushMalformed("cannot decrypt Encrypt") from exc
-        envelope = _parse_json(inner) if _looks_like_json(inner, None) else _parse_xml(inner)
+        envelope = (
+            _parse_json(inner) if _looks_like_json(inner, None) else _parse_xml(inner)
+        )
 
     return _normalize(envelope)
 
@@ -185,7 +204,9 @@ def decrypt_and_parse(
 def _to_xml(message: dict[str, Any], root: str = "xml") -> str:
     def emit(tag: str, value: Any) -> str:
         if isinstance(value, dict):
-            return f"<{tag}>" + "".join(emit(k, v) for k, v in value.items()) + f"</{tag}>"
+            return (
+                f"<{tag}>" + "".join(emit(k, v) for k, v in value.items()) + f"</{tag}>"
+            )
         if isinstance(value, list):
             return "".join(emit(tag, item) for item in value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -203,13 +224,23 @@ def render_message(message: dict[str, Any], fmt: str = "json") -> str:
     elements, e.g. popup events as <SubscribeMsgPopupEvent><List>..</List><List>..</List>.
     """
     if fmt == "xml":
-        if message.get("Event") in ("subscribe_msg_popup_event", "subscribe_msg_change_event", "subscribe_msg_sent_event") and "List" in message:
+        if (
+            message.get("Event")
+            in (
+                "subscribe_msg_popup_event",
+                "subscribe_msg_change_event",
+                "subscribe_msg_sent_event",
+            )
+            and "List" in message
+        ):
             container = {
                 "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
                 "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
                 "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
             }[message["Event"]]
-            message = {k: v for k, v in message.items() if k != "List"} | {container: {"List": message["List"]}}
+            message = {k: v for k, v in message.items() if k != "List"} | {
+                container: {"List": message["List"]}
+            }
         return _to_xml(message)
     return json.dumps(message, ensure_ascii=False)
 
@@ -229,13 +260,19 @@ def encrypt_and_sign(
     """Build the request WeChat would POST for `message` (plaintext, or safe mode when aes_key)."""
     timestamp = timestamp or str(int(time.time()))
     nonce = nonce or str(secrets.randbelow(10**10))
-    query = {"signature": _sha1_sorted(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+    query = {
+        "signature": _sha1_sorted(token, timestamp, nonce),
+        "timestamp": timestamp,
+        "nonce": nonce,
+    }
     if openid:
         query["openid"] = openid
     plaintext = render_message(message, fmt)
     content_type = "application/json" if fmt == "json" else "text/xml"
     if not aes_key:
-        return SignedPush(query=query, body=plaintext.encode("utf-8"), content_type=content_type)
+        return SignedPush(
+            query=query, body=plaintext.encode("utf-8"), content_type=content_type
+        )
 
     crypto = WeChatCrypto(token, aes_key, appid)
     envelope_xml = crypto.encrypt_message(plaintext, nonce, timestamp)

@@ -8,7 +8,12 @@ import zlib
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def read_text_chunks(png: bytes) -> dict[str, str]:
@@ -47,7 +52,12 @@ def make_code_png(*, scene: str, page: str | None, width: int) -> bytes:
     def text(key: str, value: str) -> bytes:
         from urllib.parse import quote
 
-        return _chunk(b"tEXt", key.encode("latin-1") + b"\0" + quote(value, safe="=&/?-_.~!*'()").encode("latin-1"))
+        return _chunk(
+            b"tEXt",
+            key.encode("latin-1")
+            + b"\0"
+            + quote(value, safe="=&/?-_.~!*'()").encode("latin-1"),
+        )
 
     return (
         b"\x89PNG\r\n\x1a\n"

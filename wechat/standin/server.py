@@ -11,9 +11,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from wechat.push import encrypt_and_sign
@@ -55,10 +56,21 @@ class StandinServer(ThreadingHTTPServer):
 
     # ---- push delivery -------------------------------------------------------------
 
-    def deliver_push(self, event: dict[str, Any], openid: str | None = None) -> dict[str, Any]:
+    def deliver_push(
+        self,
+        event: dict[str, Any],
+        openid: str | None = None,
+        config: PushConfig | None = None,
+    ) -> dict[str, Any]:
         """POST one signed push to the configured URL now; returns the log entry."""
-        config = self.state.push
-        entry: dict[str, Any] = {"event": event, "url": config.url, "at": self.state.now()}
+        if config is None:
+            with self.state.lock:
+                config = replace(self.state.push)
+        entry: dict[str, Any] = {
+            "event": event,
+            "url": config.url,
+            "at": self.state.now(),
+        }
         if not config.url:
             entry["status"] = "skipped: no push url configured"
             self._log_push(entry)
@@ -96,10 +108,15 @@ class StandinServer(ThreadingHTTPServer):
         with self.state.lock:
             self.state.pushes.append(entry)
 
-    def deliver_push_later(self, event: dict[str, Any], delay: float) -> None:
+    def deliver_push_later(self, event: dict[str, Any]) -> None:
+        # The configuration in force when WeChat accepted the check, not when the push
+        # leaves: a later reconfiguration (next test) must not redirect it.
+        with self.state.lock:
+            config = replace(self.state.push)
+
         def run() -> None:
-            if not self.stopping.wait(delay):
-                self.deliver_push(event)
+            if not self.stopping.wait(config.delay):
+                self.deliver_push(event, config=config)
 
         threading.Thread(target=run, name="standin-push", daemon=True).start()
 
@@ -109,7 +126,7 @@ class StandinHandler(BaseHTTPRequestHandler):
     server_version = "standin"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("standin: " + format, *args)
 
     # ---- plumbing ------------------------------------------------------------------
@@ -129,7 +146,11 @@ class StandinHandler(BaseHTTPRequestHandler):
             pass  # the client gave up (timeout) before we answered
 
     def _send_json(self, payload: Any, status: int = 200) -> None:
-        self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), "application/json; charset=UTF-8")
+        self._send(
+            status,
+            json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            "application/json; charset=UTF-8",
+        )
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -150,7 +171,9 @@ class StandinHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         try:
             if parts.path.startswith(CONTROL_PREFIX):
-                self._control(method, parts.path[len(CONTROL_PREFIX) :].strip("/"), query, body)
+                self._control(
+                    method, parts.path[len(CONTROL_PREFIX) :].strip("/"), query, body
+                )
             else:
                 self._wechat(method, parts.path.lstrip("/"), query, body)
         except _Dropped:
@@ -162,7 +185,9 @@ class StandinHandler(BaseHTTPRequestHandler):
 
     # ---- WeChat endpoints ----------------------------------------------------------
 
-    def _wechat(self, method: str, path: str, query: dict[str, str], raw_body: bytes) -> None:
+    def _wechat(
+        self, method: str, path: str, query: dict[str, str], raw_body: bytes
+    ) -> None:
         started = time.time()
         entry: dict[str, Any] = {
             "at": self.state.now(),
@@ -176,7 +201,9 @@ class StandinHandler(BaseHTTPRequestHandler):
             entry["errcode"] = 0
             entry["bytes"] = len(answer)
             self.state.log_call(entry)
-            self._send(200, answer, "image/png")  # ASSUMPTION: WeChat's content type for codes
+            self._send(
+                200, answer, "image/png"
+            )  # ASSUMPTION: WeChat's content type for codes
         elif isinstance(answer, _Raw):
             entry["errcode"] = "malformed"
             self.state.log_call(entry)
@@ -187,7 +214,12 @@ class StandinHandler(BaseHTTPRequestHandler):
             self._send_json(answer)
 
     def _wechat_answer(
-        self, method: str, path: str, query: dict[str, str], raw_body: bytes, entry: dict[str, Any]
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        raw_body: bytes,
+        entry: dict[str, Any],
     ) -> Any:
         endpoint = ENDPOINTS.get(path)
         if endpoint is None:
@@ -195,7 +227,11 @@ class StandinHandler(BaseHTTPRequestHandler):
             return error(40066, "invalid url")
         expected_method, needs_token, handler_name = endpoint
         if method != expected_method:
-            return error(43001, "require GET method") if expected_method == "GET" else error(43002, "require POST method")
+            return (
+                error(43001, "require GET method")
+                if expected_method == "GET"
+                else error(43002, "require POST method")
+            )
 
         for fault in self.state.take_faults(path):
             entry.setdefault("faults", []).append(fault.kind)
@@ -209,7 +245,9 @@ class StandinHandler(BaseHTTPRequestHandler):
             elif fault.kind == "malformed":
                 return _Raw(b'{"errcode": 0, "errmsg": "ok", "trace_id": ')
             else:
-                return error(fault.errcode, _FAULT_MESSAGES.get(fault.errcode, "injected fault"))
+                return error(
+                    fault.errcode, _FAULT_MESSAGES.get(fault.errcode, "injected fault")
+                )
 
         body: dict[str, Any] = {}
         if expected_method == "POST":
@@ -237,30 +275,40 @@ class StandinHandler(BaseHTTPRequestHandler):
     def _wechat_stable_token(self, query: dict[str, str], body: dict[str, Any]) -> Any:
         return self.state.stable_token_call(body)
 
-    def _wechat_jscode2session(self, query: dict[str, str], body: dict[str, Any]) -> Any:
+    def _wechat_jscode2session(
+        self, query: dict[str, str], body: dict[str, Any]
+    ) -> Any:
         return self.state.jscode2session(query)
 
     def _wechat_phone_number(self, query: dict[str, str], body: dict[str, Any]) -> Any:
         return self.state.phone_number(body)
 
-    def _wechat_subscribe_send(self, query: dict[str, str], body: dict[str, Any]) -> Any:
+    def _wechat_subscribe_send(
+        self, query: dict[str, str], body: dict[str, Any]
+    ) -> Any:
         return self.state.subscribe_send(body)
 
     def _wechat_msg_sec_check(self, query: dict[str, str], body: dict[str, Any]) -> Any:
         return self.state.msg_sec_check(body)
 
-    def _wechat_media_check_async(self, query: dict[str, str], body: dict[str, Any]) -> Any:
+    def _wechat_media_check_async(
+        self, query: dict[str, str], body: dict[str, Any]
+    ) -> Any:
         answer, event = self.state.media_check_async(body)
         if event is not None:
-            self.server.deliver_push_later(event, self.state.push.delay)
+            self.server.deliver_push_later(event)
         return answer
 
-    def _wechat_unlimited_qrcode(self, query: dict[str, str], body: dict[str, Any]) -> Any:
+    def _wechat_unlimited_qrcode(
+        self, query: dict[str, str], body: dict[str, Any]
+    ) -> Any:
         return self.state.unlimited_qrcode(body)
 
     # ---- control API ---------------------------------------------------------------
 
-    def _control(self, method: str, path: str, query: dict[str, str], raw_body: bytes) -> None:
+    def _control(
+        self, method: str, path: str, query: dict[str, str], raw_body: bytes
+    ) -> None:
         try:
             body = json.loads(raw_body.decode("utf-8")) if raw_body.strip() else {}
         except ValueError:
@@ -268,7 +316,9 @@ class StandinHandler(BaseHTTPRequestHandler):
             return
         route = _CONTROL_ROUTES.get((method, path))
         if route is None:
-            self._send_json({"error": f"no control route {method} /__standin__/{path}"}, 404)
+            self._send_json(
+                {"error": f"no control route {method} /__standin__/{path}"}, 404
+            )
             return
         try:
             result = route(self, query, body)
@@ -326,7 +376,7 @@ def _faults(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
 
 @_route("POST", "faults")
 def _add_fault(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
-    specs = b["faults"] if "faults" in b else [b]
+    specs = b.get("faults", [b])
     return {"faults": [h.state.add_fault(spec).as_dict() for spec in specs]}
 
 
@@ -356,7 +406,9 @@ def _login_code(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
 
 @_route("POST", "phone-codes")
 def _phone_code(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
-    code = h.state.mint_phone_code(str(b["phone_number"]), str(b.get("country_code", "86")), b.get("code"))
+    code = h.state.mint_phone_code(
+        str(b["phone_number"]), str(b.get("country_code", "86")), b.get("code")
+    )
     return {"code": code}
 
 
@@ -381,7 +433,9 @@ def _get_consents(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> An
 
 @_route("POST", "consents")
 def _set_consent(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
-    count = h.state.set_consent(str(b["openid"]), str(b["template_id"]), int(b["count"]))
+    count = h.state.set_consent(
+        str(b["openid"]), str(b["template_id"]), int(b["count"])
+    )
     return {"openid": b["openid"], "template_id": b["template_id"], "count": count}
 
 
@@ -401,7 +455,11 @@ def _accept(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
             "MsgType": "event",
             "Event": "subscribe_msg_popup_event",
             "List": [
-                {"TemplateId": t, "SubscribeStatusString": "accept", "PopupScene": str(b.get("popup_scene", 0))}
+                {
+                    "TemplateId": t,
+                    "SubscribeStatusString": "accept",
+                    "PopupScene": str(b.get("popup_scene", 0)),
+                }
                 for t in template_ids
             ],
         }
@@ -422,7 +480,10 @@ def _long_term(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
 @_route("GET", "words")
 def _get_words(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
     with h.state.lock:
-        return {"risky": dict(h.state.risky_words), "review": dict(h.state.review_words)}
+        return {
+            "risky": dict(h.state.risky_words),
+            "review": dict(h.state.review_words),
+        }
 
 
 @_route("POST", "words")
@@ -431,10 +492,17 @@ def _set_words(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
     with h.state.lock:
         for name in ("risky", "review"):
             if name in b:
-                setattr(h.state, f"{name}_words", {str(w): int(label) for w, label in _word_map(b[name]).items()})
+                setattr(
+                    h.state,
+                    f"{name}_words",
+                    {str(w): int(label) for w, label in _word_map(b[name]).items()},
+                )
             if f"add_{name}" in b:
                 getattr(h.state, f"{name}_words").update(_word_map(b[f"add_{name}"]))
-        return {"risky": dict(h.state.risky_words), "review": dict(h.state.review_words)}
+        return {
+            "risky": dict(h.state.risky_words),
+            "review": dict(h.state.review_words),
+        }
 
 
 def _word_map(value: Any) -> dict[str, int]:
@@ -501,13 +569,21 @@ def _pushes(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
 @_route("GET", "messages")
 def _messages(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
     with h.state.lock:
-        return {"messages": [m for m in h.state.sent_messages if q.get("openid") in (None, m["touser"])]}
+        return {
+            "messages": [
+                m
+                for m in h.state.sent_messages
+                if q.get("openid") in (None, m["touser"])
+            ]
+        }
 
 
 @_route("GET", "calls")
 def _calls(h: StandinHandler, q: dict[str, str], b: dict[str, Any]) -> Any:
     with h.state.lock:
-        return {"calls": [c for c in h.state.calls if q.get("path") in (None, c["path"])]}
+        return {
+            "calls": [c for c in h.state.calls if q.get("path") in (None, c["path"])]
+        }
 
 
 @_route("DELETE", "calls")
@@ -541,10 +617,12 @@ class StandinHandle:
         return self.url + CONTROL_PREFIX.lstrip("/")
 
     def reset(self) -> None:
-        """Forget tokens, codes, consents, faults, logs and clock (push config stays)."""
+        """Forget tokens, codes, consents, faults, logs, clock and push-config changes."""
         self.state.reset()
 
-    def control(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+    def control(
+        self, method: str, path: str, payload: dict[str, Any] | None = None
+    ) -> Any:
         """Call the control API over HTTP, e.g. control("POST", "faults", {...})."""
         data = json.dumps(payload).encode() if payload is not None else None
         request = urllib.request.Request(
@@ -585,7 +663,14 @@ def start_in_thread(
 ) -> StandinHandle:
     """Start a stand-in on a (free, with port=0) port in a daemon thread."""
     server = make_server(host, port, appid=appid, secret=secret, push=push)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     bound_host, bound_port = server.server_address[:2]
-    return StandinHandle(url=f"http://{bound_host}:{bound_port}/", state=server.state, server=server, thread=thread)
+    return StandinHandle(
+        url=f"http://{bound_host}:{bound_port}/",
+        state=server.state,
+        server=server,
+        thread=thread,
+    )

@@ -12,7 +12,7 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from wechat.standin.png import make_code_png
@@ -123,13 +123,15 @@ class StandinState:
     def __post_init__(self) -> None:
         if not self.push.appid:
             self.push.appid = self.appid
+        self.initial_push = replace(self.push)
         self.reset()
 
     # ---- lifecycle and clock -------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget everything except appid, secret and the push configuration."""
+        """Back to the state at start-up: only appid, secret and the start-up push config remain."""
         with self.lock:
+            self.push = replace(self.initial_push)
             self.clock_offset = 0.0
             self.tokens: dict[str, Token] = {}
             self.stable_token: str | None = None
@@ -167,7 +169,9 @@ class StandinState:
     # ---- faults --------------------------------------------------------------------
 
     def add_fault(self, spec: dict[str, Any]) -> Fault:
-        kind = spec.get("kind") or ("delay" if "delay" in spec and "errcode" not in spec else "errcode")
+        kind = spec.get("kind") or (
+            "delay" if "delay" in spec and "errcode" not in spec else "errcode"
+        )
         if kind not in ("errcode", "delay", "malformed", "close"):
             raise ValueError(f"unknown fault kind {kind!r}")
         path = str(spec.get("path", "*")).lstrip("/")
@@ -251,7 +255,11 @@ class StandinState:
         with self.lock:
             now = self.now()
             current = self.tokens.get(self.stable_token or "")
-            valid = current is not None and current.retires_at is None and now < current.expires_at
+            valid = (
+                current is not None
+                and current.retires_at is None
+                and now < current.expires_at
+            )
             if force:
                 day_ago = now - 86400
                 self.force_refreshes = [t for t in self.force_refreshes if t > day_ago]
@@ -260,7 +268,10 @@ class StandinState:
                 if len(self.force_refreshes) >= 20:
                     return error(45009, "reach max api daily quota limit")
                 if self.force_refreshes and now - self.force_refreshes[-1] < 30:
-                    return error(45011, "api minute-quota reach limit, force_refresh must be 30s apart")
+                    return error(
+                        45011,
+                        "api minute-quota reach limit, force_refresh must be 30s apart",
+                    )
                 self.force_refreshes.append(now)
             if force or not valid:
                 self._retire(self.stable_token)
@@ -268,7 +279,10 @@ class StandinState:
                 current = self.tokens[self.stable_token]
             assert self.stable_token is not None and current is not None
             # The stable endpoint reports the remaining lifetime of the token it hands out.
-            return {"access_token": self.stable_token, "expires_in": max(1, int(current.expires_at - now))}
+            return {
+                "access_token": self.stable_token,
+                "expires_in": max(1, int(current.expires_at - now)),
+            }
 
     def check_token(self, token: str | None) -> dict[str, Any] | None:
         if not token:
@@ -277,31 +291,44 @@ class StandinState:
             info = self.tokens.get(token)
             now = self.now()
             if info is None:
-                return error(40001, "invalid credential, access_token is invalid or not latest")
+                return error(
+                    40001, "invalid credential, access_token is invalid or not latest"
+                )
             if now >= info.expires_at:
                 return error(42001, "access_token expired")
             if info.retires_at is not None and now >= info.retires_at:
-                return error(40001, "invalid credential, access_token is invalid or not latest")
+                return error(
+                    40001, "invalid credential, access_token is invalid or not latest"
+                )
         return None
 
     # ---- login and phone codes -----------------------------------------------------
 
-    def mint_login_code(self, openid: str, unionid: str | None = None, code: str | None = None) -> str:
+    def mint_login_code(
+        self, openid: str, unionid: str | None = None, code: str | None = None
+    ) -> str:
         with self.lock:
             code = code or f"code-{secrets.token_urlsafe(16)}"
             unionid = unionid if unionid is not None else f"union-{openid}"
-            self.login_codes[code] = Code({"openid": openid, "unionid": unionid}, created_at=self.now())
-            return code
-
-    def mint_phone_code(self, pure_phone_number: str, country_code: str = "86", code: str | None = None) -> str:
-        with self.lock:
-            code = code or f"phone-code-{secrets.token_urlsafe(16)}"
-            self.phone_codes[code] = Code(
-                {"purePhoneNumber": pure_phone_number, "countryCode": country_code}, created_at=self.now()
+            self.login_codes[code] = Code(
+                {"openid": openid, "unionid": unionid}, created_at=self.now()
             )
             return code
 
-    def _claim(self, codes: dict[str, Code], code: str, convention: Any) -> tuple[Code | None, int]:
+    def mint_phone_code(
+        self, pure_phone_number: str, country_code: str = "86", code: str | None = None
+    ) -> str:
+        with self.lock:
+            code = code or f"phone-code-{secrets.token_urlsafe(16)}"
+            self.phone_codes[code] = Code(
+                {"purePhoneNumber": pure_phone_number, "countryCode": country_code},
+                created_at=self.now(),
+            )
+            return code
+
+    def _claim(
+        self, codes: dict[str, Code], code: str, convention: Any
+    ) -> tuple[Code | None, int]:
         """Look up a single-use code: (code, 0) or (None, errcode)."""
         with self.lock:
             entry = codes.get(code)
@@ -387,7 +414,9 @@ class StandinState:
 
     def add_consent(self, openid: str, template_id: str, count: int = 1) -> int:
         with self.lock:
-            return self.set_consent(openid, template_id, self.consents.get((openid, template_id), 0) + count)
+            return self.set_consent(
+                openid, template_id, self.consents.get((openid, template_id), 0) + count
+            )
 
     def subscribe_send(self, body: dict[str, Any]) -> dict[str, Any]:
         touser = body.get("touser")
@@ -400,10 +429,20 @@ class StandinState:
         if not isinstance(data, dict) or not data:
             return error(47003, "argument invalid! data is empty")
         for key, value in data.items():
-            if not isinstance(value, dict) or not isinstance(value.get("value"), str) or not value["value"]:
+            if (
+                not isinstance(value, dict)
+                or not isinstance(value.get("value"), str)
+                or not value["value"]
+            ):
                 return error(47003, f"argument invalid! data.{key}.value invalid")
         page = body.get("page")
-        if page is not None and (not isinstance(page, str) or (self.published_pages is not None and page.split("?")[0] not in self.published_pages)):
+        if page is not None and (
+            not isinstance(page, str)
+            or (
+                self.published_pages is not None
+                and page.split("?")[0] not in self.published_pages
+            )
+        ):
             return error(41030, "invalid page")
         state = body.get("miniprogram_state")
         if state is not None and state not in ("developer", "trial", "formal"):
@@ -434,8 +473,12 @@ class StandinState:
 
     def text_verdict(self, text: str) -> tuple[str, int, list[dict[str, Any]]]:
         with self.lock:
-            risky = [(w, label) for w, label in self.risky_words.items() if w and w in text]
-            review = [(w, label) for w, label in self.review_words.items() if w and w in text]
+            risky = [
+                (w, label) for w, label in self.risky_words.items() if w and w in text
+            ]
+            review = [
+                (w, label) for w, label in self.review_words.items() if w and w in text
+            ]
         if risky:
             suggest, label = "risky", risky[0][1]
         elif review:
@@ -443,7 +486,13 @@ class StandinState:
         else:
             suggest, label = "pass", 100
         detail: list[dict[str, Any]] = [
-            {"strategy": "content_model", "errcode": 0, "suggest": suggest, "label": label, "prob": 90 if label != 100 else 0}
+            {
+                "strategy": "content_model",
+                "errcode": 0,
+                "suggest": suggest,
+                "label": label,
+                "prob": 90 if label != 100 else 0,
+            }
         ]
         for word, word_label in risky + review:
             detail.append(
@@ -470,7 +519,11 @@ class StandinState:
             # The retired v1 call: 87014 for risky content, 0 otherwise. Kept so that
             # a caller using wechatpy's v1 helper notices the difference.
             suggest, _, _ = self.text_verdict(content)
-            return error(87014, "risky content") if suggest == "risky" else {"errcode": 0, "errmsg": "ok"}
+            return (
+                error(87014, "risky content")
+                if suggest == "risky"
+                else {"errcode": 0, "errmsg": "ok"}
+            )
         if version not in (2, "2"):
             return error(40097, "invalid args: version")
         openid = body.get("openid")
@@ -478,7 +531,11 @@ class StandinState:
             return error(40003, "invalid openid")
         if body.get("scene") not in (1, 2, 3, 4):
             return error(40129, "invalid scene")
-        text = " ".join(str(body.get(k) or "") for k in ("title", "nickname")) + " " + content
+        text = (
+            " ".join(str(body.get(k) or "") for k in ("title", "nickname"))
+            + " "
+            + content
+        )
         suggest, label, detail = self.text_verdict(text)
         return {
             "errcode": 0,
@@ -495,7 +552,9 @@ class StandinState:
                     return dict(rule)
         return {"suggest": "pass", "label": 100}
 
-    def media_check_async(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def media_check_async(
+        self, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """The answer and, on success, the push event to deliver later."""
         media_url = body.get("media_url")
         if not isinstance(media_url, str) or not media_url:
@@ -527,14 +586,26 @@ class StandinState:
             "errcode": errcode,
             "errmsg": "ok" if errcode == 0 else "media download failed",
             "result": {"suggest": suggest, "label": label},
-            "detail": [{"strategy": "content_model", "errcode": errcode, "suggest": suggest, "label": label, "prob": 90}],
+            "detail": [
+                {
+                    "strategy": "content_model",
+                    "errcode": errcode,
+                    "suggest": suggest,
+                    "label": label,
+                    "prob": 90,
+                }
+            ],
         }
         if errcode:
             # ASSUMPTION: with -1008 the verdict fields say nothing useful; WeChat sends risky/other? unknown.
             event["result"] = {"suggest": "review", "label": 21000}
             event["detail"] = [{"strategy": "content_model", "errcode": errcode}]
         with self.lock:
-            self.media_checks[trace_id] = {"media_url": media_url, "openid": openid, "event": event}
+            self.media_checks[trace_id] = {
+                "media_url": media_url,
+                "openid": openid,
+                "event": event,
+            }
         return {"errcode": 0, "errmsg": "ok", "trace_id": trace_id}, event
 
     # ---- mini-program codes --------------------------------------------------------
@@ -545,13 +616,19 @@ class StandinState:
             return error(47001, "data format error: scene missing")
         if len(scene) > 32:
             # ASSUMPTION: the brief calls this 40169 (invalid scene length).
-            return error(40169, "invalid length for scene, or the data is not json string")
+            return error(
+                40169, "invalid length for scene, or the data is not json string"
+            )
         page = body.get("page")
         if page is not None:
             if not isinstance(page, str) or page.startswith("/"):
                 return error(41030, "invalid page rid")
             check_path = body.get("check_path", True)
-            if check_path and self.published_pages is not None and page not in self.published_pages:
+            if (
+                check_path
+                and self.published_pages is not None
+                and page not in self.published_pages
+            ):
                 return error(41030, "invalid page")
         env_version = body.get("env_version", "release")
         if env_version not in ("release", "trial", "develop"):
@@ -561,7 +638,9 @@ class StandinState:
             width = int(body.get("width", 430))
         except (TypeError, ValueError):
             return error(47001, "data format error: width")
-        width = min(1280, max(280, width))  # ASSUMPTION: out-of-range widths are clamped
+        width = min(
+            1280, max(280, width)
+        )  # ASSUMPTION: out-of-range widths are clamped
         return make_code_png(scene=scene, page=page, width=width)
 
     # ---- logs ----------------------------------------------------------------------
@@ -581,7 +660,8 @@ class StandinState:
                 "stable_token_set": self.stable_token is not None,
                 "faults": [f.as_dict() for f in self.faults],
                 "consents": [
-                    {"openid": o, "template_id": t, "count": c} for (o, t), c in sorted(self.consents.items())
+                    {"openid": o, "template_id": t, "count": c}
+                    for (o, t), c in sorted(self.consents.items())
                 ],
                 "long_term_templates": sorted(self.long_term_templates),
                 "sent_messages": len(self.sent_messages),

@@ -17,9 +17,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8100)
-        parser.add_argument("--push-url", default="http://127.0.0.1:8000/wechat/callback")
+        parser.add_argument(
+            "--push-url", default="http://127.0.0.1:8000/wechat/callback"
+        )
         parser.add_argument("--push-format", choices=["json", "xml"], default="json")
-        parser.add_argument("--plaintext", action="store_true", help="send pushes unencrypted even with an AES key")
+        parser.add_argument(
+            "--plaintext",
+            action="store_true",
+            help="send pushes unencrypted even with an AES key",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         aes_key = getattr(settings, "WECHAT_PUSH_AES_KEY", "") or None
@@ -31,7 +37,11 @@ class Command(BaseCommand):
             format=options["push_format"],
         )
         server = make_server(
-            options["host"], options["port"], appid=settings.WECHAT_APPID, secret=settings.WECHAT_SECRET, push=push
+            options["host"],
+            options["port"],
+            appid=settings.WECHAT_APPID,
+            secret=settings.WECHAT_SECRET,
+            push=push,
         )
         host, port = server.server_address[:2]
         mode = "safe mode (AES)" if push.aes_key else "plaintext"
