@@ -168,12 +168,11 @@ class ServiceRequestOut(serializers.Serializer):
 
 
 class ServiceRequestDetailOut(ServiceRequestOut):
-    allowed_transitions = serializers.ListField(child=serializers.CharField(), help_text="当前用户可执行的目标状态")
+    allowed_transitions = serializers.SerializerMethodField(help_text="当前用户可执行的目标状态")
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["allowed_transitions"] = self.context.get("allowed_transitions", [])
-        return data
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_transitions(self, obj: ServiceRequest) -> list[str]:
+        return self.context.get("allowed_transitions", [])
 
 
 class ServiceRequestPageOut(serializers.Serializer):
