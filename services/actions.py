@@ -217,7 +217,7 @@ def do_create_service_request(
 def _lock(request_id: int) -> ServiceRequest:
     """Call inside a transaction. The lock serialises two people moving the same request."""
     try:
-        return ServiceRequest.objects.select_for_update().select_related("item", "beneficiary").get(pk=request_id)
+        return ServiceRequest.objects.select_for_update(of=("self",)).select_related("item", "beneficiary").get(pk=request_id)
     except ServiceRequest.DoesNotExist:
         raise NotFound("service_request_not_found", "服务工单不存在") from None
 
@@ -559,7 +559,7 @@ def _stop_future_occurrences(plan: ServicePlan, actor: User, note: str) -> int:
 
 def _change_plan(plan_id: int, *, actor: User, allowed_from: tuple[str, ...], to: str) -> tuple[ServicePlan, int]:
     with transaction.atomic():
-        plan = ServicePlan.objects.select_for_update().select_related("item", "beneficiary", "requester").get(pk=plan_id)
+        plan = ServicePlan.objects.select_for_update(of=("self",)).select_related("item", "beneficiary", "requester").get(pk=plan_id)
         if not _may_manage_plan(actor, plan):
             raise NotFound("service_plan_not_found", "定期服务不存在")
         if plan.status not in allowed_from:
