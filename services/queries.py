@@ -24,7 +24,7 @@ from services.models import ServiceCategory, ServiceItem, ServiceRating, Service
 
 Status = ServiceRequest.Status
 # Queue order: late first, open before closed, then the nearest deadline; id keeps it stable.
-QUEUE_ORDERING = ("-is_overdue", "-is_open", "due_at", "id")
+QUEUE_ORDERING = ("-is_overdue", "-in_open_state", "due_at", "id")
 NEWEST_ORDERING = ("-created_at", "-id")
 
 
@@ -45,7 +45,7 @@ def with_deadlines(queryset: QuerySet[ServiceRequest], now: dt.datetime | None =
     now = now or timezone.now()
     return queryset.annotate(
         is_overdue=Case(When(overdue_condition(now), then=Value(True)), default=Value(False), output_field=BooleanField()),
-        is_open=Case(
+        in_open_state=Case(
             When(status__in=ServiceRequest.OPEN_STATUSES, then=Value(True)), default=Value(False), output_field=BooleanField()
         ),
         due_at=Case(When(status__in=ServiceRequest.ACCEPT_PHASE, then=F("accept_due_at")), default=F("complete_due_at")),
