@@ -65,7 +65,8 @@ class ServiceRequestFilter(django_filters.FilterSet):
     neighborhood = django_filters.NumberFilter(field_name="neighborhood_id")
     street = django_filters.NumberFilter(field_name="street_id")
     plan = django_filters.NumberFilter(field_name="plan_id")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    # Strict true/false: a typo must not silently mean "no filter".
+    overdue = django_filters.ChoiceFilter(choices=[("true", "超时"), ("false", "未超时")], method="filter_overdue")
     created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
     scope = django_filters.ChoiceFilter(
@@ -78,7 +79,7 @@ class ServiceRequestFilter(django_filters.FilterSet):
 
     def filter_overdue(self, queryset, name, value):
         condition = overdue_condition(timezone.now())
-        return queryset.filter(condition) if value else queryset.exclude(condition)
+        return queryset.filter(condition) if value == "true" else queryset.exclude(condition)
 
     def filter_scope(self, queryset, name, value):
         from residents.access import profile
