@@ -73,14 +73,20 @@ class ServiceRequestCreateIn(serializers.Serializer):
 
 class TransitionIn(serializers.Serializer):
     to = serializers.ChoiceField(choices=Status.choices)
-    from_status = serializers.ChoiceField(
-        choices=Status.choices, required=False, allow_null=True,
+    # A plain string (checked below) so the schema has one status enum, not two names for it.
+    from_status = serializers.CharField(
+        max_length=16, required=False, allow_null=True,
         help_text="客户端看到的当前状态；与服务器不一致时返回 409 request_state_changed（建议总是填写）",
     )
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     assignee_org = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     assignee_user = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+    def validate_from_status(self, value: str | None) -> str | None:
+        if value is not None and value not in Status.values:
+            raise serializers.ValidationError("未知的状态")
+        return value
 
 
 class RatingIn(serializers.Serializer):
