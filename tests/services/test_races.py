@@ -4,6 +4,7 @@ IMMEDIATE; PostgreSQL blocks on SELECT ... FOR UPDATE)."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 
 import pytest
@@ -15,8 +16,17 @@ from tests import factories as f
 from tests.conftest import Api
 from tests.services.conftest import MEAL, item
 
-# serialized_rollback: the flush after a transactional test wipes the migration-seeded catalog.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def catalog():
+    """Transactional tests start after some flush has wiped the migration-seeded catalog:
+    seed it again with the migration's own (idempotent) function."""
+    from django.apps import apps
+
+    seed_migration = importlib.import_module("services.migrations.0002_seed_catalog")
+    seed_migration.seed(apps, None)
 
 
 def _race(calls):
