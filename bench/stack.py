@@ -120,6 +120,10 @@ class Stack:
         self.procs.append((name, proc))
         return proc
 
+    def tail(self, name: str, chars: int = 3000) -> str:
+        log = self.logs.get(name)
+        return log.read_text(errors="replace")[-chars:] if log and log.exists() else ""
+
     def check_alive(self) -> None:
         for name, proc in self.procs:
             if proc.poll() is not None:
