@@ -56,7 +56,8 @@ class Command(BaseCommand):
             call_command("flush", interactive=False, verbosity=0)
         day = dt.date.fromisoformat(now) if now else dt.datetime.now(SHANGHAI).date()
         world = World(scale=SCALES[scale], seed=seed, now=dt.datetime.combine(day, dt.time(), tzinfo=SHANGHAI))
-        loader = Loader(progress_stream=sys.stderr, quiet=quiet)
+        # The database is empty here (or was flushed): nobody reads it while indexes are rebuilt.
+        loader = Loader(progress_stream=sys.stderr, quiet=quiet, defer_indexes=True)
         started = time.monotonic()
         fk_off = skip_fk_checks()
         try:
@@ -71,6 +72,7 @@ class Command(BaseCommand):
         finally:
             if fk_off:
                 restore_fk_checks()
+            loader.rebuild_indexes()
         loader.reset_sequences()
         loader.analyze()
         elapsed = time.monotonic() - started
