@@ -206,10 +206,13 @@ class Loader:
                 cursor.execute(sql)
 
     def analyze(self) -> None:
+        """Statistics for the planner; outside a transaction also VACUUM, which sets the
+        visibility map so index-only scans (the feed's keyset parts) skip the heap."""
         if is_postgres():
+            command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
             with connection.cursor() as cursor:
                 for model in self.loaded_models:
-                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+                    cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def skip_fk_checks() -> bool:
