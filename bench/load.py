@@ -96,6 +96,11 @@ class RssSampler:
         self._thread.join()
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 def http(base: str, method: str, path: str, auth: str, body: str = "", idem: bool = False) -> tuple[int, dict | str]:
     headers = {"Accept": "application/json"}
     if auth:
@@ -109,7 +114,8 @@ def http(base: str, method: str, path: str, auth: str, body: str = "", idem: boo
         headers["Idempotency-Key"] = f"preflight-{time.time_ns()}"
     req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=30) as response:
+        # No redirects: a login redirect must show up as a failed preflight, not a 200 login page.
+        with urllib.request.build_opener(_NoRedirect).open(req, timeout=30) as response:
             raw = response.read()
             status = response.status
     except urllib.error.HTTPError as exc:
