@@ -25,15 +25,16 @@ from .loader import Loader
 S = ServiceRequest.Status
 # (final status, share, the path that leads there)
 OUTCOMES = [
-    (S.RATED, 0.50, [S.ACCEPTED, S.ASSIGNED, S.IN_SERVICE, S.COMPLETED, S.RATED]),
-    (S.COMPLETED, 0.12, [S.ACCEPTED, S.ASSIGNED, S.IN_SERVICE, S.COMPLETED]),
-    (S.CANCELLED, 0.08, [S.CANCELLED]),
+    (S.RATED, 0.62, [S.ACCEPTED, S.ASSIGNED, S.IN_SERVICE, S.COMPLETED, S.RATED]),
+    (S.COMPLETED, 0.18, [S.ACCEPTED, S.ASSIGNED, S.IN_SERVICE, S.COMPLETED]),
+    (S.CANCELLED, 0.10, [S.CANCELLED]),
     (S.REJECTED, 0.05, [S.REJECTED]),
-    (S.REOPENED, 0.01, [S.ACCEPTED, S.ASSIGNED, S.IN_SERVICE, S.COMPLETED, S.REOPENED]),
-    (S.IN_SERVICE, 0.04, [S.ACCEPTED, S.ASSIGNED, S.IN_SERVICE]),
-    (S.ASSIGNED, 0.06, [S.ACCEPTED, S.ASSIGNED]),
-    (S.ACCEPTED, 0.05, [S.ACCEPTED]),
-    (S.SUBMITTED, 0.09, []),
+    # Open requests are the last few days' worth: ~300k over 3 years is ~270 a day.
+    (S.REOPENED, 0.0005, [S.ACCEPTED, S.ASSIGNED, S.IN_SERVICE, S.COMPLETED, S.REOPENED]),
+    (S.IN_SERVICE, 0.001, [S.ACCEPTED, S.ASSIGNED, S.IN_SERVICE]),
+    (S.ASSIGNED, 0.0015, [S.ACCEPTED, S.ASSIGNED]),
+    (S.ACCEPTED, 0.001, [S.ACCEPTED]),
+    (S.SUBMITTED, 0.002, []),
 ]
 STAFF_MOVES = {S.ACCEPTED, S.ASSIGNED, S.REJECTED}
 PROVIDER_MOVES = {S.IN_SERVICE, S.COMPLETED}
@@ -78,9 +79,11 @@ def make_services(loader: Loader, world: World) -> None:
             street = world.neighborhood_street[nb]
             item_id, accept_within, complete_within = items[int(r.random() * len(items))]
             k = bisect.bisect_left(outcome_cum, r.random() * outcome_cum[-1])
+            if rid <= len(OUTCOMES):  # every state at least once, even at small scale
+                k = rid - 1
             final, _share, path = OUTCOMES[min(k, len(OUTCOMES) - 1)]
             if final in ServiceRequest.OPEN_STATUSES:
-                created = now - dt.timedelta(hours=r.uniform(0.5, 24 * 6))
+                created = now - dt.timedelta(hours=r.uniform(0.5, 24 * 3))
             else:
                 created = start + dt.timedelta(seconds=span * (rid - 1 + r.random()) / total)
             staff = world.staff_of[nb][rid % len(world.staff_of[nb])]

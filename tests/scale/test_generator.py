@@ -61,6 +61,10 @@ def test_small_district_has_the_configured_counts():
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT room FROM {Membership._meta.db_table} WHERE id = %s", [member.pk])
         assert cursor.fetchone()[0].startswith("enc1:")
+    from services.models import ServiceRequest
+
+    assert set(ServiceRequest.objects.values_list("status", flat=True).distinct()) == set(ServiceRequest.Status.values)
+    assert ServiceRequest.objects.count() == SMALL.service_requests
     district = Region.objects.get(code="310113000000")
     assert district.settings["generated"]["seed"] == 1
 
