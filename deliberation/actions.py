@@ -19,9 +19,12 @@ from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.images import validate_image_ids
 from deliberation import rules
 from deliberation.access import Home, is_topic_staff, require_verified_home
 from deliberation.models import (
+    MAX_MILESTONE_PHOTOS,
+    MAX_TOPIC_IMAGES,
     Ballot,
     BallotMark,
     BallotRevision,
@@ -29,11 +32,13 @@ from deliberation.models import (
     Evaluation,
     Follow,
     Milestone,
+    MilestonePhoto,
     MilestoneUpdate,
     Reply,
     Support,
     Topic,
     TopicEvent,
+    TopicImage,
     Vote,
 )
 from notifications.actions import do_notify
@@ -141,6 +146,13 @@ def _maybe_open_discussion(topic: Topic) -> None:
 # --- topics --------------------------------------------------------------------------
 
 
+def _attach_images(topic: Topic, image_ids: list[int]) -> None:
+    TopicImage.objects.filter(topic=topic).delete()
+    TopicImage.objects.bulk_create(
+        [TopicImage(topic=topic, image_id=image_id, position=i) for i, image_id in enumerate(image_ids)]
+    )
+
+
 def do_create_topic(
     *,
     actor: User,
@@ -149,6 +161,7 @@ def do_create_topic(
     category: str,
     title: str,
     body: str,
+    image_ids: list[int] | None = None,
 ) -> Topic:
     p = profile(actor)
     if neighborhood_id not in p.member_of | p.pending_in | p.staff_of:
@@ -170,10 +183,12 @@ def do_create_topic(
         if home_in_scope(actor, draft) is None:
             raise NotFound("building_group_not_found", "楼组不存在")
         require_verified_home(actor, draft)
+    image_ids = validate_image_ids(actor, list(image_ids or []), limit=MAX_TOPIC_IMAGES)
     with transaction.atomic():
         topic = Topic.objects.create(
             neighborhood=neighborhood, building_group=group, category=category, title=title, body=body, author=actor
         )
+        _attach_images(topic, image_ids)
         Follow.objects.create(topic=topic, user=actor)
         TopicEvent.objects.create(topic=topic, actor=actor, from_status="", to_status=S.PROPOSED, note="提出议题")
         _publish(topic, "topic.created", {"category": category})
@@ -538,7 +553,10 @@ def do_add_milestone(
     progress: int = 0,
     responsible_party: str = "",
     note: str = "",
+    image_ids: list[int] | None = None,
 ) -> Milestone:
+    """Staff add a milestone, with site photos they uploaded themselves."""
+    image_ids = validate_image_ids(actor, list(image_ids or []), limit=MAX_MILESTONE_PHOTOS)
     with transaction.atomic():
         topic = _lock(topic_id)
         _check_actor(topic, actor, S.IMPLEMENTING)
@@ -556,12 +574,27 @@ def do_add_milestone(
             note=note,
             created_by=actor,
         )
+        _attach_photos(milestone, image_ids)
         changes = {f: _milestone_audit(getattr(milestone, f)) for f in MILESTONE_FIELDS}
+        if image_ids:
+            changes["photos"] = image_ids
         _milestone_updated(topic, milestone, actor, changes, created=True)
     return milestone
 
 
+def _attach_photos(milestone: Milestone, image_ids: list[int]) -> None:
+    MilestonePhoto.objects.filter(milestone=milestone).delete()
+    MilestonePhoto.objects.bulk_create(
+        [MilestonePhoto(milestone=milestone, image_id=image_id, position=i) for i, image_id in enumerate(image_ids)]
+    )
+
+
 def do_update_milestone(*, topic_id: int, milestone_id: int, actor: User, changes: dict[str, Any]) -> Milestone:
+    """Change fields of a milestone; `changes["image_ids"]` replaces its photos (the actor's uploads)."""
+    changes = dict(changes)
+    image_ids = changes.pop("image_ids", None)
+    if image_ids is not None:
+        image_ids = validate_image_ids(actor, list(image_ids), limit=MAX_MILESTONE_PHOTOS)
     with transaction.atomic():
         topic = _lock(topic_id)
         _check_actor(topic, actor, S.IMPLEMENTING)
@@ -578,6 +611,11 @@ def do_update_milestone(*, topic_id: int, milestone_id: int, actor: User, change
             if name in MILESTONE_FIELDS and getattr(milestone, name) != value:
                 diff[name] = {"from": _milestone_audit(getattr(milestone, name)), "to": _milestone_audit(value)}
                 setattr(milestone, name, value)
+        if image_ids is not None:
+            before = list(MilestonePhoto.objects.filter(milestone=milestone).values_list("image_id", flat=True))
+            if before != image_ids:
+                diff["photos"] = {"from": before, "to": image_ids}
+                _attach_photos(milestone, image_ids)
         if diff:
             milestone.save()
             _milestone_updated(topic, milestone, actor, diff, created=False)

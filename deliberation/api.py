@@ -80,6 +80,7 @@ class TopicListView(APIView):
             category=v["category"],
             title=v["title"],
             body=v["body"],
+            image_ids=v["image_ids"],
         )
         return Response(_detail(request, topic.pk), status=status.HTTP_201_CREATED)
 
@@ -276,6 +277,7 @@ class TopicMilestonesView(APIView):
         data = s.MilestoneIn(data=request.data)
         data.is_valid(raise_exception=True)
         milestone = actions.do_add_milestone(topic_id=topic_id, actor=request.user, **data.validated_data)
+        milestone = queries.milestone_for(milestone.pk, user=request.user)
         return Response(s.MilestoneOut(milestone).data, status=status.HTTP_201_CREATED)
 
 
@@ -293,7 +295,7 @@ class MilestoneDetailView(APIView):
         milestone = actions.do_update_milestone(
             topic_id=topic_id, milestone_id=milestone_id, actor=request.user, changes=dict(data.validated_data)
         )
-        return Response(s.MilestoneOut(milestone).data)
+        return Response(s.MilestoneOut(queries.milestone_for(milestone.pk, user=request.user)).data)
 
 
 class TopicEvaluationsView(APIView):

@@ -113,6 +113,24 @@ class Topic(models.Model):
         return "author" if to == cls.Status.WITHDRAWN else "staff"
 
 
+MAX_TOPIC_IMAGES = 9
+MAX_MILESTONE_PHOTOS = 9
+
+
+class TopicImage(models.Model):
+    """A picture attached by the topic's author (core.Image: shown to others only once WeChat passed it)."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="topic_images")
+    image = models.ForeignKey("core.Image", on_delete=models.CASCADE, related_name="topic_links")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "议题图片"
+        verbose_name_plural = "议题图片"
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["topic", "image"], name="topic_image_once")]
+
+
 class TopicEvent(models.Model):
     """Every stage move (and merge), with who made it; actor null means the system (threshold, deadline)."""
 
@@ -308,6 +326,20 @@ class Milestone(models.Model):
         verbose_name_plural = "实施节点"
         ordering = ["due_date", "id"]
         constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="milestone_progress_max_100")]
+
+
+class MilestonePhoto(models.Model):
+    """A site photo of a milestone, uploaded by staff."""
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="milestone_photos")
+    image = models.ForeignKey("core.Image", on_delete=models.CASCADE, related_name="milestone_links")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "节点照片"
+        verbose_name_plural = "节点照片"
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["milestone", "image"], name="milestone_photo_once")]
 
 
 class MilestoneUpdate(models.Model):

@@ -8,12 +8,14 @@ from django.db.models import (
     Exists,
     IntegerField,
     OuterRef,
+    Prefetch,
     QuerySet,
     Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce
 
+from core.models import Image
 from core.pagination import Page, paginate_keyset
 from deliberation.models import (
     Ballot,
@@ -21,9 +23,11 @@ from deliberation.models import (
     Evaluation,
     Follow,
     Milestone,
+    MilestonePhoto,
     Reply,
     Support,
     Topic,
+    TopicImage,
 )
 from residents.models import User
 
@@ -45,8 +49,16 @@ def _count(model, **filters) -> Subquery:
     )
 
 
+def visible_images(model, user: User, to_attr: str, lookup: str) -> Prefetch:
+    """One query for the pictures of a whole page: only those `Image.objects.visible_to(user)` allows
+    (passed WeChat's check, or the viewer's own)."""
+    links = model.objects.filter(image__in=Image.objects.visible_to(user)).select_related("image").order_by("position")
+    return Prefetch(lookup, queryset=links, to_attr=to_attr)
+
+
 def with_counts(queryset: QuerySet[Topic], user: User) -> QuerySet[Topic]:
     """Counts as correlated subqueries (no join fan-out) plus the caller's own flags."""
+    queryset = queryset.prefetch_related(visible_images(TopicImage, user, "visible_images", "topic_images"))
     return queryset.select_related("neighborhood", "building_group", "author").annotate(
         support_count=_count(Support),
         support_households=Coalesce(
@@ -103,6 +115,13 @@ def reply_page(topic: Topic, *, cursor: str | None, limit: int, stance: str | No
     return paginate_keyset(queryset, ordering=REPLY_ORDERING, cursor=cursor, limit=limit)
 
 
+def milestone_for(milestone_id: int, *, user: User) -> Milestone:
+    """A milestone with the photos `user` may see, for the answer to a POST/PATCH."""
+    return Milestone.objects.prefetch_related(
+        visible_images(MilestonePhoto, user, "visible_photos", "milestone_photos")
+    ).get(pk=milestone_id)
+
+
 def topic_detail(topic_id: int, *, queryset: QuerySet[Topic], user: User) -> Topic:
     """One topic with everything the detail page shows, as attributes for TopicDetailOut."""
     from deliberation.access import home_in_scope, is_topic_staff
@@ -125,7 +144,11 @@ def topic_detail(topic_id: int, *, queryset: QuerySet[Topic], user: User) -> Top
         home = home_in_scope(user, topic)
         if home is not None:
             topic.household_voted = Ballot.objects.filter(topic=topic, voter_key=home.voter_household).exists()
-    topic.milestones_list = list(Milestone.objects.filter(topic=topic).order_by("due_date", "id"))
+    topic.milestones_list = list(
+        Milestone.objects.filter(topic=topic)
+        .prefetch_related(visible_images(MilestonePhoto, user, "visible_photos", "milestone_photos"))
+        .order_by("due_date", "id")
+    )
     topic.events_list = list(topic.events.select_related("actor").order_by("id"))
     mine = Evaluation.objects.filter(topic=topic, user=user).values("rating", "comment", "created_at").first()
     topic.my_evaluation = mine

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.images import absolute_url
 from deliberation.models import Milestone, Reply, Topic, Vote
 
 # --- inputs ----------------------------------------------------------------------------
+
+
+IMAGE_IDS_HELP = "POST /api/v1/images 上传后得到的图片 id（本人上传，最多 9 张）"
 
 
 class TopicCreateIn(serializers.Serializer):
@@ -15,6 +19,13 @@ class TopicCreateIn(serializers.Serializer):
     category = serializers.ChoiceField(choices=Topic.Category.choices)
     title = serializers.CharField(max_length=80, min_length=2)
     body = serializers.CharField(max_length=5000, min_length=1)
+    image_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=9,
+        help_text=IMAGE_IDS_HELP,
+    )
 
 
 class TopicListQuery(serializers.Serializer):
@@ -73,6 +84,13 @@ class MilestoneIn(serializers.Serializer):
     progress = serializers.IntegerField(min_value=0, max_value=100, required=False, default=0)
     responsible_party = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    image_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=9,
+        help_text=IMAGE_IDS_HELP,
+    )
 
 
 class MilestonePatchIn(serializers.Serializer):
@@ -82,6 +100,12 @@ class MilestonePatchIn(serializers.Serializer):
     progress = serializers.IntegerField(min_value=0, max_value=100, required=False)
     responsible_party = serializers.CharField(max_length=64, required=False, allow_blank=True)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    image_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=9,
+        help_text="替换全部现场照片（" + IMAGE_IDS_HELP + "）",
+    )
 
     def validate(self, attrs):
         if not attrs:
@@ -100,6 +124,24 @@ class EvaluationIn(serializers.Serializer):
 class RegionRefOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+
+
+class ThumbnailOut(serializers.Serializer):
+    id = serializers.IntegerField(source="image.id")
+    status = serializers.CharField(source="image.status", help_text="passed 之前只有上传者能看到")
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_thumbnail_url(self, link) -> str:
+        return absolute_url(link.image.thumbnail.name)
+
+
+class ImageOut(ThumbnailOut):
+    url = serializers.SerializerMethodField()
+    width = serializers.IntegerField(source="image.width")
+    height = serializers.IntegerField(source="image.height")
+
+    def get_url(self, link) -> str:
+        return absolute_url(link.image.file.name)
 
 
 class TopicListItemOut(serializers.Serializer):
@@ -122,6 +164,7 @@ class TopicListItemOut(serializers.Serializer):
     voted_by_me = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     status_changed_at = serializers.DateTimeField()
+    thumbnails = ThumbnailOut(source="visible_images", many=True, help_text="缩略图（列表只给缩略图）")
 
     def get_progress(self, topic) -> int:
         return round(topic.progress_avg) if topic.progress_avg is not None else 0
@@ -161,6 +204,7 @@ class MilestoneOut(serializers.Serializer):
     responsible_party = serializers.CharField()
     note = serializers.CharField()
     updated_at = serializers.DateTimeField()
+    photos = ImageOut(source="visible_photos", many=True, help_text="现场照片（审核通过的，或本人上传的）")
 
 
 class TopicEventOut(serializers.Serializer):
@@ -183,6 +227,7 @@ class MyBallotOut(serializers.Serializer):
 
 class TopicDetailOut(TopicListItemOut):
     body = serializers.CharField()
+    images = ImageOut(source="visible_images", many=True, help_text="原图与缩略图")
     summary = serializers.CharField()
     merged_into = serializers.IntegerField(source="merged_into_id", allow_null=True)
     support_threshold = serializers.IntegerField()
