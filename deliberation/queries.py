@@ -9,6 +9,7 @@ from django.db.models import (
     IntegerField,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -20,6 +21,7 @@ from core.pagination import Page, paginate_keyset
 from deliberation.models import (
     Ballot,
     BallotMark,
+    ContentStatus,
     Evaluation,
     Follow,
     Milestone,
@@ -72,7 +74,7 @@ def with_counts(queryset: QuerySet[Topic], user: User) -> QuerySet[Topic]:
             ),
             Value(0),
         ),
-        reply_count=_count(Reply),
+        reply_count=_count(Reply, content_status=ContentStatus.PUBLISHED),
         progress_avg=Subquery(
             Milestone.objects.filter(topic=OuterRef("pk"))
             .order_by()
@@ -96,6 +98,7 @@ def topic_page(
     building_group_id: int | None,
     cursor: str | None,
     limit: int,
+    content_status: str | None = None,
 ) -> Page:
     if neighborhood_id is not None:
         queryset = queryset.filter(neighborhood_id=neighborhood_id)
@@ -105,11 +108,28 @@ def topic_page(
         queryset = queryset.filter(category=category)
     if building_group_id is not None:
         queryset = queryset.filter(building_group_id=building_group_id)
+    if content_status:
+        queryset = queryset.filter(content_status=content_status)
     return paginate_keyset(with_counts(queryset, user), ordering=TOPIC_ORDERING, cursor=cursor, limit=limit)
 
 
-def reply_page(topic: Topic, *, cursor: str | None, limit: int, stance: str | None = None) -> Page:
-    queryset = Reply.objects.filter(topic=topic).select_related("author")
+def reply_page(
+    topic: Topic,
+    *,
+    viewer: User,
+    is_staff: bool,
+    cursor: str | None,
+    limit: int,
+    stance: str | None = None,
+    content_status: str | None = None,
+) -> Page:
+    """Residents read published replies and their own (with their status); staff also see held
+    and hidden ones, to review them. Removed replies are gone for everyone."""
+    queryset = Reply.objects.filter(topic=topic).exclude(content_status=ContentStatus.REMOVED).select_related("author")
+    if not is_staff:
+        queryset = queryset.filter(Q(content_status=ContentStatus.PUBLISHED) | Q(author_id=viewer.pk))
+    if content_status:
+        queryset = queryset.filter(content_status=content_status)
     if stance:
         queryset = queryset.filter(stance=stance)
     return paginate_keyset(queryset, ordering=REPLY_ORDERING, cursor=cursor, limit=limit)
@@ -153,4 +173,5 @@ def topic_detail(topic_id: int, *, queryset: QuerySet[Topic], user: User) -> Top
     mine = Evaluation.objects.filter(topic=topic, user=user).values("rating", "comment", "created_at").first()
     topic.my_evaluation = mine
     topic.can_manage = is_topic_staff(user, topic)
+    topic.editable_by_me = topic.can_edit(user)
     return topic

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core.images import absolute_url
-from deliberation.models import Milestone, Reply, Topic, Vote
+from deliberation.actions import MODERATION_ACTIONS
+from deliberation.models import ContentStatus, Milestone, Reply, Topic, Vote
 
 # --- inputs ----------------------------------------------------------------------------
 
@@ -33,6 +34,9 @@ class TopicListQuery(serializers.Serializer):
     building_group = serializers.IntegerField(min_value=1, required=False)
     status = serializers.ChoiceField(choices=Topic.Status.choices, required=False)
     category = serializers.ChoiceField(choices=Topic.Category.choices, required=False)
+    content_status = serializers.ChoiceField(
+        choices=ContentStatus.choices, required=False, help_text="工作人员查看待审核议题：pending_review"
+    )
     cursor = serializers.CharField(required=False, allow_blank=True)
     limit = serializers.IntegerField(min_value=1, max_value=100, required=False)
 
@@ -59,6 +63,34 @@ class TransitionIn(serializers.Serializer):
     vote = VoteRulesIn(required=False)
     merge_into = serializers.IntegerField(min_value=1, required=False)
     evaluation_closes_at = serializers.DateTimeField(required=False)
+
+
+class TopicEditIn(serializers.Serializer):
+    title = serializers.CharField(max_length=80, min_length=2, required=False)
+    body = serializers.CharField(max_length=5000, min_length=1, required=False)
+    image_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=9, help_text=IMAGE_IDS_HELP
+    )
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("没有要修改的内容")
+        return attrs
+
+
+class ModerationIn(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=MODERATION_ACTIONS, help_text="hide 隐藏 / restore 恢复（也用于通过待审核内容）/ remove 删除"
+    )
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ReplyListQuery(serializers.Serializer):
+    cursor = serializers.CharField(required=False, allow_blank=True)
+    stance = serializers.ChoiceField(choices=Reply.Stance.choices, required=False)
+    content_status = serializers.ChoiceField(
+        choices=ContentStatus.choices, required=False, help_text="工作人员查看待审核/已隐藏发言"
+    )
 
 
 class ReplyIn(serializers.Serializer):
@@ -151,6 +183,7 @@ class TopicListItemOut(serializers.Serializer):
     category_label = serializers.CharField(source="get_category_display")
     status = serializers.CharField()
     status_label = serializers.CharField(source="get_status_display")
+    content_status = serializers.CharField(help_text="published 之外只有提议人和工作人员能看到")
     outcome = serializers.CharField()
     neighborhood = RegionRefOut()
     building_group = RegionRefOut(allow_null=True)
@@ -227,6 +260,8 @@ class MyBallotOut(serializers.Serializer):
 
 class TopicDetailOut(TopicListItemOut):
     body = serializers.CharField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    can_edit = serializers.BooleanField(source="editable_by_me", help_text="提议人在可修改时间内")
     images = ImageOut(source="visible_images", many=True, help_text="原图与缩略图")
     summary = serializers.CharField()
     merged_into = serializers.IntegerField(source="merged_into_id", allow_null=True)
@@ -250,6 +285,7 @@ class ReplyOut(serializers.Serializer):
     stance_label = serializers.CharField(source="get_stance_display")
     is_official = serializers.BooleanField()
     body = serializers.CharField()
+    content_status = serializers.CharField(help_text="published 之外只有作者和工作人员能看到")
     created_at = serializers.DateTimeField()
 
 

@@ -93,6 +93,14 @@ def topic_in(
     return topic
 
 
+@pytest.fixture(autouse=True)
+def standin(wechat_standin):
+    """Every topic and reply passes msgSecCheck v2 over real HTTP: the stand-in with a known word
+    list (赌博 risky, 上访 review); everything else passes."""
+    wechat_standin.control("POST", "words", {"risky": {"赌博": 20006}, "review": {"上访": 21000}})
+    return wechat_standin
+
+
 @pytest.fixture
 def group(neighborhood):
     return f.BuildingGroupFactory(parent=neighborhood, name="1号楼组")
