@@ -346,6 +346,21 @@ class MilestoneDetailView(APIView):
 class TopicEvaluationsView(APIView):
     @extend_schema(
         tags=TAG,
+        summary="逐条效果评价（仅本居委工作人员；居民只看汇总）",
+        parameters=[OpenApiParameter("cursor", str, required=False), OpenApiParameter("limit", int, required=False)],
+        responses={200: s.EvaluationPageOut, **ERRORS},
+    )
+    def get(self, request, topic_id: int):
+        topic = access_topic_as_staff(request.user, topic_id)
+        page = queries.evaluation_page(
+            topic,
+            cursor=request.query_params.get("cursor") or None,
+            limit=parse_limit(request.query_params.get("limit")),
+        )
+        return Response(page_response(page, s.EvaluationListItemOut(page.items, many=True).data))
+
+    @extend_schema(
+        tags=TAG,
         summary="效果评价（1–5 分，每人一次）",
         request=s.EvaluationIn,
         parameters=[IDEMPOTENCY],

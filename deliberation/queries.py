@@ -135,6 +135,15 @@ def reply_page(
     return paginate_keyset(queryset, ordering=REPLY_ORDERING, cursor=cursor, limit=limit)
 
 
+EVALUATION_ORDERING = ("-created_at", "-id")
+
+
+def evaluation_page(topic: Topic, *, cursor: str | None, limit: int) -> Page:
+    """Individual evaluations for the committee, newest first: one query per page plus the cursor."""
+    queryset = Evaluation.objects.filter(topic=topic).select_related("user")
+    return paginate_keyset(queryset, ordering=EVALUATION_ORDERING, cursor=cursor, limit=limit)
+
+
 def milestone_for(milestone_id: int, *, user: User) -> Milestone:
     """A milestone with the photos `user` may see, for the answer to a POST/PATCH."""
     return Milestone.objects.prefetch_related(

@@ -335,3 +335,17 @@ class EvaluationOut(serializers.Serializer):
     rating = serializers.IntegerField()
     comment = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class EvaluationListItemOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    user_name = serializers.CharField(source="user.display_name")
+    rating = serializers.IntegerField()
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class EvaluationPageOut(serializers.Serializer):
+    results = EvaluationListItemOut(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
