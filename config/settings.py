@@ -264,6 +264,9 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusEnum": "residents.models.Membership.Status",
         "PartyIdentityStatusEnum": "residents.models.PartyIdentityRequest.Status",
         "RoleKindEnum": "residents.models.Role.Kind",
+        # hide / restore / remove: the feed's comment moderation and 议事's topic and reply moderation.
+        "ModerationActionEnum": "deliberation.actions.MODERATION_ACTIONS",
+        "TopicStatusEnum": "deliberation.models.Topic.Status",
     },
 }
 

@@ -19,15 +19,15 @@ from deliberation.rules import support_threshold
 TAG = ["议事厅"]
 
 
-class ErrorOut(serializers.Serializer):
+class TopicErrorOut(serializers.Serializer):
     error = serializers.DictField()
 
 
 ERRORS = {
-    400: OpenApiResponse(ErrorOut, description="输入有误"),
-    403: OpenApiResponse(ErrorOut, description="未认证居民 not_verified / 非工作人员 staff_only"),
-    404: OpenApiResponse(ErrorOut, description="不存在或无权查看"),
-    409: OpenApiResponse(ErrorOut, description="状态已变化"),
+    400: OpenApiResponse(TopicErrorOut, description="输入有误"),
+    403: OpenApiResponse(TopicErrorOut, description="未认证居民 not_verified / 非工作人员 staff_only"),
+    404: OpenApiResponse(TopicErrorOut, description="不存在或无权查看"),
+    409: OpenApiResponse(TopicErrorOut, description="状态已变化"),
 }
 IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
 
@@ -232,14 +232,14 @@ class TopicTransitionView(APIView):
     @extend_schema(
         tags=TAG,
         summary="推进议题阶段（工作人员；撤回限提议人）",
-        request=s.TransitionIn,
+        request=s.TopicTransitionIn,
         parameters=[IDEMPOTENCY],
         responses={200: s.TopicDetailOut, **ERRORS},
     )
     @idempotent
     def post(self, request, topic_id: int):
         access_topic(request.user, topic_id)
-        data = s.TransitionIn(data=request.data)
+        data = s.TopicTransitionIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         actions.do_transition_topic(

@@ -54,7 +54,7 @@ class VoteRulesIn(serializers.Serializer):
     allow_change = serializers.BooleanField(required=False, default=False)
 
 
-class TransitionIn(serializers.Serializer):
+class TopicTransitionIn(serializers.Serializer):
     to = serializers.ChoiceField(choices=Topic.Status.choices)
     # Optional optimistic check: the status the caller saw; a mismatch is 409.
     from_status = serializers.ChoiceField(choices=Topic.Status.choices, required=False)
