@@ -1,0 +1,41 @@
+"""工作台: what needs doing in my region, each count a link to its queue."""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+from django.urls import reverse
+
+from console import queries
+from console.access import console_view
+
+
+def home_cards(scope) -> list[queries.HomeCard]:
+    cards: list[queries.HomeCard] = []
+    if scope.is_staff:
+        ids = scope.neighborhood_ids
+        cards.append(
+            queries.HomeCard(
+                "memberships",
+                "待审核入户申请",
+                queries.pending_memberships_count(ids),
+                reverse("console:memberships"),
+            )
+        )
+        cards.append(
+            queries.HomeCard(
+                "party_identity",
+                "待审核亮身份申请",
+                queries.pending_party_identity_count(ids),
+                reverse("console:party_identity"),
+            )
+        )
+    return cards
+
+
+@console_view(moderation=True)
+def home(request):
+    return render(
+        request,
+        "console/home.html",
+        {"cards": home_cards(request.console), "active": "home"},
+    )
