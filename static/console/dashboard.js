@@ -7,7 +7,7 @@
     var el = document.getElementById(id);
     if (!el || !window.echarts) return;
     var chart = window.echarts.init(el, null, { renderer: "canvas" });
-    chart.setOption(Object.assign({ animation: false, tooltip: { trigger: "axis" }, grid: { left: 48, right: 16, top: 40, bottom: 40 } }, option));
+    chart.setOption(Object.assign({ animation: false, tooltip: { trigger: "axis" }, grid: { left: 48, right: 16, top: 48, bottom: 48, containLabel: true } }, option, { legend: Object.assign({ top: 0, type: "scroll" }, option.legend || {}) }));
     el.setAttribute("data-rendered", "true");
     charts.push(chart);
   }
