@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from django.db import IntegrityError, transaction
 from rest_framework.response import Response

@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -85,7 +86,7 @@ def _after(fields: Sequence[str], values: Sequence[Any]) -> Q:
         name = field.lstrip("-")
         op = "lt" if field.startswith("-") else "gt"
         clause = Q(**{f"{name}__{op}": values[i]})
-        for prev_field, prev_value in zip(fields[:i], values[:i]):
+        for prev_field, prev_value in zip(fields[:i], values[:i], strict=True):
             clause &= Q(**{prev_field.lstrip("-"): prev_value})
         condition |= clause
     return condition

@@ -1,7 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from residents.models import Beneficiary, Membership, PartyIdentityRequest, PersonalInfoConsent, Region, Role, SensitiveAccessLog, User
+from residents.models import (
+    Beneficiary,
+    Membership,
+    PartyIdentityRequest,
+    PersonalInfoConsent,
+    Region,
+    Role,
+    SensitiveAccessLog,
+    User,
+)
 
 
 @admin.register(Region)

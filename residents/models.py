@@ -121,7 +121,7 @@ class ApiToken(models.Model):
         verbose_name_plural = "访问令牌"
 
     @classmethod
-    def issue(cls, user: User, *, user_agent: str = "") -> tuple["ApiToken", str]:
+    def issue(cls, user: User, *, user_agent: str = "") -> tuple[ApiToken, str]:
         raw = cls.PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(
             user=user,
@@ -132,7 +132,7 @@ class ApiToken(models.Model):
         return token, raw
 
     @classmethod
-    def find(cls, raw: str) -> "ApiToken | None":
+    def find(cls, raw: str) -> ApiToken | None:
         if not raw.startswith(cls.PREFIX) or len(raw) > 100:
             return None
         return cls.objects.select_related("user").filter(key_hash=_hash_token(raw)).first()

@@ -13,7 +13,7 @@ PORT = os.environ.get("PORT", "8000")
 STANDIN_PORT = os.environ.get("STANDIN_PORT", "8100")
 
 PROCESSES = [
-    ("微信模拟服务", [PY, "manage.py", "wechat_standin", "--port", STANDIN_PORT]),
+    ("微信模拟服务", [PY, "manage.py", "wechat_standin", "--port", STANDIN_PORT, "--push-url", f"http://127.0.0.1:{PORT}/wechat/callback"]),
     ("任务队列", [PY, "manage.py", "db_worker", "--queue-name", "default,wechat", "--no-reload"]),
     ("网站", [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", PORT, "config.asgi:application"]),
 ]
@@ -48,7 +48,7 @@ def main() -> int:
         banner()
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
-        for (name, _cmd), child in zip(PROCESSES, children):
+        for (name, _cmd), child in zip(PROCESSES, children, strict=False):
             if child.poll() is not None:
                 print(f"{name} 已退出 (exit {child.returncode})", file=sys.stderr)
         return 1

@@ -12,8 +12,8 @@ from django.db import connection
 from django.utils import timezone
 
 from core import crypto
-from core.pagination import decode_cursor, encode_cursor, paginate_keyset
 from core.errors import InvalidInput
+from core.pagination import decode_cursor, encode_cursor, paginate_keyset
 from residents.models import ApiToken, Region, User
 from tests import factories as f
 from tests.conftest import assert_error
@@ -112,8 +112,9 @@ def test_unknown_api_path_answers_the_error_shape(client):
 
 
 def test_expired_and_revoked_tokens_are_refused(db):
-    from residents.auth import authenticate_token
     from rest_framework.exceptions import AuthenticationFailed
+
+    from residents.auth import authenticate_token
 
     user = f.UserFactory()
     token, raw = ApiToken.issue(user)
@@ -132,3 +133,9 @@ def test_schema_is_served(client, db):
     response = client.get("/api/schema/?format=json")
     assert response.status_code == 200
     assert response.json()["openapi"].startswith("3.")
+
+
+def test_unknown_api_path_is_json_even_in_debug(client, settings):
+    settings.DEBUG = True
+    assert_error(client.post("/api/v1/nowhere", {}), 404, "not_found")
+
