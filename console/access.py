@@ -26,9 +26,7 @@ from residents.models import Region, Role, User
 class ConsoleScope:
     user: User
     neighborhood_ids: frozenset[int]  # neighborhoods the user is staff of
-    moderated_ids: frozenset[
-        int
-    ]  # neighborhoods the user may moderate (staff or moderator)
+    moderated_ids: frozenset[int]  # neighborhoods the user may moderate (staff or moderator)
     street_ids: frozenset[int]
     district_ids: frozenset[int]
 
@@ -73,9 +71,7 @@ def dashboard_regions_for(scope: ConsoleScope) -> list[Region]:
     return sorted(regions, key=lambda r: (order.get(r.level, 3), r.code))
 
 
-def access_dashboard_region(
-    scope: ConsoleScope, region_id: int
-) -> tuple[Region, list[int]]:
+def access_dashboard_region(scope: ConsoleScope, region_id: int) -> tuple[Region, list[int]]:
     """The region and the ids of its neighborhoods within the user's scope; NotFound otherwise."""
     if region_id not in scope.dashboard_region_ids:
         raise NotFound()
@@ -83,23 +79,15 @@ def access_dashboard_region(
     if region.level == Region.Level.NEIGHBORHOOD:
         return region, [region.id]
     if region.level == Region.Level.STREET:
-        ids = Region.objects.filter(
-            level=Region.Level.NEIGHBORHOOD, parent_id=region.id
-        )
+        ids = Region.objects.filter(level=Region.Level.NEIGHBORHOOD, parent_id=region.id)
     else:
-        ids = Region.objects.filter(
-            level=Region.Level.NEIGHBORHOOD, parent__parent_id=region.id
-        )
-    return region, [
-        i for i in ids.values_list("id", flat=True) if i in scope.neighborhood_ids
-    ]
+        ids = Region.objects.filter(level=Region.Level.NEIGHBORHOOD, parent__parent_id=region.id)
+    return region, [i for i in ids.values_list("id", flat=True) if i in scope.neighborhood_ids]
 
 
 def _back(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, request.is_secure()
-    ):
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return request.path
 
@@ -118,9 +106,7 @@ def console_view(*, moderation: bool = False, staff: bool = True):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             scope = console_scope(request.user)
-            allowed = (staff and scope.is_staff) or (
-                moderation and bool(scope.moderated_ids)
-            )
+            allowed = (staff and scope.is_staff) or (moderation and bool(scope.moderated_ids))
             if not allowed or request.user.is_banned:
                 raise PermissionDenied("仅限居委、街道工作人员或版主使用工作台")
             request.console = scope

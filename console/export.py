@@ -49,9 +49,7 @@ def export_response(table: Table, fmt: str, *, filename: str) -> HttpResponse:
         writer.writerow(table.columns)
         for row in table.rows:
             writer.writerow([_cell(v) for v in row])
-        response = HttpResponse(
-            buf.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8"
-        )
+        response = HttpResponse(buf.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
         ext = "csv"
     # ASCII file name plus RFC 5987 for browsers that honour it.
     from urllib.parse import quote

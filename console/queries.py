@@ -30,9 +30,7 @@ class HomeCard:
 
 
 def pending_memberships_count(neighborhood_ids: frozenset[int] | list[int]) -> int:
-    return Membership.objects.filter(
-        neighborhood_id__in=neighborhood_ids, status=Membership.Status.PENDING
-    ).count()
+    return Membership.objects.filter(neighborhood_id__in=neighborhood_ids, status=Membership.Status.PENDING).count()
 
 
 def pending_party_identity_count(neighborhood_ids: frozenset[int] | list[int]) -> int:
@@ -137,20 +135,14 @@ def _approved_by(at: datetime) -> Q:
 def coverage(neighborhood_ids: list[int], *, until: datetime) -> list[CoverageRow]:
     """Households and residents joined per neighborhood, as of `until` (two GROUP BYs)."""
     regions = (
-        Region.objects.filter(pk__in=neighborhood_ids)
-        .order_by("code")
-        .values("id", "name", "households", "population")
+        Region.objects.filter(pk__in=neighborhood_ids).order_by("code").values("id", "name", "households", "population")
     )
     joined = {
         row["neighborhood_id"]: row
-        for row in Membership.objects.filter(
-            _approved_by(until), neighborhood_id__in=neighborhood_ids
-        )
+        for row in Membership.objects.filter(_approved_by(until), neighborhood_id__in=neighborhood_ids)
         .values("neighborhood_id")
         .annotate(
-            households_joined=Count(
-                "household_key", distinct=True, filter=~Q(household_key="")
-            ),
+            households_joined=Count("household_key", distinct=True, filter=~Q(household_key="")),
             residents_joined=Count("user_id", distinct=True),
         )
         .order_by()
@@ -191,9 +183,7 @@ def coverage_total(rows: list[CoverageRow], *, name: str) -> CoverageRow:
 
 
 def _party_active_at(at: datetime) -> Q:
-    return Q(kind=Role.Kind.PARTY_MEMBER, granted_at__lt=at) & (
-        Q(revoked_at__isnull=True) | Q(revoked_at__gte=at)
-    )
+    return Q(kind=Role.Kind.PARTY_MEMBER, granted_at__lt=at) & (Q(revoked_at__isnull=True) | Q(revoked_at__gte=at))
 
 
 def coverage_trend(neighborhood_ids: list[int], period: Period) -> list[dict]:
@@ -210,14 +200,9 @@ def coverage_trend(neighborhood_ids: list[int], period: Period) -> list[dict]:
         member_aggs[f"r{i}"] = Count("user_id", distinct=True, filter=_approved_by(end))
     members = base.aggregate(**member_aggs) if buckets else {}
     party_aggs = {
-        f"p{i}": Count("user_id", distinct=True, filter=_party_active_at(end))
-        for i, (_l, end) in enumerate(buckets)
+        f"p{i}": Count("user_id", distinct=True, filter=_party_active_at(end)) for i, (_l, end) in enumerate(buckets)
     }
-    party = (
-        Role.objects.filter(region_id__in=neighborhood_ids).aggregate(**party_aggs)
-        if buckets
-        else {}
-    )
+    party = Role.objects.filter(region_id__in=neighborhood_ids).aggregate(**party_aggs) if buckets else {}
     return [
         {
             "period": label,

@@ -32,9 +32,7 @@ class ConsoleLoginForm(AuthenticationForm):
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)
         if not can_use_console(user):
-            raise forms.ValidationError(
-                self.error_messages["not_staff"], code="not_staff"
-            )
+            raise forms.ValidationError(self.error_messages["not_staff"], code="not_staff")
 
 
 class ConsoleLoginView(auth_views.LoginView):

@@ -23,9 +23,7 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
-def build_tables(
-    region, neighborhood_ids: list[int], period: queries.Period
-) -> dict[str, Table]:
+def build_tables(region, neighborhood_ids: list[int], period: queries.Period) -> dict[str, Table]:
     rows = queries.coverage(neighborhood_ids, until=period.end_at)
     total = queries.coverage_total(rows, name=f"合计（{region.name}）")
     coverage = Table(
@@ -99,9 +97,7 @@ def dashboard(request):
         region, neighborhood_ids = access_dashboard_region(scope, int(raw_region))
     else:
         region, neighborhood_ids = access_dashboard_region(scope, regions[0].id)
-    period = queries.make_period(
-        _date(request.GET.get("from")), _date(request.GET.get("to"))
-    )
+    period = queries.make_period(_date(request.GET.get("from")), _date(request.GET.get("to")))
     tables = build_tables(region, neighborhood_ids, period)
 
     fmt = request.GET.get("format")
@@ -119,13 +115,8 @@ def dashboard(request):
     chart = {
         "coverage": {
             "names": [r.name for r in tables["_coverage_rows"]],
-            "household_rate": [
-                round((r.household_rate or 0) * 100, 1)
-                for r in tables["_coverage_rows"]
-            ],
-            "resident_rate": [
-                round((r.resident_rate or 0) * 100, 1) for r in tables["_coverage_rows"]
-            ],
+            "household_rate": [round((r.household_rate or 0) * 100, 1) for r in tables["_coverage_rows"]],
+            "resident_rate": [round((r.resident_rate or 0) * 100, 1) for r in tables["_coverage_rows"]],
         },
         "coverage_trend": {
             "periods": [t["period"] for t in tables["_trend"]],

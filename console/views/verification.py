@@ -14,9 +14,7 @@ PAGE_SIZE = 30
 
 
 def _neighborhood_filter(request, scope) -> tuple[list[Region], int | None]:
-    neighborhoods = list(
-        Region.objects.filter(pk__in=scope.neighborhood_ids).order_by("code")
-    )
+    neighborhoods = list(Region.objects.filter(pk__in=scope.neighborhood_ids).order_by("code"))
     raw = request.GET.get("neighborhood", "")
     chosen = int(raw) if raw.isdigit() and int(raw) in scope.neighborhood_ids else None
     return neighborhoods, chosen
@@ -39,9 +37,7 @@ def memberships(request):
     if chosen:
         qs = qs.filter(neighborhood_id=chosen)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [
-        {"m": m, "room_masked": mask_text(m.room, keep=1)} for m in page.object_list
-    ]
+    rows = [{"m": m, "room_masked": mask_text(m.room, keep=1)} for m in page.object_list]
     return render(
         request,
         "console/memberships.html",

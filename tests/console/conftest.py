@@ -29,9 +29,7 @@ def street_officer(street):
 
 @pytest.fixture
 def other_officer(other_street):
-    return with_password(
-        f.officer(other_street, username="sunjiedao", nickname="孙科长")
-    )
+    return with_password(f.officer(other_street, username="sunjiedao", nickname="孙科长"))
 
 
 @pytest.fixture
@@ -43,9 +41,7 @@ def district_admin(district):
 
 @pytest.fixture
 def moderator(neighborhood):
-    user = with_password(
-        f.resident(neighborhood, username="zhoubanzhu", nickname="周版主")
-    )
+    user = with_password(f.resident(neighborhood, username="zhoubanzhu", nickname="周版主"))
     f.RoleFactory(user=user, region=neighborhood, kind=Role.Kind.MODERATOR)
     return user
 

@@ -20,26 +20,20 @@ def test_officer_logs_in_with_password_and_lands_on_home(street_officer):
 
 def test_login_without_csrf_token_is_refused(street_officer):
     client = Client(enforce_csrf_checks=True)
-    response = client.post(
-        "/console/login/", {"username": "liujiedao", "password": PASSWORD}
-    )
+    response = client.post("/console/login/", {"username": "liujiedao", "password": PASSWORD})
     assert response.status_code == 403
     assert "_auth_user_id" not in client.session
 
 
 def test_resident_with_a_password_cannot_log_in(neighborhood):
     with_password(f.resident(neighborhood, username="zhangsan"))
-    response = Client().post(
-        "/console/login/", {"username": "zhangsan", "password": PASSWORD}
-    )
+    response = Client().post("/console/login/", {"username": "zhangsan", "password": PASSWORD})
     assert response.status_code == 200
     assert "没有工作台权限" in response.content.decode()
 
 
 def test_wrong_password_says_so_in_chinese(street_officer):
-    response = Client().post(
-        "/console/login/", {"username": "liujiedao", "password": "nope"}
-    )
+    response = Client().post("/console/login/", {"username": "liujiedao", "password": "nope"})
     assert "用户名或密码错误" in response.content.decode()
 
 

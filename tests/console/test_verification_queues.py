@@ -22,9 +22,7 @@ def test_committee_staff_sees_pending_memberships_of_their_neighborhood_only(
     assert "外人" not in page
 
 
-def test_room_numbers_are_masked_in_the_queue(
-    neighborhood, committee_staff, console_for
-):
+def test_room_numbers_are_masked_in_the_queue(neighborhood, committee_staff, console_for):
     f.MembershipFactory(
         neighborhood=neighborhood,
         status=Membership.Status.PENDING,
@@ -35,9 +33,7 @@ def test_room_numbers_are_masked_in_the_queue(
     assert "1302室" not in page and "1****" in page
 
 
-def test_officer_of_other_street_sees_none_of_them(
-    neighborhood, other_officer, console_for
-):
+def test_officer_of_other_street_sees_none_of_them(neighborhood, other_officer, console_for):
     f.MembershipFactory(
         neighborhood=neighborhood,
         status=Membership.Status.PENDING,
@@ -58,9 +54,7 @@ def test_filter_by_a_neighborhood_outside_scope_is_ignored(
         user__nickname="外人",
     )
     page = (
-        console_for(committee_staff)
-        .get(f"/console/memberships/?neighborhood={other_neighborhood.id}")
-        .content.decode()
+        console_for(committee_staff).get(f"/console/memberships/?neighborhood={other_neighborhood.id}").content.decode()
     )
     assert "外人" not in page
 
@@ -83,9 +77,7 @@ def test_party_identity_queue_lists_pending_requests_in_scope(
     assert "外人" not in page
 
 
-def test_home_counts_link_to_their_queues(
-    neighborhood, other_neighborhood, committee_staff, console_for
-):
+def test_home_counts_link_to_their_queues(neighborhood, other_neighborhood, committee_staff, console_for):
     for _ in range(2):
         f.MembershipFactory(
             neighborhood=neighborhood,
@@ -97,9 +89,7 @@ def test_home_counts_link_to_their_queues(
         status=Membership.Status.PENDING,
         is_current=False,
     )
-    PartyIdentityRequest.objects.create(
-        user=f.resident(neighborhood), neighborhood=neighborhood, party_branch="党总支"
-    )
+    PartyIdentityRequest.objects.create(user=f.resident(neighborhood), neighborhood=neighborhood, party_branch="党总支")
     page = console_for(committee_staff).get("/console/").content.decode()
     assert 'data-card="memberships"' in page
     assert 'href="/console/memberships/"' in page and 'data-count="2"' in page

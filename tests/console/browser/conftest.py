@@ -147,5 +147,3 @@ def login(page, username: str, password: str = "demo12345") -> None:
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url("**/console/")
-
-
