@@ -85,7 +85,7 @@ def access_dashboard_region(scope: ConsoleScope, region_id: int) -> tuple[Region
     return region, [i for i in ids.values_list("id", flat=True) if i in scope.neighborhood_ids]
 
 
-def _back(request: HttpRequest) -> str:
+def back_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
@@ -120,7 +120,7 @@ def console_view(*, moderation: bool = False, staff: bool = True):
                 if request.method != "POST":
                     raise
                 messages.error(request, exc.message)
-                return redirect(_back(request))
+                return redirect(back_url(request))
 
         return wrapper
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
-from django.shortcuts import render
+import importlib.util
 
-from console.access import console_view
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from console.access import back_url, console_view
 from core.crypto import mask_text
-from residents.access import visible_memberships_for
+from residents.access import access_membership, visible_memberships_for
 from residents.models import Membership, PartyIdentityRequest, Region
 
 PAGE_SIZE = 30
@@ -49,6 +54,7 @@ def memberships(request):
             "chosen": chosen,
             "status": status,
             "statuses": Membership.Status.choices,
+            "decide_enabled": decisions_available(),
         },
     )
 
@@ -78,3 +84,51 @@ def party_identity(request):
             "chosen": chosen,
         },
     )
+
+
+def decisions_available() -> bool:
+    """The residents app's decision actions (do_decide_*) are present on this branch."""
+    return importlib.util.find_spec("residents.actions") is not None
+
+
+def _decision(request) -> tuple[bool, str] | None:
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "reject"):
+        messages.error(request, "请选择通过或驳回")
+        return None
+    return decision == "approve", request.POST.get("reason", "")[:200]
+
+
+@require_POST
+@console_view()
+def membership_decide(request, membership_id: int):
+    from residents.actions import do_decide_membership
+
+    membership = access_membership(request.user, membership_id)
+    if membership.neighborhood_id not in request.console.neighborhood_ids:
+        raise Http404()  # their own home, not a queue item
+    decided = _decision(request)
+    if decided is not None:
+        approve, reason = decided
+        do_decide_membership(membership_id=membership.pk, actor=request.user, approve=approve, reason=reason)
+        verb = "已通过" if approve else "已驳回"
+        messages.success(request, f"{membership.user.display_name} 加入{membership.neighborhood.name}的申请{verb}")
+    return redirect(back_url(request))
+
+
+@require_POST
+@console_view()
+def party_identity_decide(request, request_id: int):
+    from residents.actions import do_decide_party_identity
+
+    from residents.access import access_party_identity_request
+
+    party_request = access_party_identity_request(request.user, request_id)
+    if party_request.neighborhood_id not in request.console.neighborhood_ids:
+        raise Http404()
+    decided = _decision(request)
+    if decided is not None:
+        approve, reason = decided
+        do_decide_party_identity(request_id=party_request.pk, actor=request.user, approve=approve, reason=reason)
+        messages.success(request, "已认证党员身份" if approve else "已驳回亮身份申请")
+    return redirect(back_url(request))
