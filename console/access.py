@@ -85,11 +85,12 @@ def access_dashboard_region(scope: ConsoleScope, region_id: int) -> tuple[Region
     return region, [i for i in ids.values_list("id", flat=True) if i in scope.neighborhood_ids]
 
 
-def back_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return request.path
+def back_url(request: HttpRequest, default: str = "/console/") -> str:
+    """Where a form's POST returns to: its `next` field or the referring page, if on this site."""
+    for target in (request.POST.get("next", ""), request.META.get("HTTP_REFERER", "")):
+        if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+            return target
+    return default
 
 
 def console_view(*, moderation: bool = False, staff: bool = True):

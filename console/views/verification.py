@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from console.access import back_url, console_view
@@ -113,7 +114,7 @@ def membership_decide(request, membership_id: int):
         do_decide_membership(membership_id=membership.pk, actor=request.user, approve=approve, reason=reason)
         verb = "已通过" if approve else "已驳回"
         messages.success(request, f"{membership.user.display_name} 加入{membership.neighborhood.name}的申请{verb}")
-    return redirect(back_url(request))
+    return redirect(back_url(request, reverse("console:memberships")))
 
 
 @require_POST
@@ -131,4 +132,4 @@ def party_identity_decide(request, request_id: int):
         approve, reason = decided
         do_decide_party_identity(request_id=party_request.pk, actor=request.user, approve=approve, reason=reason)
         messages.success(request, "已认证党员身份" if approve else "已驳回亮身份申请")
-    return redirect(back_url(request))
+    return redirect(back_url(request, reverse("console:party_identity")))
