@@ -1,15 +1,28 @@
 from django.urls import path
 
-from console.views import auth, dashboard, home, verification
+from console import landed
+from console.views import auth, dashboard, home, realtime, verification
 
 app_name = "console"
 urlpatterns = [
     path("login/", auth.ConsoleLoginView.as_view(), name="login"),
     path("logout/", auth.ConsoleLogoutView.as_view(), name="logout"),
     path("", home.home, name="home"),
+    path("realtime-token/", realtime.realtime_token, name="realtime-token"),
     path("memberships/", verification.memberships, name="memberships"),
     path("memberships/<int:membership_id>/decide/", verification.membership_decide, name="membership_decide"),
     path("party-identity/", verification.party_identity, name="party_identity"),
     path("party-identity/<int:request_id>/decide/", verification.party_identity_decide, name="party_identity_decide"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
 ]
+
+if landed.services():
+    from console.views import dispatch
+
+    urlpatterns += [
+        path("dispatch/", dispatch.board, name="dispatch"),
+        path("dispatch/bulk-assign/", dispatch.bulk_assign, name="dispatch_bulk_assign"),
+        path("dispatch/<int:request_id>/", dispatch.detail, name="dispatch_detail"),
+        path("dispatch/<int:request_id>/row/", dispatch.board_row, name="dispatch_row"),
+        path("dispatch/<int:request_id>/transition/", dispatch.transition, name="dispatch_transition"),
+    ]

@@ -5,12 +5,31 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.urls import reverse
 
-from console import queries
+from console import landed, queries
 from console.access import console_view
 
 
-def home_cards(scope) -> list[queries.HomeCard]:
+def home_cards(request, scope) -> list[queries.HomeCard]:
     cards: list[queries.HomeCard] = []
+    if scope.is_staff and landed.services():
+        from services.queries import counts_by_status
+
+        from console.views.dispatch import region_requests
+
+        counts = counts_by_status(region_requests(request))
+        dispatch = reverse("console:dispatch")
+        cards.append(
+            queries.HomeCard(
+                "service_new",
+                "新服务申请（待受理）",
+                counts["by_status"]["submitted"],
+                f"{dispatch}?status=submitted",
+                urgent=True,
+            )
+        )
+        cards.append(
+            queries.HomeCard("service_overdue", "超时工单", counts["overdue"], f"{dispatch}?overdue=true", urgent=True)
+        )
     if scope.is_staff:
         ids = scope.neighborhood_ids
         cards.append(
@@ -37,5 +56,5 @@ def home(request):
     return render(
         request,
         "console/home.html",
-        {"cards": home_cards(request.console), "active": "home"},
+        {"cards": home_cards(request, request.console), "active": "home"},
     )

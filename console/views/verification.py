@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -11,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from console import landed
 from console.access import back_url, console_view
 from core.crypto import mask_text
 from residents.access import access_membership, visible_memberships_for
@@ -89,7 +88,7 @@ def party_identity(request):
 
 def decisions_available() -> bool:
     """The residents app's decision actions (do_decide_*) are present on this branch."""
-    return importlib.util.find_spec("residents.actions") is not None
+    return landed.residents_actions()
 
 
 def _decision(request) -> tuple[bool, str] | None:
