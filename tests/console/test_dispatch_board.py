@@ -10,14 +10,20 @@ from tests import factories as f
 
 pytest.importorskip("services.actions")
 
-from services.models import ProviderOrganization, ServiceItem, ServiceRequest, ServiceRequestEvent  # noqa: E402
+from services.models import ProviderOrganization, ServiceCategory, ServiceItem, ServiceRequest, ServiceRequestEvent  # noqa: E402
+
+
+def make_item() -> ServiceItem:
+    # Its own catalog row: transactional tests elsewhere flush the one the migration seeds.
+    category = ServiceCategory.objects.create(code="zhucan-test", name="助餐")
+    return ServiceItem.objects.create(
+        category=category, code="songcan-test", name="送餐上门", description="午餐送到家", min_age=0
+    )
 
 
 @pytest.fixture
 def item(db):
-    item = ServiceItem.objects.select_related("category").filter(is_active=True).first()
-    assert item is not None, "the services migration seeds the catalog"
-    return item
+    return make_item()
 
 
 @pytest.fixture
