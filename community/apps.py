@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class CommunityConfig(AppConfig):
     name = "community"
     verbose_name = "社区通"
+
+    def ready(self) -> None:
+        from community.actions import on_image_checked
+        from core.images import image_checked
+
+        # The media verdict itself is handled by core.images (connected in CoreConfig.ready);
+        # the feed only has to drop a rejected picture from its posts.
+        image_checked.connect(on_image_checked, dispatch_uid="community.image_checked")

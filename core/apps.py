@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "基础设施"
+
+    def ready(self) -> None:
+        from core.images import on_wechat_push
+        from wechat.signals import push_received
+
+        # Image verdicts belong to the shared image pipeline, whichever app attached the image.
+        push_received.connect(on_wechat_push, dispatch_uid="core.images.media_check")

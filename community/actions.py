@@ -1,0 +1,578 @@
+"""Every write to the feed. Text goes through WeChat's msgSecCheck v2 *before* the
+transaction opens (a network call must not hold row locks); the verdict decides the
+status the row is born with, and nothing is public until a check said pass."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from community.access import (
+    can_answer_officially,
+    can_moderate_post,
+    neighborhoods_reached,
+    require_not_muted,
+)
+from community.models import (
+    DEFAULT_REPORT_HIDE_THRESHOLD,
+    MAX_IMAGES_PER_POST,
+    Comment,
+    ContentStatus,
+    Like,
+    ModerationLog,
+    Mute,
+    Post,
+    PostImage,
+    PostRevision,
+    Report,
+    section_is_staff_only,
+    section_keys,
+)
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.models import Image
+from notifications.actions import do_notify
+from notifications.realtime import publish_on_commit
+from residents.access import is_staff_for, profile
+from residents.models import Membership, Region, Role, User
+
+logger = logging.getLogger(__name__)
+
+SCENE_COMMENT = 2
+SCENE_FORUM = 3
+
+
+# ---- content security ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextCheck:
+    status: str
+    trace_id: str = ""
+
+
+def check_text(*, user: User, content: str, scene: int, title: str | None = None) -> TextCheck:
+    """Ask msgSecCheck v2 about user text. risky → InvalidInput content_rejected (nothing is saved);
+    review → pending_review; WeChat unreachable → pending_check (re-checked by a task)."""
+    from wechat import client as wechat_client
+    from wechat.errors import WeChatError, WeChatQuotaExceeded, WeChatUnavailable
+
+    if not user.openid:
+        # msgSecCheck needs the author's openid; without one a person has to look.
+        return TextCheck(ContentStatus.PENDING_REVIEW)
+    try:
+        verdict = wechat_client.check_text(openid=user.openid, content=content, scene=scene, title=title)
+    except (WeChatUnavailable, WeChatQuotaExceeded):
+        return TextCheck(ContentStatus.PENDING_CHECK)
+    except WeChatError as exc:
+        # WeChat refused the request itself (bad openid, ...): retrying will not help, a moderator decides.
+        logger.warning("msgSecCheck refused the request: %s", exc)
+        return TextCheck(ContentStatus.PENDING_REVIEW)
+    if verdict.suggest == "risky":
+        raise InvalidInput("content_rejected", "内容包含违规信息，无法发布", label=verdict.label)
+    if verdict.suggest == "review":
+        return TextCheck(ContentStatus.PENDING_REVIEW, verdict.trace_id)
+    return TextCheck(ContentStatus.PUBLISHED, verdict.trace_id)
+
+
+def _schedule_recheck() -> None:
+    """Ask the worker to re-check soon; the periodic sweep catches anything this misses."""
+    from community.tasks import recheck_pending_content
+
+    backend = recheck_pending_content.get_backend()
+    if not backend.supports_defer:
+        return  # the immediate backend (tests) would re-ask WeChat in the same breath
+    delay = timedelta(seconds=int(getattr(settings, "COMMUNITY_RECHECK_DELAY_SECONDS", 60)))
+    transaction.on_commit(lambda: recheck_pending_content.using(run_after=timezone.now() + delay).enqueue())
+
+
+# ---- events ----------------------------------------------------------------------------
+
+
+def _publish(post: Post, event_type: str, **extra: Any) -> None:
+    payload = {"post_id": post.pk, "section": post.section, "status": post.status, **extra}
+    for neighborhood_id in neighborhoods_reached(post):
+        publish_on_commit(f"neighborhood.{neighborhood_id}", event_type, payload)
+
+
+def _snapshot_post(post: Post) -> dict[str, Any]:
+    return {
+        "title": post.title,
+        "body": post.body,
+        "status": post.status,
+        "is_pinned": post.is_pinned,
+        "comments_closed": post.comments_closed,
+        "author_id": post.author_id,
+        "image_ids": list(PostImage.objects.filter(post=post).values_list("image_id", flat=True)),
+    }
+
+
+def _snapshot_comment(comment: Comment) -> dict[str, Any]:
+    return {"body": comment.body, "status": comment.status, "author_id": comment.author_id, "post_id": comment.post_id}
+
+
+def _log(
+    *, region_id: int, actor: User | None, action: str, reason: str = "", post: Post | None = None,
+    comment: Comment | None = None, target_user_id: int | None = None, snapshot: dict | None = None,
+) -> ModerationLog:
+    return ModerationLog.objects.create(
+        region_id=region_id, actor=actor, action=action, reason=reason[:200], post=post, comment=comment,
+        target_user_id=target_user_id, snapshot=snapshot or {},
+    )
+
+
+# ---- posts -----------------------------------------------------------------------------
+
+
+def _validate_images(author: User, image_ids: list[int]) -> list[int]:
+    if len(image_ids) > MAX_IMAGES_PER_POST:
+        raise InvalidInput("too_many_images", f"每个帖子最多 {MAX_IMAGES_PER_POST} 张图片")
+    if len(set(image_ids)) != len(image_ids):
+        raise InvalidInput("duplicate_images", "图片重复")
+    owned = set(
+        Image.objects.filter(pk__in=image_ids, owner=author)
+        .exclude(status=Image.Status.REJECTED)
+        .values_list("pk", flat=True)
+    )
+    missing = [i for i in image_ids if i not in owned]
+    if missing:
+        raise InvalidInput("image_not_found", "图片不存在或未通过审核", image_ids=missing)
+    return image_ids
+
+
+def _resolve_target(
+    author: User, *, neighborhood_id: int | None, broadcast_region_id: int | None, section: str
+) -> tuple[Region, str]:
+    p = profile(author)
+    if broadcast_region_id is not None:
+        region = Region.objects.filter(pk=broadcast_region_id).first()
+        if region is None:
+            raise NotFound()
+        if region.level == Region.Level.STREET and region.pk in p.staff_streets:
+            scope = Post.Scope.STREET
+        elif region.level == Region.Level.DISTRICT and p.has_role(Role.Kind.DISTRICT_ADMIN, region.pk):
+            scope = Post.Scope.DISTRICT
+        else:
+            raise NotFound()
+        if not section_is_staff_only(section):
+            raise InvalidInput("broadcast_section", "只有公告栏目可以向整个街道或全区发布")
+        return region, scope
+    if neighborhood_id is None:
+        raise InvalidInput("neighborhood_required", "请指定居委/村", fields={"neighborhood_id": "必填"})
+    if neighborhood_id not in p.member_of and neighborhood_id not in p.staff_of:
+        raise NotFound()
+    region = Region.objects.filter(pk=neighborhood_id, level=Region.Level.NEIGHBORHOOD).first()
+    if region is None:
+        raise NotFound()
+    if section_is_staff_only(section) and not is_staff_for(author, region.pk):
+        raise Forbidden("announcement_staff_only", "只有居委或街道工作人员可以发布公告")
+    return region, Post.Scope.NEIGHBORHOOD
+
+
+def do_create_post(
+    *,
+    author: User,
+    section: str,
+    title: str,
+    body: str,
+    neighborhood_id: int | None = None,
+    broadcast_region_id: int | None = None,
+    image_ids: list[int] | None = None,
+) -> Post:
+    """Create a post (or a broadcast announcement). Its status is what the content check said."""
+    if section not in section_keys():
+        raise InvalidInput("invalid_section", "栏目不存在", fields={"section": section})
+    region, scope = _resolve_target(
+        author, neighborhood_id=neighborhood_id, broadcast_region_id=broadcast_region_id, section=section
+    )
+    require_not_muted(author, region, scope)
+    image_ids = _validate_images(author, list(image_ids or []))
+    check = check_text(user=author, content=body, title=title, scene=SCENE_FORUM)
+    is_staff_author = scope != Post.Scope.NEIGHBORHOOD or is_staff_for(author, region.pk)
+    with transaction.atomic():
+        post = Post.objects.create(
+            region=region,
+            scope=scope,
+            section=section,
+            author=author,
+            title=title,
+            body=body,
+            status=check.status,
+            content_trace_id=check.trace_id,
+            needs_answer=not is_staff_author and not section_is_staff_only(section),
+        )
+        PostImage.objects.bulk_create(
+            [PostImage(post=post, image_id=image_id, position=i) for i, image_id in enumerate(image_ids)]
+        )
+        if post.status == ContentStatus.PUBLISHED:
+            _publish(post, "post.created")
+        elif post.status == ContentStatus.PENDING_CHECK:
+            _schedule_recheck()
+    return post
+
+
+def do_edit_post(
+    *, post_id: int, actor: User, title: str | None = None, body: str | None = None, image_ids: list[int] | None = None
+) -> Post:
+    """The author edits within the edit window; the text before is kept as a revision."""
+    current = Post.objects.filter(pk=post_id).first()
+    if current is None or current.author_id != actor.pk:
+        raise NotFound()
+    new_title = current.title if title is None else title
+    new_body = current.body if body is None else body
+    if image_ids is not None:
+        _validate_images(actor, image_ids)
+    text_changed = (new_title, new_body) != (current.title, current.body)
+    check = check_text(user=actor, content=new_body, title=new_title, scene=SCENE_FORUM) if text_changed else None
+    with transaction.atomic():
+        post = Post.objects.select_for_update().get(pk=post_id)
+        if not post.can_edit(actor):
+            if post.status in (ContentStatus.REMOVED, ContentStatus.DELETED):
+                raise NotFound()
+            raise Forbidden("edit_window_closed", "已超过可编辑时间或帖子已被隐藏", current=post.status)
+        before_images = list(PostImage.objects.filter(post=post).values_list("image_id", flat=True))
+        PostRevision.objects.create(post=post, title=post.title, body=post.body, image_ids=before_images, edited_by=actor)
+        was_public = post.status == ContentStatus.PUBLISHED
+        post.title, post.body, post.edited_at = new_title, new_body, timezone.now()
+        if check is not None:
+            post.content_trace_id = check.trace_id
+            # A post a moderator holds stays held; otherwise the new text's verdict decides.
+            if post.status != ContentStatus.PENDING_REVIEW and check.status != post.status:
+                post.status = check.status
+        if image_ids is not None:
+            PostImage.objects.filter(post=post).delete()
+            PostImage.objects.bulk_create(
+                [PostImage(post=post, image_id=image_id, position=i) for i, image_id in enumerate(image_ids)]
+            )
+        post.save(update_fields=["title", "body", "edited_at", "status", "content_trace_id"])
+        if post.status == ContentStatus.PUBLISHED:
+            _publish(post, "post.updated" if was_public else "post.created")
+        elif was_public:
+            _publish(post, "post.hidden", reason="edited_pending_check")
+        if post.status == ContentStatus.PENDING_CHECK:
+            _schedule_recheck()
+    return post
+
+
+def do_delete_post(*, post_id: int, actor: User) -> Post:
+    with transaction.atomic():
+        post = Post.objects.select_for_update().filter(pk=post_id).first()
+        if post is None or post.author_id != actor.pk or post.status in (ContentStatus.REMOVED, ContentStatus.DELETED):
+            raise NotFound()
+        was_public = post.status == ContentStatus.PUBLISHED
+        post.status = ContentStatus.DELETED
+        post.save(update_fields=["status"])
+        if was_public:
+            _publish(post, "post.hidden", reason="deleted")
+    return post
+
+
+# ---- comments --------------------------------------------------------------------------
+
+
+def _comment_became_public(comment: Comment, post: Post) -> None:
+    """Count it, and if it is an official reply, mark the post answered and tell its author."""
+    Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
+    if comment.is_official and post.needs_answer:
+        now = timezone.now()
+        # Conditional: only the first official reply sets the response time.
+        answered = Post.objects.filter(pk=post.pk, answered_at__isnull=True).update(
+            answered_at=now, answered_by=comment.author_id
+        )
+        if answered:
+            do_notify(
+                recipients=[post.author_id],
+                kind="post_answered",
+                title="您的帖子收到了官方回复",
+                body=comment.body[:100],
+                page=f"pages/post/detail?id={post.pk}",
+                data={"post_id": post.pk, "comment_id": comment.pk},
+                event_key=f"post:{post.pk}:answered",
+            )
+    _publish(post, "comment.created", comment_id=comment.pk, is_official=comment.is_official)
+
+
+def _comment_left_public(comment: Comment) -> None:
+    # Never below zero, even if a count drifted.
+    Post.objects.filter(pk=comment.post_id, comment_count__gt=0).update(comment_count=F("comment_count") - 1)
+
+
+def do_create_comment(
+    *, post: Post, author: User, body: str, parent_id: int | None = None, official: bool = False
+) -> Comment:
+    if post.status != ContentStatus.PUBLISHED:
+        raise Conflict("post_state_changed", "帖子当前不可评论", current=post.status)
+    if official and not can_answer_officially(author, post):
+        raise Forbidden("not_official", "只有居委或街道工作人员可以发布官方回复")
+    if post.comments_closed and not official:
+        raise Forbidden("comments_closed", "该帖子已关闭评论")
+    require_not_muted(author, post.region, post.scope)
+    if parent_id is not None:
+        parent = Comment.objects.filter(pk=parent_id, post=post, status=ContentStatus.PUBLISHED).first()
+        if parent is None:
+            raise InvalidInput("parent_not_found", "回复的评论不存在", fields={"parent_id": parent_id})
+        if parent.parent_id is not None:
+            raise InvalidInput("reply_too_deep", "只能回复一级评论")
+    check = check_text(user=author, content=body, scene=SCENE_COMMENT)
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            post=post, parent_id=parent_id, author=author, body=body, status=check.status,
+            is_official=official, content_trace_id=check.trace_id,
+        )
+        if comment.status == ContentStatus.PUBLISHED:
+            _comment_became_public(comment, post)
+        elif comment.status == ContentStatus.PENDING_CHECK:
+            _schedule_recheck()
+    return comment
+
+
+def do_delete_comment(*, comment_id: int, actor: User) -> Comment:
+    with transaction.atomic():
+        comment = Comment.objects.select_for_update().filter(pk=comment_id).first()
+        if comment is None or comment.author_id != actor.pk or comment.status in (ContentStatus.REMOVED, ContentStatus.DELETED):
+            raise NotFound()
+        if comment.status == ContentStatus.PUBLISHED:
+            _comment_left_public(comment)
+        comment.status = ContentStatus.DELETED
+        comment.save(update_fields=["status"])
+    return comment
+
+
+# ---- likes -----------------------------------------------------------------------------
+
+
+def do_like_post(*, post: Post, user: User) -> bool:
+    """Like once; repeating is harmless. Returns whether this call added the like."""
+    if post.status != ContentStatus.PUBLISHED:
+        raise Conflict("post_state_changed", "帖子当前不可点赞", current=post.status)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                Like.objects.create(post=post, user=user)
+        except IntegrityError:
+            return False  # the unique constraint says this user already likes it
+        # F(): concurrent likes by different people add up instead of overwriting each other.
+        Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+    return True
+
+
+def do_unlike_post(*, post: Post, user: User) -> bool:
+    with transaction.atomic():
+        deleted, _ = Like.objects.filter(post=post, user=user).delete()
+        if deleted:
+            Post.objects.filter(pk=post.pk, like_count__gt=0).update(like_count=F("like_count") - 1)
+    return bool(deleted)
+
+
+# ---- reports and moderation ------------------------------------------------------------
+
+
+def _report_threshold(post: Post) -> int:
+    try:
+        return max(1, int(post.region.setting("report_hide_threshold", DEFAULT_REPORT_HIDE_THRESHOLD)))
+    except (TypeError, ValueError):
+        return DEFAULT_REPORT_HIDE_THRESHOLD
+
+
+def do_report(*, reporter: User, post: Post, comment: Comment | None = None, reason: str, note: str = "") -> Report:
+    """One report per user per item. The Nth distinct reporter hides the item until a moderator reviews it."""
+    if reason not in Report.Reason.values:
+        raise InvalidInput("invalid_reason", "举报原因无效", fields={"reason": reason})
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                report = Report.objects.create(reporter=reporter, post=post, comment=comment, reason=reason, note=note)
+        except IntegrityError:
+            raise Conflict("already_reported", "您已举报过该内容") from None
+        threshold = _report_threshold(post)
+        if comment is None:
+            target = Post.objects.select_for_update().get(pk=post.pk)
+            open_reports = Report.objects.filter(post=target, comment__isnull=True, status=Report.Status.OPEN).count()
+            if open_reports >= threshold and target.status == ContentStatus.PUBLISHED:
+                snapshot = _snapshot_post(target)
+                target.status, target.hidden_by_reports = ContentStatus.HIDDEN, True
+                target.save(update_fields=["status", "hidden_by_reports"])
+                _log(region_id=target.region_id, actor=None, action=ModerationLog.Action.AUTO_HIDE, post=target,
+                     reason=f"{open_reports} 人举报", snapshot=snapshot)
+                _publish(target, "post.hidden", reason="reports")
+        else:
+            target_comment = Comment.objects.select_for_update().get(pk=comment.pk)
+            open_reports = Report.objects.filter(comment=target_comment, status=Report.Status.OPEN).count()
+            if open_reports >= threshold and target_comment.status == ContentStatus.PUBLISHED:
+                snapshot = _snapshot_comment(target_comment)
+                target_comment.status, target_comment.hidden_by_reports = ContentStatus.HIDDEN, True
+                target_comment.save(update_fields=["status", "hidden_by_reports"])
+                _comment_left_public(target_comment)
+                _log(region_id=post.region_id, actor=None, action=ModerationLog.Action.AUTO_HIDE, post=post,
+                     comment=target_comment, reason=f"{open_reports} 人举报", snapshot=snapshot)
+    return report
+
+
+POST_ACTIONS = ("hide", "restore", "remove", "pin", "unpin", "close_comments", "open_comments")
+COMMENT_ACTIONS = ("hide", "restore", "remove")
+
+_FLAG_ACTIONS = {
+    "pin": ("is_pinned", True),
+    "unpin": ("is_pinned", False),
+    "close_comments": ("comments_closed", True),
+    "open_comments": ("comments_closed", False),
+}
+_STATUS_ACTIONS = {"hide": ContentStatus.HIDDEN, "restore": ContentStatus.PUBLISHED, "remove": ContentStatus.REMOVED}
+
+
+def do_moderate_post(*, post_id: int, actor: User, action: str, reason: str = "") -> Post:
+    """Hide/restore/remove/pin/unpin/close or open comments. Two moderators at once: the second gets 409."""
+    if action not in POST_ACTIONS:
+        raise InvalidInput("invalid_action", "操作无效", fields={"action": action})
+    with transaction.atomic():
+        post = Post.objects.select_for_update().get(pk=post_id)
+        if not can_moderate_post(actor, post):
+            raise NotFound()
+        snapshot = _snapshot_post(post)
+        was_public = post.status == ContentStatus.PUBLISHED
+        if action in _FLAG_ACTIONS:
+            field, value = _FLAG_ACTIONS[action]
+            if post.status in (ContentStatus.REMOVED, ContentStatus.DELETED) or getattr(post, field) == value:
+                raise Conflict("post_state_changed", current=post.status, **{field: getattr(post, field)})
+            setattr(post, field, value)
+            post.save(update_fields=[field])
+        else:
+            target = _STATUS_ACTIONS[action]
+            if not post.can_move_to(target):
+                raise Conflict("post_state_changed", current=post.status)
+            post.status = target
+            post.hidden_by_reports = False
+            post.save(update_fields=["status", "hidden_by_reports"])
+            if action in ("restore", "remove"):
+                # Reviewed: these reports are settled; new ones count afresh.
+                Report.objects.filter(post=post, comment__isnull=True, status=Report.Status.OPEN).update(
+                    status=Report.Status.RESOLVED
+                )
+        _log(region_id=post.region_id, actor=actor, action=action, reason=reason, post=post, snapshot=snapshot)
+        is_public = post.status == ContentStatus.PUBLISHED
+        if was_public and not is_public:
+            _publish(post, "post.hidden", reason=action)
+        elif is_public and not was_public:
+            _publish(post, "post.created" if snapshot["status"] != ContentStatus.HIDDEN else "post.updated")
+        elif is_public:
+            _publish(post, "post.updated")
+    return post
+
+
+def do_moderate_comment(*, comment_id: int, actor: User, action: str, reason: str = "") -> Comment:
+    if action not in COMMENT_ACTIONS:
+        raise InvalidInput("invalid_action", "操作无效", fields={"action": action})
+    with transaction.atomic():
+        comment = Comment.objects.select_for_update().select_related("post").get(pk=comment_id)
+        if not can_moderate_post(actor, comment.post):
+            raise NotFound()
+        target = _STATUS_ACTIONS[action]
+        if not comment.can_move_to(target):
+            raise Conflict("comment_state_changed", current=comment.status)
+        snapshot = _snapshot_comment(comment)
+        was_public = comment.status == ContentStatus.PUBLISHED
+        comment.status, comment.hidden_by_reports = target, False
+        comment.save(update_fields=["status", "hidden_by_reports"])
+        if was_public and target != ContentStatus.PUBLISHED:
+            _comment_left_public(comment)
+        elif target == ContentStatus.PUBLISHED and not was_public:
+            _comment_became_public(comment, comment.post)
+        if action in ("restore", "remove"):
+            Report.objects.filter(comment=comment, status=Report.Status.OPEN).update(status=Report.Status.RESOLVED)
+        _log(region_id=comment.post.region_id, actor=actor, action=action, reason=reason, post=comment.post,
+             comment=comment, snapshot=snapshot)
+    return comment
+
+
+def do_mute_user(*, neighborhood: Region, actor: User, user_id: int, hours: int, reason: str) -> Mute:
+    """Stop a member posting and commenting in this neighborhood for a while."""
+    target = User.objects.filter(
+        pk=user_id, memberships__neighborhood=neighborhood, memberships__status__in=Membership.ACTIVE_STATUSES
+    ).first()
+    if target is None:
+        raise NotFound()
+    if target.pk == actor.pk:
+        raise InvalidInput("cannot_mute_self", "不能禁言自己")
+    with transaction.atomic():
+        mute = Mute.objects.create(
+            neighborhood=neighborhood, user=target, until=timezone.now() + timedelta(hours=hours), reason=reason,
+            created_by=actor,
+        )
+        _log(region_id=neighborhood.pk, actor=actor, action=ModerationLog.Action.MUTE, reason=reason,
+             target_user_id=target.pk, snapshot={"until": mute.until.isoformat(), "hours": hours})
+        do_notify(
+            recipients=[target.pk], kind="muted", title="您已被禁言",
+            body=f"因“{reason[:60]}”，您在{neighborhood.name}暂时不能发言，至 {timezone.localtime(mute.until):%Y-%m-%d %H:%M}。",
+            event_key=f"mute:{mute.pk}",
+        )
+    return mute
+
+
+# ---- background: re-check text WeChat could not see, drop rejected images ----------------
+
+
+def _apply_late_verdict(item: Post | Comment, check: TextCheck | None) -> None:
+    """Under a lock, move an item still pending_check to what the late verdict says (None = risky)."""
+    model = type(item)
+    with transaction.atomic():
+        locked = model.objects.select_for_update().get(pk=item.pk)
+        if locked.status != ContentStatus.PENDING_CHECK:
+            return  # deleted, or moderated meanwhile
+        post = locked if isinstance(locked, Post) else Post.objects.get(pk=locked.post_id)
+        if check is None:
+            snapshot = _snapshot_post(locked) if isinstance(locked, Post) else _snapshot_comment(locked)
+            locked.status = ContentStatus.REMOVED
+            locked.save(update_fields=["status"])
+            _log(region_id=post.region_id, actor=None, action=ModerationLog.Action.CONTENT_CHECK, reason="内容安全检测未通过",
+                 post=post, comment=locked if isinstance(locked, Comment) else None, snapshot=snapshot)
+            return
+        locked.status, locked.content_trace_id = check.status, check.trace_id
+        locked.save(update_fields=["status", "content_trace_id"])
+        if check.status == ContentStatus.PUBLISHED:
+            if isinstance(locked, Post):
+                _publish(locked, "post.created")
+            else:
+                _comment_became_public(locked, post)
+
+
+def recheck_pending(*, limit: int = 100) -> dict[str, int]:
+    """Run the content check again for posts and comments saved while WeChat was unreachable."""
+    done = {"published": 0, "review": 0, "removed": 0, "still_pending": 0}
+    items: Iterable[Post | Comment] = [
+        *Post.objects.filter(status=ContentStatus.PENDING_CHECK).select_related("author").order_by("created_at")[:limit],
+        *Comment.objects.filter(status=ContentStatus.PENDING_CHECK).select_related("author").order_by("created_at")[:limit],
+    ]
+    for item in items:
+        content = item.body
+        title = item.title if isinstance(item, Post) else None
+        scene = SCENE_FORUM if isinstance(item, Post) else SCENE_COMMENT
+        try:
+            check: TextCheck | None = check_text(user=item.author, content=content, title=title, scene=scene)
+        except InvalidInput:
+            check = None
+        if check is not None and check.status == ContentStatus.PENDING_CHECK:
+            done["still_pending"] += 1
+            continue
+        _apply_late_verdict(item, check)
+        key = "removed" if check is None else ("published" if check.status == ContentStatus.PUBLISHED else "review")
+        done[key] += 1
+    return done
+
+
+def on_image_checked(sender: Any, image: Image, **kwargs: Any) -> None:
+    """A picture WeChat calls risky leaves every post it was in (called inside the verdict's transaction)."""
+    if image.status != Image.Status.REJECTED:
+        return
+    post_ids = list(PostImage.objects.filter(image=image).values_list("post_id", flat=True))
+    if not post_ids:
+        return
+    PostImage.objects.filter(image=image).delete()
+    for post in Post.objects.filter(pk__in=post_ids, status=ContentStatus.PUBLISHED):
+        _publish(post, "post.updated", reason="image_rejected")

@@ -1,0 +1,158 @@
+"""Read models for the feed: a fixed number of SQL queries whatever the page size."""
+
+from __future__ import annotations
+
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from community.access import moderated_neighborhood_ids, visible_posts_for
+from community.models import Comment, ContentStatus, Like, Post, PostImage, Report
+from core.errors import Forbidden, NotFound
+from core.models import Image
+from core.pagination import Page, paginate_keyset
+from residents.access import require_staff
+from residents.models import Region, Role, User
+
+FEED_ORDERING = ("-is_pinned", "-created_at", "-id")
+OLDEST_FIRST = ("created_at", "id")
+
+BADGE_LABELS = {
+    Role.Kind.PARTY_MEMBER: "党员",
+    Role.Kind.BUILDING_LEADER: "楼组长",
+    Role.Kind.COMMITTEE_STAFF: "居委",
+    Role.Kind.STREET_OFFICER: "街道",
+}
+
+
+def _badge_prefetch(path: str) -> Prefetch:
+    return Prefetch(
+        path,
+        queryset=Role.objects.filter(revoked_at__isnull=True, kind__in=Role.BADGE_KINDS).order_by("kind", "id"),
+        to_attr="badge_roles",
+    )
+
+
+def badges_of(user: User) -> list[dict]:
+    """The verified roles shown next to a name (needs the badge prefetch)."""
+    seen: dict[str, dict] = {}
+    for role in getattr(user, "badge_roles", []):
+        seen.setdefault(role.kind, {"kind": role.kind, "label": BADGE_LABELS[role.kind], "title": role.title})
+    return list(seen.values())
+
+
+def with_post_details(queryset: QuerySet[Post], viewer: User) -> QuerySet[Post]:
+    """Author + badges, the images the viewer may see, and liked_by_me: four queries for any page."""
+    images = (
+        PostImage.objects.filter(Q(image__status=Image.Status.PASSED) | Q(image__owner_id=viewer.pk))
+        .select_related("image")
+        .order_by("position", "id")
+    )
+    return (
+        queryset.select_related("author", "region")
+        .prefetch_related(_badge_prefetch("author__roles"), Prefetch("post_images", queryset=images, to_attr="visible_images"))
+        .annotate(liked_by_me=Exists(Like.objects.filter(post=OuterRef("pk"), user_id=viewer.pk)))
+    )
+
+
+def feed_page(*, viewer: User, neighborhood: Region, section: str | None, cursor: str | None, limit: int) -> Page:
+    posts = visible_posts_for(viewer, neighborhood)
+    if section:
+        posts = posts.filter(section=section)
+    return paginate_keyset(with_post_details(posts, viewer), ordering=FEED_ORDERING, cursor=cursor, limit=limit)
+
+
+def post_detail(*, viewer: User, post_id: int) -> Post:
+    post = with_post_details(Post.objects.filter(pk=post_id), viewer).first()
+    if post is None:
+        raise NotFound()
+    return post
+
+
+def comments_page(*, viewer: User, post: Post, cursor: str | None, limit: int) -> Page:
+    """Comments and replies oldest first (replies carry parent_id), published plus the viewer's own pending."""
+    own_pending = Q(author_id=viewer.pk, status__in=[ContentStatus.PENDING_CHECK, ContentStatus.PENDING_REVIEW])
+    comments = (
+        Comment.objects.filter(post=post)
+        .filter(Q(status=ContentStatus.PUBLISHED) | own_pending)
+        .select_related("author")
+        .prefetch_related(_badge_prefetch("author__roles"))
+    )
+    return paginate_keyset(comments, ordering=OLDEST_FIRST, cursor=cursor, limit=limit)
+
+
+def unanswered_page(*, viewer: User, neighborhood_id: int | None, cursor: str | None, limit: int) -> Page:
+    """发帖必响应: resident posts without an official reply in the staff member's region, oldest first."""
+    p = require_staff(viewer)
+    region_ids = set(p.staff_of)
+    if neighborhood_id is not None:
+        if neighborhood_id not in region_ids:
+            raise NotFound()
+        region_ids = {neighborhood_id}
+    posts = Post.objects.filter(
+        region_id__in=region_ids,
+        scope=Post.Scope.NEIGHBORHOOD,
+        needs_answer=True,
+        answered_at__isnull=True,
+        status=ContentStatus.PUBLISHED,
+    )
+    return paginate_keyset(with_post_details(posts, viewer), ordering=OLDEST_FIRST, cursor=cursor, limit=limit)
+
+
+def _open_reports(**outer: OuterRef) -> Coalesce:
+    counted = (
+        Report.objects.filter(status=Report.Status.OPEN, **outer)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def moderation_queue_page(
+    *, viewer: User, neighborhood_id: int | None, kind: str, cursor: str | None, limit: int
+) -> Page:
+    """What needs a moderator: held for review, hidden by reports, or published with open reports; oldest first."""
+    region_ids = moderated_neighborhood_ids(viewer)
+    if not region_ids:
+        raise Forbidden("not_moderator", "仅限版主或居委工作人员")
+    if neighborhood_id is not None:
+        if neighborhood_id not in region_ids:
+            raise NotFound()
+        region_ids = {neighborhood_id}
+    if kind == "comment":
+        has_reports = Exists(Report.objects.filter(comment=OuterRef("pk"), status=Report.Status.OPEN))
+        items = (
+            Comment.objects.filter(post__region_id__in=region_ids)
+            .filter(
+                Q(status=ContentStatus.PENDING_REVIEW)
+                | Q(status=ContentStatus.HIDDEN, hidden_by_reports=True)
+                | Q(has_reports, status=ContentStatus.PUBLISHED)
+            )
+            .select_related("author", "post")
+            .prefetch_related(_badge_prefetch("author__roles"))
+            .annotate(open_report_count=_open_reports(comment=OuterRef("pk")))
+        )
+    else:
+        has_reports = Exists(
+            Report.objects.filter(post=OuterRef("pk"), comment__isnull=True, status=Report.Status.OPEN)
+        )
+        items = with_post_details(
+            Post.objects.filter(region_id__in=region_ids).filter(
+                Q(status=ContentStatus.PENDING_REVIEW)
+                | Q(status=ContentStatus.HIDDEN, hidden_by_reports=True)
+                | Q(has_reports, status=ContentStatus.PUBLISHED)
+            ),
+            viewer,
+        ).annotate(open_report_count=_open_reports(post=OuterRef("pk"), comment__isnull=True))
+    return paginate_keyset(items, ordering=OLDEST_FIRST, cursor=cursor, limit=limit)

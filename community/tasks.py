@@ -1,0 +1,13 @@
+"""Background work of the feed (run by `manage.py db_worker`; schedule the sweeps every minute)."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from community import actions
+
+
+@task(queue_name="wechat")
+def recheck_pending_content() -> dict[str, int]:
+    """Content-check posts and comments saved while WeChat was unreachable; never public before."""
+    return actions.recheck_pending()

@@ -1,0 +1,243 @@
+"""The shared image pipeline: upload → clean re-encode → WeChat media check → visible.
+
+Every app that shows user pictures (feed posts, service requests, deliberation) takes
+an image id made here and shows it to others only while `Image.status == passed`.
+
+Upload rules: Pillow opens only JPEG/PNG/WEBP; files over MAX_IMAGE_UPLOAD_BYTES are
+413; pictures over MAX_IMAGE_PIXELS (decompression bombs) are 400 `image_too_large`;
+EXIF orientation is applied, then the pixels are re-encoded with no metadata at all
+(EXIF GPS, XMP, ICC, text chunks), so nothing the camera wrote leaves the server.
+
+Media check: after the row is committed the image goes to mediaCheckAsync; the verdict
+arrives as a `wxa_media_check` push (wechat.signals.push_received) and lands in
+`apply_media_verdict`. WeChat unreachable, or it could not download the file (-1008):
+the image stays pending_check and `core.tasks.check_pending_images` tries again.
+Apps react to a verdict through the `image_checked` signal (e.g. the feed drops a
+rejected picture from its posts).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+import warnings
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from PIL import Image as PILImage
+from PIL import ImageOps, UnidentifiedImageError
+
+from core.errors import InvalidInput, TooLarge
+from core.models import Image
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+THUMBNAIL_SIZE = (360, 360)
+# A decoded RGBA picture of this many pixels is ~160 MB in memory: enough for any phone photo.
+DEFAULT_MAX_PIXELS = 40_000_000
+# -1008: WeChat could not download the file. Retried this many times, then left for a person.
+MAX_CHECK_ATTEMPTS = 5
+MEDIA_DOWNLOAD_FAILED = -1008
+
+# Sent (synchronously, inside the verdict's transaction) with `image` after its status changed.
+image_checked = Signal()
+
+
+def _max_pixels() -> int:
+    return int(getattr(settings, "MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS))
+
+
+def _open(upload: Any) -> PILImage.Image:
+    with warnings.catch_warnings():
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that; a warning is a refusal here.
+        warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+        try:
+            picture = PILImage.open(upload, formats=list(ALLOWED_FORMATS))
+        except UnidentifiedImageError:
+            raise InvalidInput("unsupported_image_format", "仅支持 JPEG、PNG、WEBP 格式的图片") from None
+        except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+            raise InvalidInput("image_too_large", "图片像素过大") from None
+        except (OSError, SyntaxError, ValueError):
+            raise InvalidInput("invalid_image", "图片文件已损坏或不完整") from None
+        width, height = picture.size
+        # Checked before decoding: the header alone says how big the decoded picture would be.
+        if width * height > _max_pixels() or width == 0 or height == 0:
+            raise InvalidInput("image_too_large", "图片像素过大", max_pixels=_max_pixels())
+        try:
+            picture.load()
+        except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning):
+            raise InvalidInput("image_too_large", "图片像素过大") from None
+        except (OSError, SyntaxError, ValueError):
+            raise InvalidInput("invalid_image", "图片文件已损坏或不完整") from None
+    return picture
+
+
+def _without_metadata(picture: PILImage.Image) -> PILImage.Image:
+    upright = ImageOps.exif_transpose(picture)
+    # A fresh image holding only the pixels: nothing in .info (exif, icc_profile, xmp, text) survives.
+    clean = PILImage.frombytes(upright.mode, upright.size, upright.tobytes())
+    if upright.mode == "P":
+        clean.putpalette(upright.getpalette())
+    return clean
+
+
+def _encode(picture: PILImage.Image, fmt: str) -> bytes:
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        if picture.mode not in ("RGB", "L"):
+            picture = picture.convert("RGB")
+        picture.save(out, "JPEG", quality=85, optimize=True)
+    elif fmt == "PNG":
+        picture.save(out, "PNG", optimize=True)
+    else:
+        picture.save(out, "WEBP", quality=85)
+    return out.getvalue()
+
+
+def _thumbnail(picture: PILImage.Image) -> bytes:
+    small = picture.copy()
+    small.thumbnail(THUMBNAIL_SIZE)
+    if small.mode in ("RGBA", "LA", "P"):
+        rgba = small.convert("RGBA")
+        flat = PILImage.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        small = flat
+    elif small.mode != "RGB":
+        small = small.convert("RGB")
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def do_upload_image(*, owner: Any, upload: Any) -> Image:
+    """Validate, clean and store an uploaded picture, owned by `owner`. The media check is
+    requested after commit (`request_media_check`); until its verdict only the owner sees it."""
+    size = getattr(upload, "size", None)
+    if size is None or size == 0:
+        raise InvalidInput("image_missing", "请选择要上传的图片")
+    if size > settings.MAX_IMAGE_UPLOAD_BYTES:
+        raise TooLarge("image_file_too_large", "图片文件过大", max_bytes=settings.MAX_IMAGE_UPLOAD_BYTES)
+    picture = _open(upload)
+    fmt = picture.format or "JPEG"
+    clean = _without_metadata(picture)
+    body = _encode(clean, fmt)
+    thumb = _thumbnail(clean)
+    now = timezone.localdate()
+    stem = f"images/{now:%Y/%m}/{secrets.token_hex(16)}"
+    # Random names: the URL cannot be guessed, and the uploader's file name (often a date or name) is dropped.
+    file_name = default_storage.save(f"{stem}.{EXTENSIONS[fmt]}", ContentFile(body))
+    thumb_name = default_storage.save(f"{stem}_t.jpg", ContentFile(thumb))
+    try:
+        image = Image.objects.create(
+            owner=owner,
+            file=file_name,
+            thumbnail=thumb_name,
+            format=fmt.lower(),
+            width=clean.width,
+            height=clean.height,
+            size_bytes=len(body),
+        )
+    except Exception:
+        default_storage.delete(file_name)
+        default_storage.delete(thumb_name)
+        raise
+    transaction.on_commit(lambda: request_media_check(image.pk))
+    return image
+
+
+def absolute_url(name: str) -> str:
+    url = default_storage.url(name)
+    if url.startswith("/"):
+        return settings.PUBLIC_BASE_URL + url
+    return url
+
+
+def request_media_check(image_id: int) -> Image | None:
+    """Hand a pending image to mediaCheckAsync. WeChat unreachable: stays pending_check for the sweep."""
+    from wechat import client as wechat_client
+    from wechat.errors import WeChatError
+
+    image = Image.objects.select_related("owner").filter(pk=image_id, status=Image.Status.PENDING_CHECK).first()
+    if image is None:
+        return None
+    openid = image.owner.openid
+    if not openid:
+        # mediaCheckAsync needs the uploader's openid; without one the image waits for a person (admin).
+        logger.warning("image %s: owner has no openid, cannot request a media check", image.pk)
+        return image
+    try:
+        trace_id = wechat_client.check_media_async(openid=openid, media_url=absolute_url(image.file.name))
+    except WeChatError as exc:
+        logger.info("image %s: media check not accepted (%s), will retry", image.pk, exc)
+        Image.objects.filter(pk=image.pk).update(check_attempts=image.check_attempts + 1)
+        return image
+    # Conditional: a verdict may only move an image that is still waiting for it.
+    Image.objects.filter(pk=image.pk, status=Image.Status.PENDING_CHECK).update(
+        status=Image.Status.CHECKING, trace_id=trace_id, check_attempts=image.check_attempts + 1
+    )
+    image.refresh_from_db()
+    return image
+
+
+def apply_media_verdict(*, trace_id: str, suggest: str | None, errcode: int = 0, label: int | None = None) -> Image | None:
+    """Record a media-check verdict. Idempotent: WeChat repeats pushes it thinks we missed."""
+    with transaction.atomic():
+        image = Image.objects.select_for_update().filter(trace_id=trace_id).first()
+        if image is None or image.status != Image.Status.CHECKING:
+            return image
+        if errcode == MEDIA_DOWNLOAD_FAILED:
+            if image.check_attempts >= MAX_CHECK_ATTEMPTS:
+                image.status = Image.Status.REVIEW
+            else:
+                image.status = Image.Status.PENDING_CHECK
+            image.trace_id = None  # the next attempt gets a new one
+        elif suggest == "pass" and errcode == 0:
+            image.status = Image.Status.PASSED
+        elif suggest == "risky":
+            image.status = Image.Status.REJECTED
+        else:
+            image.status = Image.Status.REVIEW
+        image.label = label
+        image.checked_at = timezone.now()
+        image.save(update_fields=["status", "trace_id", "label", "checked_at"])
+        image_checked.send(sender=Image, image=image)
+    return image
+
+
+def on_wechat_push(sender: Any, event: str = "", message: dict | None = None, **kwargs: Any) -> None:
+    """Receiver for wechat.signals.push_received: media-check verdicts."""
+    if event != "wxa_media_check" or not isinstance(message, dict):
+        return
+    trace_id = message.get("trace_id")
+    if not trace_id:
+        return
+    result = message.get("result") if isinstance(message.get("result"), dict) else {}
+    try:
+        errcode = int(message.get("errcode") or 0)
+        label = int(result["label"]) if result.get("label") is not None else None
+    except (TypeError, ValueError):
+        errcode, label = 0, None
+    apply_media_verdict(trace_id=str(trace_id), suggest=result.get("suggest"), errcode=errcode, label=label)
+
+
+def check_pending_images(*, limit: int = 200) -> int:
+    """Send waiting images to WeChat again. Returns how many were accepted for checking."""
+    ids = list(
+        Image.objects.filter(status=Image.Status.PENDING_CHECK, check_attempts__lt=MAX_CHECK_ATTEMPTS * 4)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    accepted = 0
+    for image_id in ids:
+        image = request_media_check(image_id)
+        if image is not None and image.status == Image.Status.CHECKING:
+            accepted += 1
+    return accepted

@@ -1,0 +1,13 @@
+"""Background work of the shared pipeline (run by `manage.py db_worker`)."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from core import images
+
+
+@task(queue_name="wechat")
+def check_pending_images() -> int:
+    """Retry mediaCheckAsync for images WeChat has not accepted yet (unreachable, or -1008)."""
+    return images.check_pending_images()
