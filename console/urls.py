@@ -26,3 +26,16 @@ if landed.services():
         path("dispatch/<int:request_id>/row/", dispatch.board_row, name="dispatch_row"),
         path("dispatch/<int:request_id>/transition/", dispatch.transition, name="dispatch_transition"),
     ]
+
+if landed.community():
+    from console.views import community
+
+    urlpatterns += [
+        path("moderation/", community.moderation_queue, name="moderation"),
+        path("moderation/log/", community.moderation_log, name="moderation_log"),
+        path("moderation/post/<int:item_id>/", community.moderate, {"kind": "post"}, name="moderate_post"),
+        path("moderation/comment/<int:item_id>/", community.moderate, {"kind": "comment"}, name="moderate_comment"),
+        path("unanswered/", community.unanswered, name="unanswered"),
+        path("unanswered/<int:post_id>/reply/", community.official_reply, name="official_reply"),
+        path("announce/", community.announce, name="announce"),
+    ]

@@ -30,6 +30,29 @@ def home_cards(request, scope) -> list[queries.HomeCard]:
         cards.append(
             queries.HomeCard("service_overdue", "超时工单", counts["overdue"], f"{dispatch}?overdue=true", urgent=True)
         )
+    if landed.community():
+        from console.views.community import reported_count, unanswered_count
+
+        if scope.is_staff:
+            cards.append(
+                queries.HomeCard(
+                    "unanswered",
+                    "待回复的居民帖子",
+                    unanswered_count(scope.neighborhood_ids),
+                    reverse("console:unanswered"),
+                    urgent=True,
+                )
+            )
+        if scope.moderated_ids:
+            cards.append(
+                queries.HomeCard(
+                    "reported",
+                    "被举报/待审内容",
+                    reported_count(scope.moderated_ids),
+                    reverse("console:moderation"),
+                    urgent=True,
+                )
+            )
     if scope.is_staff:
         ids = scope.neighborhood_ids
         cards.append(
