@@ -10,3 +10,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 # Tests run tasks inline unless a test drives the db worker explicitly.
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "wechat"]}}
+# SQLite: a file, not the default shared-cache in-memory database. Shared-cache mode answers
+# a concurrent writer with SQLITE_LOCKED at once (the busy timeout does not apply), so race
+# tests with threads (transaction=True) could not wait for the lock the way PostgreSQL does.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"stq-test-{os.getpid()}.sqlite3")
+    }

@@ -6,6 +6,7 @@ class CoreConfig(AppConfig):
     verbose_name = "基础设施"
 
     def ready(self) -> None:
+        import core.schema  # noqa: F401  (registers the OpenAPI auth extension)
         from core.images import on_wechat_push
         from wechat.signals import push_received
 

@@ -1,0 +1,313 @@
+"""Thin views: validate, access_*, one action or query, serialize."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import NotFound
+from core.idempotency import idempotent
+from core.pagination import page_response, parse_limit
+from deliberation import actions, queries
+from deliberation import serializers as s
+from deliberation.access import access_topic, access_topic_as_staff, visible_topics_for
+from deliberation.models import Ballot, BallotRevision, Topic
+from deliberation.rules import support_threshold
+
+TAG = ["议事厅"]
+
+
+class ErrorOut(serializers.Serializer):
+    error = serializers.DictField()
+
+
+ERRORS = {
+    400: OpenApiResponse(ErrorOut, description="输入有误"),
+    403: OpenApiResponse(ErrorOut, description="未认证居民 not_verified / 非工作人员 staff_only"),
+    404: OpenApiResponse(ErrorOut, description="不存在或无权查看"),
+    409: OpenApiResponse(ErrorOut, description="状态已变化"),
+}
+IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
+
+
+def _detail(request, topic_id: int) -> dict:
+    topic = queries.topic_detail(topic_id, queryset=visible_topics_for(request.user), user=request.user)
+    return s.TopicDetailOut(topic).data
+
+
+class TopicListView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="议题列表",
+        operation_id="topics_list",
+        parameters=[s.TopicListQuery],
+        responses={200: s.TopicPageOut, **ERRORS},
+    )
+    def get(self, request):
+        query = s.TopicListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        page = queries.topic_page(
+            visible_topics_for(request.user),
+            user=request.user,
+            neighborhood_id=q.get("neighborhood"),
+            status=q.get("status"),
+            category=q.get("category"),
+            building_group_id=q.get("building_group"),
+            cursor=q.get("cursor") or None,
+            limit=parse_limit(request.query_params.get("limit")),
+        )
+        return Response(page_response(page, s.TopicListItemOut(page.items, many=True).data))
+
+    @extend_schema(
+        tags=TAG,
+        summary="提出议题",
+        request=s.TopicCreateIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.TopicDetailOut, **ERRORS},
+    )
+    @idempotent
+    def post(self, request):
+        data = s.TopicCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        topic = actions.do_create_topic(
+            actor=request.user,
+            neighborhood_id=v["neighborhood"],
+            building_group_id=v.get("building_group"),
+            category=v["category"],
+            title=v["title"],
+            body=v["body"],
+        )
+        return Response(_detail(request, topic.pk), status=status.HTTP_201_CREATED)
+
+
+class TopicDetailView(APIView):
+    @extend_schema(tags=TAG, summary="议题详情", responses={200: s.TopicDetailOut, **ERRORS})
+    def get(self, request, topic_id: int):
+        access_topic(request.user, topic_id)
+        return Response(_detail(request, topic_id))
+
+
+def _support_state(request, topic: Topic) -> dict:
+    topic.refresh_from_db(fields=["status"])
+    return s.SupportOut(
+        {
+            "topic_id": topic.pk,
+            "supported": topic.supports.filter(user=request.user).exists(),
+            "support_households": topic.supports.values("household_key").distinct().count(),
+            "support_threshold": support_threshold(topic),
+            "status": topic.status,
+        }
+    ).data
+
+
+class TopicSupportView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="附议（幂等）",
+        request=None,
+        parameters=[IDEMPOTENCY],
+        responses={200: s.SupportOut, 201: s.SupportOut, **ERRORS},
+    )
+    @idempotent
+    def post(self, request, topic_id: int):
+        access_topic(request.user, topic_id)
+        topic, created = actions.do_add_support(topic_id=topic_id, actor=request.user)
+        return Response(_support_state(request, topic), status=201 if created else 200)
+
+    @extend_schema(tags=TAG, summary="撤回附议（幂等）", request=None, responses={200: s.SupportOut, **ERRORS})
+    def delete(self, request, topic_id: int):
+        access_topic(request.user, topic_id)
+        topic = actions.do_remove_support(topic_id=topic_id, actor=request.user)
+        return Response(_support_state(request, topic))
+
+
+class TopicFollowView(APIView):
+    @extend_schema(tags=TAG, summary="关注议题（幂等）", request=None, responses={200: s.FollowOut, **ERRORS})
+    def post(self, request, topic_id: int):
+        topic = access_topic(request.user, topic_id)
+        actions.do_follow_topic(topic=topic, actor=request.user)
+        return Response(s.FollowOut({"topic_id": topic.pk, "following": True}).data)
+
+    @extend_schema(tags=TAG, summary="取消关注（幂等）", request=None, responses={200: s.FollowOut, **ERRORS})
+    def delete(self, request, topic_id: int):
+        topic = access_topic(request.user, topic_id)
+        actions.do_unfollow_topic(topic=topic, actor=request.user)
+        return Response(s.FollowOut({"topic_id": topic.pk, "following": False}).data)
+
+
+class TopicRepliesView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="讨论发言（按时间正序，游标分页）",
+        parameters=[
+            OpenApiParameter("cursor", str, required=False),
+            OpenApiParameter("limit", int, required=False),
+            OpenApiParameter("stance", str, required=False, enum=["support", "oppose", "neutral"]),
+        ],
+        responses={200: s.ReplyPageOut, **ERRORS},
+    )
+    def get(self, request, topic_id: int):
+        topic = access_topic(request.user, topic_id)
+        stance = request.query_params.get("stance") or None
+        if stance not in (None, "support", "oppose", "neutral"):
+            raise serializers.ValidationError({"stance": "立场无效"})
+        page = queries.reply_page(
+            topic,
+            cursor=request.query_params.get("cursor") or None,
+            limit=parse_limit(request.query_params.get("limit")),
+            stance=stance,
+        )
+        return Response(page_response(page, s.ReplyOut(page.items, many=True).data))
+
+    @extend_schema(
+        tags=TAG,
+        summary="发言（居民须选择立场；工作人员可发布官方回复）",
+        request=s.ReplyIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.ReplyOut, **ERRORS},
+    )
+    @idempotent
+    def post(self, request, topic_id: int):
+        access_topic(request.user, topic_id)
+        data = s.ReplyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        reply = actions.do_add_reply(
+            topic_id=topic_id, actor=request.user, body=v["body"], stance=v["stance"], official=v["official"]
+        )
+        return Response(s.ReplyOut(reply).data, status=status.HTTP_201_CREATED)
+
+
+class TopicTransitionView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="推进议题阶段（工作人员；撤回限提议人）",
+        request=s.TransitionIn,
+        parameters=[IDEMPOTENCY],
+        responses={200: s.TopicDetailOut, **ERRORS},
+    )
+    @idempotent
+    def post(self, request, topic_id: int):
+        access_topic(request.user, topic_id)
+        data = s.TransitionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        actions.do_transition_topic(
+            topic_id=topic_id,
+            actor=request.user,
+            to=v["to"],
+            note=v["note"],
+            expected_from=v.get("from_status"),
+            summary=v["summary"],
+            vote_rules=v.get("vote"),
+            merge_into_id=v.get("merge_into"),
+            evaluation_closes_at=v.get("evaluation_closes_at"),
+        )
+        return Response(_detail(request, topic_id))
+
+
+class TopicBallotView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="投票（回执码只返回一次）",
+        request=s.BallotIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.BallotOut, 200: s.BallotOut, **ERRORS},
+    )
+    @idempotent
+    def post(self, request, topic_id: int):
+        access_topic(request.user, topic_id)
+        data = s.BallotIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = actions.do_cast_ballot(topic_id=topic_id, actor=request.user, choices=data.validated_data["choices"])
+        body = s.BallotOut(
+            {
+                "topic_id": topic_id,
+                "choices": sorted(data.validated_data["choices"]),
+                "receipt_code": result.receipt_code,
+                "changed": result.changed,
+                "cast_at": result.ballot.updated_at,
+            }
+        ).data
+        return Response(body, status=200 if result.changed else 201)
+
+
+class TopicReceiptView(APIView):
+    @extend_schema(
+        tags=TAG, summary="核验回执码：选票是否按所投计入（不显示投票人）", responses={200: s.ReceiptOut, **ERRORS}
+    )
+    def get(self, request, topic_id: int, code: str):
+        topic = access_topic(request.user, topic_id)
+        receipt_hash = actions.hash_receipt(code)
+        ballot = Ballot.objects.filter(topic=topic, receipt_hash=receipt_hash).first()
+        if ballot is not None:
+            state = (
+                "counted"
+                if hasattr(topic, "decision") or topic.status not in (*Topic.PRE_VOTE, "voting")
+                else "recorded"
+            )
+            choices = sorted(ballot.marks.values_list("option", flat=True))
+            recorded_at = ballot.updated_at
+        else:
+            revision = BallotRevision.objects.filter(ballot__topic=topic, receipt_hash=receipt_hash).first()
+            if revision is None:
+                raise NotFound("receipt_not_found", "回执码不存在")
+            state, choices, recorded_at = "superseded", revision.choices, revision.replaced_at
+        return Response(
+            s.ReceiptOut({"topic_id": topic.pk, "status": state, "choices": choices, "recorded_at": recorded_at}).data
+        )
+
+
+class TopicMilestonesView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="新增实施节点（工作人员）",
+        request=s.MilestoneIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.MilestoneOut, **ERRORS},
+    )
+    @idempotent
+    def post(self, request, topic_id: int):
+        access_topic_as_staff(request.user, topic_id)
+        data = s.MilestoneIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        milestone = actions.do_add_milestone(topic_id=topic_id, actor=request.user, **data.validated_data)
+        return Response(s.MilestoneOut(milestone).data, status=status.HTTP_201_CREATED)
+
+
+class MilestoneDetailView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="更新实施节点（工作人员）",
+        request=s.MilestonePatchIn,
+        responses={200: s.MilestoneOut, **ERRORS},
+    )
+    def patch(self, request, topic_id: int, milestone_id: int):
+        access_topic_as_staff(request.user, topic_id)
+        data = s.MilestonePatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        milestone = actions.do_update_milestone(
+            topic_id=topic_id, milestone_id=milestone_id, actor=request.user, changes=dict(data.validated_data)
+        )
+        return Response(s.MilestoneOut(milestone).data)
+
+
+class TopicEvaluationsView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="效果评价（1–5 分，每人一次）",
+        request=s.EvaluationIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.EvaluationOut, **ERRORS},
+    )
+    @idempotent
+    def post(self, request, topic_id: int):
+        access_topic(request.user, topic_id)
+        data = s.EvaluationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        evaluation = actions.do_add_evaluation(topic_id=topic_id, actor=request.user, **data.validated_data)
+        return Response(s.EvaluationOut(evaluation).data, status=status.HTTP_201_CREATED)

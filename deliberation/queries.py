@@ -1,0 +1,133 @@
+"""Read models: the topic list (a fixed number of queries per page) and the topic detail."""
+
+from __future__ import annotations
+
+from django.db.models import (
+    Avg,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from core.pagination import Page, paginate_keyset
+from deliberation.models import (
+    Ballot,
+    BallotMark,
+    Evaluation,
+    Follow,
+    Milestone,
+    Reply,
+    Support,
+    Topic,
+)
+from residents.models import User
+
+TOPIC_ORDERING = ("-created_at", "-id")
+REPLY_ORDERING = ("created_at", "id")
+
+
+def _count(model, **filters) -> Subquery:
+    return Coalesce(
+        Subquery(
+            model.objects.filter(topic=OuterRef("pk"), **filters)
+            .order_by()
+            .values("topic")
+            .annotate(n=Count("id"))
+            .values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
+def with_counts(queryset: QuerySet[Topic], user: User) -> QuerySet[Topic]:
+    """Counts as correlated subqueries (no join fan-out) plus the caller's own flags."""
+    return queryset.select_related("neighborhood", "building_group", "author").annotate(
+        support_count=_count(Support),
+        support_households=Coalesce(
+            Subquery(
+                Support.objects.filter(topic=OuterRef("pk"))
+                .order_by()
+                .values("topic")
+                .annotate(n=Count("household_key", distinct=True))
+                .values("n")[:1],
+                output_field=IntegerField(),
+            ),
+            Value(0),
+        ),
+        reply_count=_count(Reply),
+        progress_avg=Subquery(
+            Milestone.objects.filter(topic=OuterRef("pk"))
+            .order_by()
+            .values("topic")
+            .annotate(p=Avg("progress"))
+            .values("p")[:1]
+        ),
+        supported_by_me=Exists(Support.objects.filter(topic=OuterRef("pk"), user=user)),
+        followed_by_me=Exists(Follow.objects.filter(topic=OuterRef("pk"), user=user)),
+        voted_by_me=Exists(Ballot.objects.filter(topic=OuterRef("pk"), user=user)),
+    )
+
+
+def topic_page(
+    queryset: QuerySet[Topic],
+    *,
+    user: User,
+    neighborhood_id: int | None,
+    status: str | None,
+    category: str | None,
+    building_group_id: int | None,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    if neighborhood_id is not None:
+        queryset = queryset.filter(neighborhood_id=neighborhood_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    if category:
+        queryset = queryset.filter(category=category)
+    if building_group_id is not None:
+        queryset = queryset.filter(building_group_id=building_group_id)
+    return paginate_keyset(with_counts(queryset, user), ordering=TOPIC_ORDERING, cursor=cursor, limit=limit)
+
+
+def reply_page(topic: Topic, *, cursor: str | None, limit: int, stance: str | None = None) -> Page:
+    queryset = Reply.objects.filter(topic=topic).select_related("author")
+    if stance:
+        queryset = queryset.filter(stance=stance)
+    return paginate_keyset(queryset, ordering=REPLY_ORDERING, cursor=cursor, limit=limit)
+
+
+def topic_detail(topic_id: int, *, queryset: QuerySet[Topic], user: User) -> Topic:
+    """One topic with everything the detail page shows, as attributes for TopicDetailOut."""
+    from deliberation.access import home_in_scope, is_topic_staff
+    from deliberation.rules import support_threshold
+
+    topic = with_counts(queryset.filter(pk=topic_id), user).select_related("vote", "decision").get()
+    topic.vote_rules = getattr(topic, "vote", None) if hasattr(topic, "vote") else None
+    topic.decision_row = topic.decision if hasattr(topic, "decision") else None
+    topic.support_threshold = support_threshold(topic)
+    topic.my_ballot = None
+    topic.household_voted = False
+    if topic.vote_rules is not None:
+        ballot = Ballot.objects.filter(topic=topic, user=user).first()
+        if ballot is not None:
+            topic.my_ballot = {
+                "choices": sorted(BallotMark.objects.filter(ballot=ballot).values_list("option", flat=True)),
+                "cast_at": ballot.created_at,
+                "updated_at": ballot.updated_at,
+            }
+        home = home_in_scope(user, topic)
+        if home is not None:
+            topic.household_voted = Ballot.objects.filter(topic=topic, voter_key=home.voter_household).exists()
+    topic.milestones_list = list(Milestone.objects.filter(topic=topic).order_by("due_date", "id"))
+    topic.events_list = list(topic.events.select_related("actor").order_by("id"))
+    mine = Evaluation.objects.filter(topic=topic, user=user).values("rating", "comment", "created_at").first()
+    topic.my_evaluation = mine
+    topic.can_manage = is_topic_staff(user, topic)
+    return topic
