@@ -35,6 +35,3 @@ handler400 = "core.views.bad_request"
 handler403 = "core.views.permission_denied"
 handler404 = "core.views.page_not_found"
 handler500 = "core.views.server_error"
-
-# DEBUG only (`make run`): daphne serves the console's CSS/JS and ECharts; production serves collected static.
-urlpatterns += staticfiles_urlpatterns()
