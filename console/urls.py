@@ -39,3 +39,13 @@ if landed.community():
         path("unanswered/<int:post_id>/reply/", community.official_reply, name="official_reply"),
         path("announce/", community.announce, name="announce"),
     ]
+
+if landed.deliberation():
+    from console.views import deliberation
+
+    urlpatterns += [
+        path("topics/", deliberation.topic_list, name="topics"),
+        path("topics/<int:topic_id>/", deliberation.topic_detail, name="topic_detail"),
+        path("topics/<int:topic_id>/transition/", deliberation.topic_transition, name="topic_transition"),
+        path("topics/<int:topic_id>/milestones/", deliberation.add_milestone, name="topic_milestone"),
+    ]

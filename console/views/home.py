@@ -53,6 +53,14 @@ def home_cards(request, scope) -> list[queries.HomeCard]:
                     urgent=True,
                 )
             )
+    if scope.is_staff and landed.deliberation():
+        from console.views.deliberation import waiting_count
+
+        cards.append(
+            queries.HomeCard(
+                "topics_waiting", "待推进的议题", waiting_count(request), reverse("console:topics") + "?status=waiting"
+            )
+        )
     if scope.is_staff:
         ids = scope.neighborhood_ids
         cards.append(
