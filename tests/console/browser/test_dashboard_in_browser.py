@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.db.models import Count
 
 from residents.models import Membership, Role
@@ -20,6 +22,26 @@ def _district(asgi_server):
         if i % 4 == 0:
             f.RoleFactory(user=u, region=u.memberships.first().neighborhood, kind=Role.Kind.PARTY_MEMBER)
     f.MembershipFactory(neighborhood=far, household_key="far")
+    try:
+        from community.models import Post
+    except ImportError:
+        Post = None
+    if Post is not None:
+        from django.utils import timezone
+
+        now = timezone.now()
+        for i in range(5):
+            Post.objects.create(
+                region=n1 if i % 2 else n2,
+                author=u,
+                section="neighbors",
+                title=f"求助{i}",
+                body="…",
+                status="published",
+                needs_answer=True,
+                created_at=now,
+                answered_at=now + timedelta(hours=i + 1) if i < 3 else None,
+            )
     officer = with_password(f.officer(street, username="liujiedao", nickname="刘科长"))
     other = with_password(f.officer(other_street, username="sunjiedao", nickname="孙科长"))
     return street, officer, other
@@ -47,6 +69,15 @@ def test_dashboard_renders_charts_with_numbers_from_the_database(new_page, asgi_
     series = page.evaluate("window.consoleCharts[0].getOption().series[0].data")
     assert len(series) == 2
     assert "塘后路" not in page.content()
+    if page.locator("[data-table=posts]").count():
+        from community.models import Post
+
+        page.wait_for_selector("#chart-posts[data-rendered=true] canvas")
+        posts = Post.objects.filter(region__parent=street, needs_answer=True)
+        total = page.locator("[data-table=posts] tbody tr").last.locator("td")
+        assert total.nth(0).inner_text() == str(posts.count())
+        assert total.nth(1).inner_text() == str(posts.filter(answered_at__isnull=False).count())
+        assert total.nth(3).inner_text() == "2.0"  # median of 1, 2, 3 hours
     screenshot(page, "dashboard-desktop")
 
     phone = new_page(PHONE)
