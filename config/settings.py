@@ -156,6 +156,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.RequestBodyLimitMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "core.middleware.ResponseHeadersMiddleware",
+    # Inside the header middlewares: the JSON it substitutes still gets their headers.
     "core.middleware.ApiErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -182,6 +186,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # {{ csp_nonce }} for the console's inline <script nonce="...">.
+                "django.template.context_processors.csp",
             ]
         },
     }
@@ -229,6 +235,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DATETIME_FORMAT": "iso-8601",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Without this DRF keys anonymous throttles on the whole X-Forwarded-For header,
+    # which the client writes: one invented header per request would dodge the limit.
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_HOPS", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("THROTTLE_LOGIN", default="30/min"),
         "post": env.str("THROTTLE_POST", default="20/min"),
@@ -250,7 +259,16 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
     "SECURITY": [{"bearerAuth": []}],
+    # Several models call their status field "status"; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "MembershipStatusEnum": "residents.models.Membership.Status",
+        "PartyIdentityStatusEnum": "residents.models.PartyIdentityRequest.Status",
+        "RoleKindEnum": "residents.models.Role.Kind",
+    },
 }
+
+# PIPL retention: health notes and addresses of closed service requests are cleared after this.
+SENSITIVE_RETENTION_DAYS = env.int("SENSITIVE_RETENTION_DAYS", default=180)
 
 # API tokens
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
@@ -258,14 +276,50 @@ API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 # Security headers (DEBUG off); HTTPS redirects are the reverse proxy's job.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# A console session is a staff member's working day, not a month.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
 if not DEBUG and not EMBEDDED_DEFAULTS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+    # Sent only on HTTPS requests (as the proxy reports them), so harmless behind plain HTTP.
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+
+# Content-Security-Policy (Django's built-in middleware) for the console and admin pages.
+# Scripts only from this origin or inline with the per-request nonce ({{ csp_nonce }});
+# styles may be inline because admin and console templates use style attributes.
+from django.utils.csp import CSP  # noqa: E402
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:", *env.list("CSP_EXTRA_IMG_SRC", default=[])],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# CORS: closed. The mini-program calls the API from WeChat's client, not from a browser
+# origin, and the console is same-origin; no Access-Control-* header is ever sent.
+
+# Behind N reverse proxies that append to X-Forwarded-For; 0 = use REMOTE_ADDR only.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
+
+# Admin and console password logins: lock (username, IP) after N failures for M minutes.
+AUTHENTICATION_BACKENDS = ["core.lockout.LockoutModelBackend"]
+LOGIN_LOCKOUT_ATTEMPTS = env.int("LOGIN_LOCKOUT_ATTEMPTS", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
 
 LOGGING = {
     "version": 1,

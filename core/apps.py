@@ -7,8 +7,11 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         import core.schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from core import pipl
         from core.images import on_wechat_push
         from wechat.signals import push_received
 
         # Image verdicts belong to the shared image pipeline, whichever app attached the image.
         push_received.connect(on_wechat_push, dispatch_uid="core.images.media_check")
+        # Each app's pipl.py registers its export, erase and retention steps (core/pipl.py).
+        pipl.autodiscover()

@@ -45,6 +45,32 @@ def rotate(stored: str) -> str:
     return PREFIX + fernet().rotate(stored[len(PREFIX):].encode("ascii")).decode("ascii")
 
 
+def is_current(stored: str) -> bool:
+    """True when the newest key alone decrypts this value: rotation has nothing to do."""
+    if not stored.startswith(PREFIX):
+        return False
+    try:
+        Fernet(settings.FIELD_ENCRYPTION_KEYS[0]).decrypt(stored[len(PREFIX):].encode("ascii"))
+    except InvalidToken:
+        return False
+    return True
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], list[EncryptedTextField]]]:
+    """Every model with EncryptedTextField columns, each column once (no proxies, no inherited copies)."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        opts = model._meta
+        if opts.proxy or not opts.managed:
+            continue
+        fields = [f for f in opts.local_concrete_fields if isinstance(f, EncryptedTextField)]
+        if fields:
+            found.append((model, fields))
+    return found
+
+
 def blind_index(value: str, *, purpose: str) -> str:
     """A keyed hash for equality lookups on encrypted data (e.g. one household).
 

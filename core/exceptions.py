@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django import db
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
@@ -68,6 +69,13 @@ def api_exception_handler(exc, context) -> Response | None:
         return Response(error_body("not_found", "内容不存在"), status=404)
     if isinstance(exc, DjangoPermissionDenied):
         return Response(error_body("forbidden", "没有权限执行此操作"), status=403)
+    if isinstance(exc, (db.OperationalError, db.InterfaceError)):
+        # The database went away mid-request (failover, restart, network): the transaction
+        # was rolled back, so retrying is safe. Logged as an error, answered as a 503.
+        logger.error("database unavailable during %s", getattr(context.get("request"), "path", "?"), exc_info=exc)
+        return Response(
+            error_body("database_unavailable", "服务暂时不可用，请稍后重试"), status=503, headers={"Retry-After": "5"}
+        )
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large", "请求内容过大"), status=413)
     if isinstance(exc, drf.ValidationError):

@@ -1,13 +1,21 @@
-"""Keep the API's one error shape even where Django answers before any view runs
-(unmatched URLs, DEBUG's technical pages, CSRF failures, oversized bodies)."""
+"""Request-level hardening no single app owns.
+
+- ApiErrorShapeMiddleware keeps the API's one error shape even where Django answers
+  before any view runs (unmatched URLs, DEBUG's technical pages, CSRF failures, oversized bodies).
+- RequestBodyLimitMiddleware refuses a declared body over the limit with 413 before it is read.
+- ResponseHeadersMiddleware: no-store on API answers, the docs page's own CSP, Permissions-Policy.
+"""
 
 from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.csp import CSP
 
 from core.errors import error_body
+from core.views import _error
 
 API_PREFIXES = ("/api/", "/wechat/")
 
@@ -46,4 +54,76 @@ class ApiErrorShapeMiddleware:
                 if header in response:
                     replacement[header] = response[header]
             return replacement
+        return response
+
+
+# Room for the multipart envelope and the small form fields next to an image.
+MULTIPART_OVERHEAD_BYTES = 256 * 1024
+
+# drf-spectacular's Swagger UI loads its bundle from jsDelivr and starts it with an inline
+# script; only that page gets a policy loose enough for it.
+DOCS_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.UNSAFE_INLINE, "https://cdn.jsdelivr.net"],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE, "https://cdn.jsdelivr.net"],
+    "img-src": [CSP.SELF, "data:", "https://cdn.jsdelivr.net"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+}
+
+
+def body_limit_for(request: HttpRequest) -> int:
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if content_type.startswith("multipart/form-data"):
+        return settings.MAX_IMAGE_UPLOAD_BYTES + MULTIPART_OVERHEAD_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+class RequestBodyLimitMiddleware:
+    """413 in the error shape for a declared body over the limit, before anything reads it.
+
+    Django itself enforces DATA_UPLOAD_MAX_MEMORY_SIZE when a body is read (also for a
+    chunked body on ASGI) and the API's exception handler turns that into the same 413;
+    this catches file uploads too, which Django would otherwise stream to disk unbounded.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = body_limit_for(request)
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        try:
+            length = int(declared) if declared else None
+        except ValueError:
+            return _error(request, 400, "invalid_content_length", "Content-Length 无效")
+        if length is not None and length > limit:
+            return _too_large(request, limit)
+        return self.get_response(request)
+
+
+def _too_large(request: HttpRequest, limit: int) -> HttpResponse:
+    response = _error(request, 413, "payload_too_large", f"请求内容过大（上限 {limit // 1024} KB）")
+    # The client is still sending the body we refuse to read: do not reuse the connection.
+    response["Connection"] = "close"
+    return response
+
+
+class ResponseHeadersMiddleware:
+    """API answers are personal data: never stored by a shared cache. The docs page gets its own CSP.
+
+    Must sit after ContentSecurityPolicyMiddleware in MIDDLEWARE so its response hook runs first.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/api/"):
+            response.setdefault("Cache-Control", "no-store")
+        if request.path.startswith("/api/docs/"):
+            response._csp_config = DOCS_CSP
+        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         return response

@@ -40,3 +40,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF refusals (console and admin forms) in Chinese, without Django's debug page."""
+    return _error(request, 403, "csrf_failed", "页面已过期或请求来源不可信，请刷新页面后重试")

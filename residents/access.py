@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from django.db.models import Q, QuerySet
 
 from core.errors import Forbidden, NotFound
-from residents.models import Beneficiary, Membership, Region, Role, User
+from residents.models import (
+    Beneficiary,
+    Membership,
+    PartyIdentityRequest,
+    Region,
+    Role,
+    User,
+)
 
 
 @dataclass
@@ -158,3 +165,68 @@ def access_beneficiary(user: User, beneficiary_id: int) -> Beneficiary:
 
 def neighborhood_ids_of_street(street_id: int) -> QuerySet:
     return Region.objects.filter(level=Region.Level.NEIGHBORHOOD, parent_id=street_id).values_list("id", flat=True)
+
+
+def grantable_role_kinds(user: User, region: Region) -> frozenset[str]:
+    """The role kinds `user` may grant or revoke in `region` (DESIGN.md §6, roles table in docs/residents.md).
+
+    Committee staff: moderator and building leader in their neighborhood. Street officers: also
+    committee staff in the neighborhoods of their street. District admins: anything in their district.
+    """
+    p = profile(user)
+    districts = p.roles.get(Role.Kind.DISTRICT_ADMIN, frozenset())
+    neighborhood_kinds = {Role.Kind.MODERATOR, Role.Kind.BUILDING_LEADER}
+    if region.level == Region.Level.NEIGHBORHOOD:
+        street_id = region.parent_id
+        if street_id in p.staff_streets:
+            street_district = Region.objects.filter(pk=street_id).values_list("parent_id", flat=True).first()
+            if street_district in districts:
+                return frozenset(k for k, level in Role.LEVELS.items() if level == Region.Level.NEIGHBORHOOD)
+            return frozenset(neighborhood_kinds | {Role.Kind.COMMITTEE_STAFF})
+        if p.has_role(Role.Kind.COMMITTEE_STAFF, region.pk):
+            return frozenset(neighborhood_kinds)
+        return frozenset()
+    if region.level == Region.Level.STREET and region.parent_id in districts:
+        return frozenset({Role.Kind.STREET_OFFICER, Role.Kind.SERVICE_PROVIDER})
+    if region.level == Region.Level.DISTRICT and region.pk in districts:
+        return frozenset({Role.Kind.DISTRICT_ADMIN})
+    return frozenset()
+
+
+def administered_region_ids(user: User) -> frozenset[int]:
+    """Every region (neighborhoods, streets, districts) the user is staff of."""
+    p = profile(user)
+    return p.staff_of | p.staff_streets | p.roles.get(Role.Kind.DISTRICT_ADMIN, frozenset())
+
+
+def access_region_as_staff(user: User, region_id: int) -> Region:
+    if region_id not in administered_region_ids(user):
+        raise NotFound()
+    try:
+        return Region.objects.get(pk=region_id)
+    except Region.DoesNotExist:
+        raise NotFound() from None
+
+
+def visible_roles_for(user: User) -> QuerySet[Role]:
+    """Active roles in the regions the user administers (a resident sees their own via /me)."""
+    return Role.objects.filter(revoked_at__isnull=True, region_id__in=administered_region_ids(user))
+
+
+def access_role(user: User, role_id: int) -> Role:
+    try:
+        return visible_roles_for(user).select_related("region", "user").get(pk=role_id)
+    except Role.DoesNotExist:
+        raise NotFound() from None
+
+
+def visible_party_identity_requests_for(user: User) -> QuerySet[PartyIdentityRequest]:
+    p = profile(user)
+    return PartyIdentityRequest.objects.filter(Q(user=user) | Q(neighborhood_id__in=p.staff_of))
+
+
+def access_party_identity_request(user: User, request_id: int) -> PartyIdentityRequest:
+    try:
+        return visible_party_identity_requests_for(user).select_related("neighborhood").get(pk=request_id)
+    except PartyIdentityRequest.DoesNotExist:
+        raise NotFound() from None

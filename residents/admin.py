@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from residents.actions import do_ban_user, do_unban_user
 from residents.models import (
     Beneficiary,
     Membership,
@@ -25,7 +26,23 @@ class RegionAdmin(admin.ModelAdmin):
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "nickname", "openid", "is_staff", "is_banned", "date_joined")
     search_fields = ("username", "nickname", "openid")
+    list_filter = ("is_banned", "is_staff", "is_superuser")
     fieldsets = BaseUserAdmin.fieldsets + (("微信", {"fields": ("openid", "unionid", "nickname", "avatar_url", "is_banned")}),)
+    # Banning must also revoke tokens, so it goes through the action, not the checkbox alone.
+    readonly_fields = ("is_banned",)
+    actions = ["ban_users", "unban_users"]
+
+    @admin.action(description="封禁所选用户（立即吊销全部登录凭证）")
+    def ban_users(self, request, queryset):
+        for user_id in queryset.values_list("pk", flat=True):
+            do_ban_user(user_id=user_id, actor=request.user)
+        self.message_user(request, f"已封禁 {queryset.count()} 个用户", messages.SUCCESS)
+
+    @admin.action(description="解除封禁（需重新登录）")
+    def unban_users(self, request, queryset):
+        for user_id in queryset.values_list("pk", flat=True):
+            do_unban_user(user_id=user_id, actor=request.user)
+        self.message_user(request, f"已解除封禁 {queryset.count()} 个用户", messages.SUCCESS)
 
 
 @admin.register(Membership)

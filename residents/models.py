@@ -302,6 +302,8 @@ class Beneficiary(models.Model):
     filed_by_staff = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="无手机老人由居委代为登记"
     )
+    # Staff filing for an elder collect consent on paper; the notice version signed is kept here.
+    offline_consent_version = models.CharField("书面告知版本", max_length=16, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 

@@ -15,6 +15,7 @@ STANDIN_PORT = os.environ.get("STANDIN_PORT", "8100")
 PROCESSES = [
     ("微信模拟服务", [PY, "manage.py", "wechat_standin", "--port", STANDIN_PORT, "--push-url", f"http://127.0.0.1:{PORT}/wechat/callback"]),
     ("任务队列", [PY, "manage.py", "db_worker", "--queue-name", "default,wechat", "--no-reload"]),
+    ("定时任务", [PY, "manage.py", "run_scheduler"]),
     ("网站", [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", PORT, "config.asgi:application"]),
 ]
 

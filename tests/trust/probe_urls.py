@@ -1,0 +1,76 @@
+"""Test-only endpoints mounted next to the real ones, to drive the shared machinery
+(body limits, the exception handler, faults) without depending on a domain app."""
+
+from django.db import OperationalError, connection, transaction
+from django.urls import include, path
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.models import IdempotencyRecord
+from core.pipl_api import MeEraseView
+from core.throttling import LoginThrottle, PostThrottle
+
+
+@extend_schema(exclude=True)
+class EchoProbe(APIView):
+    def post(self, request):
+        return Response({"received": len(str(request.data))})
+
+    def get(self, request):
+        return Response({"user": request.user.pk})
+
+
+@extend_schema(exclude=True)
+class ThrottledPostProbe(APIView):
+    throttle_classes = [PostThrottle]
+
+    def get(self, request):
+        return Response({"ok": True})
+
+    def post(self, request):
+        return Response({"ok": True}, status=201)
+
+
+@extend_schema(exclude=True)
+class ThrottledLoginProbe(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes = [LoginThrottle]
+
+    def post(self, request):
+        return Response({"ok": True})
+
+
+@extend_schema(exclude=True)
+class DropConnectionProbe(APIView):
+    """Writes a row, then loses the database connection before the transaction commits."""
+
+    def post(self, request):
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(user=request.user, key="probe-half-written", scope="probe", fingerprint="x")
+            with connection.execute_wrapper(_dropped_link):
+                IdempotencyRecord.objects.create(user=request.user, key="probe-second", scope="probe", fingerprint="x")
+        return Response({"ok": True}, status=201)
+
+
+def _dropped_link(execute, sql, params, many, context):
+    """What psycopg raises when the server or the network goes away under a query."""
+    raise OperationalError("server closed the connection unexpectedly")
+
+
+urlpatterns = [
+    path("api/v1/_probe/echo", EchoProbe.as_view()),
+    path("api/v1/_probe/posts", ThrottledPostProbe.as_view()),
+    path("api/v1/_probe/login", ThrottledLoginProbe.as_view()),
+    path("api/v1/_probe/drop-connection", DropConnectionProbe.as_view()),
+    # Until residents' MeView (which owns /me) delegates DELETE to core.pipl_api.erase_me.
+    path("api/v1/", include("core.pipl_urls")),
+    path("api/v1/me", MeEraseView.as_view()),
+    path("", include("config.urls")),
+]
+
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
