@@ -5,7 +5,18 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-PAGES = ["home", "dispatch", "memberships", "party_identity", "moderation", "moderation_log", "unanswered", "announce", "topics", "dashboard"]
+PAGES = [
+    "home",
+    "dispatch",
+    "memberships",
+    "party_identity",
+    "moderation",
+    "moderation_log",
+    "unanswered",
+    "announce",
+    "topics",
+    "dashboard",
+]
 
 
 @pytest.fixture
