@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "消息通知"
+
+    def ready(self) -> None:
+        from notifications import receivers, streams  # noqa: F401  (streams registers the built-in prefixes)
+        from wechat.signals import push_received
+
+        push_received.connect(receivers.on_push, dispatch_uid="notifications.consents")

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from notifications.consumers import EventsConsumer
+
+websocket_urlpatterns = [
+    path("ws/v1/", EventsConsumer.as_asgi()),
+]

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from wechat import views
+
+urlpatterns = [
+    path("callback", views.callback, name="wechat-callback"),
+]

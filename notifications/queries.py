@@ -1,0 +1,35 @@
+"""Read models for the inbox and the event log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from notifications.access import visible_notifications_for
+from notifications.models import Event, Notification, SubscribeConsent
+
+
+def inbox(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
+    queryset = visible_notifications_for(user)
+    if unread_only:
+        queryset = queryset.filter(read_at__isnull=True)
+    return queryset
+
+
+def unread_count(user: Any) -> int:
+    return visible_notifications_for(user).filter(read_at__isnull=True).count()
+
+
+def events_since(stream: str, *, since: int, limit: int) -> tuple[list[Event], bool]:
+    """Events of one stream after `since`, oldest first, and whether more follow."""
+    rows = list(Event.objects.filter(stream=stream, id__gt=since).order_by("id")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def last_event_id(stream: str) -> int:
+    return Event.objects.filter(stream=stream).order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def consents_of(user: Any) -> QuerySet[SubscribeConsent]:
+    return SubscribeConsent.objects.filter(user=user).order_by("template_id")

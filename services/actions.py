@@ -1,0 +1,636 @@
+"""Every write in the services app. Each action runs in one transaction, locks the rows it
+changes, writes the timeline event, and announces the change on commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from notifications.actions import do_notify
+from notifications.realtime import publish_on_commit
+from residents.access import current_neighborhood_id, is_staff_for, profile
+from residents.models import Beneficiary, Membership, Region, Role, User
+from services.access import is_family_of, may_act_as
+from services.extra import clean_extra, field_definition
+from services.models import (
+    ProviderOrganization,
+    ServiceItem,
+    ServicePlan,
+    ServiceRating,
+    ServiceRequest,
+    ServiceRequestEvent,
+)
+
+Status = ServiceRequest.Status
+STATUS_KIND = "service_request_status"
+# When a recurring meal (or visit) is due, by the slot the resident chose.
+SLOT_TIMES = {"早餐": dt.time(7, 30), "午餐": dt.time(11, 30), "晚餐": dt.time(17, 30)}
+DEFAULT_SLOT_TIME = dt.time(9, 0)
+MAX_PLAN_DAYS = 92
+
+
+def _page(request_id: int) -> str:
+    return f"pages/services/detail?id={request_id}"
+
+
+# --- who is it for, where, and may they ask ------------------------------------------
+
+
+@dataclass
+class Subject:
+    beneficiary: Beneficiary | None
+    neighborhood: Region
+    address: str
+    health_note: str
+    filed_on_behalf: bool
+
+
+def _resolve_subject(actor: User, beneficiary_id: int | None) -> Subject:
+    """The beneficiary (explicit, else the actor's default elder, else the actor themself),
+    the neighborhood the service happens in, and the address to copy onto the request."""
+    p = profile(actor)
+    if beneficiary_id is not None:
+        beneficiary = (
+            Beneficiary.objects.select_related("neighborhood").filter(pk=beneficiary_id, deleted_at__isnull=True).first()
+        )
+        if beneficiary is None:
+            raise NotFound("beneficiary_not_found", "服务对象不存在")
+        if beneficiary.owner_id == actor.pk:
+            filed_on_behalf = False
+        elif beneficiary.neighborhood_id in p.staff_of:
+            # Committee staff filing for an elder without a phone, in their own region.
+            filed_on_behalf = True
+        else:
+            raise NotFound("beneficiary_not_found", "服务对象不存在")
+    else:
+        beneficiary = (
+            Beneficiary.objects.select_related("neighborhood")
+            .filter(owner=actor, is_default=True, deleted_at__isnull=True)
+            .first()
+        )
+        filed_on_behalf = False
+    if beneficiary is not None:
+        # The elder's neighborhood, not the family member's: the service happens where the elder lives.
+        if not filed_on_behalf and not p.member_of and not p.is_staff:
+            raise Forbidden("membership_required", "请先加入所在居委/村并通过审核")
+        return Subject(
+            beneficiary=beneficiary,
+            neighborhood=beneficiary.neighborhood,
+            address=beneficiary.address,
+            health_note=beneficiary.health_notes,
+            filed_on_behalf=filed_on_behalf,
+        )
+    neighborhood_id = current_neighborhood_id(actor)
+    if neighborhood_id is None:
+        raise Forbidden("membership_required", "请先加入所在居委/村并通过审核")
+    membership = (
+        Membership.objects.select_related("neighborhood")
+        .filter(user=actor, neighborhood_id=neighborhood_id, status=Membership.Status.APPROVED)
+        .first()
+    )
+    assert membership is not None
+    address = f"{membership.neighborhood.name}{membership.building}{membership.room}"
+    return Subject(None, membership.neighborhood, address, "", False)
+
+
+def _check_eligible(actor: User, item: ServiceItem, subject: Subject) -> None:
+    if not item.is_active or not item.category.is_active:
+        raise InvalidInput("unknown_item", "服务项目不存在或已停用", field="item")
+    if item.who_may_ask == ServiceItem.Requester.STAFF_ONLY and not is_staff_for(actor, subject.neighborhood.pk):
+        raise Forbidden("not_eligible", "该服务需由居委代为申请", reason="staff_only")
+    if item.min_age:
+        if subject.beneficiary is None:
+            raise Forbidden(
+                "not_eligible", f"该服务面向{item.min_age}周岁以上老人，请先登记服务对象的出生年份",
+                reason="age_unknown", min_age=item.min_age,
+            )
+        if subject.beneficiary.age < item.min_age:
+            raise Forbidden(
+                "not_eligible", f"该服务面向{item.min_age}周岁以上老人", reason="too_young", min_age=item.min_age
+            )
+
+
+def _due_times(item: ServiceItem, now: dt.datetime, scheduled_for: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+    start = scheduled_for if scheduled_for and scheduled_for > now else now
+    return now + item.accept_within, start + item.complete_within
+
+
+def _staff_ids(neighborhood_id: int) -> list[int]:
+    return list(
+        Role.objects.filter(
+            region_id=neighborhood_id, kind=Role.Kind.COMMITTEE_STAFF, revoked_at__isnull=True
+        ).values_list("user_id", flat=True)
+    )
+
+
+def _officer_ids(street_id: int) -> list[int]:
+    return list(
+        Role.objects.filter(region_id=street_id, kind=Role.Kind.STREET_OFFICER, revoked_at__isnull=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def _board_payload(req: ServiceRequest) -> dict[str, Any]:
+    """What the console's dispatch board needs to redraw a card (no address, no health notes)."""
+    return {
+        "id": req.pk,
+        "item_id": req.item_id,
+        "status": req.status,
+        "neighborhood_id": req.neighborhood_id,
+        "accept_due_at": req.accept_due_at.isoformat(),
+        "complete_due_at": req.complete_due_at.isoformat(),
+        "filed_on_behalf": req.filed_on_behalf,
+    }
+
+
+def _announce_created(req: ServiceRequest, item: ServiceItem) -> None:
+    payload = _board_payload(req)
+    publish_on_commit(f"staff.neighborhood.{req.neighborhood_id}", "service_request.created", payload)
+    publish_on_commit(f"staff.street.{req.street_id}", "service_request.created", payload)
+    do_notify(
+        recipients=_staff_ids(req.neighborhood_id),
+        kind="service_request_new",
+        title=f"新服务申请：{item.name}",
+        body=f"{req.beneficiary_name or '居民'}申请{item.name}，请在受理时限内处理",
+        page=_page(req.pk),
+        data={"service_request_id": req.pk},
+        event_key=f"service_request:{req.pk}:created",
+    )
+
+
+# --- create ----------------------------------------------------------------------------
+
+
+def do_create_service_request(
+    *,
+    actor: User,
+    item: ServiceItem,
+    beneficiary_id: int | None = None,
+    scheduled_for: dt.datetime | None = None,
+    note: str = "",
+    extra: dict[str, Any] | None = None,
+    health_note: str | None = None,
+) -> ServiceRequest:
+    """One tap: everything not given comes from the requester's membership and default elder."""
+    subject = _resolve_subject(actor, beneficiary_id)
+    _check_eligible(actor, item, subject)
+    cleaned = clean_extra(item.fields, extra)
+    now = timezone.now()
+    if scheduled_for is not None and scheduled_for < now - dt.timedelta(minutes=5):
+        raise InvalidInput("scheduled_in_past", "预约时间不能早于现在", field="scheduled_for")
+    accept_due_at, complete_due_at = _due_times(item, now, scheduled_for)
+    with transaction.atomic():
+        req = ServiceRequest.objects.create(
+            item=item,
+            requester=actor,
+            created_by=actor,
+            beneficiary=subject.beneficiary,
+            beneficiary_name=subject.beneficiary.name if subject.beneficiary else actor.display_name,
+            neighborhood=subject.neighborhood,
+            street_id=subject.neighborhood.parent_id,
+            filed_on_behalf=subject.filed_on_behalf,
+            address=subject.address,
+            health_note=subject.health_note if health_note is None else health_note,
+            note=note,
+            extra=cleaned,
+            scheduled_for=scheduled_for,
+            accept_due_at=accept_due_at,
+            complete_due_at=complete_due_at,
+        )
+        ServiceRequestEvent.objects.create(
+            request=req, kind=ServiceRequestEvent.Kind.CREATED, actor=actor, from_status="", to_status=req.status,
+            note="居委代为申请" if subject.filed_on_behalf else "",
+        )
+        _announce_created(req, item)
+    return req
+
+
+# --- the state machine -----------------------------------------------------------------
+
+
+def _lock(request_id: int) -> ServiceRequest:
+    """Call inside a transaction. The lock serialises two people moving the same request."""
+    try:
+        return ServiceRequest.objects.select_for_update(of=("self",)).select_related("item", "beneficiary").get(pk=request_id)
+    except ServiceRequest.DoesNotExist:
+        raise NotFound("service_request_not_found", "服务工单不存在") from None
+
+
+def _state_changed(req: ServiceRequest) -> Conflict:
+    return Conflict("request_state_changed", "工单状态已变化，请刷新后重试", current=req.status)
+
+
+def _resolve_assignee(
+    req: ServiceRequest, org_id: int | None, user_id: int | None
+) -> tuple[ProviderOrganization | None, User | None]:
+    org = None
+    if org_id is not None:
+        org = ProviderOrganization.objects.filter(pk=org_id).first()
+        if org is None or not org.serves_street(req.street_id):
+            raise InvalidInput("invalid_assignee", "服务机构不存在或不服务本街道", field="assignee_org")
+    volunteer = None
+    if user_id is not None:
+        volunteer = User.objects.filter(pk=user_id, is_active=True, deleted_at__isnull=True).first()
+        if volunteer is None:
+            raise InvalidInput("invalid_assignee", "服务人员不存在", field="assignee_user")
+        if org is not None:
+            ok = org.members.filter(pk=volunteer.pk).exists()
+        else:
+            # A volunteer working on their own holds the provider role on this street.
+            ok = Role.objects.filter(
+                user=volunteer, kind=Role.Kind.SERVICE_PROVIDER, region_id=req.street_id, revoked_at__isnull=True
+            ).exists()
+        if not ok:
+            raise InvalidInput("invalid_assignee", "该人员不是本街道的服务人员", field="assignee_user")
+    if org is None and volunteer is None:
+        default = req.item.default_provider
+        if default is None or not default.serves_street(req.street_id):
+            raise InvalidInput("assignee_required", "请选择服务机构或志愿者", field="assignee_org")
+        org = default
+    return org, volunteer
+
+
+def _record(
+    req: ServiceRequest, *, actor: User | None, from_status: str, kind: str = ServiceRequestEvent.Kind.TRANSITION,
+    note: str = "", data: dict | None = None,
+) -> ServiceRequestEvent:
+    return ServiceRequestEvent.objects.create(
+        request=req, kind=kind, actor=actor, from_status=from_status, to_status=req.status, note=note, data=data or {}
+    )
+
+
+def _announce_status(req: ServiceRequest, event: ServiceRequestEvent) -> None:
+    """Tell the requester and the elder's registered family, and redraw the dispatch board."""
+    label = Status(req.status).label
+    recipients = {req.requester_id}
+    if req.beneficiary_id is not None:
+        recipients.add(req.beneficiary.owner_id)
+    do_notify(
+        recipients=recipients,
+        kind=STATUS_KIND,
+        title=f"{req.item.name}：{label}",
+        body=event.note or f"您的服务申请{label}",
+        page=_page(req.pk),
+        data={"service_request_id": req.pk, "status": req.status, "event_id": event.pk},
+        event_key=f"service_request:{req.pk}:{event.pk}",
+    )
+    payload = {"id": req.pk, "status": req.status, "event_id": event.pk}
+    publish_on_commit(f"user.{req.requester_id}", "service_request.status_changed", payload)
+    publish_on_commit(f"staff.neighborhood.{req.neighborhood_id}", "service_request.updated", _board_payload(req))
+
+
+def do_transition_service_request(
+    request_id: int,
+    *,
+    actor: User,
+    to: str,
+    expected_status: str | None = None,
+    note: str = "",
+    reason: str = "",
+    assignee_org_id: int | None = None,
+    assignee_user_id: int | None = None,
+) -> ServiceRequest:
+    """Move a request along the table. Raises Conflict(request_state_changed) when the request
+    is no longer where the caller saw it (or where the move starts), Forbidden when the move is
+    not the caller's to make."""
+    if to == Status.RATED:
+        raise InvalidInput("use_rating_endpoint", "请通过评价接口完成评价", field="to")
+    with transaction.atomic():
+        req = _lock(request_id)
+        if expected_status is not None and expected_status != req.status:
+            raise _state_changed(req)
+        role = req.actor_for(to)
+        if role is None:
+            raise _state_changed(req)
+        if not may_act_as(actor, req, role):
+            raise Forbidden("transition_not_allowed", "您不能执行此操作", to=to, current=req.status)
+        now = timezone.now()
+        from_status = req.status
+        fields = ["status", "updated_at"]
+        data: dict[str, Any] = {}
+        if to == Status.REJECTED:
+            if not reason.strip():
+                raise InvalidInput("reason_required", "驳回须填写原因", field="reason")
+            req.reject_reason = reason.strip()[:200]
+            fields.append("reject_reason")
+        elif to == Status.ASSIGNED:
+            org, volunteer = _resolve_assignee(req, assignee_org_id, assignee_user_id)
+            req.assigned_org, req.assigned_user = org, volunteer
+            fields += ["assigned_org", "assigned_user"]
+            data = {"assignee_org": org.pk if org else None, "assignee_user": volunteer.pk if volunteer else None}
+        elif to == Status.COMPLETED:
+            req.completed_at = now
+            req.completion_note = note[:500]
+            fields += ["completed_at", "completion_note"]
+        elif to == Status.REOPENED:
+            if req.completed_at is None or now - req.completed_at > ServiceRequest.REOPEN_WINDOW:
+                raise Forbidden("reopen_window_passed", "完成超过7天的工单不能重新打开")
+            # A fresh round with fresh deadlines; it may escalate again if it is late again.
+            req.accept_due_at, req.complete_due_at = _due_times(req.item, now, None)
+            req.escalated_at = None
+            fields += ["accept_due_at", "complete_due_at", "escalated_at"]
+        req.status = to
+        req.save(update_fields=fields)
+        event = _record(req, actor=actor, from_status=from_status, note=(reason or note)[:500], data=data)
+        _announce_status(req, event)
+        if to == Status.ASSIGNED:
+            _notify_assignee(req, event)
+    return req
+
+
+def _notify_assignee(req: ServiceRequest, event: ServiceRequestEvent) -> None:
+    recipients: set[int] = set()
+    if req.assigned_user_id:
+        recipients.add(req.assigned_user_id)
+    elif req.assigned_org_id:
+        recipients |= set(req.assigned_org.members.values_list("id", flat=True))
+    do_notify(
+        recipients=recipients,
+        kind="service_request_assigned",
+        title=f"新派单：{req.item.name}",
+        body=f"服务对象：{req.beneficiary_name}",
+        page=_page(req.pk),
+        data={"service_request_id": req.pk},
+        event_key=f"service_request:{req.pk}:{event.pk}:assignee",
+    )
+
+
+def do_rate_service_request(request_id: int, *, actor: User, score: int, comment: str = "") -> ServiceRating:
+    """The requester's word closes a completed request for good."""
+    with transaction.atomic():
+        req = _lock(request_id)
+        if not is_family_of(actor, req):
+            raise Forbidden("transition_not_allowed", "只有申请人可以评价")
+        if req.status != Status.COMPLETED:
+            raise _state_changed(req)
+        try:
+            with transaction.atomic():
+                rating = ServiceRating.objects.create(request=req, rater=actor, score=score, comment=comment)
+        except IntegrityError:  # the one-per-request constraint, if the row lock was not enough
+            raise _state_changed(req) from None
+        from_status = req.status
+        req.status = Status.RATED
+        req.save(update_fields=["status", "updated_at"])
+        event = _record(
+            req, actor=actor, from_status=from_status, kind=ServiceRequestEvent.Kind.RATED, note=comment[:500],
+            data={"score": score},
+        )
+        _announce_status(req, event)
+    return rating
+
+
+# --- deadlines ------------------------------------------------------------------------
+
+
+def do_flag_overdue_requests(*, now: dt.datetime | None = None) -> int:
+    """Mark each overdue open request escalated once and tell the street's officers once.
+
+    Safe to run from several workers at once: the conditional UPDATE decides who escalates.
+    """
+    from services.queries import overdue_condition
+
+    now = now or timezone.now()
+    candidates = list(
+        ServiceRequest.objects.filter(overdue_condition(now), escalated_at__isnull=True).values_list("pk", flat=True)[:1000]
+    )
+    escalated = 0
+    for request_id in candidates:
+        with transaction.atomic():
+            won = ServiceRequest.objects.filter(pk=request_id, escalated_at__isnull=True).update(escalated_at=now)
+            if not won:
+                continue
+            req = ServiceRequest.objects.select_related("item", "neighborhood").get(pk=request_id)
+            which = "受理" if req.status in ServiceRequest.ACCEPT_PHASE else "办结"
+            event = _record(
+                req, actor=None, from_status=req.status, kind=ServiceRequestEvent.Kind.ESCALATED,
+                note=f"超过{which}时限，已上报街道",
+            )
+            do_notify(
+                recipients=_officer_ids(req.street_id) + _staff_ids(req.neighborhood_id),
+                kind="service_request_overdue",
+                title=f"服务工单超时：{req.item.name}",
+                body=f"{req.neighborhood.name}的{req.item.name}申请已超过{which}时限",
+                page=_page(req.pk),
+                data={"service_request_id": req.pk},
+                event_key=f"service_request:{req.pk}:escalated:{event.pk}",
+            )
+            publish_on_commit(f"staff.street.{req.street_id}", "service_request.overdue", _board_payload(req))
+            escalated += 1
+    return escalated
+
+
+# --- recurring plans -------------------------------------------------------------------
+
+
+def _plan_dates(frequency: str, weekdays: list[int], start: dt.date, end: dt.date) -> list[dt.date]:
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    if frequency == ServicePlan.Frequency.WEEKLY:
+        days = [d for d in days if d.isoweekday() in weekdays]
+    return days
+
+
+def _slot_time(time_slot: str) -> dt.time:
+    if time_slot in SLOT_TIMES:
+        return SLOT_TIMES[time_slot]
+    try:
+        return dt.time.fromisoformat(time_slot)
+    except ValueError:
+        return DEFAULT_SLOT_TIME
+
+
+def _spawn_occurrences(plan: ServicePlan, dates: list[dt.date], subject_address: str, health_note: str) -> list[ServiceRequest]:
+    """Create one request per date. Occurrences of a standing order skip the daily accept step:
+    they go straight to the item's default provider when it serves the street, else to the
+    committee's queue like any request."""
+    item = plan.item
+    now = timezone.now()
+    tz = timezone.get_current_timezone()
+    provider = item.default_provider if item.default_provider and item.default_provider.serves_street(plan.street_id) else None
+    status = Status.ASSIGNED if provider else Status.SUBMITTED
+    rows = []
+    for day in dates:
+        scheduled = dt.datetime.combine(day, _slot_time(plan.time_slot), tzinfo=tz)
+        accept_due, complete_due = _due_times(item, now, scheduled)
+        rows.append(
+            ServiceRequest(
+                item=item, requester=plan.requester, created_by=plan.requester, beneficiary=plan.beneficiary,
+                beneficiary_name=plan.beneficiary.name if plan.beneficiary else plan.requester.display_name,
+                neighborhood_id=plan.neighborhood_id, street_id=plan.street_id, status=status,
+                filed_on_behalf=plan.filed_on_behalf, address=subject_address, health_note=health_note,
+                extra=plan.extra, scheduled_for=scheduled, accept_due_at=accept_due, complete_due_at=complete_due,
+                assigned_org=provider, plan=plan, occurrence_date=day,
+            )
+        )
+    created = ServiceRequest.objects.bulk_create(rows)
+    ServiceRequestEvent.objects.bulk_create(
+        ServiceRequestEvent(
+            request=req, kind=ServiceRequestEvent.Kind.CREATED, actor=plan.requester, from_status="",
+            to_status=req.status, note=f"定期服务（{req.occurrence_date:%m月%d日}）", data={"plan": plan.pk},
+        )
+        for req in created
+    )
+    return created
+
+
+def do_create_service_plan(
+    *,
+    actor: User,
+    item: ServiceItem,
+    frequency: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    weekdays: list[int] | None = None,
+    time_slot: str = "",
+    extra: dict[str, Any] | None = None,
+    beneficiary_id: int | None = None,
+) -> ServicePlan:
+    if not item.allows_plan:
+        raise InvalidInput("item_not_recurring", "该服务不支持定期预约", field="item")
+    if end_date < start_date:
+        raise InvalidInput("invalid_period", "结束日期不能早于开始日期", field="end_date")
+    if start_date < timezone.localdate():
+        raise InvalidInput("invalid_period", "开始日期不能早于今天", field="start_date")
+    if (end_date - start_date).days + 1 > MAX_PLAN_DAYS:
+        raise InvalidInput("invalid_period", f"一次最多预约{MAX_PLAN_DAYS}天", field="end_date")
+    weekdays = sorted(set(weekdays or []))
+    if frequency == ServicePlan.Frequency.WEEKLY and not weekdays:
+        raise InvalidInput("weekdays_required", "每周服务须选择星期", field="weekdays")
+    subject = _resolve_subject(actor, beneficiary_id)
+    _check_eligible(actor, item, subject)
+    extra = dict(extra or {})
+    slot_field = field_definition(item.fields, "time_slot")
+    if slot_field is not None:
+        extra["time_slot"] = time_slot or extra.get("time_slot", "")
+    cleaned = clean_extra(item.fields, extra)
+    dates = _plan_dates(frequency, weekdays, start_date, end_date)
+    if not dates:
+        raise InvalidInput("invalid_period", "所选时段内没有服务日期", field="weekdays")
+    with transaction.atomic():
+        plan = ServicePlan.objects.create(
+            item=item, requester=actor, beneficiary=subject.beneficiary, neighborhood=subject.neighborhood,
+            street_id=subject.neighborhood.parent_id, frequency=frequency, weekdays=weekdays, start_date=start_date,
+            end_date=end_date, time_slot=cleaned.get("time_slot", time_slot), extra=cleaned,
+            filed_on_behalf=subject.filed_on_behalf,
+        )
+        occurrences = _spawn_occurrences(plan, dates, subject.address, subject.health_note)
+        payload = {"plan_id": plan.pk, "item_id": item.pk, "occurrences": len(occurrences), "neighborhood_id": plan.neighborhood_id}
+        publish_on_commit(f"staff.neighborhood.{plan.neighborhood_id}", "service_plan.created", payload)
+        publish_on_commit(f"staff.street.{plan.street_id}", "service_plan.created", payload)
+        do_notify(
+            recipients=_staff_ids(plan.neighborhood_id),
+            kind="service_request_new",
+            title=f"新定期服务：{item.name}",
+            body=f"{start_date:%m月%d日}至{end_date:%m月%d日}，共{len(occurrences)}次",
+            page=f"pages/services/plan?id={plan.pk}",
+            data={"service_plan_id": plan.pk},
+            event_key=f"service_plan:{plan.pk}:created",
+        )
+    return plan
+
+
+def _may_manage_plan(actor: User, plan: ServicePlan) -> bool:
+    owner_id = plan.beneficiary.owner_id if plan.beneficiary_id else None
+    return actor.pk in (plan.requester_id, owner_id) or is_staff_for(actor, plan.neighborhood_id)
+
+
+def _stop_future_occurrences(plan: ServicePlan, actor: User, note: str) -> int:
+    """Cancel occurrences from today on that nobody has started; completed ones stay."""
+    stoppable = (Status.SUBMITTED, Status.ACCEPTED, Status.ASSIGNED, Status.REOPENED)
+    locked = list(
+        ServiceRequest.objects.select_for_update()
+        .filter(plan=plan, occurrence_date__gte=timezone.localdate(), status__in=stoppable)
+        .values_list("pk", "status")
+    )
+    if not locked:
+        return 0
+    ServiceRequest.objects.filter(pk__in=[pk for pk, _ in locked]).update(status=Status.CANCELLED, updated_at=timezone.now())
+    ServiceRequestEvent.objects.bulk_create(
+        ServiceRequestEvent(request_id=pk, actor=actor, from_status=old, to_status=Status.CANCELLED, note=note)
+        for pk, old in locked
+    )
+    return len(locked)
+
+
+def _change_plan(plan_id: int, *, actor: User, allowed_from: tuple[str, ...], to: str) -> tuple[ServicePlan, int]:
+    with transaction.atomic():
+        plan = ServicePlan.objects.select_for_update(of=("self",)).select_related("item", "beneficiary", "requester").get(pk=plan_id)
+        if not _may_manage_plan(actor, plan):
+            raise NotFound("service_plan_not_found", "定期服务不存在")
+        if plan.status not in allowed_from:
+            raise Conflict("plan_state_changed", "定期服务状态已变化，请刷新后重试", current=plan.status)
+        changed = 0
+        if to in (ServicePlan.Status.PAUSED, ServicePlan.Status.CANCELLED):
+            changed = _stop_future_occurrences(plan, actor, "定期服务已暂停" if to == ServicePlan.Status.PAUSED else "定期服务已取消")
+        else:
+            changed = _resume_occurrences(plan)
+        plan.status = to
+        plan.save(update_fields=["status", "updated_at"])
+        recipients = {plan.requester_id}
+        if plan.beneficiary_id:
+            recipients.add(plan.beneficiary.owner_id)
+        label = ServicePlan.Status(to).label
+        event = publish_on_commit(
+            f"staff.neighborhood.{plan.neighborhood_id}", "service_plan.updated",
+            {"plan_id": plan.pk, "status": to, "occurrences_changed": changed},
+        )
+        do_notify(
+            recipients=recipients, kind=STATUS_KIND, title=f"定期{plan.item.name}：{label}",
+            body=f"影响{changed}次服务", page=f"pages/services/plan?id={plan.pk}",
+            data={"service_plan_id": plan.pk, "status": to}, event_key=f"service_plan:{plan.pk}:{event.pk}",
+        )
+    return plan, changed
+
+
+def _resume_occurrences(plan: ServicePlan) -> int:
+    """Bring back the days from tomorrow on that have no live occurrence (today's slot may be past)."""
+    first = max(plan.start_date, timezone.localdate() + dt.timedelta(days=1))
+    if first > plan.end_date:
+        return 0
+    live = set(
+        ServiceRequest.objects.filter(plan=plan).exclude(status=Status.CANCELLED).values_list("occurrence_date", flat=True)
+    )
+    dates = [d for d in _plan_dates(plan.frequency, plan.weekdays, first, plan.end_date) if d not in live]
+    template = plan.occurrences.order_by("-id").first()
+    address = template.address if template else ""
+    health = template.health_note if template else ""
+    return len(_spawn_occurrences(plan, dates, address, health)) if dates else 0
+
+
+def do_pause_service_plan(plan_id: int, *, actor: User) -> tuple[ServicePlan, int]:
+    return _change_plan(plan_id, actor=actor, allowed_from=(ServicePlan.Status.ACTIVE,), to=ServicePlan.Status.PAUSED)
+
+
+def do_resume_service_plan(plan_id: int, *, actor: User) -> tuple[ServicePlan, int]:
+    return _change_plan(plan_id, actor=actor, allowed_from=(ServicePlan.Status.PAUSED,), to=ServicePlan.Status.ACTIVE)
+
+
+def do_cancel_service_plan(plan_id: int, *, actor: User) -> tuple[ServicePlan, int]:
+    return _change_plan(
+        plan_id, actor=actor, allowed_from=(ServicePlan.Status.ACTIVE, ServicePlan.Status.PAUSED), to=ServicePlan.Status.CANCELLED
+    )
+
+
+
+
+# --- privacy ---------------------------------------------------------------------------
+
+
+def do_log_sensitive_view(*, viewer: User, request: ServiceRequest, screen: str) -> None:
+    """Record that staff or a provider saw this request's address / health notes in full."""
+    from residents.models import SensitiveAccessLog
+
+    subject_user_id = request.beneficiary.owner_id if request.beneficiary_id else request.requester_id
+    SensitiveAccessLog.objects.bulk_create(
+        SensitiveAccessLog(
+            viewer=viewer, subject_user_id=subject_user_id, subject_label=f"service_request:{request.pk}",
+            field=field, screen=screen[:100],
+        )
+        for field, value in (("address", request.address), ("health_note", request.health_note))
+        if value
+    )

@@ -1,0 +1,261 @@
+"""Thin views: validate, access_*, one action or query, serialize."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import InvalidInput
+from core.idempotency import idempotent
+from core.pagination import page_response, paginate_keyset, parse_limit
+from residents.access import profile, require_staff
+from services import actions, queries
+from services.access import (
+    FullView,
+    access_service_plan,
+    access_service_request,
+    allowed_transitions,
+    full_view_reason,
+    provider_org_ids,
+    visible_requests_for,
+)
+from services.models import ServiceItem, ServicePlan, ServiceRequestEvent
+from services.serializers import (
+    CatalogOut,
+    CountsOut,
+    EventOut,
+    EventPageOut,
+    PlanActionOut,
+    RatingIn,
+    RatingOut,
+    SatisfactionOut,
+    SatisfactionQueryIn,
+    ServicePlanIn,
+    ServicePlanOut,
+    ServiceRequestCreateIn,
+    ServiceRequestDetailOut,
+    ServiceRequestOut,
+    ServiceRequestPageOut,
+    TransitionIn,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="防重复提交")
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _item(item_id: int) -> ServiceItem:
+    item = ServiceItem.objects.select_related("category", "default_provider").filter(pk=item_id).first()
+    if item is None or not item.is_active:
+        raise InvalidInput("unknown_item", "服务项目不存在或已停用", field="item")
+    return item
+
+
+def _detail_response(request, service_request, status: int = 200) -> Response:
+    """Full address/health only for the requester's family, region staff and the open request's
+    provider; staff and provider views are logged."""
+    reason = full_view_reason(request.user, service_request)
+    if reason in (FullView.STAFF, FullView.PROVIDER):
+        actions.do_log_sensitive_view(viewer=request.user, request=service_request, screen=request.path)
+    context = {"full": reason is not None, "allowed_transitions": allowed_transitions(request.user, service_request)}
+    return Response(ServiceRequestDetailOut(service_request, context=context).data, status=status)
+
+
+class CatalogView(APIView):
+    @extend_schema(operation_id="service_catalog", responses=CatalogOut, summary="服务目录（大类 → 小类）")
+    def get(self, request):
+        return Response(CatalogOut({"categories": list(queries.catalog())}).data)
+
+
+LIST_PARAMS = [
+    OpenApiParameter("status", str, many=True),
+    OpenApiParameter("category", int),
+    OpenApiParameter("item", int),
+    OpenApiParameter("neighborhood", int),
+    OpenApiParameter("street", int),
+    OpenApiParameter("plan", int),
+    OpenApiParameter("overdue", bool),
+    OpenApiParameter("created_from", str, description="YYYY-MM-DD"),
+    OpenApiParameter("created_to", str, description="YYYY-MM-DD"),
+    OpenApiParameter("scope", str, enum=["mine", "assigned", "region"]),
+    OpenApiParameter("ordering", str, enum=["queue", "newest"], description="queue：超时优先、按截止时间；newest：最新优先"),
+    OpenApiParameter("cursor", str),
+    OpenApiParameter("limit", int),
+]
+
+
+def _filtered(request, queryset):
+    filterset = queries.ServiceRequestFilter(request.query_params, queryset=queryset, request=request)
+    if not filterset.is_valid():
+        raise InvalidInput("invalid_filter", "筛选条件有误", fields={k: [str(e) for e in v] for k, v in filterset.errors.items()})
+    return filterset.qs
+
+
+class ServiceRequestListCreateView(APIView):
+    @extend_schema(operation_id="service_requests_list", parameters=LIST_PARAMS, responses=ServiceRequestPageOut,
+                   summary="服务工单列表（居民：本人及家人；服务人员：派给我的；工作人员：本辖区）")
+    def get(self, request):
+        queryset = _filtered(request, queries.for_list(visible_requests_for(request.user)))
+        ordering_name = request.query_params.get("ordering")
+        if ordering_name not in (None, "", "queue", "newest"):
+            raise InvalidInput("invalid_filter", "排序方式有误", fields={"ordering": ["queue 或 newest"]})
+        if not ordering_name:
+            is_worker = profile(request.user).is_staff or provider_org_ids(request.user)
+            ordering_name = "queue" if is_worker else "newest"
+        ordering = queries.QUEUE_ORDERING if ordering_name == "queue" else queries.NEWEST_ORDERING
+        page = paginate_keyset(
+            queryset, ordering=ordering, cursor=request.query_params.get("cursor"),
+            limit=parse_limit(request.query_params.get("limit")),
+        )
+        return Response(page_response(page, ServiceRequestOut(page.items, many=True).data))
+
+    @extend_schema(operation_id="service_requests_create", request=ServiceRequestCreateIn,
+                   responses={201: ServiceRequestDetailOut}, parameters=[IDEMPOTENCY_HEADER], summary="一键申请服务")
+    @idempotent
+    def post(self, request):
+        data = _valid(ServiceRequestCreateIn, request.data)
+        service_request = actions.do_create_service_request(
+            actor=request.user,
+            item=_item(data["item"]),
+            beneficiary_id=data.get("beneficiary"),
+            scheduled_for=data.get("scheduled_for"),
+            note=data["note"],
+            extra=data["extra"],
+            health_note=data["health_note"],
+        )
+        return _detail_response(request, access_service_request(request.user, service_request.pk), status=201)
+
+
+class ServiceRequestDetailView(APIView):
+    @extend_schema(operation_id="service_requests_detail", responses=ServiceRequestDetailOut, summary="服务工单详情")
+    def get(self, request, request_id: int):
+        return _detail_response(request, access_service_request(request.user, request_id))
+
+
+class TransitionView(APIView):
+    @extend_schema(operation_id="service_requests_transition", request=TransitionIn, responses=ServiceRequestDetailOut,
+                   parameters=[IDEMPOTENCY_HEADER], summary="工单状态流转（受理/驳回/派单/开始/完成/取消/重开）")
+    @idempotent
+    def post(self, request, request_id: int):
+        access_service_request(request.user, request_id)
+        data = _valid(TransitionIn, request.data)
+        actions.do_transition_service_request(
+            request_id,
+            actor=request.user,
+            to=data["to"],
+            expected_status=data.get("from_status"),
+            note=data["note"],
+            reason=data["reason"],
+            assignee_org_id=data.get("assignee_org"),
+            assignee_user_id=data.get("assignee_user"),
+        )
+        return _detail_response(request, access_service_request(request.user, request_id))
+
+
+class EventsView(APIView):
+    @extend_schema(operation_id="service_requests_events", responses=EventPageOut,
+                   parameters=[OpenApiParameter("cursor", str), OpenApiParameter("limit", int)], summary="工单时间线")
+    def get(self, request, request_id: int):
+        service_request = access_service_request(request.user, request_id)
+        page = paginate_keyset(
+            ServiceRequestEvent.objects.filter(request=service_request).select_related("actor"),
+            ordering=("created_at", "id"),
+            cursor=request.query_params.get("cursor"),
+            limit=parse_limit(request.query_params.get("limit"), default=50),
+        )
+        return Response(page_response(page, EventOut(page.items, many=True).data))
+
+
+class RatingView(APIView):
+    @extend_schema(operation_id="service_requests_rate", request=RatingIn, responses={201: RatingOut},
+                   parameters=[IDEMPOTENCY_HEADER], summary="评价已完成的服务")
+    @idempotent
+    def post(self, request, request_id: int):
+        access_service_request(request.user, request_id)
+        data = _valid(RatingIn, request.data)
+        rating = actions.do_rate_service_request(request_id, actor=request.user, score=data["score"], comment=data["comment"])
+        return Response(RatingOut(rating).data, status=201)
+
+
+class CountsView(APIView):
+    @extend_schema(operation_id="service_requests_counts", parameters=LIST_PARAMS[:10], responses=CountsOut,
+                   summary="本辖区各状态工单数（工作人员）")
+    def get(self, request):
+        staff = require_staff(request.user)
+        queryset = _filtered(request, visible_requests_for(request.user).filter(neighborhood_id__in=staff.staff_of))
+        return Response(CountsOut(queries.counts_by_status(queryset)).data)
+
+
+class SatisfactionView(APIView):
+    @extend_schema(
+        operation_id="service_stats_satisfaction",
+        parameters=[
+            OpenApiParameter("group_by", str, enum=list(queries.SATISFACTION_GROUPS)),
+            OpenApiParameter("from", str, description="YYYY-MM-DD"),
+            OpenApiParameter("to", str, description="YYYY-MM-DD"),
+        ],
+        responses=SatisfactionOut,
+        summary="满意度（4–5 星占比）与平均分，按项目/机构/居委/街道（工作人员）",
+    )
+    def get(self, request):
+        staff = require_staff(request.user)
+        params = request.query_params
+        data = _valid(
+            SatisfactionQueryIn,
+            {"group_by": params.get("group_by", "item"), "date_from": params.get("from") or None, "date_to": params.get("to") or None},
+        )
+        result = queries.satisfaction(staff.staff_of, group_by=data["group_by"], date_from=data.get("date_from"), date_to=data.get("date_to"))
+        return Response(SatisfactionOut(result).data)
+
+
+def _plan_out(plan: ServicePlan) -> dict:
+    counts = dict(plan.occurrences.values_list("status").annotate(n=Count("id")).order_by())
+    return ServicePlanOut(plan, context={"occurrences": counts}).data
+
+
+class ServicePlanCreateView(APIView):
+    @extend_schema(operation_id="service_plans_create", request=ServicePlanIn, responses={201: ServicePlanOut},
+                   parameters=[IDEMPOTENCY_HEADER], summary="定期服务（如每日送餐），按日生成工单")
+    @idempotent
+    def post(self, request):
+        data = _valid(ServicePlanIn, request.data)
+        plan = actions.do_create_service_plan(
+            actor=request.user,
+            item=_item(data["item"]),
+            frequency=data["frequency"],
+            start_date=data["start_date"],
+            end_date=data["end_date"],
+            weekdays=data["weekdays"],
+            time_slot=data["time_slot"],
+            extra=data["extra"],
+            beneficiary_id=data.get("beneficiary"),
+        )
+        return Response(_plan_out(plan), status=201)
+
+
+class ServicePlanDetailView(APIView):
+    @extend_schema(operation_id="service_plans_detail", responses=ServicePlanOut, summary="定期服务详情")
+    def get(self, request, plan_id: int):
+        return Response(_plan_out(access_service_plan(request.user, plan_id)))
+
+
+class ServicePlanActionView(APIView):
+    ACTIONS = {
+        "pause": actions.do_pause_service_plan,
+        "resume": actions.do_resume_service_plan,
+        "cancel": actions.do_cancel_service_plan,
+    }
+
+    @extend_schema(operation_id="service_plans_action", request=None, responses=PlanActionOut,
+                   parameters=[IDEMPOTENCY_HEADER], summary="暂停/恢复/取消定期服务（未开始的后续工单随之取消或恢复）")
+    @idempotent
+    def post(self, request, plan_id: int, action: str):
+        access_service_plan(request.user, plan_id)
+        plan, changed = self.ACTIONS[action](plan_id, actor=request.user)
+        return Response({"plan": _plan_out(plan), "occurrences_changed": changed})

@@ -1,0 +1,156 @@
+"""Read models: the catalog, the queues (overdue first), counts and satisfaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import django_filters
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Case,
+    Count,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
+
+from services.models import ServiceCategory, ServiceItem, ServiceRating, ServiceRequest
+
+Status = ServiceRequest.Status
+# Queue order: late first, open before closed, then the nearest deadline; id keeps it stable.
+QUEUE_ORDERING = ("-is_overdue", "-in_open_state", "due_at", "id")
+NEWEST_ORDERING = ("-created_at", "-id")
+
+
+def catalog() -> QuerySet[ServiceCategory]:
+    """Active categories with their active items: two queries whatever the size."""
+    items = ServiceItem.objects.filter(is_active=True).select_related(None).order_by("sort_order", "id")
+    return ServiceCategory.objects.filter(is_active=True).prefetch_related(Prefetch("items", queryset=items))
+
+
+def overdue_condition(now: dt.datetime) -> Q:
+    """Waiting for the committee past the accept deadline, or open past the completion deadline."""
+    return Q(status__in=ServiceRequest.ACCEPT_PHASE, accept_due_at__lt=now) | Q(
+        status__in=ServiceRequest.OPEN_STATUSES, complete_due_at__lt=now
+    )
+
+
+def with_deadlines(queryset: QuerySet[ServiceRequest], now: dt.datetime | None = None) -> QuerySet[ServiceRequest]:
+    now = now or timezone.now()
+    return queryset.annotate(
+        is_overdue=Case(When(overdue_condition(now), then=Value(True)), default=Value(False), output_field=BooleanField()),
+        in_open_state=Case(
+            When(status__in=ServiceRequest.OPEN_STATUSES, then=Value(True)), default=Value(False), output_field=BooleanField()
+        ),
+        due_at=Case(When(status__in=ServiceRequest.ACCEPT_PHASE, then=F("accept_due_at")), default=F("complete_due_at")),
+    )
+
+
+def for_list(queryset: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
+    return with_deadlines(queryset).select_related(
+        "item__category", "neighborhood", "assigned_org", "assigned_user", "beneficiary", "rating"
+    )
+
+
+class ServiceRequestFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices)
+    category = django_filters.NumberFilter(field_name="item__category_id")
+    item = django_filters.NumberFilter(field_name="item_id")
+    neighborhood = django_filters.NumberFilter(field_name="neighborhood_id")
+    street = django_filters.NumberFilter(field_name="street_id")
+    plan = django_filters.NumberFilter(field_name="plan_id")
+    # Strict true/false: a typo must not silently mean "no filter".
+    overdue = django_filters.ChoiceFilter(choices=[("true", "超时"), ("false", "未超时")], method="filter_overdue")
+    created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    scope = django_filters.ChoiceFilter(
+        choices=[("mine", "我和家人的申请"), ("assigned", "派给我的"), ("region", "本辖区")], method="filter_scope"
+    )
+
+    class Meta:
+        model = ServiceRequest
+        fields: list[str] = []
+
+    def filter_overdue(self, queryset, name, value):
+        condition = overdue_condition(timezone.now())
+        return queryset.filter(condition) if value == "true" else queryset.exclude(condition)
+
+    def filter_scope(self, queryset, name, value):
+        from residents.access import profile
+        from services.access import provider_org_ids
+
+        user = self.request.user
+        if value == "mine":
+            return queryset.filter(Q(requester=user) | Q(beneficiary__owner=user))
+        if value == "assigned":
+            return queryset.filter(Q(assigned_user=user) | Q(assigned_org_id__in=provider_org_ids(user)))
+        return queryset.filter(neighborhood_id__in=profile(user).staff_of)
+
+
+def counts_by_status(queryset: QuerySet[ServiceRequest]) -> dict[str, Any]:
+    """One query: per-status counts plus the overdue count."""
+    now = timezone.now()
+    aggregates = {status.value: Count("id", filter=Q(status=status.value)) for status in Status}
+    aggregates["overdue"] = Count("id", filter=overdue_condition(now))
+    aggregates["total"] = Count("id")
+    result = queryset.order_by().aggregate(**aggregates)
+    return {
+        "by_status": {status.value: result[status.value] for status in Status},
+        "overdue": result["overdue"],
+        "total": result["total"],
+    }
+
+
+SATISFACTION_GROUPS: dict[str, tuple[str, str]] = {
+    # group_by → (id path, name path) on ServiceRating
+    "item": ("request__item_id", "request__item__name"),
+    "provider": ("request__assigned_org_id", "request__assigned_org__name"),
+    "neighborhood": ("request__neighborhood_id", "request__neighborhood__name"),
+    "street": ("request__street_id", "request__street__name"),
+}
+
+
+def satisfaction(
+    neighborhood_ids: frozenset[int] | set[int], *, group_by: str, date_from: dt.date | None, date_to: dt.date | None
+) -> dict[str, Any]:
+    """Share of ratings ≥ 4 stars, and the average score, per group, within the staff's region."""
+    ratings = ServiceRating.objects.filter(request__neighborhood_id__in=neighborhood_ids)
+    if date_from:
+        ratings = ratings.filter(created_at__date__gte=date_from)
+    if date_to:
+        ratings = ratings.filter(created_at__date__lte=date_to)
+    id_path, name_path = SATISFACTION_GROUPS[group_by]
+    metrics = {
+        "ratings": Count("id"),
+        "satisfied": Count("id", filter=Q(score__gte=ServiceRating.SATISFIED_FROM)),
+        "average": Avg("score"),
+    }
+    rows = (
+        ratings.values(group_id=F(id_path), group_name=F(name_path))
+        .annotate(**metrics)
+        .order_by("group_id")
+    )
+    overall = ratings.aggregate(**metrics)
+
+    def shape(row: dict[str, Any]) -> dict[str, Any]:
+        count = row["ratings"]
+        return {
+            "ratings": count,
+            "satisfied": row["satisfied"],
+            "satisfaction_rate": round(row["satisfied"] / count, 4) if count else None,
+            "average_score": round(float(row["average"]), 2) if row["average"] is not None else None,
+        }
+
+    return {
+        "group_by": group_by,
+        "overall": shape(overall),
+        "groups": [
+            {"id": row["group_id"], "name": row["group_name"] or "未派单", **shape(row)} for row in rows
+        ],
+    }

@@ -1,0 +1,277 @@
+"""Input and output shapes, one small serializer per endpoint. No business rules here."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.crypto import mask_text
+from services.models import ServiceItem, ServicePlan, ServiceRequest
+
+Status = ServiceRequest.Status
+
+
+# --- catalog -----------------------------------------------------------------------------
+
+
+class FieldDefinitionOut(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.ChoiceField(choices=ServiceItem.FIELD_TYPES)
+    required = serializers.BooleanField(default=False)
+    choices = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class CatalogItemOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    min_age = serializers.IntegerField()
+    who_may_ask = serializers.CharField()
+    eligibility_text = serializers.CharField()
+    price_text = serializers.CharField()
+    subsidy_text = serializers.CharField()
+    fields = FieldDefinitionOut(many=True)
+    default_provider_id = serializers.IntegerField(allow_null=True)
+    accept_within_minutes = serializers.SerializerMethodField()
+    complete_within_minutes = serializers.SerializerMethodField()
+    allows_plan = serializers.BooleanField()
+
+    def get_accept_within_minutes(self, item: ServiceItem) -> int:
+        return int(item.accept_within.total_seconds() // 60)
+
+    def get_complete_within_minutes(self, item: ServiceItem) -> int:
+        return int(item.complete_within.total_seconds() // 60)
+
+
+class CatalogCategoryOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    icon = serializers.CharField()
+    items = CatalogItemOut(many=True)
+
+
+class CatalogOut(serializers.Serializer):
+    categories = CatalogCategoryOut(many=True)
+
+
+# --- requests ----------------------------------------------------------------------------
+
+
+class ServiceRequestCreateIn(serializers.Serializer):
+    item = serializers.IntegerField(min_value=1)
+    beneficiary = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    extra = serializers.DictField(required=False, default=dict)
+    health_note = serializers.CharField(max_length=500, required=False, allow_blank=True, allow_null=True, default=None)
+
+
+class TransitionIn(serializers.Serializer):
+    to = serializers.ChoiceField(choices=Status.choices)
+    # A plain string (checked below) so the schema has one status enum, not two names for it.
+    from_status = serializers.CharField(
+        max_length=16, required=False, allow_null=True,
+        help_text="客户端看到的当前状态；与服务器不一致时返回 409 request_state_changed（建议总是填写）",
+    )
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    assignee_org = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    assignee_user = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+    def validate_from_status(self, value: str | None) -> str | None:
+        if value is not None and value not in Status.values:
+            raise serializers.ValidationError("未知的状态")
+        return value
+
+
+class RatingIn(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class RefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ItemRefOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    category_id = serializers.IntegerField()
+    category_name = serializers.CharField(source="category.name")
+
+
+class RatingOut(serializers.Serializer):
+    score = serializers.IntegerField()
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ServiceRequestOut(serializers.Serializer):
+    """`address` and `health_note` are masked unless the view says this caller sees them in full."""
+
+    id = serializers.IntegerField()
+    item = ItemRefOut()
+    status = serializers.CharField()
+    status_label = serializers.CharField(source="get_status_display")
+    beneficiary_id = serializers.IntegerField(allow_null=True)
+    beneficiary_name = serializers.CharField()
+    neighborhood = RefOut()
+    requester_id = serializers.IntegerField()
+    filed_on_behalf = serializers.BooleanField()
+    address = serializers.SerializerMethodField()
+    health_note = serializers.SerializerMethodField()
+    sensitive_masked = serializers.SerializerMethodField()
+    note = serializers.CharField()
+    extra = serializers.DictField()
+    scheduled_for = serializers.DateTimeField(allow_null=True)
+    accept_due_at = serializers.DateTimeField()
+    complete_due_at = serializers.DateTimeField()
+    is_overdue = serializers.SerializerMethodField()
+    escalated_at = serializers.DateTimeField(allow_null=True)
+    assigned_org = RefOut(allow_null=True)
+    assigned_user = serializers.SerializerMethodField()
+    reject_reason = serializers.CharField()
+    completion_note = serializers.CharField()
+    plan_id = serializers.IntegerField(allow_null=True)
+    occurrence_date = serializers.DateField(allow_null=True)
+    rating = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+    def _full(self) -> bool:
+        return bool(self.context.get("full"))
+
+    def get_address(self, obj: ServiceRequest) -> str:
+        return obj.address if self._full() else mask_text(obj.address)
+
+    def get_health_note(self, obj: ServiceRequest) -> str:
+        return obj.health_note if self._full() else mask_text(obj.health_note, keep=0)
+
+    def get_sensitive_masked(self, obj: ServiceRequest) -> bool:
+        return not self._full()
+
+    def get_is_overdue(self, obj: ServiceRequest) -> bool:
+        annotated = getattr(obj, "is_overdue", None)
+        return bool(annotated) if annotated is not None else obj.is_overdue_at(timezone.now())
+
+    @extend_schema_field(RefOut(allow_null=True))
+    def get_assigned_user(self, obj: ServiceRequest) -> dict | None:
+        if obj.assigned_user_id is None:
+            return None
+        return {"id": obj.assigned_user_id, "name": obj.assigned_user.display_name}
+
+    @extend_schema_field(RatingOut(allow_null=True))
+    def get_rating(self, obj: ServiceRequest) -> dict | None:
+        rating = getattr(obj, "rating", None) if obj.status == Status.RATED else None
+        return RatingOut(rating).data if rating else None
+
+
+class ServiceRequestDetailOut(ServiceRequestOut):
+    allowed_transitions = serializers.SerializerMethodField(help_text="当前用户可执行的目标状态")
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_transitions(self, obj: ServiceRequest) -> list[str]:
+        return self.context.get("allowed_transitions", [])
+
+
+class ServiceRequestPageOut(serializers.Serializer):
+    results = ServiceRequestOut(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class EventOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    actor = serializers.SerializerMethodField()
+    note = serializers.CharField()
+    data = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(RefOut(allow_null=True))
+    def get_actor(self, event) -> dict | None:
+        if event.actor_id is None:
+            return {"id": None, "name": "系统"}
+        return {"id": event.actor_id, "name": event.actor.display_name}
+
+
+class EventPageOut(serializers.Serializer):
+    results = EventOut(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class CountsOut(serializers.Serializer):
+    by_status = serializers.DictField(child=serializers.IntegerField())
+    overdue = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class SatisfactionQueryIn(serializers.Serializer):
+    group_by = serializers.ChoiceField(choices=["item", "provider", "neighborhood", "street"], default="item")
+    date_from = serializers.DateField(required=False, allow_null=True)
+    date_to = serializers.DateField(required=False, allow_null=True)
+
+
+class SatisfactionRowOut(serializers.Serializer):
+    ratings = serializers.IntegerField()
+    satisfied = serializers.IntegerField()
+    satisfaction_rate = serializers.FloatField(allow_null=True, help_text="4–5 星占比")
+    average_score = serializers.FloatField(allow_null=True)
+
+
+class SatisfactionGroupOut(SatisfactionRowOut):
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+
+
+class SatisfactionOut(serializers.Serializer):
+    group_by = serializers.CharField()
+    overall = SatisfactionRowOut()
+    groups = SatisfactionGroupOut(many=True)
+
+
+# --- plans -------------------------------------------------------------------------------
+
+
+class ServicePlanIn(serializers.Serializer):
+    item = serializers.IntegerField(min_value=1)
+    beneficiary = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    frequency = serializers.ChoiceField(choices=ServicePlan.Frequency.choices)
+    weekdays = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=7), required=False, default=list)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    time_slot = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
+    extra = serializers.DictField(required=False, default=dict)
+
+
+class ServicePlanOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    item = ItemRefOut()
+    beneficiary_id = serializers.IntegerField(allow_null=True)
+    frequency = serializers.CharField()
+    weekdays = serializers.ListField(child=serializers.IntegerField())
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    time_slot = serializers.CharField()
+    extra = serializers.DictField()
+    status = serializers.CharField()
+    filed_on_behalf = serializers.BooleanField()
+    occurrences = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_occurrences(self, plan: ServicePlan) -> dict:
+        return self.context.get("occurrences", {})
+
+
+class PlanActionOut(serializers.Serializer):
+    plan = ServicePlanOut()
+    occurrences_changed = serializers.IntegerField()
