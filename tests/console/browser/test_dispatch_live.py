@@ -43,6 +43,7 @@ def test_new_request_appears_live_and_the_residents_timeline_shows_the_dispatch(
 
     page = new_page()
     login(page, "liujiedao")
+    screenshot(page, "home-desktop")
     page.get_by_role("link", name="派单台").click()
     page.wait_for_selector("body[data-live=on]")
 
