@@ -1,7 +1,6 @@
 from django.urls import path
 
-from console import landed
-from console.views import auth, dashboard, home, realtime, verification
+from console.views import auth, community, dashboard, deliberation, dispatch, home, realtime, verification
 
 app_name = "console"
 urlpatterns = [
@@ -16,36 +15,27 @@ urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
 ]
 
-if landed.services():
-    from console.views import dispatch
+urlpatterns += [
+    path("dispatch/", dispatch.board, name="dispatch"),
+    path("dispatch/bulk-assign/", dispatch.bulk_assign, name="dispatch_bulk_assign"),
+    path("dispatch/<int:request_id>/", dispatch.detail, name="dispatch_detail"),
+    path("dispatch/<int:request_id>/row/", dispatch.board_row, name="dispatch_row"),
+    path("dispatch/<int:request_id>/transition/", dispatch.transition, name="dispatch_transition"),
+]
 
-    urlpatterns += [
-        path("dispatch/", dispatch.board, name="dispatch"),
-        path("dispatch/bulk-assign/", dispatch.bulk_assign, name="dispatch_bulk_assign"),
-        path("dispatch/<int:request_id>/", dispatch.detail, name="dispatch_detail"),
-        path("dispatch/<int:request_id>/row/", dispatch.board_row, name="dispatch_row"),
-        path("dispatch/<int:request_id>/transition/", dispatch.transition, name="dispatch_transition"),
-    ]
+urlpatterns += [
+    path("moderation/", community.moderation_queue, name="moderation"),
+    path("moderation/log/", community.moderation_log, name="moderation_log"),
+    path("moderation/post/<int:item_id>/", community.moderate, {"kind": "post"}, name="moderate_post"),
+    path("moderation/comment/<int:item_id>/", community.moderate, {"kind": "comment"}, name="moderate_comment"),
+    path("unanswered/", community.unanswered, name="unanswered"),
+    path("unanswered/<int:post_id>/reply/", community.official_reply, name="official_reply"),
+    path("announce/", community.announce, name="announce"),
+]
 
-if landed.community():
-    from console.views import community
-
-    urlpatterns += [
-        path("moderation/", community.moderation_queue, name="moderation"),
-        path("moderation/log/", community.moderation_log, name="moderation_log"),
-        path("moderation/post/<int:item_id>/", community.moderate, {"kind": "post"}, name="moderate_post"),
-        path("moderation/comment/<int:item_id>/", community.moderate, {"kind": "comment"}, name="moderate_comment"),
-        path("unanswered/", community.unanswered, name="unanswered"),
-        path("unanswered/<int:post_id>/reply/", community.official_reply, name="official_reply"),
-        path("announce/", community.announce, name="announce"),
-    ]
-
-if landed.deliberation():
-    from console.views import deliberation
-
-    urlpatterns += [
-        path("topics/", deliberation.topic_list, name="topics"),
-        path("topics/<int:topic_id>/", deliberation.topic_detail, name="topic_detail"),
-        path("topics/<int:topic_id>/transition/", deliberation.topic_transition, name="topic_transition"),
-        path("topics/<int:topic_id>/milestones/", deliberation.add_milestone, name="topic_milestone"),
-    ]
+urlpatterns += [
+    path("topics/", deliberation.topic_list, name="topics"),
+    path("topics/<int:topic_id>/", deliberation.topic_detail, name="topic_detail"),
+    path("topics/<int:topic_id>/transition/", deliberation.topic_transition, name="topic_transition"),
+    path("topics/<int:topic_id>/milestones/", deliberation.add_milestone, name="topic_milestone"),
+]

@@ -3,20 +3,18 @@ from __future__ import annotations
 from django import template
 from django.urls import NoReverseMatch, reverse
 
-from console import landed
-
 register = template.Library()
 
-# (key, label, url name, who: "staff" | "moderation", present?)
+# (key, label, url name, who: "staff" | "moderation")
 NAV = [
-    ("dispatch", "派单台", "console:dispatch", "staff", landed.services),
-    ("memberships", "入户审核", "console:memberships", "staff", None),
-    ("party_identity", "亮身份审核", "console:party_identity", "staff", None),
-    ("moderation", "内容审核", "console:moderation", "moderation", landed.community),
-    ("unanswered", "待回复", "console:unanswered", "staff", landed.community),
-    ("announce", "发布公告", "console:announce", "staff", landed.community),
-    ("topics", "议事", "console:topics", "staff", landed.deliberation),
-    ("dashboard", "数据看板", "console:dashboard", "staff", None),
+    ("dispatch", "派单台", "console:dispatch", "staff"),
+    ("memberships", "入户审核", "console:memberships", "staff"),
+    ("party_identity", "亮身份审核", "console:party_identity", "staff"),
+    ("moderation", "内容审核", "console:moderation", "moderation"),
+    ("unanswered", "待回复", "console:unanswered", "staff"),
+    ("announce", "发布公告", "console:announce", "staff"),
+    ("topics", "议事", "console:topics", "staff"),
+    ("dashboard", "数据看板", "console:dashboard", "staff"),
 ]
 
 
@@ -25,8 +23,8 @@ def console_nav(context):
     request = context["request"]
     scope = getattr(request, "console", None)
     items = []
-    for key, label, url_name, who, present in NAV:
-        if scope is None or (present is not None and not present()):
+    for key, label, url_name, who in NAV:
+        if scope is None:
             continue
         if who == "staff" and not scope.is_staff:
             continue

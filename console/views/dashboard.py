@@ -7,7 +7,7 @@ from datetime import date
 from django.http import Http404
 from django.shortcuts import render
 
-from console import landed, queries
+from console import queries
 from console.access import access_dashboard_region, console_view, dashboard_regions_for
 from console.export import Table, export_response
 from residents.models import Region
@@ -109,130 +109,159 @@ def _bar(id_: str, categories: list, series: dict[str, list]) -> dict:
     }
 
 
+def _post_tables(
+    neighborhood_ids: list[int],
+    period: queries.Period,
+    names: dict[int, str],
+    tables: dict[str, Table],
+    charts: list[dict],
+) -> None:
+    """居民发帖与回应 (community)."""
+    stats = queries.post_stats(neighborhood_ids, period)
+    rows = []
+    for nid in sorted(stats["per"], key=lambda i: names.get(i, "")):
+        r = stats["per"][nid]
+        rows.append(
+            [
+                names.get(nid, "—"),
+                r["posts"],
+                r["answered"],
+                _pct(queries._ratio(r["answered"], r["posts"])),
+                _hours(queries.hours(stats["median"].get(nid))),
+            ]
+        )
+    total_posts = sum(r["posts"] for r in stats["per"].values())
+    total_answered = sum(r["answered"] for r in stats["per"].values())
+    rows.append(
+        [
+            "合计",
+            total_posts,
+            total_answered,
+            _pct(queries._ratio(total_answered, total_posts)),
+            _hours(queries.hours(stats["overall_median"])),
+        ]
+    )
+    tables["posts"] = Table(
+        "posts", "居民发帖与回应", ["居委/村", "居民帖子", "已回应", "回应率", "回应时间中位数(小时)"], rows
+    )
+    trend = queries.post_trend(neighborhood_ids, period)
+    tables["posts_trend"] = Table(
+        "posts_trend",
+        "发帖回应趋势",
+        ["周期", "居民帖子", "已回应", "回应率"],
+        [[t["period"], t["posts"], t["answered"], _pct(queries._ratio(t["answered"], t["posts"]))] for t in trend],
+    )
+    charts.append(
+        _bar(
+            "chart-posts",
+            [t["period"] for t in trend],
+            {"居民帖子": [t["posts"] for t in trend], "已回应": [t["answered"] for t in trend]},
+        )
+    )
+
+
+def _service_tables(
+    neighborhood_ids: list[int],
+    period: queries.Period,
+    names: dict[int, str],
+    tables: dict[str, Table],
+    charts: list[dict],
+) -> None:
+    """服务工单 by category (services)."""
+    by_category = queries.service_stats(neighborhood_ids, period)
+    tables["services"] = Table(
+        "services",
+        "服务工单（按大类）",
+        [
+            "服务大类",
+            "工单数",
+            "已完成",
+            "受理时间中位数(小时)",
+            "完成时间中位数(小时)",
+            "超时数",
+            "超时率",
+            "评价数",
+            "满意数",
+            "满意率",
+        ],
+        [
+            [
+                c["category"],
+                c["requests"],
+                c["completed"],
+                _hours(c["median_accept_hours"]),
+                _hours(c["median_complete_hours"]),
+                c["overdue"],
+                _pct(c["overdue_rate"]),
+                c["rated"],
+                c["satisfied"],
+                _pct(c["satisfaction_rate"]),
+            ]
+            for c in by_category
+        ],
+    )
+    trend = queries.service_trend(neighborhood_ids, period)
+    tables["services_trend"] = Table(
+        "services_trend",
+        "服务趋势",
+        ["周期", "工单数", "超时率", "满意率"],
+        [[t["period"], t["requests"], _pct(t["overdue_rate"]), _pct(t["satisfaction_rate"])] for t in trend],
+    )
+    charts.append(
+        _bar(
+            "chart-services",
+            [c["category"] for c in by_category],
+            {"工单数": [c["requests"] for c in by_category], "超时数": [c["overdue"] for c in by_category]},
+        )
+    )
+
+
+def _deliberation_tables(
+    neighborhood_ids: list[int],
+    period: queries.Period,
+    names: dict[int, str],
+    tables: dict[str, Table],
+    charts: list[dict],
+) -> None:
+    """议事漏斗 (deliberation)."""
+    funnel = queries.topic_funnel(neighborhood_ids, period)
+    tables["funnel"] = Table(
+        "funnel", "议事漏斗", ["阶段", "议题数"], [[label, funnel[key]] for key, label in queries.FUNNEL]
+    )
+    trend = queries.topic_trend(neighborhood_ids, period)
+    tables["funnel_trend"] = Table(
+        "funnel_trend",
+        "议事趋势",
+        ["周期", "提出", "通过"],
+        [[t["period"], t["proposed"], t["passed"]] for t in trend],
+    )
+    charts.append(
+        {
+            "id": "chart-funnel",
+            "option": {
+                "tooltip": {"trigger": "item"},
+                "series": [
+                    {
+                        "type": "funnel",
+                        "sort": "none",
+                        "left": "10%",
+                        "width": "80%",
+                        "label": {"formatter": "{b}: {c}"},
+                        "data": [{"name": label, "value": funnel[key]} for key, label in queries.FUNNEL],
+                    }
+                ],
+            },
+        }
+    )
+
+
 def app_tables(neighborhood_ids: list[int], period: queries.Period) -> tuple[dict[str, Table], list[dict]]:
-    """The figures of each app that has landed: posts, services, deliberation."""
+    """Posts, services and deliberation figures, with their charts."""
     tables: dict[str, Table] = {}
     charts: list[dict] = []
     names = dict(Region.objects.filter(pk__in=neighborhood_ids).values_list("pk", "name"))
-    if landed.community():
-        stats = queries.post_stats(neighborhood_ids, period)
-        rows = []
-        for nid in sorted(stats["per"], key=lambda i: names.get(i, "")):
-            r = stats["per"][nid]
-            rows.append(
-                [
-                    names.get(nid, "—"),
-                    r["posts"],
-                    r["answered"],
-                    _pct(queries._ratio(r["answered"], r["posts"])),
-                    _hours(queries.hours(stats["median"].get(nid))),
-                ]
-            )
-        total_posts = sum(r["posts"] for r in stats["per"].values())
-        total_answered = sum(r["answered"] for r in stats["per"].values())
-        rows.append(
-            [
-                "合计",
-                total_posts,
-                total_answered,
-                _pct(queries._ratio(total_answered, total_posts)),
-                _hours(queries.hours(stats["overall_median"])),
-            ]
-        )
-        tables["posts"] = Table(
-            "posts", "居民发帖与回应", ["居委/村", "居民帖子", "已回应", "回应率", "回应时间中位数(小时)"], rows
-        )
-        trend = queries.post_trend(neighborhood_ids, period)
-        tables["posts_trend"] = Table(
-            "posts_trend",
-            "发帖回应趋势",
-            ["周期", "居民帖子", "已回应", "回应率"],
-            [[t["period"], t["posts"], t["answered"], _pct(queries._ratio(t["answered"], t["posts"]))] for t in trend],
-        )
-        charts.append(
-            _bar(
-                "chart-posts",
-                [t["period"] for t in trend],
-                {"居民帖子": [t["posts"] for t in trend], "已回应": [t["answered"] for t in trend]},
-            )
-        )
-    if landed.services():
-        by_category = queries.service_stats(neighborhood_ids, period)
-        tables["services"] = Table(
-            "services",
-            "服务工单（按大类）",
-            [
-                "服务大类",
-                "工单数",
-                "已完成",
-                "受理时间中位数(小时)",
-                "完成时间中位数(小时)",
-                "超时数",
-                "超时率",
-                "评价数",
-                "满意数",
-                "满意率",
-            ],
-            [
-                [
-                    c["category"],
-                    c["requests"],
-                    c["completed"],
-                    _hours(c["median_accept_hours"]),
-                    _hours(c["median_complete_hours"]),
-                    c["overdue"],
-                    _pct(c["overdue_rate"]),
-                    c["rated"],
-                    c["satisfied"],
-                    _pct(c["satisfaction_rate"]),
-                ]
-                for c in by_category
-            ],
-        )
-        trend = queries.service_trend(neighborhood_ids, period)
-        tables["services_trend"] = Table(
-            "services_trend",
-            "服务趋势",
-            ["周期", "工单数", "超时率", "满意率"],
-            [[t["period"], t["requests"], _pct(t["overdue_rate"]), _pct(t["satisfaction_rate"])] for t in trend],
-        )
-        charts.append(
-            _bar(
-                "chart-services",
-                [c["category"] for c in by_category],
-                {"工单数": [c["requests"] for c in by_category], "超时数": [c["overdue"] for c in by_category]},
-            )
-        )
-    if landed.deliberation():
-        funnel = queries.topic_funnel(neighborhood_ids, period)
-        tables["funnel"] = Table(
-            "funnel", "议事漏斗", ["阶段", "议题数"], [[label, funnel[key]] for key, label in queries.FUNNEL]
-        )
-        trend = queries.topic_trend(neighborhood_ids, period)
-        tables["funnel_trend"] = Table(
-            "funnel_trend",
-            "议事趋势",
-            ["周期", "提出", "通过"],
-            [[t["period"], t["proposed"], t["passed"]] for t in trend],
-        )
-        charts.append(
-            {
-                "id": "chart-funnel",
-                "option": {
-                    "tooltip": {"trigger": "item"},
-                    "series": [
-                        {
-                            "type": "funnel",
-                            "sort": "none",
-                            "left": "10%",
-                            "width": "80%",
-                            "label": {"formatter": "{b}: {c}"},
-                            "data": [{"name": label, "value": funnel[key]} for key, label in queries.FUNNEL],
-                        }
-                    ],
-                },
-            }
-        )
+    for add in (_post_tables, _service_tables, _deliberation_tables):
+        add(neighborhood_ids, period, names, tables, charts)
     return tables, charts
 
 

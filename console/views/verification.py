@@ -9,10 +9,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from console import landed
 from console.access import back_url, console_view
 from core.crypto import mask_text
-from residents.access import access_membership, visible_memberships_for
+from residents.access import access_membership, access_party_identity_request, visible_memberships_for
+from residents.actions import do_decide_membership, do_decide_party_identity
 from residents.models import Membership, PartyIdentityRequest, Region
 
 PAGE_SIZE = 30
@@ -54,7 +54,6 @@ def memberships(request):
             "chosen": chosen,
             "status": status,
             "statuses": Membership.Status.choices,
-            "decide_enabled": decisions_available(),
         },
     )
 
@@ -86,11 +85,6 @@ def party_identity(request):
     )
 
 
-def decisions_available() -> bool:
-    """The residents app's decision actions (do_decide_*) are present on this branch."""
-    return landed.residents_actions()
-
-
 def _decision(request) -> tuple[bool, str] | None:
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
@@ -102,8 +96,6 @@ def _decision(request) -> tuple[bool, str] | None:
 @require_POST
 @console_view()
 def membership_decide(request, membership_id: int):
-    from residents.actions import do_decide_membership
-
     membership = access_membership(request.user, membership_id)
     if membership.neighborhood_id not in request.console.neighborhood_ids:
         raise Http404()  # their own home, not a queue item
@@ -119,9 +111,6 @@ def membership_decide(request, membership_id: int):
 @require_POST
 @console_view()
 def party_identity_decide(request, request_id: int):
-    from residents.actions import do_decide_party_identity
-
-    from residents.access import access_party_identity_request
 
     party_request = access_party_identity_request(request.user, request_id)
     if party_request.neighborhood_id not in request.console.neighborhood_ids:

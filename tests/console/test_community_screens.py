@@ -1,12 +1,7 @@
-"""Moderation, 待回复 and announcements from the console (skipped until community is merged)."""
+"""Moderation, 待回复 and announcements from the console."""
 
-import pytest
-
+from community.models import Comment, ContentStatus, ModerationLog, Post, Report
 from tests import factories as f
-
-pytest.importorskip("community.actions")
-
-from community.models import Comment, ContentStatus, ModerationLog, Post, Report  # noqa: E402
 
 
 def make_post(region, author, *, status=ContentStatus.PUBLISHED, needs_answer=True, **kw) -> Post:

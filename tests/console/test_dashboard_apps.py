@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from console import queries
@@ -15,8 +14,9 @@ def _period():
 
 
 def test_medians_of_odd_and_even_groups_in_sql(neighborhood, other_neighborhood):
-    community = pytest.importorskip("community.models")
     from django.db.models import F
+
+    from community import models as community
 
     now = timezone.now()
     author = f.resident(neighborhood)
@@ -41,7 +41,8 @@ def test_medians_of_odd_and_even_groups_in_sql(neighborhood, other_neighborhood)
 
 
 def test_post_figures_match_the_database(neighborhood, committee_staff, console_for):
-    community = pytest.importorskip("community.models")
+    from community import models as community
+
     now = timezone.now()
     author = f.resident(neighborhood)
     for i in range(4):
@@ -67,7 +68,6 @@ def test_post_figures_match_the_database(neighborhood, committee_staff, console_
 
 
 def test_deliberation_funnel_counts_how_far_topics_got(neighborhood, committee_staff, console_for):
-    pytest.importorskip("deliberation.actions")
     from deliberation import actions
 
     author = f.resident(neighborhood)
@@ -89,7 +89,6 @@ def test_deliberation_funnel_counts_how_far_topics_got(neighborhood, committee_s
 
 
 def test_service_figures_by_category(neighborhood, street_officer, console_for):
-    pytest.importorskip("services.actions")
     from services import actions
     from services.models import ServiceRating
     from tests.console.test_dispatch_board import make_item, make_request

@@ -1,16 +1,12 @@
-"""Steering topics from the console (skipped until deliberation is merged)."""
+"""Steering topics from the console."""
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
+from deliberation import actions
+from deliberation.models import Ballot, Decision, Milestone, Topic, TopicEvent
 from tests import factories as f
-
-pytest.importorskip("deliberation.actions")
-
-from deliberation import actions  # noqa: E402
-from deliberation.models import Ballot, Decision, Milestone, Topic, TopicEvent  # noqa: E402
 
 
 def _topic(neighborhood, author, title="小区停车位重新划线") -> Topic:

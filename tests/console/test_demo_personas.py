@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import call_command
 from django.test import Client
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 PAGES = [
     "home",
@@ -30,10 +30,7 @@ def test_staff_persona_logs_in_and_every_page_renders(demo, username):
     response = client.post("/console/login/", {"username": username, "password": "demo12345"})
     assert response.status_code == 302, response.content.decode()[:500]
     for name in PAGES:
-        try:
-            url = reverse(f"console:{name}")
-        except NoReverseMatch:
-            continue  # that app has not landed on this branch
+        url = reverse(f"console:{name}")
         page = client.get(url)
         assert page.status_code == 200, (username, url, page.status_code)
     for fmt in ("csv", "xlsx"):

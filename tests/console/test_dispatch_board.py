@@ -1,4 +1,4 @@
-"""The dispatch board over the services app (skipped until services is merged)."""
+"""The dispatch board over the services app."""
 
 from datetime import timedelta
 
@@ -6,11 +6,8 @@ import pytest
 from django.utils import timezone
 
 from residents.models import Role, SensitiveAccessLog
+from services.models import ProviderOrganization, ServiceCategory, ServiceItem, ServiceRequest, ServiceRequestEvent
 from tests import factories as f
-
-pytest.importorskip("services.actions")
-
-from services.models import ProviderOrganization, ServiceCategory, ServiceItem, ServiceRequest, ServiceRequestEvent  # noqa: E402
 
 
 def make_item() -> ServiceItem:

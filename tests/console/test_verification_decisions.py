@@ -1,11 +1,7 @@
-"""Deciding from the console goes through residents.actions (skipped until that app is merged)."""
-
-import pytest
+"""Deciding from the console goes through residents.actions."""
 
 from residents.models import Membership, PartyIdentityRequest, Role
 from tests import factories as f
-
-pytest.importorskip("residents.actions")
 
 
 def _pending(neighborhood, **kw):

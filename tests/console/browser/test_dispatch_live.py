@@ -1,21 +1,15 @@
 """An officer watches the board; a resident taps a service in the mini-program; the row
 appears without a reload; the officer accepts and assigns it; the resident's timeline (API)
-shows both moves. Skipped until the services app and the WebSocket consumer are merged."""
+shows both moves."""
 
 import json
 import urllib.request
 
-import pytest
-
+from services.models import ProviderOrganization
 from tests import factories as f
 from tests.console.browser.conftest import PHONE, login, screenshot
 from tests.console.conftest import with_password
-
-pytest.importorskip("services.actions")
-pytest.importorskip("notifications.consumers")
-
-from services.models import ProviderOrganization  # noqa: E402
-from tests.console.test_dispatch_board import make_item  # noqa: E402
+from tests.console.test_dispatch_board import make_item
 
 
 def _api(base: str, method: str, path: str, token: str, body: dict | None = None) -> dict:

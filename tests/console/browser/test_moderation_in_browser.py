@@ -1,15 +1,10 @@
 """A moderator (a resident, not staff) hides a reported post from the console."""
 
-import pytest
-
+from community.models import ContentStatus, ModerationLog, Post, Report
 from residents.models import Role
 from tests import factories as f
 from tests.console.browser.conftest import PHONE, login, screenshot
 from tests.console.conftest import with_password
-
-pytest.importorskip("community.actions")
-
-from community.models import ContentStatus, ModerationLog, Post, Report  # noqa: E402
 
 
 def test_moderator_hides_a_reported_post(new_page, asgi_server):
