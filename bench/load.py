@@ -128,13 +128,21 @@ def http(base: str, method: str, path: str, auth: str, body: str = "", idem: boo
 
 
 def run_wrk(
-    base: str, name: str, requests: list[list[str]], *, seconds: float, connections: int, pids: list[int],
+    base: str,
+    name: str,
+    requests: list[list[str]],
+    *,
+    seconds: float,
+    connections: int,
+    pids: list[int],
     warmup: float,
 ) -> Result:
     for method, path, auth, body, idem in requests[:1]:
         status, payload = http(base, method, path, auth, body, idem == "1")
         if not 200 <= status < 300:
-            return Result(name, available=False, note=f"preflight {method} {path.split('?')[0]} → {status}: {str(payload)[:200]}")
+            return Result(
+                name, available=False, note=f"preflight {method} {path.split('?')[0]} → {status}: {str(payload)[:200]}"
+            )
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as spec:
         for row in requests:
             spec.write("\t".join(row) + "\n")
@@ -142,15 +150,19 @@ def run_wrk(
     cmd = ["wrk", "-t1", f"-c{connections}", "--timeout", "10s", "-s", str(LUA)]
     try:
         if warmup > 0:
-            subprocess.run([*cmd, f"-d{max(1, int(warmup))}s", base], env=env, capture_output=True, text=True, check=True)
+            subprocess.run(
+                [*cmd, f"-d{max(1, int(warmup))}s", base], env=env, capture_output=True, text=True, check=True
+            )
         with RssSampler(pids) as sampler:
-            proc = subprocess.run([*cmd, f"-d{max(1, int(seconds))}s", base], env=env, capture_output=True, text=True, check=True)
+            proc = subprocess.run(
+                [*cmd, f"-d{max(1, int(seconds))}s", base], env=env, capture_output=True, text=True, check=True
+            )
     finally:
         os.unlink(spec.name)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{proc.stdout}\n{proc.stderr}")
-    s = json.loads(line[len("WRKJSON "):])
+    s = json.loads(line[len("WRKJSON ") :])
     bad = s["status_errors"] + s["connect_errors"] + s["read_errors"] + s["write_errors"] + s["timeouts"]
     return Result(
         name,
@@ -218,11 +230,15 @@ def main() -> int:
         env["WECHAT_API_BASE"] = stack.start_wechat_standin(env)
         log(f"PostgreSQL {database_url}, Redis {redis_url}")
         stack.manage("migrate", "--noinput", env=env)
-        generated = stack.manage("generate_district", "--check", "--scale", args.scale, "--seed", str(args.seed), env=env)
+        generated = stack.manage(
+            "generate_district", "--check", "--scale", args.scale, "--seed", str(args.seed), env=env
+        )
         if "present" not in generated:
             log(f"generating the {args.scale} district (seed {args.seed}) …")
             t0 = time.monotonic()
-            stack.manage("generate_district", "--scale", args.scale, "--seed", str(args.seed), "--flush", env=env, stream=True)
+            stack.manage(
+                "generate_district", "--scale", args.scale, "--seed", str(args.seed), "--flush", env=env, stream=True
+            )
             log(f"generated in {time.monotonic() - t0:.0f}s")
         if pg_ours:
             stack.restart_postgres_durable()  # the load test runs with fsync on, like production
@@ -254,8 +270,13 @@ def main() -> int:
                 results[key] = Result(name, available=False, note=scenario.get("reason", ""))
                 return results[key]
             results[key] = run_wrk(
-                base, name, scenario["requests"], seconds=seconds, connections=connections or args.connections,
-                pids=pids, warmup=warmup,
+                base,
+                name,
+                scenario["requests"],
+                seconds=seconds,
+                connections=connections or args.connections,
+                pids=pids,
+                warmup=warmup,
             )
             r = results[key]
             log(f"{name}: {r.rps:.0f} req/s p50 {r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms {r.note}")
@@ -269,7 +290,9 @@ def main() -> int:
             cursor, reached = feed_cursor_at(base, path, auth, args.deep_page)
             if cursor:
                 deep = {"available": True, "requests": [[method, f"{path}&cursor={cursor}", auth, "", "0"]]}
-                deep_note = "" if reached == args.deep_page else f"deepest page: the feed ends before page {args.deep_page}"
+                deep_note = (
+                    "" if reached == args.deep_page else f"deepest page: the feed ends before page {args.deep_page}"
+                )
             else:
                 deep = {"available": False, "reason": f"the busiest feed has only one page of {20}"}
             row = measure("feed_deep", f"feed page {reached} (20 posts)", deep)
@@ -298,7 +321,9 @@ def report(args, prep: dict, results: dict[str, Result], pids: list[int], second
     ceiling = sum(r.rps for r in ceiling_runs) / max(1, len(ceiling_runs))
     load1, _, _ = os.getloadavg()
     print()
-    print(f"社区通 load benchmark — scale {args.scale} (seed {args.seed}), {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %z}")
+    print(
+        f"社区通 load benchmark — scale {args.scale} (seed {args.seed}), {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %z}"
+    )
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"uvicorn × {args.workers}, wrk 1 thread × {args.connections} conns, {seconds:.0f}s per row; load avg now {load1:.1f}"
@@ -306,7 +331,17 @@ def report(args, prep: dict, results: dict[str, Result], pids: list[int], second
     print(f"ceiling = mean of the two constant-endpoint runs: {ceiling:.0f} req/s")
     print()
     print(f"{'row':34} {'req/s':>8} {'× ceil':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  note")
-    for key in ("ceiling", "ceiling_post", "feed", "feed_deep", "create", "staff_queue", "street", "district", "ceiling_end"):
+    for key in (
+        "ceiling",
+        "ceiling_post",
+        "feed",
+        "feed_deep",
+        "create",
+        "staff_queue",
+        "street",
+        "district",
+        "ceiling_end",
+    ):
         r = results.get(key)
         if r is None:
             continue
@@ -327,7 +362,9 @@ def report(args, prep: dict, results: dict[str, Result], pids: list[int], second
     feed, deep, create = results.get("feed"), results.get("feed_deep"), results.get("create")
     street, district = results.get("street"), results.get("district")
     if feed and feed.available:
-        verdict("feed throughput ≥ 0.5 × ceiling", feed.rps / ceiling >= TARGETS["feed_ratio"], f"{feed.rps / ceiling:.2f}×")
+        verdict(
+            "feed throughput ≥ 0.5 × ceiling", feed.rps / ceiling >= TARGETS["feed_ratio"], f"{feed.rps / ceiling:.2f}×"
+        )
     else:
         verdict("feed throughput ≥ 0.5 × ceiling", None, "feed not available yet")
     if feed and feed.available and deep and deep.available:
@@ -340,10 +377,17 @@ def report(args, prep: dict, results: dict[str, Result], pids: list[int], second
     else:
         verdict("deep page p50 ≤ 1.2 × page 1 p50", None, (deep.note if deep else "") or "feed not available yet")
     if create and create.available:
-        verdict("request create ≥ 1/3 × ceiling", create.rps / ceiling >= TARGETS["create_ratio"], f"{create.rps / ceiling:.2f}×, p99 {create.p99_ms:.0f} ms")
+        verdict(
+            "request create ≥ 1/3 × ceiling",
+            create.rps / ceiling >= TARGETS["create_ratio"],
+            f"{create.rps / ceiling:.2f}×, p99 {create.p99_ms:.0f} ms",
+        )
     else:
         verdict("request create ≥ 1/3 × ceiling", None, create.note if create else "")
-    for r, limit, label in ((street, TARGETS["street_ms"], "street dashboard"), (district, TARGETS["district_ms"], "district dashboard")):
+    for r, limit, label in (
+        (street, TARGETS["street_ms"], "street dashboard"),
+        (district, TARGETS["district_ms"], "district dashboard"),
+    ):
         if r and r.available:
             verdict(f"{label} p99 < {limit:.0f} ms", r.p99_ms < limit, f"p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms")
         else:
@@ -356,7 +400,10 @@ def report(args, prep: dict, results: dict[str, Result], pids: list[int], second
     for r in results.values():
         for pid, mb in r.rss_peak.items():
             peak[pid] = max(peak.get(pid, 0.0), mb)
-    print("RSS per server process under load (peak over all rows): " + ", ".join(f"pid {p}: {mb:.0f} MB" for p, mb in sorted(peak.items())))
+    print(
+        "RSS per server process under load (peak over all rows): "
+        + ", ".join(f"pid {p}: {mb:.0f} MB" for p, mb in sorted(peak.items()))
+    )
     print(f"total wall time {elapsed:.0f}s")
 
 

@@ -42,7 +42,9 @@ def free_port(taken: set[int] | None = None) -> int:
     raise RuntimeError("no free port in 55400-55499")
 
 
-def production_env(*, database_url: str, redis_url: str, wechat_base: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def production_env(
+    *, database_url: str, redis_url: str, wechat_base: str, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """The environment of a production process: DEBUG off, every required setting real."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SHEQUTONG_"))}
     env.update(
@@ -106,7 +108,9 @@ class Stack:
         self.workdir.mkdir(parents=True, exist_ok=True)
 
     # --- processes --------------------------------------------------------------------
-    def spawn(self, name: str, cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.Popen:
+    def spawn(
+        self, name: str, cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT
+    ) -> subprocess.Popen:
         log = self.workdir / f"{name}.log"
         self.logs[name] = log
         proc = subprocess.Popen(
@@ -160,7 +164,9 @@ class Stack:
             f"-c synchronous_commit={'off' if bulk_load else 'on'}",
             f"-c full_page_writes={'off' if bulk_load else 'on'}",
         ]
-        _as_postgres(f"{PGBIN}/pg_ctl -D '{self.pgdata}' -o '{' '.join(settings)}' -l '{self.pgdata}/server.log' -w -t 120 start")
+        _as_postgres(
+            f"{PGBIN}/pg_ctl -D '{self.pgdata}' -o '{' '.join(settings)}' -l '{self.pgdata}/server.log' -w -t 120 start"
+        )
         self.pg_started = True
         if fresh:
             _as_postgres(f"{PGBIN}/createdb -h 127.0.0.1 -p {port} -U postgres shequtong")
@@ -208,16 +214,32 @@ class Stack:
         _wait_for(lambda: http_ok(url + "__standin__/state"), "wechat stand-in", 30)
         return url
 
-    def start_uvicorn(self, env: dict[str, str], *, workers: int, name: str = "uvicorn", port: int | None = None) -> str:
+    def start_uvicorn(
+        self, env: dict[str, str], *, workers: int, name: str = "uvicorn", port: int | None = None
+    ) -> str:
         port = port or free_port(self.ports)
         self.spawn(
             name,
             [
-                sys.executable, "-m", "uvicorn", "config.asgi:application",
-                "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers),
-                "--loop", "uvloop", "--http", "httptools",
-                "--lifespan", "off", "--no-access-log", "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--lifespan",
+                "off",
+                "--no-access-log",
+                "--log-level",
+                "warning",
             ],
             env=env,
         )

@@ -19,19 +19,63 @@ from .loader import Loader
 
 SECTIONS = [("neighbors", 0.55), ("property", 0.15), ("party", 0.1), ("notice", 0.12), ("police", 0.08)]
 TITLES = [
-    "楼道堆物请及时清理", "周六上午社区义诊", "电梯维保通知", "垃圾分类新规", "谁家的猫走失了", "停车位划线意见征集",
-    "老年助餐点开放时间调整", "党员志愿者招募", "小区绿化补种", "防范电信诈骗提醒", "二手书交换", "暑期少儿托管班报名",
-    "雨天井盖松动", "健身器材损坏", "夜间噪音扰民", "快递柜新增", "社区食堂菜单", "疫苗接种安排", "高空抛物零容忍", "非机动车充电安全",
+    "楼道堆物请及时清理",
+    "周六上午社区义诊",
+    "电梯维保通知",
+    "垃圾分类新规",
+    "谁家的猫走失了",
+    "停车位划线意见征集",
+    "老年助餐点开放时间调整",
+    "党员志愿者招募",
+    "小区绿化补种",
+    "防范电信诈骗提醒",
+    "二手书交换",
+    "暑期少儿托管班报名",
+    "雨天井盖松动",
+    "健身器材损坏",
+    "夜间噪音扰民",
+    "快递柜新增",
+    "社区食堂菜单",
+    "疫苗接种安排",
+    "高空抛物零容忍",
+    "非机动车充电安全",
 ]
 PHRASES = [
-    "请各位邻居相互转告。", "有问题可以在下面留言。", "居委会已经联系物业处理。", "具体时间另行通知。", "感谢大家的配合！",
-    "老人行动不便的可以预约上门。", "地点在居委会活动室。", "本周内完成。", "欢迎大家踊跃参加。", "如有疑问请拨打居委电话。",
-    "上次反映的问题已经解决。", "希望物业尽快回复。", "昨天晚上又听到了。", "附近的邻居请注意安全。", "已经向街道反映。",
+    "请各位邻居相互转告。",
+    "有问题可以在下面留言。",
+    "居委会已经联系物业处理。",
+    "具体时间另行通知。",
+    "感谢大家的配合！",
+    "老人行动不便的可以预约上门。",
+    "地点在居委会活动室。",
+    "本周内完成。",
+    "欢迎大家踊跃参加。",
+    "如有疑问请拨打居委电话。",
+    "上次反映的问题已经解决。",
+    "希望物业尽快回复。",
+    "昨天晚上又听到了。",
+    "附近的邻居请注意安全。",
+    "已经向街道反映。",
 ]
-COMMENTS = ["支持！", "谢谢居委会", "已转告家里老人", "什么时候开始？", "同意楼上", "物业怎么说？", "收到", "辛苦了", "我家也是这样", "希望早日解决"]
+COMMENTS = [
+    "支持！",
+    "谢谢居委会",
+    "已转告家里老人",
+    "什么时候开始？",
+    "同意楼上",
+    "物业怎么说？",
+    "收到",
+    "辛苦了",
+    "我家也是这样",
+    "希望早日解决",
+]
 STATUSES = [
-    (ContentStatus.PUBLISHED, 0.955), (ContentStatus.HIDDEN, 0.01), (ContentStatus.REMOVED, 0.01),
-    (ContentStatus.DELETED, 0.015), (ContentStatus.PENDING_REVIEW, 0.005), (ContentStatus.PENDING_CHECK, 0.005),
+    (ContentStatus.PUBLISHED, 0.955),
+    (ContentStatus.HIDDEN, 0.01),
+    (ContentStatus.REMOVED, 0.01),
+    (ContentStatus.DELETED, 0.015),
+    (ContentStatus.PENDING_REVIEW, 0.005),
+    (ContentStatus.PENDING_CHECK, 0.005),
 ]
 
 
@@ -56,9 +100,7 @@ def make_community(loader: Loader, world: World) -> None:
     sec_values, sec_cum = _cum(SECTIONS)
     st_values, st_cum = _cum(STATUSES)
     start, span = world.start(), (world.now - world.start()).total_seconds()
-    bodies = [
-        "".join(r.sample(PHRASES, k)) for k in (1, 2, 3, 4) for _ in range(150)
-    ]
+    bodies = ["".join(r.sample(PHRASES, k)) for k in (1, 2, 3, 4) for _ in range(150)]
     mean_likes = scale.likes / max(1, scale.posts)
     mean_comments = scale.comments / max(1, scale.posts)
     n_broadcasts = max(len(world.street_ids) + 1, scale.posts // 5000)
@@ -86,8 +128,23 @@ def make_community(loader: Loader, world: World) -> None:
                 post_likes.append(0)
                 post_comments.append(0)
                 post_time.append(created.timestamp())
-                yield (pid, region, scope, "notice", author, r.choice(TITLES), r.choice(bodies), ContentStatus.PUBLISHED,
-                       False, 0, 0, False, None, None, created)
+                yield (
+                    pid,
+                    region,
+                    scope,
+                    "notice",
+                    author,
+                    r.choice(TITLES),
+                    r.choice(bodies),
+                    ContentStatus.PUBLISHED,
+                    False,
+                    0,
+                    0,
+                    False,
+                    None,
+                    None,
+                    created,
+                )
                 continue
             idx = bisect.bisect_left(cum_activity, r.random() * cum_activity[-1])
             idx = min(idx, len(nbs) - 1)
@@ -118,13 +175,43 @@ def make_community(loader: Loader, world: World) -> None:
             post_likes.append(n_likes)
             post_comments.append(n_comments)
             post_time.append(created.timestamp())
-            yield (pid, nb, Post.Scope.NEIGHBORHOOD, section, author, r.choice(TITLES), r.choice(bodies), status,
-                   pinned, n_likes, n_comments, needs_answer, answered_at, answerer, created)
+            yield (
+                pid,
+                nb,
+                Post.Scope.NEIGHBORHOOD,
+                section,
+                author,
+                r.choice(TITLES),
+                r.choice(bodies),
+                status,
+                pinned,
+                n_likes,
+                n_comments,
+                needs_answer,
+                answered_at,
+                answerer,
+                created,
+            )
 
     loader.load(
         Post,
-        ["id", "region", "scope", "section", "author", "title", "body", "status", "is_pinned", "like_count",
-         "comment_count", "needs_answer", "answered_at", "answered_by", "created_at"],
+        [
+            "id",
+            "region",
+            "scope",
+            "section",
+            "author",
+            "title",
+            "body",
+            "status",
+            "is_pinned",
+            "like_count",
+            "comment_count",
+            "needs_answer",
+            "answered_at",
+            "answered_by",
+            "created_at",
+        ],
         posts(),
         total=n_posts,
         label="posts",
@@ -147,8 +234,16 @@ def make_community(loader: Loader, world: World) -> None:
                 official = j == 0 and pid in answered_by
                 author = answered_by[pid] if official else members[int(r.random() * len(members))]
                 parent = first_id if j > 0 and r.random() < 0.15 else None
-                yield (cid, pid, parent, author, "已收到，我们会尽快处理。" if official else r.choice(COMMENTS),
-                       ContentStatus.PUBLISHED, official, created + dt.timedelta(minutes=5 * (j + 1)))
+                yield (
+                    cid,
+                    pid,
+                    parent,
+                    author,
+                    "已收到，我们会尽快处理。" if official else r.choice(COMMENTS),
+                    ContentStatus.PUBLISHED,
+                    official,
+                    created + dt.timedelta(minutes=5 * (j + 1)),
+                )
 
     loader.load(
         Comment,
@@ -183,11 +278,22 @@ def make_community(loader: Loader, world: World) -> None:
             if not members:
                 continue
             rid += 1
-            yield (rid, members[int(r.random() * len(members))], i + 1, None, Report.Reason.SPAM, "", Report.Status.OPEN,
-                   dt.datetime.fromtimestamp(post_time[i] + 7200, tz))
+            yield (
+                rid,
+                members[int(r.random() * len(members))],
+                i + 1,
+                None,
+                Report.Reason.SPAM,
+                "",
+                Report.Status.OPEN,
+                dt.datetime.fromtimestamp(post_time[i] + 7200, tz),
+            )
 
     n_reports = loader.load(
-        Report, ["id", "reporter", "post", "comment", "reason", "note", "status", "created_at"], reports(),
-        total=len(post_nb) // 400 + 1, label="reports",
+        Report,
+        ["id", "reporter", "post", "comment", "reason", "note", "status", "created_at"],
+        reports(),
+        total=len(post_nb) // 400 + 1,
+        label="reports",
     )
     world.counts.update(posts=len(post_nb), comments=sum(post_comments), likes=sum(post_likes), reports=n_reports)

@@ -14,11 +14,27 @@ from .loader import Loader
 
 S = Topic.Status
 STAGES = [
-    (S.PROPOSED, 0.12), (S.DISCUSSING, 0.1), (S.VOTING, 0.08), (S.DECIDED, 0.15), (S.IMPLEMENTING, 0.12),
-    (S.EVALUATING, 0.08), (S.CLOSED, 0.3), (S.WITHDRAWN, 0.03), (S.MERGED, 0.02),
+    (S.PROPOSED, 0.12),
+    (S.DISCUSSING, 0.1),
+    (S.VOTING, 0.08),
+    (S.DECIDED, 0.15),
+    (S.IMPLEMENTING, 0.12),
+    (S.EVALUATING, 0.08),
+    (S.CLOSED, 0.3),
+    (S.WITHDRAWN, 0.03),
+    (S.MERGED, 0.02),
 ]
 VOTED = (S.VOTING, S.DECIDED, S.IMPLEMENTING, S.EVALUATING, S.CLOSED)
-TITLES = ["加装电梯方案", "非机动车棚改造", "小区停车收费调整", "垃圾箱房搬迁", "绿化带改为停车位", "楼道灯更换", "公共维修资金使用", "健身步道修建"]
+TITLES = [
+    "加装电梯方案",
+    "非机动车棚改造",
+    "小区停车收费调整",
+    "垃圾箱房搬迁",
+    "绿化带改为停车位",
+    "楼道灯更换",
+    "公共维修资金使用",
+    "健身步道修建",
+]
 
 
 def make_deliberation(loader: Loader, world: World) -> None:
@@ -44,31 +60,169 @@ def make_deliberation(loader: Loader, world: World) -> None:
         if status in (S.DECIDED, S.IMPLEMENTING, S.EVALUATING, S.CLOSED):
             outcome = Topic.Outcome.PASSED if status != S.DECIDED or r.random() < 0.7 else Topic.Outcome.NOT_PASSED
         category = r.choice(list(Topic.Category.values))
-        topics.append((tid, nb, category, r.choice(TITLES), "请大家发表意见。", r.choice(members), status, outcome, created, created))
+        topics.append(
+            (
+                tid,
+                nb,
+                category,
+                r.choice(TITLES),
+                "请大家发表意见。",
+                r.choice(members),
+                status,
+                outcome,
+                created,
+                created,
+            )
+        )
         for k in range(r.randint(3, 12)):
-            supports.append((len(supports) + 1, tid, members[(tid * 7 + k * 13) % len(members)], f"u:{members[(tid * 7 + k * 13) % len(members)]}", created))
+            supports.append(
+                (
+                    len(supports) + 1,
+                    tid,
+                    members[(tid * 7 + k * 13) % len(members)],
+                    f"u:{members[(tid * 7 + k * 13) % len(members)]}",
+                    created,
+                )
+            )
         for k in range(r.randint(0, 8)):
-            replies.append((len(replies) + 1, tid, r.choice(members), r.choice(list(Reply.Stance.values)), False, "我的看法是……", created + dt.timedelta(hours=k + 1)))
+            replies.append(
+                (
+                    len(replies) + 1,
+                    tid,
+                    r.choice(members),
+                    r.choice(list(Reply.Stance.values)),
+                    False,
+                    "我的看法是……",
+                    created + dt.timedelta(hours=k + 1),
+                )
+            )
         if status in VOTED:
             opens = created + dt.timedelta(days=7)
             closes = opens + dt.timedelta(days=7)
-            votes.append((tid, tid, Vote.Kind.YES_NO_ABSTAIN, Vote.YES_NO_OPTIONS, 1, Vote.Unit.PERSON, opens, closes, 0, Vote.PassRule.SIMPLE_MAJORITY))
+            votes.append(
+                (
+                    tid,
+                    tid,
+                    Vote.Kind.YES_NO_ABSTAIN,
+                    Vote.YES_NO_OPTIONS,
+                    1,
+                    Vote.Unit.PERSON,
+                    opens,
+                    closes,
+                    0,
+                    Vote.PassRule.SIMPLE_MAJORITY,
+                )
+            )
             voted.append((tid, nb, opens))
             if status != S.VOTING:
-                decisions.append((tid, tid, outcome, Vote.PassRule.SIMPLE_MAJORITY, {}, {}, "yes" if outcome == Topic.Outcome.PASSED else "", closes))
+                decisions.append(
+                    (
+                        tid,
+                        tid,
+                        outcome,
+                        Vote.PassRule.SIMPLE_MAJORITY,
+                        {},
+                        {},
+                        "yes" if outcome == Topic.Outcome.PASSED else "",
+                        closes,
+                    )
+                )
         if status in (S.IMPLEMENTING, S.EVALUATING, S.CLOSED) and outcome == Topic.Outcome.PASSED:
             staff = world.staff_of[nb][0]
-            milestones.append((len(milestones) + 1, tid, "方案确定", Milestone.Status.DONE if status != S.IMPLEMENTING else Milestone.Status.IN_PROGRESS, 100 if status != S.IMPLEMENTING else 50, staff, created))
+            milestones.append(
+                (
+                    len(milestones) + 1,
+                    tid,
+                    "方案确定",
+                    Milestone.Status.DONE if status != S.IMPLEMENTING else Milestone.Status.IN_PROGRESS,
+                    100 if status != S.IMPLEMENTING else 50,
+                    staff,
+                    created,
+                )
+            )
             if status in (S.EVALUATING, S.CLOSED):
                 for k in range(r.randint(1, 10)):
-                    evaluations.append((len(evaluations) + 1, tid, members[(tid + k * 31) % len(members)], r.randint(3, 5), "", created))
-    loader.load(Topic, ["id", "neighborhood", "category", "title", "body", "author", "status", "outcome", "created_at", "status_changed_at"], topics, total=len(topics), label="topics")
-    loader.load(Support, ["id", "topic", "user", "household_key", "created_at"], _unique(supports, (1, 2)), total=len(supports), label="supports")
-    loader.load(Reply, ["id", "topic", "author", "stance", "is_official", "body", "created_at"], replies, total=len(replies), label="replies")
-    loader.load(Vote, ["id", "topic", "kind", "options", "max_choices", "unit", "opens_at", "closes_at", "quorum_percent", "pass_rule"], votes, total=len(votes), label="votes")
-    loader.load(Decision, ["id", "topic", "outcome", "rule", "tally", "figures", "winning_option", "decided_at"], decisions, total=len(decisions), label="decisions")
-    loader.load(Milestone, ["id", "topic", "title", "status", "progress", "created_by", "created_at"], milestones, total=len(milestones), label="milestones")
-    loader.load(Evaluation, ["id", "topic", "user", "rating", "comment", "created_at"], _unique(evaluations, (1, 2)), total=len(evaluations), label="evaluations")
+                    evaluations.append(
+                        (
+                            len(evaluations) + 1,
+                            tid,
+                            members[(tid + k * 31) % len(members)],
+                            r.randint(3, 5),
+                            "",
+                            created,
+                        )
+                    )
+    loader.load(
+        Topic,
+        [
+            "id",
+            "neighborhood",
+            "category",
+            "title",
+            "body",
+            "author",
+            "status",
+            "outcome",
+            "created_at",
+            "status_changed_at",
+        ],
+        topics,
+        total=len(topics),
+        label="topics",
+    )
+    loader.load(
+        Support,
+        ["id", "topic", "user", "household_key", "created_at"],
+        _unique(supports, (1, 2)),
+        total=len(supports),
+        label="supports",
+    )
+    loader.load(
+        Reply,
+        ["id", "topic", "author", "stance", "is_official", "body", "created_at"],
+        replies,
+        total=len(replies),
+        label="replies",
+    )
+    loader.load(
+        Vote,
+        [
+            "id",
+            "topic",
+            "kind",
+            "options",
+            "max_choices",
+            "unit",
+            "opens_at",
+            "closes_at",
+            "quorum_percent",
+            "pass_rule",
+        ],
+        votes,
+        total=len(votes),
+        label="votes",
+    )
+    loader.load(
+        Decision,
+        ["id", "topic", "outcome", "rule", "tally", "figures", "winning_option", "decided_at"],
+        decisions,
+        total=len(decisions),
+        label="decisions",
+    )
+    loader.load(
+        Milestone,
+        ["id", "topic", "title", "status", "progress", "created_by", "created_at"],
+        milestones,
+        total=len(milestones),
+        label="milestones",
+    )
+    loader.load(
+        Evaluation,
+        ["id", "topic", "user", "rating", "comment", "created_at"],
+        _unique(evaluations, (1, 2)),
+        total=len(evaluations),
+        label="evaluations",
+    )
 
     # Ballots: spread over the voted topics by their neighborhood's size, one per voter.
     per_topic = _split(scale.ballots, [len(world.residents_of[nb]) for _, nb, _ in voted])
@@ -92,7 +246,13 @@ def make_deliberation(loader: Loader, world: World) -> None:
             marks.append((row[0], row[0], row[1], choice))
             yield row
 
-    loader.load(Ballot, ["id", "topic", "user", "voter_key", "is_owner", "floor_area", "receipt_hash", "created_at", "updated_at"], ballots(), total=n_ballots, label="ballots")
+    loader.load(
+        Ballot,
+        ["id", "topic", "user", "voter_key", "is_owner", "floor_area", "receipt_hash", "created_at", "updated_at"],
+        ballots(),
+        total=n_ballots,
+        label="ballots",
+    )
     loader.load(BallotMark, ["id", "ballot", "topic", "option"], marks, total=len(marks), label="ballot marks")
     world.counts.update(topics=len(topics), ballots=len(marks), supports=len(supports), votes=len(votes))
 

@@ -149,7 +149,13 @@ class Loader:
         return None
 
     def load(
-        self, model: type[models.Model], fields: Sequence[str], rows: Iterable[tuple], *, total: int, label: str | None = None
+        self,
+        model: type[models.Model],
+        fields: Sequence[str],
+        rows: Iterable[tuple],
+        *,
+        total: int,
+        label: str | None = None,
     ) -> int:
         label = label or model._meta.label
         if self.defer_indexes and model not in self.loaded_models:

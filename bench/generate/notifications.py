@@ -33,7 +33,11 @@ def make_notifications(loader: Loader, world: World) -> None:
             recipient = everyone[int((r.random() ** 2) * len(everyone))]
             kind, title, page = KINDS[int(r.random() * len(KINDS))]
             created = start + dt.timedelta(seconds=span * (i + r.random()) / total)
-            read = created + dt.timedelta(hours=r.uniform(0.1, 72)) if (world.now - created).days > 3 or r.random() < 0.5 else None
+            read = (
+                created + dt.timedelta(hours=r.uniform(0.1, 72))
+                if (world.now - created).days > 3 or r.random() < 0.5
+                else None
+            )
             yield (i + 1, recipient, kind, title, "", page, {"generated": True}, f"gen:{i + 1}", created, read)
 
     n = loader.load(

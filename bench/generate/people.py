@@ -12,18 +12,57 @@ from .loader import Loader
 
 DISTRICT_CODE = "310113000000"
 STREET_NAMES = [
-    "友谊路街道", "吴淞街道", "张庙街道", "庙行镇", "淞南镇", "高境镇",
-    "大场镇", "杨行镇", "月浦镇", "罗店镇", "顾村镇", "罗泾镇",
+    "友谊路街道",
+    "吴淞街道",
+    "张庙街道",
+    "庙行镇",
+    "淞南镇",
+    "高境镇",
+    "大场镇",
+    "杨行镇",
+    "月浦镇",
+    "罗店镇",
+    "顾村镇",
+    "罗泾镇",
 ]
 ROAD_WORDS = [
-    "宝林", "淞滨", "塘后", "盘古", "永清", "通河", "长江", "泰和", "呼玛", "共富", "乾溪", "美罗",
-    "馨佳", "菊泉", "宝钢", "月浦", "罗店", "美兰", "紫辰", "华灵", "场中", "联东", "沪太", "顾北",
+    "宝林",
+    "淞滨",
+    "塘后",
+    "盘古",
+    "永清",
+    "通河",
+    "长江",
+    "泰和",
+    "呼玛",
+    "共富",
+    "乾溪",
+    "美罗",
+    "馨佳",
+    "菊泉",
+    "宝钢",
+    "月浦",
+    "罗店",
+    "美兰",
+    "紫辰",
+    "华灵",
+    "场中",
+    "联东",
+    "沪太",
+    "顾北",
 ]
 SUFFIXES = ["一村", "二村", "三村", "四村", "五村", "新村", "苑", "路", "花园", "家园"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华志强玉兰凤英秀珍文红梅海燕丹萍"
 RELATIONS = ["母亲", "父亲", "本人", "祖母", "祖父", "岳母", "婆婆"]
-HEALTH = ["高血压，需低盐饮食", "糖尿病，按时服药", "腿脚不便", "听力较弱，请大声说话", "无特殊情况", "心脏病史，避免劳累"]
+HEALTH = [
+    "高血压，需低盐饮食",
+    "糖尿病，按时服药",
+    "腿脚不便",
+    "听力较弱，请大声说话",
+    "无特殊情况",
+    "心脏病史，避免劳累",
+]
 
 
 def make_regions(loader: Loader, world: World) -> None:
@@ -55,13 +94,35 @@ def make_regions(loader: Loader, world: World) -> None:
             label = f"{r.choice(ROAD_WORDS)}{r.choice(SUFFIXES)}{n + 1 if n > 20 else ''}"
             nb_name = label + ("村村委会" if village else "居委会")
             pop = int(hh * r.uniform(2.2, 2.7))
-            rows.append((nb_id, Region.Level.NEIGHBORHOOD, street_id, f"310113{s + 1:03d}{n + 1:03d}", nb_name, hh, pop, {}, created))
+            rows.append(
+                (
+                    nb_id,
+                    Region.Level.NEIGHBORHOOD,
+                    street_id,
+                    f"310113{s + 1:03d}{n + 1:03d}",
+                    nb_name,
+                    hh,
+                    pop,
+                    {},
+                    created,
+                )
+            )
             world.neighborhood_ids.append(nb_id)
             world.neighborhood_street[nb_id] = street_id
             for b in range(scale.building_groups_per_neighborhood):
                 bg_counter += 1
                 rows.append(
-                    (next_id, Region.Level.BUILDING_GROUP, nb_id, f"3101139{bg_counter:05d}", f"{b + 1}号楼组", 0, 0, {}, created)
+                    (
+                        next_id,
+                        Region.Level.BUILDING_GROUP,
+                        nb_id,
+                        f"3101139{bg_counter:05d}",
+                        f"{b + 1}号楼组",
+                        0,
+                        0,
+                        {},
+                        created,
+                    )
                 )
                 next_id += 1
     world.activity = zipf_weights(len(world.neighborhood_ids), world.scale.zipf_s, rng_for(world.seed, "activity"))
@@ -93,9 +154,16 @@ def make_people(loader: Loader, world: World) -> None:
     # Residents per neighborhood follow its share of households; joined households too.
     total_hh = scale.households
     # Recompute the same household split make_regions used (the Region rows hold it).
-    hh = list(Region.objects.filter(level=Region.Level.NEIGHBORHOOD).order_by("id").values_list("households", flat=True))
+    hh = list(
+        Region.objects.filter(level=Region.Level.NEIGHBORHOOD).order_by("id").values_list("households", flat=True)
+    )
     residents_per_nb = split_total(scale.residents, [h / total_hh for h in hh])
-    joined_per_nb = [min(res, j) for res, j in zip(residents_per_nb, split_total(scale.joined_households, [h / total_hh for h in hh]), strict=True)]
+    joined_per_nb = [
+        min(res, j)
+        for res, j in zip(
+            residents_per_nb, split_total(scale.joined_households, [h / total_hh for h in hh]), strict=True
+        )
+    ]
 
     users: list[tuple] = []
     memberships: list[tuple] = []
@@ -107,7 +175,9 @@ def make_people(loader: Loader, world: World) -> None:
     moderators: list[tuple[int, int]] = []
     building_leaders: list[tuple[int, int, int]] = []
     bg_first = {}  # neighborhood -> first building group id
-    for bg_id, parent_id in Region.objects.filter(level=Region.Level.BUILDING_GROUP).order_by("id").values_list("id", "parent_id"):
+    for bg_id, parent_id in (
+        Region.objects.filter(level=Region.Level.BUILDING_GROUP).order_by("id").values_list("id", "parent_id")
+    ):
         bg_first.setdefault(parent_id, bg_id)
     n_bg = scale.building_groups_per_neighborhood
 
@@ -131,16 +201,28 @@ def make_people(loader: Loader, world: World) -> None:
             user_id = user_row(f"r{uid + 1}", _name(r), joined, openid=f"gen-{world.seed}-{uid + 1}", phone=phone)
             roll = r.random()
             status = (
-                Membership.Status.APPROVED if roll < 0.97 else Membership.Status.PENDING if roll < 0.99 else Membership.Status.LEFT
+                Membership.Status.APPROVED
+                if roll < 0.97
+                else Membership.Status.PENDING
+                if roll < 0.99
+                else Membership.Status.LEFT
             )
             mid += 1
             memberships.append(
                 (
-                    mid, user_id, nb_id, bg_first.get(nb_id, 0) + household % n_bg if nb_id in bg_first else None,
-                    building, encrypt(room),
+                    mid,
+                    user_id,
+                    nb_id,
+                    bg_first.get(nb_id, 0) + household % n_bg if nb_id in bg_first else None,
+                    building,
+                    encrypt(room),
                     blind_index(f"{nb_id}|{building}|{room}", purpose="household"),
-                    r.random() < 0.6, status, status == Membership.Status.APPROVED, "qrcode" if r.random() < 0.7 else "choose",
-                    joined if status != Membership.Status.PENDING else None, joined,
+                    r.random() < 0.6,
+                    status,
+                    status == Membership.Status.APPROVED,
+                    "qrcode" if r.random() < 0.7 else "choose",
+                    joined if status != Membership.Status.PENDING else None,
+                    joined,
                 )
             )
             if phone:
@@ -172,7 +254,13 @@ def make_people(loader: Loader, world: World) -> None:
             world.officers_of[street_id].append(user_id)
             staff_roles.append((user_id, street_id, Role.Kind.STREET_OFFICER, "科长" if i == 0 else "科员"))
         for i in range(10):
-            user_id = user_row(f"provider-{street_id}-{i}", _name(r), start, openid=f"gen-{world.seed}-p{street_id}-{i}", phone=_phone(r))
+            user_id = user_row(
+                f"provider-{street_id}-{i}",
+                _name(r),
+                start,
+                openid=f"gen-{world.seed}-p{street_id}-{i}",
+                phone=_phone(r),
+            )
             world.providers_of[street_id].append(user_id)
             staff_roles.append((user_id, street_id, Role.Kind.SERVICE_PROVIDER, "服务人员"))
     for i in range(2):
@@ -190,8 +278,19 @@ def make_people(loader: Loader, world: World) -> None:
     loader.load(
         Membership,
         [
-            "id", "user", "neighborhood", "building_group", "building", "room", "household_key", "is_owner", "status",
-            "is_current", "joined_via", "decided_at", "created_at",
+            "id",
+            "user",
+            "neighborhood",
+            "building_group",
+            "building",
+            "room",
+            "household_key",
+            "is_owner",
+            "status",
+            "is_current",
+            "joined_via",
+            "decided_at",
+            "created_at",
         ],
         memberships,
         total=len(memberships),
@@ -231,9 +330,13 @@ def make_people(loader: Loader, world: World) -> None:
         label="亮身份",
     )
     world.counts.update(
-        users=len(users), residents=sum(residents_per_nb), memberships=len(memberships),
+        users=len(users),
+        residents=sum(residents_per_nb),
+        memberships=len(memberships),
         approved_members=sum(len(v) for v in world.residents_of.values()),
-        households_joined=len({row[6] for row in memberships}), party_members=len(party_ids), roles=len(roles),
+        households_joined=len({row[6] for row in memberships}),
+        party_members=len(party_ids),
+        roles=len(roles),
     )
     make_beneficiaries(loader, world)
 
@@ -254,15 +357,37 @@ def make_beneficiaries(loader: Loader, world: World) -> None:
             relation = r.choice(RELATIONS)
             rows.append(
                 (
-                    bid, owner, nb_id, _name(r), relation, r.randint(1928, 1955),
-                    encrypt(_phone(r)), encrypt(f"{r.randint(1, 60)}号{r.randint(1, 6)}0{r.randint(1, 4)}室"),
-                    r.choice(list(Beneficiary.Mobility.values)), encrypt(r.choice(HEALTH)), True, world.start(),
+                    bid,
+                    owner,
+                    nb_id,
+                    _name(r),
+                    relation,
+                    r.randint(1928, 1955),
+                    encrypt(_phone(r)),
+                    encrypt(f"{r.randint(1, 60)}号{r.randint(1, 6)}0{r.randint(1, 4)}室"),
+                    r.choice(list(Beneficiary.Mobility.values)),
+                    encrypt(r.choice(HEALTH)),
+                    True,
+                    world.start(),
                 )
             )
             world.beneficiaries_of[nb_id].append((bid, owner))
     loader.load(
         Beneficiary,
-        ["id", "owner", "neighborhood", "name", "relation", "birth_year", "phone", "address", "mobility", "health_notes", "is_default", "created_at"],
+        [
+            "id",
+            "owner",
+            "neighborhood",
+            "name",
+            "relation",
+            "birth_year",
+            "phone",
+            "address",
+            "mobility",
+            "health_notes",
+            "is_default",
+            "created_at",
+        ],
         rows,
         total=len(rows),
         label="beneficiaries",

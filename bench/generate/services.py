@@ -115,19 +115,56 @@ def make_services(loader: Loader, world: World) -> None:
                 previous = step
             escalated = created + accept_within if final == S.SUBMITTED and created + accept_within < now else None
             yield (
-                rid, item_id, requester, beneficiary, "", nb, street, final, False,
-                addresses.get(beneficiary, ""), health_pool[rid % len(health_pool)], "", {},
-                created + accept_within, created + complete_within, escalated,
-                orgs.get(street) if assigned else None, provider if assigned else None,
-                "不在服务范围" if final == S.REJECTED else "", requester, created, min(t, now), completed_at,
+                rid,
+                item_id,
+                requester,
+                beneficiary,
+                "",
+                nb,
+                street,
+                final,
+                False,
+                addresses.get(beneficiary, ""),
+                health_pool[rid % len(health_pool)],
+                "",
+                {},
+                created + accept_within,
+                created + complete_within,
+                escalated,
+                orgs.get(street) if assigned else None,
+                provider if assigned else None,
+                "不在服务范围" if final == S.REJECTED else "",
+                requester,
+                created,
+                min(t, now),
+                completed_at,
             )
 
     n_requests = loader.load(
         ServiceRequest,
         [
-            "id", "item", "requester", "beneficiary", "beneficiary_name", "neighborhood", "street", "status",
-            "filed_on_behalf", "address", "health_note", "note", "extra", "accept_due_at", "complete_due_at",
-            "escalated_at", "assigned_org", "assigned_user", "reject_reason", "created_by", "created_at", "updated_at",
+            "id",
+            "item",
+            "requester",
+            "beneficiary",
+            "beneficiary_name",
+            "neighborhood",
+            "street",
+            "status",
+            "filed_on_behalf",
+            "address",
+            "health_note",
+            "note",
+            "extra",
+            "accept_due_at",
+            "complete_due_at",
+            "escalated_at",
+            "assigned_org",
+            "assigned_user",
+            "reject_reason",
+            "created_by",
+            "created_at",
+            "updated_at",
             "completed_at",
         ],
         requests(),
@@ -135,11 +172,19 @@ def make_services(loader: Loader, world: World) -> None:
         label="service requests",
     )
     loader.load(
-        ServiceRequestEvent, ["id", "request", "kind", "actor", "from_status", "to_status", "created_at"], events,
-        total=len(events), label="request timeline",
+        ServiceRequestEvent,
+        ["id", "request", "kind", "actor", "from_status", "to_status", "created_at"],
+        events,
+        total=len(events),
+        label="request timeline",
     )
-    loader.load(ServiceRating, ["id", "request", "rater", "score", "comment", "created_at"], ratings, total=len(ratings),
-                label="ratings")
+    loader.load(
+        ServiceRating,
+        ["id", "request", "rater", "score", "comment", "created_at"],
+        ratings,
+        total=len(ratings),
+        label="ratings",
+    )
     world.counts.update(service_requests=n_requests, request_events=len(events), ratings=len(ratings))
 
 
@@ -154,7 +199,12 @@ def _organizations(loader: Loader, world: World) -> dict[int, int]:
         rows.append((org_id, f"助老服务社{street}", street, "021-00000000", True, world.start()))
         for user in world.providers_of[street]:
             members.append((len(members) + 1, org_id, user))
-    loader.load(ProviderOrganization, ["id", "name", "street", "phone", "is_active", "created_at"], rows, total=len(rows),
-                label="provider orgs")
+    loader.load(
+        ProviderOrganization,
+        ["id", "name", "street", "phone", "is_active", "created_at"],
+        rows,
+        total=len(rows),
+        label="provider orgs",
+    )
     loader.load(through, ["id", "providerorganization", "user"], members, total=len(members), label="provider staff")
     return by_street

@@ -28,8 +28,15 @@ def test_walking_the_feed_gives_every_visible_post_once_in_order(neighborhood, s
     for i in range(30):
         region, scope, author, status = specs[i % len(specs)]
         Post.objects.create(
-            region=region, scope=scope, section="neighbors", author=author, title=f"帖子{i}", body="内容",
-            status=status, is_pinned=(i % 11 == 0), created_at=same_moment if i % 3 else same_moment - dt.timedelta(minutes=i),
+            region=region,
+            scope=scope,
+            section="neighbors",
+            author=author,
+            title=f"帖子{i}",
+            body="内容",
+            status=status,
+            is_pinned=(i % 11 == 0),
+            created_at=same_moment if i % 3 else same_moment - dt.timedelta(minutes=i),
         )
     expected = list(visible_posts_for(me, neighborhood).order_by(*FEED_ORDERING).values_list("id", flat=True))
     walked, cursor = [], None

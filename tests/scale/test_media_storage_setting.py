@@ -15,7 +15,9 @@ PROBE = (
 
 def _run(**env):
     full = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "true", **env}
-    return subprocess.run([sys.executable, "-c", PROBE], cwd=settings.BASE_DIR, env=full, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=settings.BASE_DIR, env=full, capture_output=True, text=True
+    )
 
 
 def test_s3_media_storage_comes_from_the_environment():

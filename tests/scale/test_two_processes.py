@@ -25,7 +25,8 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.redis,
     pytest.mark.skipif(
-        not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")) or not os.environ.get("REDIS_URL"),
+        not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+        or not os.environ.get("REDIS_URL"),
         reason="needs DATABASE_URL=postgres://… and REDIS_URL (CI's PostgreSQL + Redis pass)",
     ),
 ]
@@ -53,7 +54,9 @@ def two_servers(django_db_setup, django_db_blocker):
     )
     stack = Stack()
     try:
-        env = production_env(database_url=database_url, redis_url=os.environ["REDIS_URL"], wechat_base="http://127.0.0.1:1/")
+        env = production_env(
+            database_url=database_url, redis_url=os.environ["REDIS_URL"], wechat_base="http://127.0.0.1:1/"
+        )
         env["DATABASE_CONN_MAX_AGE"] = "0"  # let the test's TRUNCATE between tests through
         # Rows the test writes are encrypted and blind-indexed with the test's keys.
         env["FIELD_ENCRYPTION_KEYS"] = ",".join(settings.FIELD_ENCRYPTION_KEYS)
@@ -132,8 +135,15 @@ def test_console_login_on_server_a_is_a_session_on_server_b(two_servers):
     assert status == 200
     csrf = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
     status, headers, _ = browser.request(
-        a, "POST", "/admin/login/",
-        form={"csrfmiddlewaretoken": csrf, "username": "opsadmin", "password": "s3cret-pass-for-test", "next": "/admin/"},
+        a,
+        "POST",
+        "/admin/login/",
+        form={
+            "csrfmiddlewaretoken": csrf,
+            "username": "opsadmin",
+            "password": "s3cret-pass-for-test",
+            "next": "/admin/",
+        },
     )
     assert status == 302 and headers["Location"] == "/admin/", (status, dict(headers))
     assert "sessionid" in browser.cookies

@@ -34,15 +34,19 @@ class Command(BaseCommand):
             "--now", help="the generated history ends at this date (YYYY-MM-DD, Asia/Shanghai); default today"
         )
         parser.add_argument("--flush", action="store_true", help="empty every table first (destroys all data)")
-        parser.add_argument("--check", action="store_true", help="print present/absent for this scale and seed, write nothing")
+        parser.add_argument(
+            "--check", action="store_true", help="print present/absent for this scale and seed, write nothing"
+        )
         parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
     def handle(self, *args, scale: str, seed: int, now: str | None, flush: bool, check: bool, quiet: bool, **options):
         marker = {"scale": scale, "seed": seed}
         district = Region.objects.filter(code=DISTRICT_CODE).first()
         if check:
-            present = district is not None and (district.settings or {}).get("generated", {}).get("scale") == scale and (
-                district.settings["generated"].get("seed") == seed
+            present = (
+                district is not None
+                and (district.settings or {}).get("generated", {}).get("scale") == scale
+                and (district.settings["generated"].get("seed") == seed)
             )
             self.stdout.write("present" if present else "absent")
             return
@@ -77,7 +81,10 @@ class Command(BaseCommand):
         loader.analyze()
         elapsed = time.monotonic() - started
         district = Region.objects.get(code=DISTRICT_CODE)
-        district.settings = {**(district.settings or {}), "generated": {**marker, "now": day.isoformat(), "counts": world.counts, "seconds": round(elapsed)}}
+        district.settings = {
+            **(district.settings or {}),
+            "generated": {**marker, "now": day.isoformat(), "counts": world.counts, "seconds": round(elapsed)},
+        }
         district.save(update_fields=["settings"])
         self.stdout.write(
             f"generated scale={scale} seed={seed} on {connection.vendor} in {elapsed:.0f}s: "
