@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from core.errors import Forbidden, NotFound
 from core.idempotency import idempotent
 from core.pagination import page_response, parse_limit
+from core.pipl_api import ERASE_SCHEMA, erase_me
 from residents import access, actions, queries
 from residents import serializers as s
 from residents.models import Beneficiary, Membership, PersonalInfoConsent, Region, User
@@ -99,6 +100,10 @@ class MeView(APIView):
         changes = _validated(s.MePatchInput, request.data)
         user = actions.do_update_profile(actor=request.user, changes=changes)
         return _me_response(user)
+
+    @ERASE_SCHEMA
+    def delete(self, request):
+        return erase_me(request)
 
 
 class MePhoneView(APIView):
