@@ -245,6 +245,9 @@ REST_FRAMEWORK = {
         "report": env.str("THROTTLE_REPORT", default="30/min"),
         "service_request": env.str("THROTTLE_SERVICE_REQUEST", default="30/min"),
         "upload": env.str("THROTTLE_UPLOAD", default="30/min"),
+        "topic": env.str("THROTTLE_TOPIC", default="10/min"),
+        "vote": env.str("THROTTLE_VOTE", default="60/min"),
+        "membership": env.str("THROTTLE_MEMBERSHIP", default="10/min"),
     },
 }
 
