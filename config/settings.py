@@ -267,6 +267,9 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusEnum": "residents.models.Membership.Status",
         "PartyIdentityStatusEnum": "residents.models.PartyIdentityRequest.Status",
         "RoleKindEnum": "residents.models.Role.Kind",
+        "MilestoneStatusEnum": "deliberation.models.Milestone.Status",
+        "TopicStatusEnum": "deliberation.models.Topic.Status",
+        "ServiceRequestStatusEnum": "services.models.ServiceRequest.Status",
     },
 }
 

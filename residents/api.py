@@ -220,7 +220,7 @@ class MembershipsView(APIView):
         mine = queries.my_memberships(request.user)
         if query.get("status"):
             mine = [m for m in mine if m.status == query["status"]]
-        return Response({"results": s.MembershipOut(mine, many=True).data, "next_cursor": None})
+        return Response({"results": s.MembershipListItemOut(mine, many=True).data, "next_cursor": None})
 
     @extend_schema(
         tags=["居民身份"],
