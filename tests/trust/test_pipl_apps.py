@@ -37,7 +37,7 @@ def people(neighborhood):
 
 
 @pytest.fixture
-def activity(people, neighborhood):
+def activity(people, neighborhood, wechat_standin):
     """Each of 张三 and 李四 posts, comments, likes, reports, requests a meal, proposes, replies and votes."""
     zhangsan, lisi, staff, mother = people
     mine = make_post(neighborhood, zhangsan, title="张三的帖子")

@@ -24,8 +24,6 @@ from tests.deliberation.conftest import member, topic_in
 from tests.services.conftest import MEAL, item
 
 LIMIT = 2
-# Until deliberation/api.py (being edited by others) takes its throttles.
-PENDING_DELIBERATION = pytest.mark.xfail(strict=True, reason="deliberation throttles not wired yet")
 
 
 @pytest.fixture(autouse=True)
@@ -105,15 +103,13 @@ def test_service_plans_are_throttled(neighborhood):
     _flood(plan, ServicePlan.objects.count)
 
 
-@PENDING_DELIBERATION
-def test_topics_are_throttled(neighborhood):
+def test_topics_are_throttled(neighborhood, wechat_standin):
     api = Api(member(neighborhood))
     body = {"neighborhood": neighborhood.pk, "category": "garbage", "body": "箱房异味大，建议改造。"}
     _flood(lambda i: api.post("/api/v1/topics", {**body, "title": f"垃圾箱房改造{i}"}), Topic.objects.count)
 
 
-@PENDING_DELIBERATION
-def test_replies_are_throttled(neighborhood):
+def test_replies_are_throttled(neighborhood, wechat_standin):
     topic = topic_in(neighborhood, member(neighborhood))
     api = Api(member(neighborhood))
     _flood(
@@ -122,16 +118,14 @@ def test_replies_are_throttled(neighborhood):
     )
 
 
-@PENDING_DELIBERATION
-def test_supports_are_throttled(neighborhood):
+def test_supports_are_throttled(neighborhood, wechat_standin):
     author = member(neighborhood)
     topics = [topic_in(neighborhood, author, title=f"议题{i}") for i in range(LIMIT + 1)]
     api = Api(member(neighborhood))
     _flood(lambda i: api.post(f"/api/v1/topics/{topics[i].pk}/supports"), Support.objects.count)
 
 
-@PENDING_DELIBERATION
-def test_ballots_are_throttled(neighborhood):
+def test_ballots_are_throttled(neighborhood, wechat_standin):
     author, staff = member(neighborhood), f.staff(neighborhood)
     topics = [topic_in(neighborhood, author, staff=staff, status=Topic.Status.VOTING, title=f"议题{i}") for i in range(3)]
     api = Api(member(neighborhood))
