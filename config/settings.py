@@ -276,6 +276,9 @@ REST_FRAMEWORK = {
         "report": env.str("THROTTLE_REPORT", default="30/min"),
         "service_request": env.str("THROTTLE_SERVICE_REQUEST", default="30/min"),
         "upload": env.str("THROTTLE_UPLOAD", default="30/min"),
+        "topic": env.str("THROTTLE_TOPIC", default="10/min"),
+        "vote": env.str("THROTTLE_VOTE", default="60/min"),
+        "membership": env.str("THROTTLE_MEMBERSHIP", default="10/min"),
     },
 }
 
@@ -295,6 +298,8 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusEnum": "residents.models.Membership.Status",
         "PartyIdentityStatusEnum": "residents.models.PartyIdentityRequest.Status",
         "RoleKindEnum": "residents.models.Role.Kind",
+        "MilestoneStatusEnum": "deliberation.models.Milestone.Status",
+        "ServiceRequestStatusEnum": "services.models.ServiceRequest.Status",
         # hide / restore / remove: the feed's comment moderation and 议事's topic and reply moderation.
         "ModerationActionEnum": "deliberation.actions.MODERATION_ACTIONS",
         "TopicStatusEnum": "deliberation.models.Topic.Status",

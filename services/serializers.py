@@ -72,6 +72,9 @@ class ServiceRequestCreateIn(serializers.Serializer):
 
 
 class TransitionIn(serializers.Serializer):
+    class Meta:
+        ref_name = "ServiceRequestTransitionIn"  # deliberation has a TransitionIn for topics
+
     to = serializers.ChoiceField(choices=Status.choices)
     # A plain string (checked below) so the schema has one status enum, not two names for it.
     from_status = serializers.CharField(
@@ -187,6 +190,9 @@ class ServiceRequestPageOut(serializers.Serializer):
 
 
 class EventOut(serializers.Serializer):
+    class Meta:
+        ref_name = "ServiceRequestEventOut"  # notifications' EventOut is the realtime event
+
     id = serializers.IntegerField()
     kind = serializers.CharField()
     from_status = serializers.CharField()
