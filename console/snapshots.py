@@ -5,7 +5,8 @@ The refresh computes a window of days for every neighborhood at once, in a fixed
 of grouped queries (none per neighborhood or per day), and upserts: running it twice, or
 two runs at once, leaves the same rows. Figures reproduce `console.queries`' live
 computations exactly, except medians, which come from summed duration histograms (see
-`duration_bucket`; error below 6 minutes up to 10 hours, below 1 hour up to 3 days).
+`duration_bucket`: each middle item is read as its bucket's lower bound, so a median is
+at most one bucket width low: 6 minutes up to a day, 1 hour up to 3 days, 1 day beyond).
 """
 
 from __future__ import annotations
@@ -50,22 +51,24 @@ from residents.models import Membership, Region, Role
 BATCH = 5000
 
 # --- Duration buckets ------------------------------------------------------------------
-# Fine where the dashboard shows detail (0.1 h up to 10 h), coarser in the tail. The median
+# Fine where the dashboard shows detail (0.1 h up to a day), coarser in the tail. The median
 # is read as the lower bound of the bucket holding the middle item (the mean of two for an
 # even count), so it is never above the exact median and at most one bucket width below.
-_FINE_S, _FINE_W = 10 * 3600, 360  # buckets 0..99
-_HOUR_S, _HOUR_W = 72 * 3600, 3600  # buckets 100..161
-_DAY_S, _DAY_W = 60 * 86400, 86400  # buckets 162..218
-_LAST = 219  # 60 days and more
+_FINE_S, _FINE_W = 24 * 3600, 360  # buckets 0..239: 6 minutes
+_HOUR_S, _HOUR_W = 72 * 3600, 3600  # buckets 240..287: 1 hour
+_DAY_S, _DAY_W = 60 * 86400, 86400  # buckets 288..344: 1 day
+_HOUR_B = _FINE_S // _FINE_W
+_DAY_B = _HOUR_B + (_HOUR_S - _FINE_S) // _HOUR_W
+_LAST = _DAY_B + (_DAY_S - _HOUR_S) // _DAY_W  # 345: 60 days and more
 
 
 def bucket_start_seconds(bucket: int) -> int:
-    if bucket < 100:
+    if bucket < _HOUR_B:
         return bucket * _FINE_W
-    if bucket < 162:
-        return _FINE_S + (bucket - 100) * _HOUR_W
+    if bucket < _DAY_B:
+        return _FINE_S + (bucket - _HOUR_B) * _HOUR_W
     if bucket < _LAST:
-        return _HOUR_S + (bucket - 162) * _DAY_W
+        return _HOUR_S + (bucket - _DAY_B) * _DAY_W
     return _DAY_S
 
 
@@ -77,9 +80,9 @@ def duration_bucket(seconds: float) -> int:
     if s < _FINE_S:
         return s // _FINE_W
     if s < _HOUR_S:
-        return 100 + (s - _FINE_S) // _HOUR_W
+        return _HOUR_B + (s - _FINE_S) // _HOUR_W
     if s < _DAY_S:
-        return 162 + (s - _HOUR_S) // _DAY_W
+        return _DAY_B + (s - _HOUR_S) // _DAY_W
     return _LAST
 
 
@@ -110,8 +113,8 @@ def _bucket_expr(later: str, earlier: str):
         Case(
             When(Q(_s__lt=0), then=Value(0)),
             When(Q(_s__lt=_FINE_S), then=Floor(F("_s") / Value(_FINE_W))),
-            When(Q(_s__lt=_HOUR_S), then=Value(100) + Floor((F("_s") - Value(_FINE_S)) / Value(_HOUR_W))),
-            When(Q(_s__lt=_DAY_S), then=Value(162) + Floor((F("_s") - Value(_HOUR_S)) / Value(_DAY_W))),
+            When(Q(_s__lt=_HOUR_S), then=Value(_HOUR_B) + Floor((F("_s") - Value(_FINE_S)) / Value(_HOUR_W))),
+            When(Q(_s__lt=_DAY_S), then=Value(_DAY_B) + Floor((F("_s") - Value(_HOUR_S)) / Value(_DAY_W))),
             default=Value(_LAST),
             output_field=FloatField(),
         ),
@@ -248,7 +251,10 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
     }
     histograms: list[DurationHistogram] = []
     for r in _histogram(
-        posts_qs.filter(answered_at__isnull=False), later="answered_at", earlier="created_at", group=["region_id", "day"]
+        posts_qs.filter(answered_at__isnull=False),
+        later="answered_at",
+        earlier="created_at",
+        group=["region_id", "day"],
     ):
         histograms.append(
             DurationHistogram(
@@ -262,9 +268,9 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
             )
         )
 
-    topics = Topic.objects.filter(
-        created_at__gte=window.start_at, created_at__lt=window.end_at
-    ).exclude(status=Topic.Status.MERGED)
+    topics = Topic.objects.filter(created_at__gte=window.start_at, created_at__lt=window.end_at).exclude(
+        status=Topic.Status.MERGED
+    )
     topic_heads = {
         (r["neighborhood_id"], r["day"]): r
         for r in topics.annotate(day=TruncDate("created_at"))

@@ -83,7 +83,12 @@ class Command(BaseCommand):
         t0 = time.monotonic()
         first_day = world.start().astimezone(SHANGHAI).date() - dt.timedelta(days=1)
         call_command(
-            "refresh_dashboard_snapshots", "--since", first_day.isoformat(), "--until", day.isoformat(), stdout=self.stderr
+            "refresh_dashboard_snapshots",
+            "--since",
+            first_day.isoformat(),
+            "--until",
+            day.isoformat(),
+            stdout=self.stderr,
         )
         self.stderr.write(f"  dashboard snapshots done in {time.monotonic() - t0:.1f}s")
         elapsed = time.monotonic() - started

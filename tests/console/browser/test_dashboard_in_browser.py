@@ -4,9 +4,8 @@ from django.db.models import Count
 
 from residents.models import Membership, Role
 from tests import factories as f
-from tests.console.conftest import refresh_snapshots
 from tests.console.browser.conftest import PHONE, login, screenshot
-from tests.console.conftest import with_password
+from tests.console.conftest import refresh_snapshots, with_password
 
 
 def _district(asgi_server):
