@@ -79,6 +79,18 @@ class Command(BaseCommand):
             loader.rebuild_indexes()
         loader.reset_sequences()
         loader.analyze()
+        # The dashboards read snapshots (console/snapshots.py): backfill the generated history.
+        t0 = time.monotonic()
+        first_day = world.start().astimezone(SHANGHAI).date() - dt.timedelta(days=1)
+        call_command(
+            "refresh_dashboard_snapshots",
+            "--since",
+            first_day.isoformat(),
+            "--until",
+            day.isoformat(),
+            stdout=self.stderr,
+        )
+        self.stderr.write(f"  dashboard snapshots done in {time.monotonic() - t0:.1f}s")
         elapsed = time.monotonic() - started
         district = Region.objects.get(code=DISTRICT_CODE)
         district.settings = {
