@@ -417,7 +417,7 @@ def service_stats(neighborhood_ids: list[int], period: Period) -> list[dict]:
     )
     names = dict(ServiceCategory.objects.filter(pk__in=list(counts)).values_list("pk", "name"))
     out = []
-    for category_id, c in sorted(counts.items(), key=lambda kv: -kv[1]["requests"]):
+    for category_id, c in sorted(counts.items(), key=lambda kv: (-kv[1]["requests"], kv[0])):
         out.append(
             {
                 "category": names.get(category_id, "—"),

@@ -594,7 +594,7 @@ class Figures:
             buckets[(r["metric"], r["category_id"])][r["bucket"]] += r["n"]
         names = dict(ServiceCategory.objects.filter(pk__in=list(counts)).values_list("pk", "name"))
         out = []
-        for category_id, c in sorted(counts.items(), key=lambda kv: -kv[1]["requests"]):
+        for category_id, c in sorted(counts.items(), key=lambda kv: (-kv[1]["requests"], kv[0])):
             accept = buckets.get((DurationHistogram.Metric.SERVICE_ACCEPT, category_id))
             complete = buckets.get((DurationHistogram.Metric.SERVICE_COMPLETE, category_id))
             out.append(
