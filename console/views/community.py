@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -188,29 +188,4 @@ def announce(request):
             "targets": announcement_targets(scope),
             "recent": recent,
         },
-    )
-
-
-def unanswered_count(neighborhood_ids) -> int:
-    # Mirrors community.queries.unanswered_page's filter (that function returns a page, not a count).
-    return Post.objects.filter(
-        region_id__in=neighborhood_ids,
-        scope=Post.Scope.NEIGHBORHOOD,
-        needs_answer=True,
-        answered_at__isnull=True,
-        status=ContentStatus.PUBLISHED,
-    ).count()
-
-
-def reported_count(neighborhood_ids) -> int:
-    # Posts in community.queries.moderation_queue_page: held for review, hidden by reports, or with open reports.
-    open_reports = Report.objects.filter(status=Report.Status.OPEN, comment__isnull=True).values("post_id")
-    return (
-        Post.objects.filter(region_id__in=neighborhood_ids)
-        .filter(
-            Q(status=ContentStatus.PENDING_REVIEW)
-            | Q(status=ContentStatus.HIDDEN, hidden_by_reports=True)
-            | Q(status=ContentStatus.PUBLISHED, pk__in=open_reports)
-        )
-        .count()
     )
