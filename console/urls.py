@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.views import auth, community, dashboard, deliberation, dispatch, home, realtime, verification
+from console.views import auth, community, dashboard, deliberation, dispatch, home, plans, realtime, roles, verification
 
 app_name = "console"
 urlpatterns = [
@@ -38,4 +38,18 @@ urlpatterns += [
     path("topics/<int:topic_id>/", deliberation.topic_detail, name="topic_detail"),
     path("topics/<int:topic_id>/transition/", deliberation.topic_transition, name="topic_transition"),
     path("topics/<int:topic_id>/milestones/", deliberation.add_milestone, name="topic_milestone"),
+]
+
+urlpatterns += [
+    path(
+        "topics/<int:topic_id>/milestones/<int:milestone_id>/", deliberation.edit_milestone, name="topic_milestone_edit"
+    ),
+    path("roles/", roles.roles, name="roles"),
+    path("roles/grant/", roles.grant, name="role_grant"),
+    path("roles/<int:role_id>/revoke/", roles.revoke, name="role_revoke"),
+    path("mutes/", community.mutes, name="mutes"),
+    path("mutes/mute/", community.mute, name="mute"),
+    path("mutes/unmute/", community.unmute, name="unmute"),
+    path("plans/", plans.plans, name="plans"),
+    path("plans/<int:plan_id>/<str:action>/", plans.plan_action, name="plan_action"),
 ]

@@ -124,7 +124,9 @@ def test_home_counts_are_the_community_queues_counts(neighborhood, other_neighbo
     Post.objects.filter(pk=answered.pk).update(answered_at=answered.created_at)
     make_post(other_neighborhood, f.resident(other_neighborhood))
     reported = make_post(neighborhood, f.resident(neighborhood), needs_answer=False)
-    comment = Comment.objects.create(post=reported, author=f.resident(neighborhood), body="广告链接", status=ContentStatus.PUBLISHED)
+    comment = Comment.objects.create(
+        post=reported, author=f.resident(neighborhood), body="广告链接", status=ContentStatus.PUBLISHED
+    )
     Report.objects.create(reporter=f.resident(neighborhood), post=reported, comment=comment, reason="spam")
     make_post(neighborhood, f.resident(neighborhood), status=ContentStatus.PENDING_REVIEW, needs_answer=False)
     page = console_for(committee_staff).get("/console/").content.decode()

@@ -6,6 +6,9 @@ from django.test import Client
 from django.urls import reverse
 
 PAGES = [
+    "roles",
+    "mutes",
+    "plans",
     "home",
     "dispatch",
     "memberships",
