@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -9,7 +10,7 @@ from community.queries import moderation_queue_count_for, unanswered_count_for
 from console import queries
 from console.access import console_view
 from console.views.deliberation import waiting_count
-from console.views.dispatch import region_requests
+from console.views.dispatch import realtime_streams, region_requests
 from services.queries import counts_by_status
 
 
@@ -66,4 +67,19 @@ def home_cards(request, scope) -> list[queries.HomeCard]:
 
 @console_view(moderation=True)
 def home(request):
-    return render(request, "console/home.html", {"cards": home_cards(request, request.console), "active": "home"})
+    scope = request.console
+    return render(
+        request,
+        "console/home.html",
+        {
+            "cards": home_cards(request, scope),
+            "active": "home",
+            "realtime_streams": realtime_streams(scope) if scope.is_staff else [],
+        },
+    )
+
+
+@console_view(moderation=True)
+def home_counts(request):
+    """Every card's count, for the page to redraw when a service request changes live."""
+    return JsonResponse({card.key: card.count for card in home_cards(request, request.console)})

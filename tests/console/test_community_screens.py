@@ -113,7 +113,7 @@ def test_home_counts_unanswered_and_reported(neighborhood, committee_staff, cons
 
 
 def _card_count(page: str, key: str) -> int:
-    match = re.search(rf'data-card="{key}">\s*<a[^>]*>\s*<span class="count" data-count="(\d+)"', page)
+    match = re.search(rf'data-card="{key}"[^>]*>\s*<a[^>]*>\s*<span class="count" data-count="(\d+)"', page)
     assert match, key
     return int(match.group(1))
 
