@@ -78,7 +78,7 @@ class FeedView(APIView):
             cursor=request.query_params.get("cursor") or None,
             limit=parse_limit(request.query_params.get("limit")),
         )
-        return Response(page_response(page, s.PostOutput(page.items, many=True).data))
+        return Response(page_response(page, queries.feed_items(page.items)))  # same shape as s.PostOutput
 
 
 class PostCreateView(APIView):

@@ -1,1 +1,97 @@
-from django.db import models  # noqa: F401
+"""Dashboard snapshots: the figures of each neighborhood per day, so that a street or the
+district dashboard is a GROUP BY over (neighborhoods × days) small rows instead of a scan
+of memberships, posts, requests and topics on every request.
+
+Rows are written only by `console.snapshots.refresh_snapshots` (the scheduled task and
+`manage.py refresh_dashboard_snapshots`); the dashboard never writes.
+
+Day cohorts: `posts`, `topics_*`, services and the duration histograms count the items
+*created* on `day` as they stand at `refreshed_at` (answered, completed, how far the topic
+got); the coverage columns are cumulative as of the end of `day`.
+"""
+
+from django.db import models
+
+
+class NeighborhoodDaySnapshot(models.Model):
+    neighborhood = models.ForeignKey(
+        "residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="居委/村"
+    )
+    day = models.DateField("日期")
+    # Coverage as of the end of the day (cumulative).
+    households_joined = models.PositiveIntegerField("已加入户数", default=0)
+    residents_joined = models.PositiveIntegerField("已加入居民", default=0)
+    party_members = models.PositiveIntegerField("亮身份党员", default=0)
+    # Resident posts (发帖必响应) created that day.
+    posts = models.PositiveIntegerField("居民帖子", default=0)
+    posts_answered = models.PositiveIntegerField("已回应", default=0)
+    # Topics proposed that day and how far they got.
+    topics_proposed = models.PositiveIntegerField("提出", default=0)
+    topics_discussed = models.PositiveIntegerField("进入讨论", default=0)
+    topics_voted = models.PositiveIntegerField("进入表决", default=0)
+    topics_passed = models.PositiveIntegerField("表决通过", default=0)
+    topics_implemented = models.PositiveIntegerField("进入实施", default=0)
+    topics_evaluated = models.PositiveIntegerField("完成评估", default=0)
+    refreshed_at = models.DateTimeField("更新时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "看板日快照"
+        constraints = [
+            models.UniqueConstraint(fields=["neighborhood", "day"], name="console_snapshot_neighborhood_day"),
+        ]
+        # Dashboards read a day range (or the bucket-end days) for a set of neighborhoods.
+        indexes = [models.Index(fields=["day", "neighborhood"], name="console_snapshot_day")]
+
+
+class ServiceDaySnapshot(models.Model):
+    """Service requests created on `day` in a neighborhood, per category (rows only where there were requests)."""
+
+    neighborhood = models.ForeignKey(
+        "residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="居委/村"
+    )
+    day = models.DateField("日期")
+    category_id = models.BigIntegerField("服务大类")  # services.ServiceCategory id; 0 when the item has none
+    requests = models.PositiveIntegerField("工单数", default=0)
+    completed = models.PositiveIntegerField("已完成", default=0)
+    overdue = models.PositiveIntegerField("超时数", default=0)
+    rated = models.PositiveIntegerField("评价数", default=0)
+    satisfied = models.PositiveIntegerField("满意数", default=0)
+    refreshed_at = models.DateTimeField("更新时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "看板服务日快照"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["neighborhood", "day", "category_id"], name="console_service_snapshot_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["day", "neighborhood"], name="console_service_snapshot_day")]
+
+
+class DurationHistogram(models.Model):
+    """How many items of a day cohort took a duration that falls in `bucket` (see
+    console.snapshots.duration_bucket): medians cannot be summed, bucket counts can."""
+
+    class Metric(models.TextChoices):
+        POST_RESPONSE = "post_response", "帖子回应时间"
+        SERVICE_ACCEPT = "service_accept", "工单受理时间"
+        SERVICE_COMPLETE = "service_complete", "工单完成时间"
+
+    neighborhood = models.ForeignKey(
+        "residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="居委/村"
+    )
+    day = models.DateField("日期")
+    metric = models.CharField("指标", max_length=24, choices=Metric.choices)
+    category_id = models.BigIntegerField("服务大类", default=0)  # 0 for posts
+    bucket = models.PositiveSmallIntegerField("区间")
+    count = models.PositiveIntegerField("数量")
+    refreshed_at = models.DateTimeField("更新时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "看板时长分布"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["neighborhood", "day", "metric", "category_id", "bucket"], name="console_histogram_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["metric", "day", "neighborhood"], name="console_histogram_day")]

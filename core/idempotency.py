@@ -33,8 +33,16 @@ def _fingerprint(request) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def idempotent(view_method: Callable) -> Callable:
-    """Decorate an APIView method (post) so a repeated Idempotency-Key replays the response."""
+def idempotent(view_method: Callable | None = None, *, single_transaction: bool = False) -> Callable:
+    """Decorate an APIView method (post) so a repeated Idempotency-Key replays the response.
+
+    `@idempotent(single_transaction=True)`: claim the key, run the view and store its response in
+    ONE transaction (one commit instead of three). Only for views that make no network call (a
+    WeChat content check must not hold a transaction open). A concurrent repeat then waits on
+    the key's unique index until the first commits and replays its response.
+    """
+    if view_method is None:
+        return lambda method: idempotent(method, single_transaction=single_transaction)
 
     @wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
@@ -46,34 +54,60 @@ def idempotent(view_method: Callable) -> Callable:
             raise InvalidInput("invalid_idempotency_key", f"Idempotency-Key 长度须为 1 到 {MAX_KEY_LENGTH} 个字符")
         scope = f"{request.method} {request.path}"
         fingerprint = _fingerprint(request)
+        if single_transaction:
+            return _run_in_one_transaction(view_method, self, request, args, kwargs, key, scope, fingerprint)
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
                     user=request.user, key=key, scope=scope, fingerprint=fingerprint
                 )
         except IntegrityError:
-            record = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
-            if record is None:  # the first attempt failed and released the key meanwhile
-                raise Conflict("idempotency_in_progress", "相同请求正在处理，请稍后重试") from None
-            if record.scope != scope or record.fingerprint != fingerprint:
-                raise Unprocessable("idempotency_key_reused", "Idempotency-Key 已用于另一个请求") from None
-            if record.status_code is None:
-                raise Conflict("idempotency_in_progress", "相同请求正在处理，请稍后重试") from None
-            response = Response(record.response_body, status=record.status_code)
-            response["Idempotent-Replayed"] = "true"
-            return response
+            return _replay(request, key, scope, fingerprint)
         try:
             response = view_method(self, request, *args, **kwargs)
         except BaseException:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
             raise
-        if 200 <= response.status_code < 300:
-            IdempotencyRecord.objects.filter(pk=record.pk).update(
-                status_code=response.status_code, response_body=response.data
-            )
-        else:
-            # Errors are not remembered: fixing the input and retrying with the key must work.
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        _finish(record, response)
         return response
 
     return wrapper
+
+
+def _run_in_one_transaction(view_method, view, request, args, kwargs, key, scope, fingerprint):
+    claimed = False
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(user=request.user, key=key, scope=scope, fingerprint=fingerprint)
+            claimed = True
+            # An exception rolls the claim back with everything the view wrote.
+            response = view_method(view, request, *args, **kwargs)
+            _finish(record, response)
+    except IntegrityError:
+        if claimed:  # raised by the view, not by the claim
+            raise
+        return _replay(request, key, scope, fingerprint)
+    return response
+
+
+def _replay(request, key: str, scope: str, fingerprint: str) -> Response:
+    record = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+    if record is None:  # the first attempt failed and released the key meanwhile
+        raise Conflict("idempotency_in_progress", "相同请求正在处理，请稍后重试") from None
+    if record.scope != scope or record.fingerprint != fingerprint:
+        raise Unprocessable("idempotency_key_reused", "Idempotency-Key 已用于另一个请求") from None
+    if record.status_code is None:
+        raise Conflict("idempotency_in_progress", "相同请求正在处理，请稍后重试") from None
+    response = Response(record.response_body, status=record.status_code)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _finish(record: IdempotencyRecord, response) -> None:
+    if 200 <= response.status_code < 300:
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status_code=response.status_code, response_body=response.data
+        )
+    else:
+        # Errors are not remembered: fixing the input and retrying with the key must work.
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()

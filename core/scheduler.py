@@ -26,6 +26,9 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("services.tasks.flag_overdue_requests", 60),
     # The sweep that re-enqueues outbox rows a killed worker or a lost enqueue left behind.
     PeriodicJob("notifications.tasks.deliver_due_outbox", 15),
+    # Dashboard snapshots (console/snapshots.py): recent cohorts often, the last quarter nightly.
+    PeriodicJob("console.tasks.refresh_dashboard_snapshots", 600),
+    PeriodicJob("console.tasks.refresh_dashboard_snapshots_daily", 24 * 3600),
 ]
 
 

@@ -19,7 +19,7 @@ from notifications.models import (
     OutboxMessage,
     SubscribeConsent,
 )
-from notifications.realtime import publish_on_commit
+from notifications.realtime import publish_many_on_commit, publish_on_commit
 from notifications.templates import TemplateSpec, build_data, is_long_term, template_for
 
 logger = logging.getLogger(__name__)
@@ -52,31 +52,42 @@ def do_notify(
     Call inside the transaction of the change being reported, so all of it commits or none does.
     `recipients` are users or user ids.
     """
-    recipient_list = {getattr(r, "pk", r): r for r in recipients if r is not None}
-    created: list[Notification] = []
+    recipient_ids = list(dict.fromkeys(getattr(r, "pk", r) for r in recipients if r is not None))
+    if not recipient_ids:
+        return []
     with transaction.atomic():
+        # One SELECT for who already has it and one INSERT for the rest, whatever the number of
+        # recipients; the unique constraint still refuses a concurrent duplicate.
         existing = set(
-            Notification.objects.filter(event_key=event_key, recipient_id__in=recipient_list.keys()).values_list(
+            Notification.objects.filter(event_key=event_key, recipient_id__in=recipient_ids).values_list(
                 "recipient_id", flat=True
             )
         )
-        for user_id in recipient_list:
-            if user_id in existing:
-                continue
-            notification = Notification.objects.create(
-                recipient_id=user_id, kind=kind, title=title[:64], body=body[:500], page=page, data=data or {},
-                event_key=event_key,
-            )
-            created.append(notification)
-            publish_on_commit(
-                f"user.{user_id}",
-                "notification.created",
-                {"notification_id": notification.id, "kind": kind, "title": notification.title, "page": page},
-            )
-        if created:
-            spec = template_for(kind)
-            if spec is not None:
-                _write_outbox(spec, created)
+        fresh = [user_id for user_id in recipient_ids if user_id not in existing]
+        if not fresh:
+            return []
+        created = Notification.objects.bulk_create(
+            [
+                Notification(
+                    recipient_id=user_id, kind=kind, title=title[:64], body=body[:500], page=page, data=data or {},
+                    event_key=event_key,
+                )
+                for user_id in fresh
+            ]
+        )
+        publish_many_on_commit(
+            [
+                (
+                    f"user.{n.recipient_id}",
+                    "notification.created",
+                    {"notification_id": n.id, "kind": kind, "title": n.title, "page": page},
+                )
+                for n in created
+            ]
+        )
+        spec = template_for(kind)
+        if spec is not None:
+            _write_outbox(spec, created)
     return created
 
 
@@ -89,31 +100,36 @@ def _write_outbox(spec: TemplateSpec, notifications: list[Notification]) -> None
     )
     now = timezone.now()
     deadline = now + timedelta(seconds=outbox_deadline_seconds())
-    to_send: list[int] = []
+    messages: list[OutboxMessage] = []
     for notification in notifications:
         openid = openids.get(notification.recipient_id)
         if not openid:
             continue
+        # Per recipient on purpose: the conditional decrement is what makes one accept one push.
         has_consent = _reserve_consent(notification.recipient_id, spec)
         status = OutboxMessage.Status.PENDING if has_consent else OutboxMessage.Status.SKIPPED_NO_CONSENT
-        message = OutboxMessage.objects.create(
-            notification=notification,
-            event_key=notification.event_key,
-            recipient_id=notification.recipient_id,
-            channel=OutboxMessage.Channel.WECHAT,
-            kind=notification.kind,
-            openid=openid,
-            template_id=spec.template_id,
-            page=spec.page or notification.page,
-            data=build_data(spec, notification),
-            consent_reserved=has_consent and not spec.long_term,
-            status=status,
-            next_attempt_at=now if has_consent else None,
-            deadline=deadline,
-            finished_at=None if has_consent else now,
+        messages.append(
+            OutboxMessage(
+                notification=notification,
+                event_key=notification.event_key,
+                recipient_id=notification.recipient_id,
+                channel=OutboxMessage.Channel.WECHAT,
+                kind=notification.kind,
+                openid=openid,
+                template_id=spec.template_id,
+                page=spec.page or notification.page,
+                data=build_data(spec, notification),
+                consent_reserved=has_consent and not spec.long_term,
+                status=status,
+                next_attempt_at=now if has_consent else None,
+                deadline=deadline,
+                finished_at=None if has_consent else now,
+            )
         )
-        if has_consent:
-            to_send.append(message.pk)
+    if not messages:
+        return
+    OutboxMessage.objects.bulk_create(messages)
+    to_send = [m.pk for m in messages if m.status == OutboxMessage.Status.PENDING]
     if to_send:
         from notifications.delivery import enqueue_delivery
 

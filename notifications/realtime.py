@@ -32,6 +32,26 @@ def publish_on_commit(stream: str, type: str, payload: dict[str, Any]) -> Event:
     return event
 
 
+def publish_many_on_commit(events: list[tuple[str, str, dict[str, Any]]]) -> list[Event]:
+    """`publish_on_commit` for a batch of (stream, type, payload): one INSERT for all the rows
+    (ids are read back on PostgreSQL and SQLite ≥ 3.35) and one on-commit hook that broadcasts
+    them in order."""
+    if not events:
+        return []
+    rows = Event.objects.bulk_create([Event(stream=stream, type=type, payload=payload) for stream, type, payload in events])
+    messages = [
+        (row.stream, {"type": "stq.event", "id": row.id, "stream": row.stream, "event": row.type, "payload": row.payload})
+        for row in rows
+    ]
+
+    def broadcast_all() -> None:
+        for stream, message in messages:
+            _broadcast(stream, message)
+
+    transaction.on_commit(broadcast_all)
+    return rows
+
+
 def _broadcast(stream: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Value
 
 from core.errors import Forbidden, NotFound
 from residents.models import (
@@ -46,12 +46,25 @@ def profile(user: User) -> AccessProfile:
     cached = getattr(user, "_access_profile", None)
     if cached is not None:
         return cached
-    memberships = list(
-        Membership.objects.filter(user=user, status__in=Membership.ACTIVE_STATUSES).values_list("neighborhood_id", "status")
-    )
+    # Memberships and roles in one round trip (every authenticated request pays for this).
+    memberships: list[tuple[int, str]] = []
     roles: dict[str, set[int]] = {}
-    for kind, region_id in Role.objects.filter(user=user, revoked_at__isnull=True).values_list("kind", "region_id"):
-        roles.setdefault(kind, set()).add(region_id)
+    tag = Value("m", output_field=CharField())
+    rows = (
+        Membership.objects.filter(user=user, status__in=Membership.ACTIVE_STATUSES)
+        .values_list(tag, "neighborhood_id", "status")
+        .union(
+            Role.objects.filter(user=user, revoked_at__isnull=True).values_list(
+                Value("r", output_field=CharField()), "region_id", "kind"
+            ),
+            all=True,
+        )
+    )
+    for source, region_id, value in rows:
+        if source == "m":
+            memberships.append((region_id, value))
+        else:
+            roles.setdefault(value, set()).add(region_id)
     staff_of: set[int] = set(roles.get(Role.Kind.COMMITTEE_STAFF, set()))
     streets: set[int] = set(roles.get(Role.Kind.STREET_OFFICER, set()))
     districts = roles.get(Role.Kind.DISTRICT_ADMIN, set())
@@ -104,7 +117,8 @@ def access_neighborhood(user: User, neighborhood_id: int) -> Region:
     if not can_read_neighborhood(user, neighborhood_id):
         raise NotFound()
     try:
-        return Region.objects.get(pk=neighborhood_id, level=Region.Level.NEIGHBORHOOD)
+        # With its street and district: the feed's reach needs the chain, and it costs no extra query here.
+        return Region.objects.select_related("parent__parent").get(pk=neighborhood_id, level=Region.Level.NEIGHBORHOOD)
     except Region.DoesNotExist:
         raise NotFound() from None
 

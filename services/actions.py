@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from notifications.actions import do_notify
-from notifications.realtime import publish_on_commit
+from notifications.realtime import publish_many_on_commit, publish_on_commit
 from residents.access import current_neighborhood_id, is_staff_for, profile
 from residents.models import Beneficiary, Membership, Region, Role, User
 from services.access import is_family_of, may_act_as
@@ -151,8 +151,10 @@ def _board_payload(req: ServiceRequest) -> dict[str, Any]:
 
 def _announce_created(req: ServiceRequest, item: ServiceItem) -> None:
     payload = _board_payload(req)
-    publish_on_commit(f"staff.neighborhood.{req.neighborhood_id}", "service_request.created", payload)
-    publish_on_commit(f"staff.street.{req.street_id}", "service_request.created", payload)
+    publish_many_on_commit([
+        (f"staff.neighborhood.{req.neighborhood_id}", "service_request.created", payload),
+        (f"staff.street.{req.street_id}", "service_request.created", payload),
+    ])
     do_notify(
         recipients=_staff_ids(req.neighborhood_id),
         kind="service_request_new",

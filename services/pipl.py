@@ -47,12 +47,12 @@ def export(user) -> dict:
 
 
 def erase(user) -> None:
-    for plan in _plans_of(user).select_for_update():
+    for plan in _plans_of(user).select_for_update(of=("self",)):
         if plan.status != ServicePlan.Status.CANCELLED:
             plan.status = ServicePlan.Status.CANCELLED
         plan.extra = {}
         plan.save(update_fields=["status", "extra", "updated_at"])
-    for req in _requests_of(user).select_for_update():
+    for req in _requests_of(user).select_for_update(of=("self",)):
         if req.is_open:
             before = req.status
             req.status = ServiceRequest.Status.CANCELLED
@@ -79,7 +79,7 @@ def purge_closed_requests(cutoff: datetime) -> int:
     """
     changed = 0
     stale = ServiceRequest.objects.filter(status__in=CLOSED_STATUSES, updated_at__lt=cutoff)
-    for req in stale.select_for_update().only("pk", "address", "health_note", "beneficiary_name"):
+    for req in stale.select_for_update(of=("self",)).only("pk", "address", "health_note", "beneficiary_name"):
         if not (req.address or req.health_note or req.beneficiary_name):
             continue
         # .update() keeps updated_at (auto_now) as it was: the purge is not a change of the request.

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from console import queries
 from console.access import access_dashboard_region, console_view, dashboard_regions_for
 from console.export import Table, export_response
+from console.snapshots import Figures
 from residents.models import Region
 
 
@@ -25,7 +26,10 @@ def _pct(value: float | None) -> str:
 
 
 def build_tables(region, neighborhood_ids: list[int], period: queries.Period) -> dict[str, Table]:
-    rows = queries.coverage(neighborhood_ids, until=period.end_at)
+    # Every figure is read from the snapshots (console/snapshots.py), refreshed every 10
+    # minutes by console.tasks; the page shows when they were computed.
+    figures = Figures(neighborhood_ids, period)
+    rows = figures.coverage()
     total = queries.coverage_total(rows, name=f"合计（{region.name}）")
     coverage = Table(
         key="coverage",
@@ -54,7 +58,7 @@ def build_tables(region, neighborhood_ids: list[int], period: queries.Period) ->
             for r in [*rows, total]
         ],
     )
-    trend_rows = queries.coverage_trend(neighborhood_ids, period)
+    trend_rows = figures.coverage_trend()
     coverage_trend = Table(
         key="coverage_trend",
         title="覆盖趋势",
@@ -78,7 +82,7 @@ def build_tables(region, neighborhood_ids: list[int], period: queries.Period) ->
             for t in trend_rows
         ],
     )
-    extra_tables, extra_charts = app_tables(neighborhood_ids, period)
+    extra_tables, extra_charts = app_tables(figures)
     return {
         "coverage": coverage,
         "coverage_trend": coverage_trend,
@@ -87,6 +91,7 @@ def build_tables(region, neighborhood_ids: list[int], period: queries.Period) ->
         "_coverage_total": total,  # type: ignore[dict-item]
         "_coverage_rows": rows,  # type: ignore[dict-item]
         "_trend": trend_rows,  # type: ignore[dict-item]
+        "_as_of": figures.as_of,  # type: ignore[dict-item]
     }
 
 
@@ -110,14 +115,13 @@ def _bar(id_: str, categories: list, series: dict[str, list]) -> dict:
 
 
 def _post_tables(
-    neighborhood_ids: list[int],
-    period: queries.Period,
+    figures: Figures,
     names: dict[int, str],
     tables: dict[str, Table],
     charts: list[dict],
 ) -> None:
     """居民发帖与回应 (community)."""
-    stats = queries.post_stats(neighborhood_ids, period)
+    stats = figures.post_stats()
     rows = []
     for nid in sorted(stats["per"], key=lambda i: names.get(i, "")):
         r = stats["per"][nid]
@@ -144,7 +148,7 @@ def _post_tables(
     tables["posts"] = Table(
         "posts", "居民发帖与回应", ["居委/村", "居民帖子", "已回应", "回应率", "回应时间中位数(小时)"], rows
     )
-    trend = queries.post_trend(neighborhood_ids, period)
+    trend = figures.post_trend()
     tables["posts_trend"] = Table(
         "posts_trend",
         "发帖回应趋势",
@@ -161,14 +165,13 @@ def _post_tables(
 
 
 def _service_tables(
-    neighborhood_ids: list[int],
-    period: queries.Period,
+    figures: Figures,
     names: dict[int, str],
     tables: dict[str, Table],
     charts: list[dict],
 ) -> None:
     """服务工单 by category (services)."""
-    by_category = queries.service_stats(neighborhood_ids, period)
+    by_category = figures.service_stats()
     tables["services"] = Table(
         "services",
         "服务工单（按大类）",
@@ -200,7 +203,7 @@ def _service_tables(
             for c in by_category
         ],
     )
-    trend = queries.service_trend(neighborhood_ids, period)
+    trend = figures.service_trend()
     tables["services_trend"] = Table(
         "services_trend",
         "服务趋势",
@@ -217,18 +220,17 @@ def _service_tables(
 
 
 def _deliberation_tables(
-    neighborhood_ids: list[int],
-    period: queries.Period,
+    figures: Figures,
     names: dict[int, str],
     tables: dict[str, Table],
     charts: list[dict],
 ) -> None:
     """议事漏斗 (deliberation)."""
-    funnel = queries.topic_funnel(neighborhood_ids, period)
+    funnel = figures.topic_funnel()
     tables["funnel"] = Table(
         "funnel", "议事漏斗", ["阶段", "议题数"], [[label, funnel[key]] for key, label in queries.FUNNEL]
     )
-    trend = queries.topic_trend(neighborhood_ids, period)
+    trend = figures.topic_trend()
     tables["funnel_trend"] = Table(
         "funnel_trend",
         "议事趋势",
@@ -255,13 +257,13 @@ def _deliberation_tables(
     )
 
 
-def app_tables(neighborhood_ids: list[int], period: queries.Period) -> tuple[dict[str, Table], list[dict]]:
+def app_tables(figures: Figures) -> tuple[dict[str, Table], list[dict]]:
     """Posts, services and deliberation figures, with their charts."""
     tables: dict[str, Table] = {}
     charts: list[dict] = []
-    names = dict(Region.objects.filter(pk__in=neighborhood_ids).values_list("pk", "name"))
+    names = dict(Region.objects.filter(pk__in=figures.neighborhood_ids).values_list("pk", "name"))
     for add in (_post_tables, _service_tables, _deliberation_tables):
-        add(neighborhood_ids, period, names, tables, charts)
+        add(figures, names, tables, charts)
     return tables, charts
 
 
@@ -320,5 +322,7 @@ def dashboard(request):
             "chart": chart,
             "chart_boxes": [{"id": c["id"], "title": TITLES.get(c["id"], "")} for c in tables["_charts"]],
             "query": f"region={region.id}&from={period.start}&to={period.end}",
+            "as_of_day": tables["_as_of"][0],
+            "as_of": tables["_as_of"][1],
         },
     )

@@ -54,3 +54,10 @@ def console_for():
         return client
 
     return make
+
+
+def refresh_snapshots() -> None:
+    """The dashboard reads snapshots (refreshed every 10 minutes in production): compute them now."""
+    from console.tasks import refresh_dashboard_snapshots
+
+    refresh_dashboard_snapshots.call()

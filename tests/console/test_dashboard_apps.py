@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from console import queries
 from tests import factories as f
+from tests.console.conftest import refresh_snapshots
 
 
 def _period():
@@ -63,6 +64,7 @@ def test_post_figures_match_the_database(neighborhood, committee_staff, console_
     ).count()
     assert stats["per"][neighborhood.id]["posts"] == 4 and stats["per"][neighborhood.id]["answered"] == db_answered == 3
     assert stats["overall_median"] == timedelta(hours=2)
+    refresh_snapshots()
     csv = console_for(committee_staff).get(f"/console/dashboard/?region={neighborhood.id}&table=posts&format=csv")
     assert "宝林一村居委会,4,3,75.0%,2.0" in csv.content.decode("utf-8-sig")
 
@@ -84,6 +86,7 @@ def test_deliberation_funnel_counts_how_far_topics_got(neighborhood, committee_s
             actions.do_transition_topic(topic_id=topic.pk, actor=committee_staff, to="discussing")
     funnel = queries.topic_funnel([neighborhood.id], _period())
     assert (funnel["proposed"], funnel["discussed"], funnel["voted"]) == (3, 2, 0)
+    refresh_snapshots()
     page = console_for(committee_staff).get(f"/console/dashboard/?region={neighborhood.id}").content.decode()
     assert 'id="chart-funnel"' in page
 
@@ -103,6 +106,7 @@ def test_service_figures_by_category(neighborhood, street_officer, console_for):
     assert (row["requests"], row["overdue"], row["rated"], row["satisfied"]) == (3, 1, 1, 1)
     assert row["overdue_rate"] == round(1 / 3, 4) and row["satisfaction_rate"] == 1.0
     assert row["median_accept_hours"] is not None
+    refresh_snapshots()
     xlsx = console_for(street_officer).get(
         f"/console/dashboard/?region={neighborhood.parent_id}&table=services&format=xlsx"
     )

@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 from console import queries
 from residents.models import Membership, Role
 from tests import factories as f
+from tests.console.conftest import refresh_snapshots
 
 
 def _join(neighborhood, household: str, **kw):
@@ -64,6 +65,7 @@ def test_trend_counts_joins_up_to_the_end_of_each_period(neighborhood):
 def test_street_officer_dashboard_matches_the_database(neighborhood, other_neighborhood, street_officer, console_for):
     _setup(neighborhood, other_neighborhood)
     street = neighborhood.parent
+    refresh_snapshots()
     page = console_for(street_officer).get(f"/console/dashboard/?region={street.id}").content.decode()
     db = (
         Membership.objects.filter(neighborhood__parent=street, status="approved")
@@ -88,6 +90,7 @@ def test_committee_staff_cannot_widen_to_the_street(neighborhood, committee_staf
 
 def test_district_admin_sees_every_street(neighborhood, other_neighborhood, district_admin, console_for):
     _setup(neighborhood, other_neighborhood)
+    refresh_snapshots()
     page = (
         console_for(district_admin).get(f"/console/dashboard/?region={neighborhood.parent.parent_id}").content.decode()
     )
@@ -96,6 +99,7 @@ def test_district_admin_sees_every_street(neighborhood, other_neighborhood, dist
 
 def test_coverage_exports_to_csv_and_xlsx(neighborhood, other_neighborhood, committee_staff, console_for):
     _setup(neighborhood, other_neighborhood)
+    refresh_snapshots()
     client = console_for(committee_staff)
     csv = client.get(f"/console/dashboard/?region={neighborhood.id}&table=coverage&format=csv")
     assert csv["Content-Type"].startswith("text/csv")

@@ -134,5 +134,5 @@ def test_profile_is_memoised_and_forgotten_on_change(neighborhood, django_assert
     with django_assert_num_queries(0):
         access.is_member(user, neighborhood.pk)
     access.forget_profile(user)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         access.profile(user)

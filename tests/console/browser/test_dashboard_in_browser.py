@@ -5,7 +5,7 @@ from django.db.models import Count
 from residents.models import Membership, Role
 from tests import factories as f
 from tests.console.browser.conftest import PHONE, login, screenshot
-from tests.console.conftest import with_password
+from tests.console.conftest import refresh_snapshots, with_password
 
 
 def _district(asgi_server):
@@ -49,6 +49,7 @@ def _district(asgi_server):
 
 def test_dashboard_renders_charts_with_numbers_from_the_database(new_page, asgi_server):
     street, _officer, _other = _district(asgi_server)
+    refresh_snapshots()
     page = new_page()
     login(page, "liujiedao")
     page.get_by_role("link", name="数据看板").click()
@@ -90,6 +91,7 @@ def test_dashboard_renders_charts_with_numbers_from_the_database(new_page, asgi_
 
 def test_officer_of_another_street_sees_none_of_it(new_page, asgi_server):
     street, _officer, _other = _district(asgi_server)
+    refresh_snapshots()
     page = new_page()
     login(page, "sunjiedao")
     response = page.goto(f"/console/dashboard/?region={street.id}")
