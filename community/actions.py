@@ -465,6 +465,32 @@ def do_mute_user(*, neighborhood: Region, actor: User, user_id: int, hours: int,
     return mute
 
 
+def do_unmute_user(*, neighborhood: Region, actor: User, user_id: int, reason: str = "") -> int:
+    """Lift a user's active mutes in this neighborhood now; returns how many were lifted.
+
+    The Mute rows stay (their `until` becomes now) so the history of who was muted survives.
+    The lift is logged as a `mute` entry with `snapshot.lifted`: ModerationLog's action
+    choices have no `unmute` yet, and adding one needs a community migration.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        active = list(
+            Mute.objects.select_for_update().filter(neighborhood=neighborhood, user_id=user_id, until__gt=now)
+        )
+        if not active:
+            # A second moderator lifting the same mute, or it ran out meanwhile.
+            raise Conflict("mute_state_changed", "该用户当前未被禁言", current="not_muted")
+        Mute.objects.filter(pk__in=[m.pk for m in active]).update(until=now)
+        _log(region_id=neighborhood.pk, actor=actor, action=ModerationLog.Action.MUTE, reason=reason or "解除禁言",
+             target_user_id=user_id,
+             snapshot={"lifted": True, "until": now.isoformat(), "hours": 0, "mute_ids": [m.pk for m in active]})
+        do_notify(
+            recipients=[user_id], kind="unmuted", title="您已被解除禁言",
+            body=f"您在{neighborhood.name}可以正常发言了。", event_key=f"unmute:{active[0].pk}:{now.timestamp():.0f}",
+        )
+    return len(active)
+
+
 # ---- background: re-check text WeChat could not see, drop rejected images ----------------
 
 

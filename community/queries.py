@@ -24,7 +24,7 @@ from core.errors import Forbidden, NotFound
 from core.images import absolute_url
 from core.models import Image
 from core.pagination import Page, decode_cursor, paginate_keyset
-from residents.access import require_staff
+from residents.access import profile, require_staff
 from residents.models import Region, Role, User
 
 FEED_ORDERING = ("-is_pinned", "-created_at", "-id")
@@ -129,6 +129,16 @@ def comments_page(*, viewer: User, post: Post, cursor: str | None, limit: int) -
     return paginate_keyset(comments, ordering=OLDEST_FIRST, cursor=cursor, limit=limit)
 
 
+def _unanswered_posts(region_ids: set[int] | frozenset[int]) -> QuerySet[Post]:
+    return Post.objects.filter(
+        region_id__in=region_ids,
+        scope=Post.Scope.NEIGHBORHOOD,
+        needs_answer=True,
+        answered_at__isnull=True,
+        status=ContentStatus.PUBLISHED,
+    )
+
+
 def unanswered_page(*, viewer: User, neighborhood_id: int | None, cursor: str | None, limit: int) -> Page:
     """发帖必响应: resident posts without an official reply in the staff member's region, oldest first."""
     p = require_staff(viewer)
@@ -137,14 +147,14 @@ def unanswered_page(*, viewer: User, neighborhood_id: int | None, cursor: str | 
         if neighborhood_id not in region_ids:
             raise NotFound()
         region_ids = {neighborhood_id}
-    posts = Post.objects.filter(
-        region_id__in=region_ids,
-        scope=Post.Scope.NEIGHBORHOOD,
-        needs_answer=True,
-        answered_at__isnull=True,
-        status=ContentStatus.PUBLISHED,
-    )
+    posts = _unanswered_posts(region_ids)
     return paginate_keyset(with_post_details(posts, viewer), ordering=OLDEST_FIRST, cursor=cursor, limit=limit)
+
+
+def unanswered_count_for(user: User) -> int:
+    """How many posts `unanswered_page` holds for this user over all their neighborhoods (0 for non-staff)."""
+    region_ids = profile(user).staff_of
+    return _unanswered_posts(region_ids).count() if region_ids else 0
 
 
 def _open_reports(**outer: OuterRef) -> Coalesce:
@@ -156,6 +166,23 @@ def _open_reports(**outer: OuterRef) -> Coalesce:
         .values("n")
     )
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _moderation_items(region_ids: set[int], kind: str) -> QuerySet:
+    """Held for review, hidden by reports, or published with open reports."""
+    if kind == "comment":
+        has_reports = Exists(Report.objects.filter(comment=OuterRef("pk"), status=Report.Status.OPEN))
+        return Comment.objects.filter(post__region_id__in=region_ids).filter(
+            Q(status=ContentStatus.PENDING_REVIEW)
+            | Q(status=ContentStatus.HIDDEN, hidden_by_reports=True)
+            | Q(has_reports, status=ContentStatus.PUBLISHED)
+        )
+    has_reports = Exists(Report.objects.filter(post=OuterRef("pk"), comment__isnull=True, status=Report.Status.OPEN))
+    return Post.objects.filter(region_id__in=region_ids).filter(
+        Q(status=ContentStatus.PENDING_REVIEW)
+        | Q(status=ContentStatus.HIDDEN, hidden_by_reports=True)
+        | Q(has_reports, status=ContentStatus.PUBLISHED)
+    )
 
 
 def moderation_queue_page(
@@ -170,31 +197,25 @@ def moderation_queue_page(
             raise NotFound()
         region_ids = {neighborhood_id}
     if kind == "comment":
-        has_reports = Exists(Report.objects.filter(comment=OuterRef("pk"), status=Report.Status.OPEN))
         items = (
-            Comment.objects.filter(post__region_id__in=region_ids)
-            .filter(
-                Q(status=ContentStatus.PENDING_REVIEW)
-                | Q(status=ContentStatus.HIDDEN, hidden_by_reports=True)
-                | Q(has_reports, status=ContentStatus.PUBLISHED)
-            )
+            _moderation_items(region_ids, "comment")
             .select_related("author", "post")
             .prefetch_related(_badge_prefetch("author__roles"))
             .annotate(open_report_count=_open_reports(comment=OuterRef("pk")))
         )
     else:
-        has_reports = Exists(
-            Report.objects.filter(post=OuterRef("pk"), comment__isnull=True, status=Report.Status.OPEN)
+        items = with_post_details(_moderation_items(region_ids, "post"), viewer).annotate(
+            open_report_count=_open_reports(post=OuterRef("pk"), comment__isnull=True)
         )
-        items = with_post_details(
-            Post.objects.filter(region_id__in=region_ids).filter(
-                Q(status=ContentStatus.PENDING_REVIEW)
-                | Q(status=ContentStatus.HIDDEN, hidden_by_reports=True)
-                | Q(has_reports, status=ContentStatus.PUBLISHED)
-            ),
-            viewer,
-        ).annotate(open_report_count=_open_reports(post=OuterRef("pk"), comment__isnull=True))
     return paginate_keyset(items, ordering=OLDEST_FIRST, cursor=cursor, limit=limit)
+
+
+def moderation_queue_count_for(user: User) -> int:
+    """How many posts and comments `moderation_queue_page` holds for this user (0 for non-moderators)."""
+    region_ids = moderated_neighborhood_ids(user)
+    if not region_ids:
+        return 0
+    return _moderation_items(region_ids, "post").count() + _moderation_items(region_ids, "comment").count()
 
 
 # ---- the feed's hot path: plain dicts, same shape as serializers.PostOutput ------------------

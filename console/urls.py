@@ -1,12 +1,13 @@
 from django.urls import path
 
-from console.views import auth, community, dashboard, deliberation, dispatch, home, realtime, verification
+from console.views import auth, community, dashboard, deliberation, dispatch, home, plans, realtime, roles, verification
 
 app_name = "console"
 urlpatterns = [
     path("login/", auth.ConsoleLoginView.as_view(), name="login"),
     path("logout/", auth.ConsoleLogoutView.as_view(), name="logout"),
     path("", home.home, name="home"),
+    path("counts/", home.home_counts, name="home_counts"),
     path("realtime-token/", realtime.realtime_token, name="realtime-token"),
     path("memberships/", verification.memberships, name="memberships"),
     path("memberships/<int:membership_id>/decide/", verification.membership_decide, name="membership_decide"),
@@ -18,6 +19,7 @@ urlpatterns = [
 urlpatterns += [
     path("dispatch/", dispatch.board, name="dispatch"),
     path("dispatch/bulk-assign/", dispatch.bulk_assign, name="dispatch_bulk_assign"),
+    path("dispatch/counts/", dispatch.board_counts_json, name="dispatch_counts"),
     path("dispatch/<int:request_id>/", dispatch.detail, name="dispatch_detail"),
     path("dispatch/<int:request_id>/row/", dispatch.board_row, name="dispatch_row"),
     path("dispatch/<int:request_id>/transition/", dispatch.transition, name="dispatch_transition"),
@@ -38,4 +40,18 @@ urlpatterns += [
     path("topics/<int:topic_id>/", deliberation.topic_detail, name="topic_detail"),
     path("topics/<int:topic_id>/transition/", deliberation.topic_transition, name="topic_transition"),
     path("topics/<int:topic_id>/milestones/", deliberation.add_milestone, name="topic_milestone"),
+]
+
+urlpatterns += [
+    path(
+        "topics/<int:topic_id>/milestones/<int:milestone_id>/", deliberation.edit_milestone, name="topic_milestone_edit"
+    ),
+    path("roles/", roles.roles, name="roles"),
+    path("roles/grant/", roles.grant, name="role_grant"),
+    path("roles/<int:role_id>/revoke/", roles.revoke, name="role_revoke"),
+    path("mutes/", community.mutes, name="mutes"),
+    path("mutes/mute/", community.mute, name="mute"),
+    path("mutes/unmute/", community.unmute, name="unmute"),
+    path("plans/", plans.plans, name="plans"),
+    path("plans/<int:plan_id>/<str:action>/", plans.plan_action, name="plan_action"),
 ]

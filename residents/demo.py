@@ -48,7 +48,8 @@ PERSONAS = {
     "lisi": ("李四", None),
     "wangwu": ("王五", None),
     "zhaoliu": ("赵六", None),
-    "zhoubanzhu": ("周版主", None),
+    # A moderator who is not staff: logs in to the console's moderation screens only.
+    "zhoubanzhu": ("周版主", "zhoubanzhu"),
     "chenjuwei": ("陈主任", "chenjuwei"),
     "liujiedao": ("刘科长", "liujiedao"),
     "sunjiedao": ("孙科长", "sunjiedao"),
@@ -108,6 +109,11 @@ def seed(stdout: TextIO) -> None:
             openid=openid,
             defaults={"username": console_username or f"wx_{openid}", "nickname": name, "unionid": f"union-{openid}"},
         )
+        if console_username and user.username != console_username:
+            # A persona that got a console login later was created as wx_<openid> by an earlier seed.
+            if not User.objects.filter(username=console_username).exists():
+                user.username = console_username
+                user.save(update_fields=["username"])
         if console_username and not user.check_password(STAFF_PASSWORD):
             user.set_password(STAFF_PASSWORD)
             user.save(update_fields=["password"])

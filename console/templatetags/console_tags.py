@@ -11,9 +11,12 @@ NAV = [
     ("memberships", "入户审核", "console:memberships", "staff"),
     ("party_identity", "亮身份审核", "console:party_identity", "staff"),
     ("moderation", "内容审核", "console:moderation", "moderation"),
+    ("mutes", "禁言管理", "console:mutes", "moderation"),
     ("unanswered", "待回复", "console:unanswered", "staff"),
     ("announce", "发布公告", "console:announce", "staff"),
+    ("plans", "定期服务", "console:plans", "staff"),
     ("topics", "议事", "console:topics", "staff"),
+    ("roles", "角色管理", "console:roles", "staff"),
     ("dashboard", "数据看板", "console:dashboard", "staff"),
 ]
 

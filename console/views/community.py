@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from community import actions as community_actions
@@ -17,11 +18,13 @@ from community.access import (
     access_post_for_moderation,
     moderated_neighborhood_ids,
 )
-from community.models import ContentStatus, ModerationLog, Post, Report, sections
+from community.models import ContentStatus, ModerationLog, Mute, Post, Report, sections
 from console.access import back_url, console_view
+from core.errors import InvalidInput, NotFound
 from residents.models import Region
 
 PAGE_SIZE = 30
+MAX_MUTE_HOURS = 24 * 90  # what the API's MuteInput allows
 ACTION_LABELS = dict(ModerationLog.Action.choices)
 
 
@@ -191,26 +194,68 @@ def announce(request):
     )
 
 
-def unanswered_count(neighborhood_ids) -> int:
-    # Mirrors community.queries.unanswered_page's filter (that function returns a page, not a count).
-    return Post.objects.filter(
-        region_id__in=neighborhood_ids,
-        scope=Post.Scope.NEIGHBORHOOD,
-        needs_answer=True,
-        answered_at__isnull=True,
-        status=ContentStatus.PUBLISHED,
-    ).count()
-
-
-def reported_count(neighborhood_ids) -> int:
-    # Posts in community.queries.moderation_queue_page: held for review, hidden by reports, or with open reports.
-    open_reports = Report.objects.filter(status=Report.Status.OPEN, comment__isnull=True).values("post_id")
-    return (
-        Post.objects.filter(region_id__in=neighborhood_ids)
-        .filter(
-            Q(status=ContentStatus.PENDING_REVIEW)
-            | Q(status=ContentStatus.HIDDEN, hidden_by_reports=True)
-            | Q(status=ContentStatus.PUBLISHED, pk__in=open_reports)
-        )
-        .count()
+@console_view(moderation=True)
+def mutes(request):
+    """禁言管理: active mutes in the neighborhoods I moderate; mute and lift through community's actions."""
+    region_ids = moderated_neighborhood_ids(request.user)
+    chosen = _neighborhood_param(request, region_ids)
+    active = (
+        Mute.objects.filter(neighborhood_id__in=[chosen] if chosen else region_ids, until__gt=timezone.now())
+        .select_related("user", "created_by", "neighborhood")
+        .order_by("until", "id")
     )
+    page = Paginator(active, 50).get_page(request.GET.get("page"))
+    prefill = request.GET.get("user", "")
+    return render(
+        request,
+        "console/mutes.html",
+        {
+            "active": "mutes",
+            "page": page,
+            "neighborhoods": Region.objects.filter(pk__in=region_ids).order_by("code"),
+            "chosen": chosen,
+            "prefill_user": prefill if prefill.isdigit() else "",
+        },
+    )
+
+
+def _moderated_neighborhood(request) -> Region:
+    raw = request.POST.get("neighborhood", "")
+    if not raw.isdigit() or int(raw) not in moderated_neighborhood_ids(request.user):
+        raise NotFound()
+    return Region.objects.get(pk=int(raw))
+
+
+@require_POST
+@console_view(moderation=True)
+def mute(request):
+    neighborhood = _moderated_neighborhood(request)
+    raw_user, raw_hours = request.POST.get("user", ""), request.POST.get("hours", "")
+    reason = request.POST.get("reason", "").strip()[:200]
+    if not (raw_user.isdigit() and raw_hours.isdigit() and 1 <= int(raw_hours) <= MAX_MUTE_HOURS and reason):
+        raise InvalidInput("invalid_mute", f"请填写用户编号、禁言时长（1–{MAX_MUTE_HOURS} 小时）和原因")
+    try:
+        muted = community_actions.do_mute_user(
+            neighborhood=neighborhood, actor=request.user, user_id=int(raw_user), hours=int(raw_hours), reason=reason
+        )
+    except NotFound:
+        raise InvalidInput("user_not_member", f"用户 {raw_user} 不是{neighborhood.name}的居民") from None
+    messages.success(request, f"已禁言 {muted.user.display_name} 至 {timezone.localtime(muted.until):%Y-%m-%d %H:%M}")
+    return redirect(back_url(request, reverse("console:mutes")))
+
+
+@require_POST
+@console_view(moderation=True)
+def unmute(request):
+    neighborhood = _moderated_neighborhood(request)
+    raw_user = request.POST.get("user", "")
+    if not raw_user.isdigit():
+        raise InvalidInput("invalid_user", "请选择要解除禁言的用户")
+    community_actions.do_unmute_user(
+        neighborhood=neighborhood,
+        actor=request.user,
+        user_id=int(raw_user),
+        reason=request.POST.get("reason", "")[:200],
+    )
+    messages.success(request, "已解除禁言")
+    return redirect(back_url(request, reverse("console:mutes")))

@@ -187,32 +187,46 @@ def topic_transition(request, topic_id: int):
     return redirect(back_url(request, reverse("console:topic_detail", args=[topic.pk])))
 
 
+def _milestone_fields(post) -> dict:
+    """The milestone form's fields, checked the way the API's serializer checks them."""
+    title = post.get("title", "").strip()[:80]
+    if not title:
+        raise InvalidInput("title_required", "请填写节点名称")
+    raw_due = post.get("due_date", "")
+    try:
+        due = date.fromisoformat(raw_due) if raw_due else None
+        progress = max(0, min(100, int(post.get("progress") or 0)))
+    except ValueError:
+        raise InvalidInput("invalid_milestone", "日期或进度格式有误") from None
+    status = post.get("status") or Milestone.Status.PLANNED
+    if status not in Milestone.Status.values:
+        raise InvalidInput("invalid_milestone", "节点状态无效")
+    return {
+        "title": title,
+        "due_date": due,
+        "status": status,
+        "progress": progress,
+        "responsible_party": post.get("responsible_party", "").strip()[:64],
+        "note": post.get("note", "").strip()[:500],
+    }
+
+
 @require_POST
 @console_view()
 def add_milestone(request, topic_id: int):
     topic = access_topic_as_staff(request.user, topic_id)
-    title = request.POST.get("title", "").strip()[:80]
-    if not title:
-        raise InvalidInput("title_required", "请填写节点名称")
-    raw_due = request.POST.get("due_date", "")
-    progress = request.POST.get("progress", "0")
-    try:
-        due = date.fromisoformat(raw_due) if raw_due else None
-        progress_value = max(0, min(100, int(progress or 0)))
-    except ValueError:
-        raise InvalidInput("invalid_milestone", "日期或进度格式有误") from None
-    status = request.POST.get("status") or Milestone.Status.PLANNED
-    if status not in Milestone.Status.values:
-        raise InvalidInput("invalid_milestone", "节点状态无效")
-    topic_actions.do_add_milestone(
-        topic_id=topic.pk,
-        actor=request.user,
-        title=title,
-        due_date=due,
-        status=status,
-        progress=progress_value,
-        responsible_party=request.POST.get("responsible_party", "").strip()[:64],
-        note=request.POST.get("note", "").strip()[:500],
-    )
-    messages.success(request, f"已添加实施节点「{title}」")
+    fields = _milestone_fields(request.POST)
+    topic_actions.do_add_milestone(topic_id=topic.pk, actor=request.user, **fields)
+    messages.success(request, f"已添加实施节点「{fields['title']}」")
+    return redirect(back_url(request, reverse("console:topic_detail", args=[topic.pk])))
+
+
+@require_POST
+@console_view()
+def edit_milestone(request, topic_id: int, milestone_id: int):
+    topic = access_topic_as_staff(request.user, topic_id)
+    fields = _milestone_fields(request.POST)
+    # The action checks the milestone belongs to this topic (404 otherwise) and records only what changed.
+    topic_actions.do_update_milestone(topic_id=topic.pk, milestone_id=milestone_id, actor=request.user, changes=fields)
+    messages.success(request, f"已更新实施节点「{fields['title']}」")
     return redirect(back_url(request, reverse("console:topic_detail", args=[topic.pk])))

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -103,7 +103,7 @@ def board(request):
             "active": "dispatch",
             "page": page,
             "rows": _rows(page.object_list, now),
-            "counts": counts,
+            "counts": board_counts(counts),
             "statuses": Status.choices,
             "chosen_statuses": params.getlist("status"),
             "categories": ServiceCategory.objects.filter(is_active=True),
@@ -124,8 +124,26 @@ def board_row(request, request_id: int):
     return render(
         request,
         "console/_dispatch_row.html",
-        {"row": _rows([row], timezone.now())[0], "is_new": True},
+        # A status change redraws an existing row (?changed=1): not marked new.
+        {"row": _rows([row], timezone.now())[0], "is_new": request.GET.get("changed") != "1"},
     )
+
+
+def board_counts(counts: dict) -> dict[str, int]:
+    """The board's count cards, keyed as the page marks them (data-count-status)."""
+    by_status = counts["by_status"]
+    return {
+        "submitted": by_status.get(Status.SUBMITTED, 0),
+        "accepted": by_status.get(Status.ACCEPTED, 0),
+        "in_service": by_status.get(Status.ASSIGNED, 0) + by_status.get(Status.IN_SERVICE, 0),
+        "overdue": counts["overdue"],
+    }
+
+
+@console_view()
+def board_counts_json(request):
+    """The board's counts, for the page to redraw when a request changes live."""
+    return JsonResponse(board_counts(service_queries.counts_by_status(region_requests(request))))
 
 
 @console_view()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from community.queries import moderation_queue_count_for, unanswered_count_for
 from console import queries
 from console.access import console_view
-from console.views.community import reported_count, unanswered_count
 from console.views.deliberation import waiting_count
-from console.views.dispatch import region_requests
+from console.views.dispatch import realtime_streams, region_requests
 from services.queries import counts_by_status
 
 
@@ -30,7 +31,7 @@ def home_cards(request, scope) -> list[queries.HomeCard]:
             queries.HomeCard(
                 "unanswered",
                 "待回复的居民帖子",
-                unanswered_count(scope.neighborhood_ids),
+                unanswered_count_for(request.user),
                 reverse("console:unanswered"),
                 urgent=True,
             ),
@@ -40,7 +41,7 @@ def home_cards(request, scope) -> list[queries.HomeCard]:
             queries.HomeCard(
                 "reported",
                 "被举报/待审内容",
-                reported_count(scope.moderated_ids),
+                moderation_queue_count_for(request.user),
                 reverse("console:moderation"),
                 urgent=True,
             )
@@ -66,4 +67,19 @@ def home_cards(request, scope) -> list[queries.HomeCard]:
 
 @console_view(moderation=True)
 def home(request):
-    return render(request, "console/home.html", {"cards": home_cards(request, request.console), "active": "home"})
+    scope = request.console
+    return render(
+        request,
+        "console/home.html",
+        {
+            "cards": home_cards(request, scope),
+            "active": "home",
+            "realtime_streams": realtime_streams(scope) if scope.is_staff else [],
+        },
+    )
+
+
+@console_view(moderation=True)
+def home_counts(request):
+    """Every card's count, for the page to redraw when a service request changes live."""
+    return JsonResponse({card.key: card.count for card in home_cards(request, request.console)})

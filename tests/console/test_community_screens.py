@@ -1,5 +1,7 @@
 """Moderation, 待回复 and announcements from the console."""
 
+import re
+
 from community.models import Comment, ContentStatus, ModerationLog, Post, Report
 from tests import factories as f
 
@@ -108,3 +110,25 @@ def test_home_counts_unanswered_and_reported(neighborhood, committee_staff, cons
     Report.objects.create(reporter=f.resident(neighborhood), post=reported, reason="rumor")
     page = console_for(committee_staff).get("/console/").content.decode()
     assert 'data-card="unanswered"' in page and 'data-card="reported"' in page
+
+
+def _card_count(page: str, key: str) -> int:
+    match = re.search(rf'data-card="{key}"[^>]*>\s*<a[^>]*>\s*<span class="count" data-count="(\d+)"', page)
+    assert match, key
+    return int(match.group(1))
+
+
+def test_home_counts_are_the_community_queues_counts(neighborhood, other_neighborhood, committee_staff, console_for):
+    make_post(neighborhood, f.resident(neighborhood))
+    answered = make_post(neighborhood, f.resident(neighborhood), title="已回复")
+    Post.objects.filter(pk=answered.pk).update(answered_at=answered.created_at)
+    make_post(other_neighborhood, f.resident(other_neighborhood))
+    reported = make_post(neighborhood, f.resident(neighborhood), needs_answer=False)
+    comment = Comment.objects.create(
+        post=reported, author=f.resident(neighborhood), body="广告链接", status=ContentStatus.PUBLISHED
+    )
+    Report.objects.create(reporter=f.resident(neighborhood), post=reported, comment=comment, reason="spam")
+    make_post(neighborhood, f.resident(neighborhood), status=ContentStatus.PENDING_REVIEW, needs_answer=False)
+    page = console_for(committee_staff).get("/console/").content.decode()
+    assert _card_count(page, "unanswered") == 1
+    assert _card_count(page, "reported") == 2  # the held post and the reported comment

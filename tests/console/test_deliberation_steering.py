@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from deliberation import actions
-from deliberation.models import Ballot, Decision, Milestone, Topic, TopicEvent
+from deliberation.models import Ballot, Decision, Milestone, MilestoneUpdate, Topic, TopicEvent
 from tests import factories as f
 
 
@@ -121,3 +121,60 @@ def test_home_shows_topics_waiting_for_a_move(neighborhood, committee_staff, con
         f'data-topic="{topic.id}"'
         in console_for(committee_staff).get("/console/topics/?status=waiting").content.decode()
     )
+
+
+def _implementing(neighborhood, staff) -> tuple[Topic, Milestone]:
+    topic = _topic(neighborhood, f.resident(neighborhood))
+    # The stage walk to implementing is the story above; here only the milestone edit matters.
+    Topic.objects.filter(pk=topic.pk).update(status="implementing")
+    milestone = actions.do_add_milestone(topic_id=topic.pk, actor=staff, title="施工队进场", progress=10)
+    return topic, milestone
+
+
+def test_staff_edit_a_milestone_and_the_change_is_recorded(neighborhood, committee_staff, console_for):
+    topic, milestone = _implementing(neighborhood, committee_staff)
+    client = console_for(committee_staff)
+    assert f'data-edit-milestone="{milestone.id}"' in client.get(f"/console/topics/{topic.id}/").content.decode()
+    client.post(
+        f"/console/topics/{topic.id}/milestones/{milestone.id}/",
+        {"title": "施工队进场", "progress": "60", "status": "in_progress", "responsible_party": "物业"},
+    )
+    milestone.refresh_from_db()
+    assert (milestone.progress, milestone.status, milestone.responsible_party) == (60, "in_progress", "物业")
+    update = MilestoneUpdate.objects.filter(milestone=milestone).order_by("-id").first()
+    assert update.changes["progress"] == {"from": 10, "to": 60} and update.actor == committee_staff
+    client.post(f"/console/topics/{topic.id}/milestones/{milestone.id}/", {"title": "施工队进场", "status": "done"})
+    milestone.refresh_from_db()
+    assert milestone.progress == 100  # done means 100%, the app's rule
+
+
+def test_malformed_milestone_edit_changes_nothing(neighborhood, committee_staff, console_for):
+    topic, milestone = _implementing(neighborhood, committee_staff)
+    client = console_for(committee_staff)
+    for body in (
+        {"title": "", "progress": "50"},
+        {"title": "x", "due_date": "明天"},
+        {"title": "x", "status": "flying"},
+    ):
+        page = client.post(f"/console/topics/{topic.id}/milestones/{milestone.id}/", body, follow=True).content.decode()
+        assert "msg-error" in page
+    milestone.refresh_from_db()
+    assert (milestone.title, milestone.progress) == ("施工队进场", 10)
+
+
+def test_milestone_of_another_topic_or_street_is_404(neighborhood, committee_staff, other_officer, console_for):
+    topic, milestone = _implementing(neighborhood, committee_staff)
+    other_topic, _ = _implementing(neighborhood, committee_staff)
+    body = {"title": "改名", "progress": "90"}
+    assert (
+        console_for(committee_staff)
+        .post(f"/console/topics/{other_topic.id}/milestones/{milestone.id}/", body)
+        .status_code
+        == 404
+    )
+    assert (
+        console_for(other_officer).post(f"/console/topics/{topic.id}/milestones/{milestone.id}/", body).status_code
+        == 404
+    )
+    milestone.refresh_from_db()
+    assert milestone.title == "施工队进场"

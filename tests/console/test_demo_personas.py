@@ -6,6 +6,9 @@ from django.test import Client
 from django.urls import reverse
 
 PAGES = [
+    "roles",
+    "mutes",
+    "plans",
     "home",
     "dispatch",
     "memberships",
@@ -41,3 +44,18 @@ def test_resident_persona_is_refused(demo):
     client = Client()
     client.post("/console/login/", {"username": "zhangsan", "password": "demo12345"})
     assert client.get("/console/").status_code == 302
+
+
+def test_moderator_persona_logs_in_to_the_moderation_screens_only(demo):
+    client = Client()
+    response = client.post("/console/login/", {"username": "zhoubanzhu", "password": "demo12345"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    for name in ("home", "moderation", "moderation_log"):
+        assert client.get(reverse(f"console:{name}")).status_code == 200, name
+    assert client.get(reverse("console:dispatch")).status_code == 403
+
+
+def test_loading_the_demo_twice_keeps_the_moderator_login(demo):
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    client = Client()
+    assert client.login(username="zhoubanzhu", password="demo12345")

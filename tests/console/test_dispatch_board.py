@@ -181,3 +181,37 @@ def test_board_streams_are_the_street_for_officers_and_neighborhoods_for_committ
     staff_page = console_for(committee_staff).get("/console/dispatch/").content.decode()
     assert f"staff.neighborhood.{neighborhood.id}" in staff_page and "staff.street" not in staff_page
     _ = Role
+
+
+def test_counts_json_is_the_boards_cards_for_my_region_only(
+    neighborhood, other_neighborhood, item, street_officer, other_officer, console_for
+):
+    make_request(neighborhood, item)
+    make_request(neighborhood, item, status="assigned")
+    make_request(neighborhood, item, status="in_service", due_in=timedelta(hours=-100))
+    make_request(other_neighborhood, item)
+    counts = console_for(street_officer).get("/console/dispatch/counts/").json()
+    assert counts == {"submitted": 1, "accepted": 0, "in_service": 2, "overdue": 1}
+    assert console_for(other_officer).get("/console/dispatch/counts/").json()["submitted"] == 1
+
+
+def test_home_counts_json_matches_the_cards(neighborhood, item, committee_staff, moderator, console_for):
+    make_request(neighborhood, item)
+    counts = console_for(committee_staff).get("/console/counts/").json()
+    assert counts["service_new"] == 1 and set(counts) >= {"service_overdue", "unanswered", "reported", "memberships"}
+    # A moderator who is not staff gets the moderation count only.
+    assert set(console_for(moderator).get("/console/counts/").json()) == {"reported"}
+
+
+def test_a_changed_row_is_redrawn_without_the_new_marker(neighborhood, item, street_officer, console_for):
+    request = make_request(neighborhood, item)
+    client = console_for(street_officer)
+    assert "is-new" in client.get(f"/console/dispatch/{request.id}/row/").content.decode()
+    assert "is-new" not in client.get(f"/console/dispatch/{request.id}/row/?changed=1").content.decode()
+
+
+def test_counts_json_needs_a_console_login(neighborhood, console_for):
+    from django.test import Client
+
+    assert Client().get("/console/dispatch/counts/").status_code == 302
+    assert console_for(f.resident(neighborhood)).get("/console/counts/").status_code == 403
