@@ -244,6 +244,12 @@ def main() -> int:
                 "generate_district", "--scale", args.scale, "--seed", str(args.seed), "--flush", env=env, stream=True
             )
             log(f"generated in {time.monotonic() - t0:.0f}s")
+        else:
+            # A kept cluster from before the dashboards read snapshots: backfill the range they show.
+            t0 = time.monotonic()
+            since = (dt.date.today() - dt.timedelta(days=400)).isoformat()
+            stack.manage("refresh_dashboard_snapshots", "--since", since, env=env, stream=True)
+            log(f"dashboard snapshots refreshed in {time.monotonic() - t0:.0f}s")
         if pg_ours:
             stack.restart_postgres_durable()  # the load test runs with fsync on, like production
         server_env = {
