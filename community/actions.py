@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,7 +34,9 @@ from community.models import (
     section_is_staff_only,
     section_keys,
 )
+from core.content import SCENE_COMMENT, SCENE_FORUM, TextCheck, check_text, recheck_text, schedule_recheck
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.images import validate_image_ids
 from core.models import Image
 from notifications.actions import do_notify
 from notifications.realtime import publish_on_commit
@@ -45,52 +45,14 @@ from residents.models import Membership, Region, Role, User
 
 logger = logging.getLogger(__name__)
 
-SCENE_COMMENT = 2
-SCENE_FORUM = 3
 
-
-# ---- content security ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TextCheck:
-    status: str
-    trace_id: str = ""
-
-
-def check_text(*, user: User, content: str, scene: int, title: str | None = None) -> TextCheck:
-    """Ask msgSecCheck v2 about user text. risky → InvalidInput content_rejected (nothing is saved);
-    review → pending_review; WeChat unreachable → pending_check (re-checked by a task)."""
-    from wechat import client as wechat_client
-    from wechat.errors import WeChatError, WeChatQuotaExceeded, WeChatUnavailable
-
-    if not user.openid:
-        # msgSecCheck needs the author's openid; without one a person has to look.
-        return TextCheck(ContentStatus.PENDING_REVIEW)
-    try:
-        verdict = wechat_client.check_text(openid=user.openid, content=content, scene=scene, title=title)
-    except (WeChatUnavailable, WeChatQuotaExceeded):
-        return TextCheck(ContentStatus.PENDING_CHECK)
-    except WeChatError as exc:
-        # WeChat refused the request itself (bad openid, ...): retrying will not help, a moderator decides.
-        logger.warning("msgSecCheck refused the request: %s", exc)
-        return TextCheck(ContentStatus.PENDING_REVIEW)
-    if verdict.suggest == "risky":
-        raise InvalidInput("content_rejected", "内容包含违规信息，无法发布", label=verdict.label)
-    if verdict.suggest == "review":
-        return TextCheck(ContentStatus.PENDING_REVIEW, verdict.trace_id)
-    return TextCheck(ContentStatus.PUBLISHED, verdict.trace_id)
+# ---- content security (core.content: msgSecCheck v2; the verdict strings are ContentStatus values) ----
 
 
 def _schedule_recheck() -> None:
-    """Ask the worker to re-check soon; the periodic sweep catches anything this misses."""
     from community.tasks import recheck_pending_content
 
-    backend = recheck_pending_content.get_backend()
-    if not backend.supports_defer:
-        return  # the immediate backend (tests) would re-ask WeChat in the same breath
-    delay = timedelta(seconds=int(getattr(settings, "COMMUNITY_RECHECK_DELAY_SECONDS", 60)))
-    transaction.on_commit(lambda: recheck_pending_content.using(run_after=timezone.now() + delay).enqueue())
+    schedule_recheck(recheck_pending_content, delay_setting="COMMUNITY_RECHECK_DELAY_SECONDS")
 
 
 # ---- events ----------------------------------------------------------------------------
@@ -132,19 +94,7 @@ def _log(
 
 
 def _validate_images(author: User, image_ids: list[int]) -> list[int]:
-    if len(image_ids) > MAX_IMAGES_PER_POST:
-        raise InvalidInput("too_many_images", f"每个帖子最多 {MAX_IMAGES_PER_POST} 张图片")
-    if len(set(image_ids)) != len(image_ids):
-        raise InvalidInput("duplicate_images", "图片重复")
-    owned = set(
-        Image.objects.filter(pk__in=image_ids, owner=author)
-        .exclude(status=Image.Status.REJECTED)
-        .values_list("pk", flat=True)
-    )
-    missing = [i for i in image_ids if i not in owned]
-    if missing:
-        raise InvalidInput("image_not_found", "图片不存在或未通过审核", image_ids=missing)
-    return image_ids
+    return validate_image_ids(author, image_ids, limit=MAX_IMAGES_PER_POST)
 
 
 def _resolve_target(
@@ -553,10 +503,7 @@ def recheck_pending(*, limit: int = 100) -> dict[str, int]:
         content = item.body
         title = item.title if isinstance(item, Post) else None
         scene = SCENE_FORUM if isinstance(item, Post) else SCENE_COMMENT
-        try:
-            check: TextCheck | None = check_text(user=item.author, content=content, title=title, scene=scene)
-        except InvalidInput:
-            check = None
+        check = recheck_text(user=item.author, content=content, title=title, scene=scene)
         if check is not None and check.status == ContentStatus.PENDING_CHECK:
             done["still_pending"] += 1
             continue

@@ -241,3 +241,21 @@ def check_pending_images(*, limit: int = 200) -> int:
         if image is not None and image.status == Image.Status.CHECKING:
             accepted += 1
     return accepted
+
+
+def validate_image_ids(owner: Any, image_ids: list[int], *, limit: int = 9) -> list[int]:
+    """The ids a user attaches to something they write: at most `limit`, no repeats, each an
+    image they uploaded that WeChat has not rejected. Raises InvalidInput naming the bad ids."""
+    if len(image_ids) > limit:
+        raise InvalidInput("too_many_images", f"最多 {limit} 张图片", max_images=limit)
+    if len(set(image_ids)) != len(image_ids):
+        raise InvalidInput("duplicate_images", "图片重复")
+    owned = set(
+        Image.objects.filter(pk__in=image_ids, owner=owner)
+        .exclude(status=Image.Status.REJECTED)
+        .values_list("pk", flat=True)
+    )
+    missing = [i for i in image_ids if i not in owned]
+    if missing:
+        raise InvalidInput("image_not_found", "图片不存在或未通过审核", image_ids=missing)
+    return image_ids
