@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.images import validate_image_ids
 from notifications.actions import do_notify
 from notifications.realtime import publish_on_commit
 from residents.access import current_neighborhood_id, is_staff_for, profile
@@ -24,6 +25,7 @@ from services.models import (
     ServiceRating,
     ServiceRequest,
     ServiceRequestEvent,
+    ServiceRequestPhoto,
 )
 
 Status = ServiceRequest.Status
@@ -295,12 +297,17 @@ def do_transition_service_request(
     reason: str = "",
     assignee_org_id: int | None = None,
     assignee_user_id: int | None = None,
+    photos: list[int] | None = None,
 ) -> ServiceRequest:
     """Move a request along the table. Raises Conflict(request_state_changed) when the request
     is no longer where the caller saw it (or where the move starts), Forbidden when the move is
-    not the caller's to make."""
+    not the caller's to make. `photos` (image ids the acting provider uploaded) go only with
+    `completed`."""
     if to == Status.RATED:
         raise InvalidInput("use_rating_endpoint", "请通过评价接口完成评价", field="to")
+    photos = list(photos or [])
+    if photos and to != Status.COMPLETED:
+        raise InvalidInput("photos_not_allowed", "只有完成服务时可以上传照片", field="photos")
     with transaction.atomic():
         req = _lock(request_id)
         if expected_status is not None and expected_status != req.status:
@@ -325,6 +332,8 @@ def do_transition_service_request(
             fields += ["assigned_org", "assigned_user"]
             data = {"assignee_org": org.pk if org else None, "assignee_user": volunteer.pk if volunteer else None}
         elif to == Status.COMPLETED:
+            # The same rules as a post's pictures: the actor's own uploads, not rejected, at most 9.
+            validate_image_ids(actor, photos, limit=ServiceRequestPhoto.MAX_PER_COMPLETION)
             req.completed_at = now
             req.completion_note = note[:500]
             fields += ["completed_at", "completion_note"]
@@ -338,6 +347,10 @@ def do_transition_service_request(
         req.status = to
         req.save(update_fields=fields)
         event = _record(req, actor=actor, from_status=from_status, note=(reason or note)[:500], data=data)
+        if photos:
+            ServiceRequestPhoto.objects.bulk_create(
+                ServiceRequestPhoto(request=req, event=event, image_id=image_id, position=i) for i, image_id in enumerate(photos)
+            )
         _announce_status(req, event)
         if to == Status.ASSIGNED:
             _notify_assignee(req, event)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,12 +21,10 @@ from services.access import (
     provider_org_ids,
     visible_requests_for,
 )
-from services.models import ServiceItem, ServicePlan, ServiceRequestEvent
+from services.models import ServiceItem, ServicePlan
 from services.serializers import (
     CatalogOut,
     CountsOut,
-    EventOut,
-    EventPageOut,
     PlanActionOut,
     RatingIn,
     RatingOut,
@@ -36,6 +34,8 @@ from services.serializers import (
     ServicePlanOut,
     ServiceRequestCreateIn,
     ServiceRequestDetailOut,
+    ServiceRequestEventOut,
+    ServiceRequestEventPageOut,
     ServiceRequestOut,
     ServiceRequestPageOut,
     TransitionIn,
@@ -60,6 +60,7 @@ def _item(item_id: int) -> ServiceItem:
 def _detail_response(request, service_request, status: int = 200) -> Response:
     """Full address/health only for the requester's family, region staff and the open request's
     provider; staff and provider views are logged."""
+    prefetch_related_objects([service_request], queries.visible_photos(request.user))
     reason = full_view_reason(request.user, service_request)
     if reason in (FullView.STAFF, FullView.PROVIDER):
         actions.do_log_sensitive_view(viewer=request.user, request=service_request, screen=request.path)
@@ -101,7 +102,7 @@ class ServiceRequestListCreateView(APIView):
     @extend_schema(operation_id="service_requests_list", parameters=LIST_PARAMS, responses=ServiceRequestPageOut,
                    summary="服务工单列表（居民：本人及家人；服务人员：派给我的；工作人员：本辖区）")
     def get(self, request):
-        queryset = _filtered(request, queries.for_list(visible_requests_for(request.user)))
+        queryset = _filtered(request, queries.for_list(visible_requests_for(request.user), request.user))
         ordering_name = request.query_params.get("ordering")
         if ordering_name not in (None, "", "queue", "newest"):
             raise InvalidInput("invalid_filter", "排序方式有误", fields={"ordering": ["queue 或 newest"]})
@@ -140,7 +141,7 @@ class ServiceRequestDetailView(APIView):
 
 class TransitionView(APIView):
     @extend_schema(operation_id="service_requests_transition", request=TransitionIn, responses=ServiceRequestDetailOut,
-                   parameters=[IDEMPOTENCY_HEADER], summary="工单状态流转（受理/驳回/派单/开始/完成/取消/重开）")
+                   parameters=[IDEMPOTENCY_HEADER], summary="工单状态流转（受理/驳回/派单/开始/完成（可附照片）/取消/重开）")
     @idempotent
     def post(self, request, request_id: int):
         access_service_request(request.user, request_id)
@@ -154,22 +155,23 @@ class TransitionView(APIView):
             reason=data["reason"],
             assignee_org_id=data.get("assignee_org"),
             assignee_user_id=data.get("assignee_user"),
+            photos=data["photos"],
         )
         return _detail_response(request, access_service_request(request.user, request_id))
 
 
 class EventsView(APIView):
-    @extend_schema(operation_id="service_requests_events", responses=EventPageOut,
+    @extend_schema(operation_id="service_requests_events", responses=ServiceRequestEventPageOut,
                    parameters=[OpenApiParameter("cursor", str), OpenApiParameter("limit", int)], summary="工单时间线")
     def get(self, request, request_id: int):
         service_request = access_service_request(request.user, request_id)
         page = paginate_keyset(
-            ServiceRequestEvent.objects.filter(request=service_request).select_related("actor"),
+            queries.timeline(service_request, request.user),
             ordering=("created_at", "id"),
             cursor=request.query_params.get("cursor"),
             limit=parse_limit(request.query_params.get("limit"), default=50),
         )
-        return Response(page_response(page, EventOut(page.items, many=True).data))
+        return Response(page_response(page, ServiceRequestEventOut(page.items, many=True).data))
 
 
 class RatingView(APIView):

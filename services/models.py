@@ -291,3 +291,25 @@ class ServiceRating(models.Model):
         verbose_name = "服务评价"
         verbose_name_plural = "服务评价"
         constraints = [models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="service_rating_score_1_to_5")]
+
+
+class ServiceRequestPhoto(models.Model):
+    """A picture the provider attached when completing a request (a `core.Image` they uploaded).
+
+    Linked to the completion event, so a request completed twice (reopened in between) keeps
+    each round's pictures on its own timeline line. Who sees a picture is the image's rule
+    (`Image.objects.visible_to`): the uploader at once, everyone who sees the request once
+    WeChat's media check passed it."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="photos")
+    event = models.ForeignKey(ServiceRequestEvent, on_delete=models.CASCADE, related_name="photos")
+    image = models.ForeignKey("core.Image", verbose_name="图片", on_delete=models.CASCADE, related_name="service_request_links")
+    position = models.PositiveSmallIntegerField("顺序", default=0)
+
+    MAX_PER_COMPLETION = 9
+
+    class Meta:
+        verbose_name = "完成照片"
+        verbose_name_plural = "完成照片"
+        ordering = ["event_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["event", "image"], name="service_request_photo_once_per_event")]

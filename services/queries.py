@@ -20,7 +20,15 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from services.models import ServiceCategory, ServiceItem, ServiceRating, ServiceRequest
+from core.models import Image
+from services.models import (
+    ServiceCategory,
+    ServiceItem,
+    ServiceRating,
+    ServiceRequest,
+    ServiceRequestEvent,
+    ServiceRequestPhoto,
+)
 
 Status = ServiceRequest.Status
 # Queue order: late first, open before closed, then the nearest deadline; id keeps it stable.
@@ -52,9 +60,26 @@ def with_deadlines(queryset: QuerySet[ServiceRequest], now: dt.datetime | None =
     )
 
 
-def for_list(queryset: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
-    return with_deadlines(queryset).select_related(
-        "item__category", "neighborhood", "assigned_org", "assigned_user", "beneficiary", "rating"
+def visible_photos(viewer: Any) -> Prefetch:
+    """Completion photos the viewer may see (the image's own rule), as `.visible_photos`: one
+    query for a whole page of requests or events."""
+    photos = ServiceRequestPhoto.objects.filter(image__in=Image.objects.visible_to(viewer)).select_related("image")
+    return Prefetch("photos", queryset=photos, to_attr="visible_photos")
+
+
+def for_list(queryset: QuerySet[ServiceRequest], viewer: Any) -> QuerySet[ServiceRequest]:
+    return (
+        with_deadlines(queryset)
+        .select_related("item__category", "neighborhood", "assigned_org", "assigned_user", "beneficiary", "rating")
+        .prefetch_related(visible_photos(viewer))
+    )
+
+
+def timeline(service_request: ServiceRequest, viewer: Any) -> QuerySet[ServiceRequestEvent]:
+    return (
+        ServiceRequestEvent.objects.filter(request=service_request)
+        .select_related("actor")
+        .prefetch_related(visible_photos(viewer))
     )
 
 

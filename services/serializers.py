@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.crypto import mask_text
+from core.images import absolute_url
 from services.models import ServiceItem, ServicePlan, ServiceRequest
 
 Status = ServiceRequest.Status
@@ -72,6 +73,10 @@ class ServiceRequestCreateIn(serializers.Serializer):
 
 
 class TransitionIn(serializers.Serializer):
+    photos = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=9,
+        help_text="仅 to=completed：POST /api/v1/images 上传后得到的图片 id（服务人员本人上传，最多 9 张）",
+    )
     to = serializers.ChoiceField(choices=Status.choices)
     # A plain string (checked below) so the schema has one status enum, not two names for it.
     from_status = serializers.CharField(
@@ -106,6 +111,25 @@ class ItemRefOut(serializers.Serializer):
     category_name = serializers.CharField(source="category.name")
 
 
+class ServicePhotoThumbOut(serializers.Serializer):
+    id = serializers.IntegerField(source="image.id")
+    event_id = serializers.IntegerField(help_text="所属的完成记录（时间线）")
+    status = serializers.CharField(source="image.status", help_text="passed 之前只有上传者能看到")
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_thumbnail_url(self, link) -> str:
+        return absolute_url(link.image.thumbnail.name)
+
+
+class ServicePhotoOut(ServicePhotoThumbOut):
+    url = serializers.SerializerMethodField()
+    width = serializers.IntegerField(source="image.width")
+    height = serializers.IntegerField(source="image.height")
+
+    def get_url(self, link) -> str:
+        return absolute_url(link.image.file.name)
+
+
 class RatingOut(serializers.Serializer):
     score = serializers.IntegerField()
     comment = serializers.CharField()
@@ -138,6 +162,9 @@ class ServiceRequestOut(serializers.Serializer):
     assigned_user = serializers.SerializerMethodField()
     reject_reason = serializers.CharField()
     completion_note = serializers.CharField()
+    completion_photos = ServicePhotoThumbOut(
+        source="visible_photos", many=True, default=list, help_text="完成照片缩略图（列表只给缩略图）"
+    )
     plan_id = serializers.IntegerField(allow_null=True)
     occurrence_date = serializers.DateField(allow_null=True)
     rating = serializers.SerializerMethodField()
@@ -174,6 +201,7 @@ class ServiceRequestOut(serializers.Serializer):
 
 
 class ServiceRequestDetailOut(ServiceRequestOut):
+    completion_photos = ServicePhotoOut(source="visible_photos", many=True, default=list, help_text="完成照片（原图与缩略图）")
     allowed_transitions = serializers.SerializerMethodField(help_text="当前用户可执行的目标状态")
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
@@ -186,7 +214,7 @@ class ServiceRequestPageOut(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True)
 
 
-class EventOut(serializers.Serializer):
+class ServiceRequestEventOut(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     from_status = serializers.CharField()
@@ -194,6 +222,7 @@ class EventOut(serializers.Serializer):
     actor = serializers.SerializerMethodField()
     note = serializers.CharField()
     data = serializers.DictField()
+    photos = ServicePhotoOut(source="visible_photos", many=True, default=list, help_text="完成时上传的照片")
     created_at = serializers.DateTimeField()
 
     @extend_schema_field(RefOut(allow_null=True))
@@ -203,8 +232,8 @@ class EventOut(serializers.Serializer):
         return {"id": event.actor_id, "name": event.actor.display_name}
 
 
-class EventPageOut(serializers.Serializer):
-    results = EventOut(many=True)
+class ServiceRequestEventPageOut(serializers.Serializer):
+    results = ServiceRequestEventOut(many=True)
     next_cursor = serializers.CharField(allow_null=True)
 
 
