@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.content import SCENE_COMMENT, check_text, recheck_text, schedule_recheck
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.images import validate_image_ids
 from notifications.actions import do_notify
@@ -26,6 +27,7 @@ from services.models import (
     ServiceRequest,
     ServiceRequestEvent,
     ServiceRequestPhoto,
+    TextStatus,
 )
 
 Status = ServiceRequest.Status
@@ -38,6 +40,27 @@ MAX_PLAN_DAYS = 92
 
 def _page(request_id: int) -> str:
     return f"pages/services/detail?id={request_id}"
+
+
+# --- content check of what residents type ----------------------------------------------
+
+
+def _check_resident_text(author: User, text: str, *, typed_by_staff: bool = False) -> str:
+    """The TextStatus a resident's note or comment is born with (core.content: msgSecCheck v2).
+
+    risky → InvalidInput content_rejected (the caller saves nothing); review → pending_review;
+    WeChat unreachable → pending_check, and the request is accepted anyway: an elder's request
+    must never be lost to a content check. Staff of the region are the reviewers, so their own
+    text is not sent. Call outside any transaction: a network call must not hold row locks."""
+    if typed_by_staff or not text.strip():
+        return TextStatus.PUBLISHED
+    return check_text(user=author, content=text, scene=SCENE_COMMENT).status
+
+
+def _schedule_text_recheck() -> None:
+    from services.tasks import recheck_pending_text
+
+    schedule_recheck(recheck_pending_text, delay_setting="SERVICES_TEXT_RECHECK_DELAY_SECONDS")
 
 
 # --- who is it for, where, and may they ask ------------------------------------------
@@ -187,6 +210,7 @@ def do_create_service_request(
     if scheduled_for is not None and scheduled_for < now - dt.timedelta(minutes=5):
         raise InvalidInput("scheduled_in_past", "预约时间不能早于现在", field="scheduled_for")
     accept_due_at, complete_due_at = _due_times(item, now, scheduled_for)
+    note_status = _check_resident_text(actor, note, typed_by_staff=is_staff_for(actor, subject.neighborhood.pk))
     with transaction.atomic():
         req = ServiceRequest.objects.create(
             item=item,
@@ -200,6 +224,7 @@ def do_create_service_request(
             address=subject.address,
             health_note=subject.health_note if health_note is None else health_note,
             note=note,
+            note_status=note_status,
             extra=cleaned,
             scheduled_for=scheduled_for,
             accept_due_at=accept_due_at,
@@ -210,6 +235,8 @@ def do_create_service_request(
             note="居委代为申请" if subject.filed_on_behalf else "",
         )
         _announce_created(req, item)
+        if note_status == TextStatus.PENDING_CHECK:
+            _schedule_text_recheck()
     return req
 
 
@@ -375,7 +402,17 @@ def _notify_assignee(req: ServiceRequest, event: ServiceRequestEvent) -> None:
 
 
 def do_rate_service_request(request_id: int, *, actor: User, score: int, comment: str = "") -> ServiceRating:
-    """The requester's word closes a completed request for good."""
+    """The requester's word closes a completed request for good. The comment goes through
+    msgSecCheck first (risky → 400 and no rating); the checks are repeated under the lock."""
+    seen = ServiceRequest.objects.select_related("beneficiary").filter(pk=request_id).first()
+    if seen is None:
+        raise NotFound("service_request_not_found", "服务工单不存在")
+    # Cheap refusals before the network call: do not ask WeChat about a rating that cannot land.
+    if not is_family_of(actor, seen):
+        raise Forbidden("transition_not_allowed", "只有申请人可以评价")
+    if seen.status != Status.COMPLETED:
+        raise _state_changed(seen)
+    comment_status = _check_resident_text(actor, comment)
     with transaction.atomic():
         req = _lock(request_id)
         if not is_family_of(actor, req):
@@ -384,7 +421,9 @@ def do_rate_service_request(request_id: int, *, actor: User, score: int, comment
             raise _state_changed(req)
         try:
             with transaction.atomic():
-                rating = ServiceRating.objects.create(request=req, rater=actor, score=score, comment=comment)
+                rating = ServiceRating.objects.create(
+                    request=req, rater=actor, score=score, comment=comment, comment_status=comment_status
+                )
         except IntegrityError:  # the one-per-request constraint, if the row lock was not enough
             raise _state_changed(req) from None
         from_status = req.status
@@ -395,7 +434,76 @@ def do_rate_service_request(request_id: int, *, actor: User, score: int, comment
             data={"score": score},
         )
         _announce_status(req, event)
+        if comment_status == TextStatus.PENDING_CHECK:
+            _schedule_text_recheck()
     return rating
+
+
+REVIEWABLE_TEXT = ("note", "rating_comment")
+TEXT_LABELS = {"note": "备注", "rating_comment": "评价内容"}
+
+
+def do_review_service_text(request_id: int, *, actor: User, field: str, decision: str) -> ServiceRequest:
+    """Staff of the region decide on a held note or rating comment: approve shows it to the
+    provider too; remove keeps it from them for good. Only text still waiting can be decided
+    (409 text_review_state_changed otherwise, e.g. a colleague or the late check was first)."""
+    if field not in REVIEWABLE_TEXT:
+        raise InvalidInput("invalid_input", "审核对象有误", field="field")
+    if decision not in ("approve", "remove"):
+        raise InvalidInput("invalid_input", "审核结论有误", field="decision")
+    new_status = TextStatus.PUBLISHED if decision == "approve" else TextStatus.REMOVED
+    with transaction.atomic():
+        req = _lock(request_id)
+        if not is_staff_for(actor, req.neighborhood_id):
+            raise Forbidden("staff_only", "仅限居委或街道工作人员")
+        if field == "note":
+            target: ServiceRequest | ServiceRating | None = req
+            status_field = "note_status"
+        else:
+            target = ServiceRating.objects.select_for_update().filter(request=req).first()
+            status_field = "comment_status"
+        current = getattr(target, status_field) if target is not None else None
+        if current not in TextStatus.waiting():
+            raise Conflict("text_review_state_changed", "该内容已处理，请刷新后重试", current=current)
+        setattr(target, status_field, new_status)
+        target.save(update_fields=[status_field])
+        if field == "note":
+            ServiceRequest.objects.filter(pk=req.pk).update(updated_at=timezone.now())
+        verb = "审核通过" if decision == "approve" else "已隐藏"
+        _record(
+            req, actor=actor, from_status=req.status, kind=ServiceRequestEvent.Kind.TEXT_REVIEWED,
+            note=f"{TEXT_LABELS[field]}{verb}", data={"field": field, "decision": decision},
+        )
+        publish_on_commit(f"staff.neighborhood.{req.neighborhood_id}", "service_request.updated", _board_payload(req))
+    return req
+
+
+def do_recheck_pending_text(*, limit: int = 100) -> dict[str, int]:
+    """Ask WeChat again about notes and comments saved while it was unreachable.
+
+    pass → published, review → pending_review, risky → removed (the request and the rating
+    stay: only the text is hidden). The UPDATE is conditional, so a staff decision made
+    meanwhile, or a second sweep running at once, is never overwritten."""
+    done = {"published": 0, "review": 0, "removed": 0, "still_pending": 0}
+    waiting_notes = (
+        ServiceRequest.objects.filter(note_status=TextStatus.PENDING_CHECK).select_related("requester").order_by("id")[:limit]
+    )
+    waiting_comments = (
+        ServiceRating.objects.filter(comment_status=TextStatus.PENDING_CHECK).select_related("rater").order_by("id")[:limit]
+    )
+    # (model, pk, status field, author, text)
+    work: list[tuple[Any, int, str, User, str]] = [
+        (ServiceRequest, r.pk, "note_status", r.requester, r.note) for r in waiting_notes
+    ] + [(ServiceRating, r.pk, "comment_status", r.rater, r.comment) for r in waiting_comments]
+    for model, pk, status_field, author, text in work:
+        check = recheck_text(user=author, content=text, scene=SCENE_COMMENT)
+        if check is not None and check.status == TextStatus.PENDING_CHECK:
+            done["still_pending"] += 1
+            continue
+        outcome = TextStatus.REMOVED if check is None else check.status
+        if model.objects.filter(pk=pk, **{status_field: TextStatus.PENDING_CHECK}).update(**{status_field: outcome}):
+            done[{TextStatus.PUBLISHED: "published", TextStatus.PENDING_REVIEW: "review"}.get(outcome, "removed")] += 1
+    return done
 
 
 # --- deadlines ------------------------------------------------------------------------

@@ -19,9 +19,10 @@ from services.access import (
     allowed_transitions,
     full_view_reason,
     provider_org_ids,
+    sees_unchecked_text,
     visible_requests_for,
 )
-from services.models import ServiceItem, ServicePlan
+from services.models import ServiceItem, ServicePlan, ServiceRating, TextStatus
 from services.serializers import (
     CatalogOut,
     CountsOut,
@@ -38,6 +39,7 @@ from services.serializers import (
     ServiceRequestEventPageOut,
     ServiceRequestOut,
     ServiceRequestPageOut,
+    TextReviewIn,
     TransitionIn,
 )
 
@@ -64,7 +66,11 @@ def _detail_response(request, service_request, status: int = 200) -> Response:
     reason = full_view_reason(request.user, service_request)
     if reason in (FullView.STAFF, FullView.PROVIDER):
         actions.do_log_sensitive_view(viewer=request.user, request=service_request, screen=request.path)
-    context = {"full": reason is not None, "allowed_transitions": allowed_transitions(request.user, service_request)}
+    context = {
+        "full": reason is not None,
+        "allowed_transitions": allowed_transitions(request.user, service_request),
+        "viewer": request.user,
+    }
     return Response(ServiceRequestDetailOut(service_request, context=context).data, status=status)
 
 
@@ -85,6 +91,7 @@ LIST_PARAMS = [
     OpenApiParameter("created_from", str, description="YYYY-MM-DD"),
     OpenApiParameter("created_to", str, description="YYYY-MM-DD"),
     OpenApiParameter("scope", str, enum=["mine", "assigned", "region"]),
+    OpenApiParameter("text_pending", str, enum=["true"], description="只看有待内容审核（备注或评价）的工单"),
     OpenApiParameter("ordering", str, enum=["queue", "newest"], description="queue：超时优先、按截止时间；newest：最新优先"),
     OpenApiParameter("cursor", str),
     OpenApiParameter("limit", int),
@@ -114,7 +121,7 @@ class ServiceRequestListCreateView(APIView):
             queryset, ordering=ordering, cursor=request.query_params.get("cursor"),
             limit=parse_limit(request.query_params.get("limit")),
         )
-        return Response(page_response(page, ServiceRequestOut(page.items, many=True).data))
+        return Response(page_response(page, ServiceRequestOut(page.items, many=True, context={"viewer": request.user}).data))
 
     @extend_schema(operation_id="service_requests_create", request=ServiceRequestCreateIn,
                    responses={201: ServiceRequestDetailOut}, parameters=[IDEMPOTENCY_HEADER], summary="一键申请服务")
@@ -165,13 +172,20 @@ class EventsView(APIView):
                    parameters=[OpenApiParameter("cursor", str), OpenApiParameter("limit", int)], summary="工单时间线")
     def get(self, request, request_id: int):
         service_request = access_service_request(request.user, request_id)
+        rating = ServiceRating.objects.filter(request=service_request).only("comment_status").first()
+        hide_rating_comment = (
+            rating is not None
+            and rating.comment_status != TextStatus.PUBLISHED
+            and not sees_unchecked_text(request.user, service_request)
+        )
         page = paginate_keyset(
             queries.timeline(service_request, request.user),
             ordering=("created_at", "id"),
             cursor=request.query_params.get("cursor"),
             limit=parse_limit(request.query_params.get("limit"), default=50),
         )
-        return Response(page_response(page, ServiceRequestEventOut(page.items, many=True).data))
+        context = {"hide_rating_comment": hide_rating_comment}
+        return Response(page_response(page, ServiceRequestEventOut(page.items, many=True, context=context).data))
 
 
 class RatingView(APIView):
@@ -179,14 +193,27 @@ class RatingView(APIView):
                    parameters=[IDEMPOTENCY_HEADER], summary="评价已完成的服务")
     @idempotent
     def post(self, request, request_id: int):
-        access_service_request(request.user, request_id)
+        service_request = access_service_request(request.user, request_id)
         data = _valid(RatingIn, request.data)
         rating = actions.do_rate_service_request(request_id, actor=request.user, score=data["score"], comment=data["comment"])
-        return Response(RatingOut(rating).data, status=201)
+        context = {"viewer": request.user, "request_obj": service_request}
+        return Response(RatingOut(rating, context=context).data, status=201)
+
+
+class TextReviewView(APIView):
+    @extend_schema(operation_id="service_requests_text_review", request=TextReviewIn, responses=ServiceRequestDetailOut,
+                   parameters=[IDEMPOTENCY_HEADER],
+                   summary="审核被内容安全暂扣的申请备注或评价（本辖区工作人员）：通过后服务人员可见，或隐藏")
+    @idempotent
+    def post(self, request, request_id: int):
+        access_service_request(request.user, request_id)
+        data = _valid(TextReviewIn, request.data)
+        actions.do_review_service_text(request_id, actor=request.user, field=data["field"], decision=data["decision"])
+        return _detail_response(request, access_service_request(request.user, request_id))
 
 
 class CountsView(APIView):
-    @extend_schema(operation_id="service_requests_counts", parameters=LIST_PARAMS[:10], responses=CountsOut,
+    @extend_schema(operation_id="service_requests_counts", parameters=LIST_PARAMS[:11], responses=CountsOut,
                    summary="本辖区各状态工单数（工作人员）")
     def get(self, request):
         staff = require_staff(request.user)

@@ -137,6 +137,22 @@ class ServicePlan(models.Model):
         constraints = [models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="service_plan_period_ordered")]
 
 
+class TextStatus(models.TextChoices):
+    """Where a resident's free text (request note, rating comment) stands with WeChat's
+    msgSecCheck. The values are core.content's verdict strings, so a verdict is stored as is.
+    Until it is `published` the text is shown only to its author's side (requester, the elder's
+    registered family) and to the region's staff, who review it; providers see it blanked."""
+
+    PUBLISHED = "published", "已通过"  # pass, or typed by staff, or approved by staff
+    PENDING_REVIEW = "pending_review", "待人工审核"  # WeChat suggested review: staff decide
+    PENDING_CHECK = "pending_check", "待送审"  # WeChat was unreachable: services.tasks.recheck_pending_text asks again
+    REMOVED = "removed", "已隐藏"  # staff hid it, or the late check said risky
+
+    @classmethod
+    def waiting(cls) -> tuple[str, str]:
+        return (cls.PENDING_REVIEW, cls.PENDING_CHECK)
+
+
 class ServiceRequest(models.Model):
     """One ask for one service for one person, and where it stands."""
 
@@ -197,6 +213,7 @@ class ServiceRequest(models.Model):
     address = EncryptedTextField("服务地址", blank=True, default="")
     health_note = EncryptedTextField("健康备注", blank=True, default="")
     note = models.CharField("备注", max_length=500, blank=True)
+    note_status = models.CharField("备注审核", max_length=16, choices=TextStatus.choices, default=TextStatus.PUBLISHED)
     extra = models.JSONField("附加信息", default=dict, blank=True)
     scheduled_for = models.DateTimeField("预约时间", null=True, blank=True)
     accept_due_at = models.DateTimeField("受理截止")
@@ -231,6 +248,8 @@ class ServiceRequest(models.Model):
             models.Index(fields=["requester", "-created_at"]),
             models.Index(fields=["assigned_org", "status"]),
             models.Index(fields=["status", "escalated_at"]),
+            # Small: only notes still waiting for WeChat or staff (the re-check sweep, the review filter).
+            models.Index(fields=["note_status"], condition=~Q(note_status="published"), name="service_request_note_waiting"),
         ]
 
     def __str__(self) -> str:
@@ -260,6 +279,7 @@ class ServiceRequestEvent(models.Model):
         TRANSITION = "transition", "状态变更"
         ESCALATED = "escalated", "超时上报"
         RATED = "rated", "评价"
+        TEXT_REVIEWED = "text_reviewed", "内容审核"
 
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TRANSITION)
@@ -283,6 +303,7 @@ class ServiceRating(models.Model):
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     score = models.PositiveSmallIntegerField("评分")
     comment = models.CharField("评价", max_length=500, blank=True)
+    comment_status = models.CharField("评价审核", max_length=16, choices=TextStatus.choices, default=TextStatus.PUBLISHED)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     SATISFIED_FROM = 4  # 满意 = 4 or 5 stars
@@ -291,6 +312,9 @@ class ServiceRating(models.Model):
         verbose_name = "服务评价"
         verbose_name_plural = "服务评价"
         constraints = [models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="service_rating_score_1_to_5")]
+        indexes = [
+            models.Index(fields=["comment_status"], condition=~Q(comment_status="published"), name="service_rating_comment_waiting")
+        ]
 
 
 class ServiceRequestPhoto(models.Model):

@@ -28,6 +28,7 @@ from services.models import (
     ServiceRequest,
     ServiceRequestEvent,
     ServiceRequestPhoto,
+    TextStatus,
 )
 
 Status = ServiceRequest.Status
@@ -94,6 +95,8 @@ class ServiceRequestFilter(django_filters.FilterSet):
     overdue = django_filters.ChoiceFilter(choices=[("true", "超时"), ("false", "未超时")], method="filter_overdue")
     created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    # Staff's review queue: a note or rating comment the content check held back.
+    text_pending = django_filters.ChoiceFilter(choices=[("true", "有待审核内容")], method="filter_text_pending")
     scope = django_filters.ChoiceFilter(
         choices=[("mine", "我和家人的申请"), ("assigned", "派给我的"), ("region", "本辖区")], method="filter_scope"
     )
@@ -105,6 +108,10 @@ class ServiceRequestFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         condition = overdue_condition(timezone.now())
         return queryset.filter(condition) if value == "true" else queryset.exclude(condition)
+
+    def filter_text_pending(self, queryset, name, value):
+        waiting = TextStatus.waiting()
+        return queryset.filter(Q(note_status__in=waiting) | Q(rating__comment_status__in=waiting))
 
     def filter_scope(self, queryset, name, value):
         from residents.access import profile

@@ -8,7 +8,8 @@ from rest_framework import serializers
 
 from core.crypto import mask_text
 from core.images import absolute_url
-from services.models import ServiceItem, ServicePlan, ServiceRequest
+from services.access import sees_unchecked_text
+from services.models import ServiceItem, ServicePlan, ServiceRequest, TextStatus
 
 Status = ServiceRequest.Status
 
@@ -94,6 +95,11 @@ class TransitionIn(serializers.Serializer):
         return value
 
 
+class TextReviewIn(serializers.Serializer):
+    field = serializers.ChoiceField(choices=[("note", "申请备注"), ("rating_comment", "评价内容")])
+    decision = serializers.ChoiceField(choices=[("approve", "通过（服务人员可见）"), ("remove", "隐藏")])
+
+
 class RatingIn(serializers.Serializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -130,10 +136,23 @@ class ServicePhotoOut(ServicePhotoThumbOut):
         return absolute_url(link.image.file.name)
 
 
+TEXT_STATUS_HELP = "内容安全审核：published 已通过 / pending_review 待人工审核 / pending_check 待送审 / removed 已隐藏"
+
+
 class RatingOut(serializers.Serializer):
+    """`comment` is blank for a viewer who may not read it yet (see services.access.sees_unchecked_text);
+    the context carries `viewer` and the rated `request`."""
+
     score = serializers.IntegerField()
-    comment = serializers.CharField()
+    comment = serializers.SerializerMethodField()
+    comment_status = serializers.CharField(help_text=TEXT_STATUS_HELP)
     created_at = serializers.DateTimeField()
+
+    def get_comment(self, rating) -> str:
+        if rating.comment_status == TextStatus.PUBLISHED:
+            return rating.comment
+        request = self.context.get("request_obj") or rating.request
+        return rating.comment if sees_unchecked_text(self.context.get("viewer"), request) else ""
 
 
 class ServiceRequestOut(serializers.Serializer):
@@ -151,7 +170,8 @@ class ServiceRequestOut(serializers.Serializer):
     address = serializers.SerializerMethodField()
     health_note = serializers.SerializerMethodField()
     sensitive_masked = serializers.SerializerMethodField()
-    note = serializers.CharField()
+    note = serializers.SerializerMethodField(help_text="未通过内容审核时，服务人员看到的是空字符串")
+    note_status = serializers.CharField(help_text=TEXT_STATUS_HELP)
     extra = serializers.DictField()
     scheduled_for = serializers.DateTimeField(allow_null=True)
     accept_due_at = serializers.DateTimeField()
@@ -181,6 +201,11 @@ class ServiceRequestOut(serializers.Serializer):
     def get_health_note(self, obj: ServiceRequest) -> str:
         return obj.health_note if self._full() else mask_text(obj.health_note, keep=0)
 
+    def get_note(self, obj: ServiceRequest) -> str:
+        if obj.note_status == TextStatus.PUBLISHED or sees_unchecked_text(self.context.get("viewer"), obj):
+            return obj.note
+        return ""
+
     def get_sensitive_masked(self, obj: ServiceRequest) -> bool:
         return not self._full()
 
@@ -197,7 +222,9 @@ class ServiceRequestOut(serializers.Serializer):
     @extend_schema_field(RatingOut(allow_null=True))
     def get_rating(self, obj: ServiceRequest) -> dict | None:
         rating = getattr(obj, "rating", None) if obj.status == Status.RATED else None
-        return RatingOut(rating).data if rating else None
+        if not rating:
+            return None
+        return RatingOut(rating, context={"viewer": self.context.get("viewer"), "request_obj": obj}).data
 
 
 class ServiceRequestDetailOut(ServiceRequestOut):
@@ -220,10 +247,16 @@ class ServiceRequestEventOut(serializers.Serializer):
     from_status = serializers.CharField()
     to_status = serializers.CharField()
     actor = serializers.SerializerMethodField()
-    note = serializers.CharField()
+    note = serializers.SerializerMethodField()
     data = serializers.DictField()
     photos = ServicePhotoOut(source="visible_photos", many=True, default=list, help_text="完成时上传的照片")
     created_at = serializers.DateTimeField()
+
+    def get_note(self, event) -> str:
+        # A rating's line carries the comment: blank it where the rating itself would be blanked.
+        if event.kind == event.Kind.RATED and self.context.get("hide_rating_comment"):
+            return ""
+        return event.note
 
     @extend_schema_field(RefOut(allow_null=True))
     def get_actor(self, event) -> dict | None:

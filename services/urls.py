@@ -9,6 +9,7 @@ urlpatterns = [
     path("service-requests/<int:request_id>", api.ServiceRequestDetailView.as_view(), name="service-request"),
     path("service-requests/<int:request_id>/transitions", api.TransitionView.as_view(), name="service-request-transitions"),
     path("service-requests/<int:request_id>/events", api.EventsView.as_view(), name="service-request-events"),
+    path("service-requests/<int:request_id>/text-review", api.TextReviewView.as_view(), name="service-request-text-review"),
     path("service-requests/<int:request_id>/rating", api.RatingView.as_view(), name="service-request-rating"),
     path("service-stats/satisfaction", api.SatisfactionView.as_view(), name="service-satisfaction"),
     path("service-plans", api.ServicePlanCreateView.as_view(), name="service-plans"),
