@@ -11,11 +11,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.content import SCENE_COMMENT, check_text, recheck_text, schedule_recheck
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from core.images import validate_image_ids
 from notifications.actions import do_notify
 from notifications.realtime import publish_on_commit
-from residents.access import current_neighborhood_id, is_staff_for, profile
+from residents.access import current_neighborhood_id, is_staff_for, profile, require_staff
 from residents.models import Beneficiary, Membership, Region, Role, User
 from services.access import is_family_of, may_act_as
 from services.extra import clean_extra, field_definition
@@ -382,6 +382,76 @@ def do_transition_service_request(
         if to == Status.ASSIGNED:
             _notify_assignee(req, event)
     return req
+
+
+# --- bulk moves for the dispatch board ---------------------------------------------------
+
+BULK_TARGETS = (Status.ACCEPTED, Status.ASSIGNED)
+MAX_BULK_IDS = 100
+_BULK_OUTCOME = {400: "invalid", 403: "forbidden", 404: "not_found", 409: "conflict"}
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What happened to one id of a bulk move. `status` is the request's state after the move
+    (ok) or the state that stopped it (conflict); never given for not_found."""
+
+    id: int
+    outcome: str  # ok | conflict | not_found | invalid | forbidden
+    status_code: int
+    status: str | None = None
+    error: dict[str, Any] | None = None
+
+
+def do_bulk_transition(
+    *,
+    actor: User,
+    ids: list[int],
+    to: str,
+    assignee_org_id: int | None = None,
+    assignee_user_id: int | None = None,
+    note: str = "",
+) -> list[BulkOutcome]:
+    """Accept or assign many requests at once (the API's bulk endpoint and the console's dispatch
+    board both call this). Each id is its own locked transaction through
+    `do_transition_service_request`, so one id that lost a race (409 with its current state) or
+    cannot be assigned (400) does not undo the others. Ids outside the actor's region answer
+    exactly like ids that do not exist (not_found), and nothing about them is read."""
+    if to not in BULK_TARGETS:
+        raise InvalidInput("invalid_bulk_target", "批量操作只支持受理或派单", field="to")
+    if not ids or len(ids) > MAX_BULK_IDS:
+        raise InvalidInput("invalid_bulk_ids", f"一次可处理 1 到 {MAX_BULK_IDS} 张工单", field="ids")
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("invalid_bulk_ids", "工单重复", field="ids")
+    if to != Status.ASSIGNED and (assignee_org_id is not None or assignee_user_id is not None):
+        raise InvalidInput("assignee_not_allowed", "只有派单时可以指定服务机构或人员", field="assignee_org")
+    staff_of = require_staff(actor).staff_of
+    # A request never changes neighborhood, so this scoping read need not hold the locks.
+    in_region = set(
+        ServiceRequest.objects.filter(pk__in=ids, neighborhood_id__in=staff_of).values_list("pk", flat=True)
+    )
+    outcomes: list[BulkOutcome] = []
+    for request_id in ids:
+        try:
+            if request_id not in in_region:
+                raise NotFound("service_request_not_found", "服务工单不存在")
+            req = do_transition_service_request(
+                request_id, actor=actor, to=to, note=note,
+                assignee_org_id=assignee_org_id, assignee_user_id=assignee_user_id,
+            )
+        except DomainError as exc:
+            outcomes.append(
+                BulkOutcome(
+                    id=request_id,
+                    outcome=_BULK_OUTCOME.get(exc.status_code, "invalid"),
+                    status_code=exc.status_code,
+                    status=exc.detail.get("current") if exc.status_code == 409 else None,
+                    error={"code": exc.code, "message": exc.message, "detail": exc.detail},
+                )
+            )
+        else:
+            outcomes.append(BulkOutcome(id=request_id, outcome="ok", status_code=200, status=req.status))
+    return outcomes
 
 
 def _notify_assignee(req: ServiceRequest, event: ServiceRequestEvent) -> None:

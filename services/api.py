@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.db.models import Count, prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
@@ -24,6 +26,8 @@ from services.access import (
 )
 from services.models import ServiceItem, ServicePlan, ServiceRating, TextStatus
 from services.serializers import (
+    BulkTransitionIn,
+    BulkTransitionOut,
     CatalogOut,
     CountsOut,
     PlanActionOut,
@@ -165,6 +169,28 @@ class TransitionView(APIView):
             photos=data["photos"],
         )
         return _detail_response(request, access_service_request(request.user, request_id))
+
+
+class BulkTransitionView(APIView):
+    @extend_schema(operation_id="service_requests_bulk_transition", request=BulkTransitionIn, responses=BulkTransitionOut,
+                   parameters=[IDEMPOTENCY_HEADER],
+                   summary="批量受理/派单（工作人员）：逐张加锁处理，逐张返回结果；非本辖区的工单按不存在处理")
+    @idempotent
+    def post(self, request):
+        data = _valid(BulkTransitionIn, request.data)
+        outcomes = actions.do_bulk_transition(
+            actor=request.user,
+            ids=data["ids"],
+            to=data["to"],
+            assignee_org_id=data.get("assignee_org"),
+            assignee_user_id=data.get("assignee_user"),
+            note=data["note"],
+        )
+        counts: dict[str, int] = {}
+        for outcome in outcomes:
+            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+        body = {"to": data["to"], "results": [asdict(o) for o in outcomes], "counts": counts}
+        return Response(BulkTransitionOut(body).data)
 
 
 class EventsView(APIView):

@@ -95,6 +95,39 @@ class TransitionIn(serializers.Serializer):
         return value
 
 
+class BulkTransitionIn(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=100)
+    to = serializers.ChoiceField(choices=[("accepted", "受理"), ("assigned", "派单")])
+    assignee_org = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    assignee_user = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate_ids(self, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("工单重复")
+        return value
+
+
+class BulkErrorOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    detail = serializers.DictField()
+
+
+class BulkOutcomeOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=["ok", "conflict", "not_found", "invalid", "forbidden"])
+    status_code = serializers.IntegerField(help_text="与单张操作相同的 HTTP 状态码：200/400/403/404/409")
+    status = serializers.CharField(allow_null=True, help_text="ok：操作后的状态；conflict：当前状态；其余为 null")
+    error = BulkErrorOut(allow_null=True)
+
+
+class BulkTransitionOut(serializers.Serializer):
+    to = serializers.CharField()
+    results = BulkOutcomeOut(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="按 outcome 计数")
+
+
 class TextReviewIn(serializers.Serializer):
     field = serializers.ChoiceField(choices=[("note", "申请备注"), ("rating_comment", "评价内容")])
     decision = serializers.ChoiceField(choices=[("approve", "通过（服务人员可见）"), ("remove", "隐藏")])

@@ -6,6 +6,7 @@ urlpatterns = [
     path("service-catalog", api.CatalogView.as_view(), name="service-catalog"),
     path("service-requests", api.ServiceRequestListCreateView.as_view(), name="service-requests"),
     path("service-requests/counts", api.CountsView.as_view(), name="service-request-counts"),
+    path("service-requests/bulk-transitions", api.BulkTransitionView.as_view(), name="service-request-bulk-transitions"),
     path("service-requests/<int:request_id>", api.ServiceRequestDetailView.as_view(), name="service-request"),
     path("service-requests/<int:request_id>/transitions", api.TransitionView.as_view(), name="service-request-transitions"),
     path("service-requests/<int:request_id>/events", api.EventsView.as_view(), name="service-request-events"),
