@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core.content import SCENE_COMMENT, check_text, recheck_text, schedule_recheck
@@ -21,6 +23,7 @@ from services.access import is_family_of, may_act_as
 from services.extra import clean_extra, field_definition
 from services.models import (
     ProviderOrganization,
+    SatisfactionDaily,
     ServiceItem,
     ServicePlan,
     ServiceRating,
@@ -496,6 +499,7 @@ def do_rate_service_request(request_id: int, *, actor: User, score: int, comment
                 )
         except IntegrityError:  # the one-per-request constraint, if the row lock was not enough
             raise _state_changed(req) from None
+        _count_in_satisfaction(req, rating)
         from_status = req.status
         req.status = Status.RATED
         req.save(update_fields=["status", "updated_at"])
@@ -507,6 +511,59 @@ def do_rate_service_request(request_id: int, *, actor: User, score: int, comment
         if comment_status == TextStatus.PENDING_CHECK:
             _schedule_text_recheck()
     return rating
+
+
+def _count_in_satisfaction(req: ServiceRequest, rating: ServiceRating) -> None:
+    """Add one rating to its day's aggregate row, in the rating's transaction (a rolled-back
+    rating never counts). Call while holding the request's row lock."""
+    key = {
+        "date": timezone.localdate(rating.created_at),
+        "item_id": req.item_id,
+        "provider_key": req.assigned_org_id or 0,
+        "neighborhood_id": req.neighborhood_id,
+    }
+    satisfied = 1 if rating.score >= ServiceRating.SATISFIED_FROM else 0
+    # F() increments: two ratings of the same key committing at once both count.
+    increments = {"ratings": F("ratings") + 1, "satisfied": F("satisfied") + satisfied, "score_sum": F("score_sum") + rating.score}
+    if SatisfactionDaily.objects.filter(**key).update(**increments):
+        return
+    try:
+        # A savepoint: losing the race to insert the day's first row must not spoil the rating.
+        with transaction.atomic():
+            SatisfactionDaily.objects.create(
+                **key, provider_id=req.assigned_org_id, street_id=req.street_id, ratings=1, satisfied=satisfied,
+                score_sum=rating.score,
+            )
+    except IntegrityError:
+        # The other transaction committed the row (PostgreSQL made us wait on the unique index): add to it.
+        SatisfactionDaily.objects.filter(**key).update(**increments)
+
+
+def do_rebuild_satisfaction_daily() -> int:
+    """Recompute the whole aggregate from the ratings (after a manual data fix, or to reconcile).
+    Returns the number of rows written. Blocks ratings only for the length of one transaction."""
+    with transaction.atomic():
+        SatisfactionDaily.objects.all().delete()
+        groups = (
+            ServiceRating.objects.annotate(day=TruncDate("created_at"))
+            .values("day", "request__item_id", "request__assigned_org_id", "request__neighborhood_id", "request__street_id")
+            .annotate(
+                n=Count("id"),
+                happy=Count("id", filter=Q(score__gte=ServiceRating.SATISFIED_FROM)),
+                total=Sum("score"),
+            )
+            .order_by()
+        )
+        rows = [
+            SatisfactionDaily(
+                date=g["day"], item_id=g["request__item_id"], provider_id=g["request__assigned_org_id"],
+                provider_key=g["request__assigned_org_id"] or 0, neighborhood_id=g["request__neighborhood_id"],
+                street_id=g["request__street_id"], ratings=g["n"], satisfied=g["happy"], score_sum=g["total"],
+            )
+            for g in groups
+        ]
+        SatisfactionDaily.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
 
 
 REVIEWABLE_TEXT = ("note", "rating_comment")

@@ -337,3 +337,41 @@ class ServiceRequestPhoto(models.Model):
         verbose_name_plural = "完成照片"
         ordering = ["event_id", "position"]
         constraints = [models.UniqueConstraint(fields=["event", "image"], name="service_request_photo_once_per_event")]
+
+
+class SatisfactionDaily(models.Model):
+    """The satisfaction read model: ratings per (day, item, provider, neighborhood), kept by the
+    rating action inside its own transaction with an F() upsert, so `service-stats/satisfaction`
+    and dashboards sum a few indexed rows instead of scanning every rating.
+
+    `date` is the rating's local (Asia/Shanghai) date. `provider_key` is the organization's id,
+    0 for a request done by a volunteer without one: it is part of the unique key because a
+    unique index treats NULLs as distinct on SQLite and PostgreSQL < 15."""
+
+    date = models.DateField("日期")
+    item = models.ForeignKey(ServiceItem, verbose_name="服务项目", on_delete=models.PROTECT, related_name="+")
+    provider = models.ForeignKey(
+        ProviderOrganization, verbose_name="服务机构", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    provider_key = models.PositiveIntegerField(default=0, help_text="服务机构 id，0 表示无机构（志愿者）")
+    neighborhood = models.ForeignKey("residents.Region", verbose_name="居委/村", on_delete=models.PROTECT, related_name="+")
+    street = models.ForeignKey("residents.Region", verbose_name="街道", on_delete=models.PROTECT, related_name="+")
+    ratings = models.PositiveIntegerField("评价数", default=0)
+    satisfied = models.PositiveIntegerField("满意数", default=0, help_text="4–5 星")
+    score_sum = models.PositiveIntegerField("总分", default=0)
+
+    class Meta:
+        verbose_name = "满意度日汇总"
+        verbose_name_plural = "满意度日汇总"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "item", "provider_key", "neighborhood"], name="satisfaction_daily_one_row_per_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(satisfied__lte=models.F("ratings")), name="satisfaction_daily_satisfied_within_ratings"
+            ),
+        ]
+        indexes = [models.Index(fields=["neighborhood", "date"]), models.Index(fields=["street", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.item_id}/{self.provider_key}/{self.neighborhood_id}: {self.satisfied}/{self.ratings}"

@@ -7,7 +7,6 @@ from typing import Any
 
 import django_filters
 from django.db.models import (
-    Avg,
     BooleanField,
     Case,
     Count,
@@ -15,6 +14,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
 )
@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from core.models import Image
 from services.models import (
+    SatisfactionDaily,
     ServiceCategory,
     ServiceItem,
-    ServiceRating,
     ServiceRequest,
     ServiceRequestEvent,
     ServiceRequestPhoto,
@@ -140,43 +140,42 @@ def counts_by_status(queryset: QuerySet[ServiceRequest]) -> dict[str, Any]:
 
 
 SATISFACTION_GROUPS: dict[str, tuple[str, str]] = {
-    # group_by → (id path, name path) on ServiceRating
-    "item": ("request__item_id", "request__item__name"),
-    "provider": ("request__assigned_org_id", "request__assigned_org__name"),
-    "neighborhood": ("request__neighborhood_id", "request__neighborhood__name"),
-    "street": ("request__street_id", "request__street__name"),
+    # group_by → (id path, name path) on SatisfactionDaily
+    "item": ("item_id", "item__name"),
+    "provider": ("provider_id", "provider__name"),
+    "neighborhood": ("neighborhood_id", "neighborhood__name"),
+    "street": ("street_id", "street__name"),
 }
 
 
 def satisfaction(
     neighborhood_ids: frozenset[int] | set[int], *, group_by: str, date_from: dt.date | None, date_to: dt.date | None
 ) -> dict[str, Any]:
-    """Share of ratings ≥ 4 stars, and the average score, per group, within the staff's region."""
-    ratings = ServiceRating.objects.filter(request__neighborhood_id__in=neighborhood_ids)
+    """Share of ratings ≥ 4 stars, and the average score, per group, within the staff's region.
+
+    Reads the daily aggregate (services.models.SatisfactionDaily, kept by the rating action):
+    two queries over (neighborhood, date)-indexed rows, however many ratings there are."""
+    rows_in_scope = SatisfactionDaily.objects.filter(neighborhood_id__in=neighborhood_ids)
     if date_from:
-        ratings = ratings.filter(created_at__date__gte=date_from)
+        rows_in_scope = rows_in_scope.filter(date__gte=date_from)
     if date_to:
-        ratings = ratings.filter(created_at__date__lte=date_to)
+        rows_in_scope = rows_in_scope.filter(date__lte=date_to)
     id_path, name_path = SATISFACTION_GROUPS[group_by]
-    metrics = {
-        "ratings": Count("id"),
-        "satisfied": Count("id", filter=Q(score__gte=ServiceRating.SATISFIED_FROM)),
-        "average": Avg("score"),
-    }
+    metrics = {"ratings": Sum("ratings"), "satisfied": Sum("satisfied"), "score_sum": Sum("score_sum")}
     rows = (
-        ratings.values(group_id=F(id_path), group_name=F(name_path))
+        rows_in_scope.values(group_id=F(id_path), group_name=F(name_path))
         .annotate(**metrics)
         .order_by("group_id")
     )
-    overall = ratings.aggregate(**metrics)
+    overall = rows_in_scope.aggregate(**metrics)
 
     def shape(row: dict[str, Any]) -> dict[str, Any]:
-        count = row["ratings"]
+        count = row["ratings"] or 0
         return {
             "ratings": count,
-            "satisfied": row["satisfied"],
+            "satisfied": row["satisfied"] or 0,
             "satisfaction_rate": round(row["satisfied"] / count, 4) if count else None,
-            "average_score": round(float(row["average"]), 2) if row["average"] is not None else None,
+            "average_score": round(row["score_sum"] / count, 2) if count else None,
         }
 
     return {
