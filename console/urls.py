@@ -1,4 +1,41 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from console.views import auth, community, dashboard, deliberation, dispatch, home, realtime, verification
 
 app_name = "console"
-urlpatterns: list = []
+urlpatterns = [
+    path("login/", auth.ConsoleLoginView.as_view(), name="login"),
+    path("logout/", auth.ConsoleLogoutView.as_view(), name="logout"),
+    path("", home.home, name="home"),
+    path("realtime-token/", realtime.realtime_token, name="realtime-token"),
+    path("memberships/", verification.memberships, name="memberships"),
+    path("memberships/<int:membership_id>/decide/", verification.membership_decide, name="membership_decide"),
+    path("party-identity/", verification.party_identity, name="party_identity"),
+    path("party-identity/<int:request_id>/decide/", verification.party_identity_decide, name="party_identity_decide"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+]
+
+urlpatterns += [
+    path("dispatch/", dispatch.board, name="dispatch"),
+    path("dispatch/bulk-assign/", dispatch.bulk_assign, name="dispatch_bulk_assign"),
+    path("dispatch/<int:request_id>/", dispatch.detail, name="dispatch_detail"),
+    path("dispatch/<int:request_id>/row/", dispatch.board_row, name="dispatch_row"),
+    path("dispatch/<int:request_id>/transition/", dispatch.transition, name="dispatch_transition"),
+]
+
+urlpatterns += [
+    path("moderation/", community.moderation_queue, name="moderation"),
+    path("moderation/log/", community.moderation_log, name="moderation_log"),
+    path("moderation/post/<int:item_id>/", community.moderate, {"kind": "post"}, name="moderate_post"),
+    path("moderation/comment/<int:item_id>/", community.moderate, {"kind": "comment"}, name="moderate_comment"),
+    path("unanswered/", community.unanswered, name="unanswered"),
+    path("unanswered/<int:post_id>/reply/", community.official_reply, name="official_reply"),
+    path("announce/", community.announce, name="announce"),
+]
+
+urlpatterns += [
+    path("topics/", deliberation.topic_list, name="topics"),
+    path("topics/<int:topic_id>/", deliberation.topic_detail, name="topic_detail"),
+    path("topics/<int:topic_id>/transition/", deliberation.topic_transition, name="topic_transition"),
+    path("topics/<int:topic_id>/milestones/", deliberation.add_milestone, name="topic_milestone"),
+]

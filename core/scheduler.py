@@ -21,6 +21,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("core.tasks.check_pending_images", 60),
     PeriodicJob("community.tasks.recheck_pending_content", 60),
     PeriodicJob("deliberation.tasks.close_due_votes", 60),
+    PeriodicJob("deliberation.tasks.recheck_pending_content", 60),
     PeriodicJob("core.tasks.purge_expired_sensitive_data", 24 * 3600),
     PeriodicJob("services.tasks.flag_overdue_requests", 60),
     # The sweep that re-enqueues outbox rows a killed worker or a lost enqueue left behind.

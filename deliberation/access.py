@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from core.errors import Forbidden, NotFound
-from deliberation.models import Topic
+from deliberation.models import ContentStatus, Topic
 from residents.access import profile
 from residents.models import Membership, User
 
@@ -65,14 +65,19 @@ def is_topic_staff(user: User, topic: Topic) -> bool:
 
 
 def visible_topics_for(user: User) -> QuerySet[Topic]:
+    """Staff see every topic of their neighborhoods (held ones too: they review them); residents
+    see published topics in their scope, and their own unless staff removed it."""
     condition = Q(neighborhood_id__in=profile(user).staff_of)
+    readable = Q(content_status=ContentStatus.PUBLISHED) | (
+        Q(author_id=user.pk) & ~Q(content_status=ContentStatus.REMOVED)
+    )
     for home in homes(user):
         in_home = Q(neighborhood_id=home.neighborhood_id)
         if home.building_group_id:
             in_home &= Q(building_group__isnull=True) | Q(building_group_id=home.building_group_id)
         else:
             in_home &= Q(building_group__isnull=True)
-        condition |= in_home
+        condition |= in_home & readable
     if not condition:
         return Topic.objects.none()
     return Topic.objects.filter(condition)

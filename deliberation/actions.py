@@ -18,22 +18,31 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
+from core.content import SCENE_COMMENT, SCENE_FORUM, TextCheck, check_text, recheck_text, schedule_recheck
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.images import validate_image_ids
 from deliberation import rules
 from deliberation.access import Home, is_topic_staff, require_verified_home
 from deliberation.models import (
+    CONTENT_TRANSITIONS,
+    MAX_MILESTONE_PHOTOS,
+    MAX_TOPIC_IMAGES,
     Ballot,
     BallotMark,
     BallotRevision,
+    ContentStatus,
     Decision,
     Evaluation,
     Follow,
     Milestone,
+    MilestonePhoto,
     MilestoneUpdate,
     Reply,
     Support,
     Topic,
+    TopicContentLog,
     TopicEvent,
+    TopicImage,
     Vote,
 )
 from notifications.actions import do_notify
@@ -42,6 +51,7 @@ from residents.access import profile
 from residents.models import Membership, Region, User
 
 S = Topic.Status
+C = ContentStatus
 DEFAULT_EVALUATION_DAYS = 14
 
 
@@ -62,6 +72,40 @@ def _lock(topic_id: int) -> Topic:
 
 def _state_changed(topic: Topic) -> Conflict:
     return Conflict("topic_state_changed", "议题状态已变化，请刷新后重试", current=topic.status)
+
+
+def _require_public(topic: Topic) -> None:
+    """Residents take part only in a topic whose text passed the content check (or staff approved)."""
+    if not topic.is_public:
+        raise Conflict("topic_not_published", "议题内容尚在审核中", content_status=topic.content_status)
+
+
+def _schedule_recheck() -> None:
+    from deliberation.tasks import recheck_pending_content
+
+    schedule_recheck(recheck_pending_content, delay_setting="DELIBERATION_RECHECK_DELAY_SECONDS")
+
+
+def _snapshot_topic(topic: Topic) -> dict[str, Any]:
+    return {
+        "title": topic.title,
+        "body": topic.body,
+        "content_status": topic.content_status,
+        "status": topic.status,
+        "image_ids": list(TopicImage.objects.filter(topic=topic).values_list("image_id", flat=True)),
+    }
+
+
+def _snapshot_reply(reply: Reply) -> dict[str, Any]:
+    return {"body": reply.body, "content_status": reply.content_status, "author_id": reply.author_id}
+
+
+def _log(
+    topic: Topic, *, actor: User | None, action: str, reason: str = "", reply: Reply | None = None, snapshot: dict
+) -> TopicContentLog:
+    return TopicContentLog.objects.create(
+        topic=topic, reply=reply, actor=actor, action=action, reason=reason[:200], snapshot=snapshot
+    )
 
 
 def _publish(topic: Topic, type_: str, payload: dict[str, Any]) -> None:
@@ -130,7 +174,7 @@ def _support_households(topic: Topic) -> int:
 
 def _maybe_open_discussion(topic: Topic) -> None:
     """Caller holds the topic lock: the count and the move see the same supports."""
-    if topic.status != S.PROPOSED:
+    if topic.status != S.PROPOSED or not topic.is_public:
         return
     threshold = rules.support_threshold(topic)
     households = _support_households(topic)
@@ -141,6 +185,13 @@ def _maybe_open_discussion(topic: Topic) -> None:
 # --- topics --------------------------------------------------------------------------
 
 
+def _attach_images(topic: Topic, image_ids: list[int]) -> None:
+    TopicImage.objects.filter(topic=topic).delete()
+    TopicImage.objects.bulk_create(
+        [TopicImage(topic=topic, image_id=image_id, position=i) for i, image_id in enumerate(image_ids)]
+    )
+
+
 def do_create_topic(
     *,
     actor: User,
@@ -149,6 +200,7 @@ def do_create_topic(
     category: str,
     title: str,
     body: str,
+    image_ids: list[int] | None = None,
 ) -> Topic:
     p = profile(actor)
     if neighborhood_id not in p.member_of | p.pending_in | p.staff_of:
@@ -170,13 +222,27 @@ def do_create_topic(
         if home_in_scope(actor, draft) is None:
             raise NotFound("building_group_not_found", "楼组不存在")
         require_verified_home(actor, draft)
+    image_ids = validate_image_ids(actor, list(image_ids or []), limit=MAX_TOPIC_IMAGES)
+    # Before the transaction: a network call must not hold locks. risky raises content_rejected here.
+    check = check_text(user=actor, content=body, title=title, scene=SCENE_FORUM)
     with transaction.atomic():
         topic = Topic.objects.create(
-            neighborhood=neighborhood, building_group=group, category=category, title=title, body=body, author=actor
+            neighborhood=neighborhood,
+            building_group=group,
+            category=category,
+            title=title,
+            body=body,
+            author=actor,
+            content_status=check.status,
+            content_trace_id=check.trace_id,
         )
+        _attach_images(topic, image_ids)
         Follow.objects.create(topic=topic, user=actor)
         TopicEvent.objects.create(topic=topic, actor=actor, from_status="", to_status=S.PROPOSED, note="提出议题")
-        _publish(topic, "topic.created", {"category": category})
+        if topic.is_public:
+            _publish(topic, "topic.created", {"category": category})
+        elif topic.content_status == C.PENDING_CHECK:
+            _schedule_recheck()
     return topic
 
 
@@ -205,6 +271,8 @@ def do_transition_topic(
         _check_actor(topic, actor, to)
         if (expected_from and topic.status != expected_from) or not topic.can_move_to(to):
             raise _state_changed(topic)
+        if to in (S.DISCUSSING, S.VOTING):
+            _require_public(topic)
         if to == S.VOTING:
             if not summary.strip():
                 raise InvalidInput("summary_required", "开启表决前须发布讨论小结", field="summary")
@@ -254,7 +322,7 @@ def do_merge_topic(*, topic_id: int, into_id: int, actor: User, note: str = "") 
             raise NotFound("merge_target_not_found", "目标议题不存在")
         if not topic.can_move_to(S.MERGED):
             raise _state_changed(topic)
-        if target.status not in Topic.PRE_VOTE:
+        if target.status not in Topic.PRE_VOTE or not target.is_public:
             raise Conflict("merge_target_not_open", "目标议题已进入表决或结束", current=target.status)
         Support.objects.bulk_create(
             [Support(topic=target, user_id=s.user_id, household_key=s.household_key) for s in topic.supports.all()],
@@ -280,6 +348,7 @@ def do_add_support(*, topic_id: int, actor: User) -> tuple[Topic, bool]:
         home = require_verified_home(actor, topic)
         if topic.status not in Topic.SUPPORTABLE:
             raise Conflict("supports_closed", "议题已不再接受附议", current=topic.status)
+        _require_public(topic)
         _, created = Support.objects.get_or_create(
             topic=topic, user=actor, defaults={"household_key": home.voter_household}
         )
@@ -315,28 +384,54 @@ def do_unfollow_topic(*, topic: Topic, actor: User) -> None:
 
 
 def do_add_reply(*, topic_id: int, actor: User, body: str, stance: str = "", official: bool = False) -> Reply:
+    """A resident's reply (with a stance) or staff's official reply. The text is checked by WeChat
+    before the transaction; it is public (counted, announced, notified) only once it passed."""
+    topic = Topic.objects.filter(pk=topic_id).first()
+    if topic is None:
+        raise NotFound("topic_not_found", "议题不存在")
+    # Who may reply is checked before asking WeChat; the lock below re-checks the stage.
+    if official:
+        if not is_topic_staff(actor, topic):
+            raise Forbidden("staff_only", "只有本居委工作人员可以发布官方回复")
+    else:
+        require_verified_home(actor, topic)
+        if not stance:
+            raise InvalidInput("stance_required", "请选择立场：赞成、反对或中立", field="stance")
+    if topic.status not in Topic.REPLYABLE:
+        raise Conflict("discussion_closed", "议题讨论已结束", current=topic.status)
+    _require_public(topic)
+    check = check_text(user=actor, content=body, scene=SCENE_COMMENT)
     with transaction.atomic():
         topic = _lock(topic_id)
-        if official:
-            if not is_topic_staff(actor, topic):
-                raise Forbidden("staff_only", "只有本居委工作人员可以发布官方回复")
-        else:
-            require_verified_home(actor, topic)
-            if not stance:
-                raise InvalidInput("stance_required", "请选择立场：赞成、反对或中立", field="stance")
         if topic.status not in Topic.REPLYABLE:
             raise Conflict("discussion_closed", "议题讨论已结束", current=topic.status)
-        reply = Reply.objects.create(topic=topic, author=actor, body=body, stance=stance, is_official=official)
-        _publish(topic, "topic.replied", {"reply_id": reply.pk, "official": official})
-        if official:
-            _notify(
-                topic,
-                title=f"议题「{topic.title[:40]}」有官方回复",
-                body=body[:200],
-                event_key=f"topic:{topic.pk}:reply:{reply.pk}",
-                exclude=actor,
-            )
+        _require_public(topic)
+        reply = Reply.objects.create(
+            topic=topic,
+            author=actor,
+            body=body,
+            stance=stance,
+            is_official=official,
+            content_status=check.status,
+            content_trace_id=check.trace_id,
+        )
+        if reply.content_status == C.PUBLISHED:
+            _reply_became_public(topic, reply)
+        elif reply.content_status == C.PENDING_CHECK:
+            _schedule_recheck()
     return reply
+
+
+def _reply_became_public(topic: Topic, reply: Reply) -> None:
+    _publish(topic, "topic.replied", {"reply_id": reply.pk, "official": reply.is_official})
+    if reply.is_official:
+        _notify(
+            topic,
+            title=f"议题「{topic.title[:40]}」有官方回复",
+            body=reply.body[:200],
+            event_key=f"topic:{topic.pk}:reply:{reply.pk}",
+            exclude=reply.author,
+        )
 
 
 # --- ballots ---------------------------------------------------------------------------
@@ -538,7 +633,10 @@ def do_add_milestone(
     progress: int = 0,
     responsible_party: str = "",
     note: str = "",
+    image_ids: list[int] | None = None,
 ) -> Milestone:
+    """Staff add a milestone, with site photos they uploaded themselves."""
+    image_ids = validate_image_ids(actor, list(image_ids or []), limit=MAX_MILESTONE_PHOTOS)
     with transaction.atomic():
         topic = _lock(topic_id)
         _check_actor(topic, actor, S.IMPLEMENTING)
@@ -556,12 +654,27 @@ def do_add_milestone(
             note=note,
             created_by=actor,
         )
+        _attach_photos(milestone, image_ids)
         changes = {f: _milestone_audit(getattr(milestone, f)) for f in MILESTONE_FIELDS}
+        if image_ids:
+            changes["photos"] = image_ids
         _milestone_updated(topic, milestone, actor, changes, created=True)
     return milestone
 
 
+def _attach_photos(milestone: Milestone, image_ids: list[int]) -> None:
+    MilestonePhoto.objects.filter(milestone=milestone).delete()
+    MilestonePhoto.objects.bulk_create(
+        [MilestonePhoto(milestone=milestone, image_id=image_id, position=i) for i, image_id in enumerate(image_ids)]
+    )
+
+
 def do_update_milestone(*, topic_id: int, milestone_id: int, actor: User, changes: dict[str, Any]) -> Milestone:
+    """Change fields of a milestone; `changes["image_ids"]` replaces its photos (the actor's uploads)."""
+    changes = dict(changes)
+    image_ids = changes.pop("image_ids", None)
+    if image_ids is not None:
+        image_ids = validate_image_ids(actor, list(image_ids), limit=MAX_MILESTONE_PHOTOS)
     with transaction.atomic():
         topic = _lock(topic_id)
         _check_actor(topic, actor, S.IMPLEMENTING)
@@ -578,6 +691,11 @@ def do_update_milestone(*, topic_id: int, milestone_id: int, actor: User, change
             if name in MILESTONE_FIELDS and getattr(milestone, name) != value:
                 diff[name] = {"from": _milestone_audit(getattr(milestone, name)), "to": _milestone_audit(value)}
                 setattr(milestone, name, value)
+        if image_ids is not None:
+            before = list(MilestonePhoto.objects.filter(milestone=milestone).values_list("image_id", flat=True))
+            if before != image_ids:
+                diff["photos"] = {"from": before, "to": image_ids}
+                _attach_photos(milestone, image_ids)
         if diff:
             milestone.save()
             _milestone_updated(topic, milestone, actor, diff, created=False)
@@ -632,3 +750,172 @@ def evaluation_summary(topic: Topic) -> dict[str, Any]:
         "average": str(Decimal(str(average)).quantize(Decimal("0.01"))) if average is not None else None,
         "distribution": {str(i): agg[f"r{i}"] for i in range(1, 6)},
     }
+
+
+# --- edits and moderation ----------------------------------------------------------------
+
+
+def do_edit_topic(
+    *,
+    topic_id: int,
+    actor: User,
+    title: str | None = None,
+    body: str | None = None,
+    image_ids: list[int] | None = None,
+) -> Topic:
+    """The author edits a proposed topic within the edit window. Changed text is checked again
+    (a held topic stays held); the text before is kept in the content log."""
+    current = Topic.objects.filter(pk=topic_id).first()
+    if current is None:
+        raise NotFound("topic_not_found", "议题不存在")
+    if current.author_id != actor.pk:
+        raise Forbidden("author_only", "只有提议人可以修改议题")
+    new_title = current.title if title is None else title
+    new_body = current.body if body is None else body
+    if image_ids is not None:
+        image_ids = validate_image_ids(actor, list(image_ids), limit=MAX_TOPIC_IMAGES)
+    text_changed = (new_title, new_body) != (current.title, current.body)
+    check = check_text(user=actor, content=new_body, title=new_title, scene=SCENE_FORUM) if text_changed else None
+    with transaction.atomic():
+        topic = _lock(topic_id)
+        if not topic.can_edit(actor):
+            raise Conflict(
+                "topic_not_editable",
+                "议题已进入讨论、已超过可修改时间或已被隐藏",
+                current=topic.status,
+                content_status=topic.content_status,
+            )
+        _log(topic, actor=actor, action=TopicContentLog.Action.EDIT, snapshot=_snapshot_topic(topic))
+        was_public = topic.is_public
+        topic.title, topic.body, topic.edited_at = new_title, new_body, timezone.now()
+        if check is not None:
+            topic.content_trace_id = check.trace_id
+            # A topic staff hold for review stays held; otherwise the new text's verdict decides.
+            if topic.content_status != C.PENDING_REVIEW:
+                topic.content_status = check.status
+        if image_ids is not None:
+            _attach_images(topic, image_ids)
+        topic.save(update_fields=["title", "body", "edited_at", "content_status", "content_trace_id"])
+        if topic.is_public:
+            _publish(topic, "topic.updated" if was_public else "topic.created", {})
+        elif was_public:
+            _publish(topic, "topic.hidden", {"reason": "edited_pending_check"})
+        if topic.content_status == C.PENDING_CHECK:
+            _schedule_recheck()
+    return topic
+
+
+MODERATION_ACTIONS = ("hide", "restore", "remove")
+_MODERATION_TARGET = {"hide": C.HIDDEN, "restore": C.PUBLISHED, "remove": C.REMOVED}
+
+
+def do_moderate_topic(*, topic_id: int, actor: User, action: str, reason: str = "") -> Topic:
+    """Staff hide, restore (also: approve a held topic) or remove a topic's text.
+
+    Hiding or removing is for topics not yet put to the vote: a vote in progress is never
+    pulled from under its voters. Two staff at once: the second gets 409."""
+    if action not in MODERATION_ACTIONS:
+        raise InvalidInput("invalid_action", "操作无效", field="action")
+    with transaction.atomic():
+        topic = _lock(topic_id)
+        if not is_topic_staff(actor, topic):
+            raise Forbidden("staff_only", "仅限本居委工作人员操作")
+        target = _MODERATION_TARGET[action]
+        if target not in CONTENT_TRANSITIONS[topic.content_status]:
+            raise Conflict("content_state_changed", "内容状态已变化，请刷新", current=topic.content_status)
+        if action != "restore" and topic.status not in Topic.PRE_VOTE:
+            raise Conflict("topic_in_vote", "议题已进入表决，不能隐藏或删除", current=topic.status)
+        _log(topic, actor=actor, action=action, reason=reason, snapshot=_snapshot_topic(topic))
+        was_public = topic.is_public
+        topic.content_status = target
+        topic.save(update_fields=["content_status"])
+        if was_public and not topic.is_public:
+            _publish(topic, "topic.hidden", {"reason": action})
+        elif topic.is_public and not was_public:
+            _publish(topic, "topic.created", {"category": topic.category})
+        if topic.is_public and not was_public:
+            _maybe_open_discussion(topic)
+    return topic
+
+
+def do_moderate_reply(*, topic_id: int, reply_id: int, actor: User, action: str, reason: str = "") -> Reply:
+    """Staff hide, restore (also: approve a held reply) or remove a reply, with a log row."""
+    if action not in MODERATION_ACTIONS:
+        raise InvalidInput("invalid_action", "操作无效", field="action")
+    with transaction.atomic():
+        topic = _lock(topic_id)
+        if not is_topic_staff(actor, topic):
+            raise Forbidden("staff_only", "仅限本居委工作人员操作")
+        reply = Reply.objects.select_for_update().filter(pk=reply_id, topic=topic).first()
+        if reply is None:
+            raise NotFound("reply_not_found", "发言不存在")
+        target = _MODERATION_TARGET[action]
+        if not reply.can_move_to(target):
+            raise Conflict("content_state_changed", "内容状态已变化，请刷新", current=reply.content_status)
+        _log(topic, actor=actor, action=action, reason=reason, reply=reply, snapshot=_snapshot_reply(reply))
+        was_public = reply.content_status == C.PUBLISHED
+        reply.content_status = target
+        reply.save(update_fields=["content_status"])
+        if was_public and target != C.PUBLISHED:
+            _publish(topic, "topic.reply_hidden", {"reply_id": reply.pk, "reason": action})
+        elif target == C.PUBLISHED and not was_public:
+            _reply_became_public(topic, reply)
+    return reply
+
+
+# --- late content checks (WeChat was unreachable when the text was written) ------------------
+
+
+def _apply_late_verdict(item: Topic | Reply, check: TextCheck | None) -> str:
+    """Under the topic lock, move an item still pending_check to what the verdict says (None = risky)."""
+    topic_id = item.pk if isinstance(item, Topic) else item.topic_id
+    with transaction.atomic():
+        topic = _lock(topic_id)
+        locked: Topic | Reply = topic if isinstance(item, Topic) else Reply.objects.select_for_update().get(pk=item.pk)
+        if locked.content_status != C.PENDING_CHECK:
+            return "skipped"  # moderated or edited meanwhile
+        reply = locked if isinstance(locked, Reply) else None
+        snapshot = _snapshot_reply(reply) if reply else _snapshot_topic(topic)
+        if check is None:
+            locked.content_status = C.REMOVED
+            locked.save(update_fields=["content_status"])
+            _log(
+                topic,
+                actor=None,
+                action=TopicContentLog.Action.CONTENT_CHECK,
+                reason="内容安全检测未通过",
+                reply=reply,
+                snapshot=snapshot,
+            )
+            return "removed"
+        locked.content_status, locked.content_trace_id = check.status, check.trace_id
+        locked.save(update_fields=["content_status", "content_trace_id"])
+        if check.status != C.PUBLISHED:
+            return "review"
+        if reply is not None:
+            _reply_became_public(topic, reply)
+        else:
+            _publish(topic, "topic.created", {"category": topic.category})
+            _maybe_open_discussion(topic)
+        return "published"
+
+
+def recheck_pending(*, limit: int = 100) -> dict[str, int]:
+    """Check again the topics and replies saved while WeChat was unreachable; never public before."""
+    done = {"published": 0, "review": 0, "removed": 0, "still_pending": 0}
+    items: list[Topic | Reply] = [
+        *Topic.objects.filter(content_status=C.PENDING_CHECK).select_related("author").order_by("created_at")[:limit],
+        *Reply.objects.filter(content_status=C.PENDING_CHECK).select_related("author").order_by("created_at")[:limit],
+    ]
+    for item in items:
+        if isinstance(item, Topic):
+            check = recheck_text(user=item.author, content=item.body, title=item.title, scene=SCENE_FORUM)
+        else:
+            check = recheck_text(user=item.author, content=item.body, scene=SCENE_COMMENT)
+        if check is not None and check.status == C.PENDING_CHECK:
+            done["still_pending"] += 1
+            continue
+        outcome = _apply_late_verdict(item, check)
+        if outcome in done:
+            done[outcome] += 1
+    return done

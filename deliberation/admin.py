@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from deliberation.models import Decision, Milestone, Topic, TopicEvent, Vote
+from deliberation.models import Decision, Milestone, Topic, TopicContentLog, TopicEvent, Vote
 
 
 class TopicEventInline(admin.TabularInline):
@@ -18,12 +18,29 @@ class MilestoneInline(admin.TabularInline):
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
-    list_display = ("title", "neighborhood", "building_group", "category", "status", "outcome", "created_at")
-    list_filter = ("status", "category")
+    list_display = (
+        "title",
+        "neighborhood",
+        "building_group",
+        "category",
+        "status",
+        "content_status",
+        "outcome",
+        "created_at",
+    )
+    list_filter = ("status", "content_status", "category")
     search_fields = ("title",)
     raw_id_fields = ("neighborhood", "building_group", "author", "merged_into")
     # Stages move only through the actions (transition table + event log), never by editing here.
-    readonly_fields = ("status", "outcome", "merged_into", "evaluation_summary", "status_changed_at")
+    # Content status likewise moves only through moderation (logged in TopicContentLog).
+    readonly_fields = (
+        "status",
+        "content_status",
+        "outcome",
+        "merged_into",
+        "evaluation_summary",
+        "status_changed_at",
+    )
     inlines = [MilestoneInline, TopicEventInline]
 
 
@@ -38,3 +55,21 @@ class DecisionAdmin(admin.ModelAdmin):
     list_display = ("topic", "outcome", "rule", "decided_at")
     raw_id_fields = ("topic", "decided_by")
     readonly_fields = ("outcome", "rule", "tally", "figures", "winning_option", "decided_at")
+
+
+@admin.register(TopicContentLog)
+class TopicContentLogAdmin(admin.ModelAdmin):
+    """Read-only: the log is append-only."""
+
+    list_display = ("topic", "reply", "action", "actor", "reason", "created_at")
+    list_filter = ("action",)
+    raw_id_fields = ("topic", "reply", "actor")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -12,22 +12,22 @@ from core.idempotency import idempotent
 from core.pagination import page_response, parse_limit
 from deliberation import actions, queries
 from deliberation import serializers as s
-from deliberation.access import access_topic, access_topic_as_staff, visible_topics_for
+from deliberation.access import access_topic, access_topic_as_staff, is_topic_staff, visible_topics_for
 from deliberation.models import Ballot, BallotRevision, Topic
 from deliberation.rules import support_threshold
 
 TAG = ["议事厅"]
 
 
-class ErrorOut(serializers.Serializer):
+class TopicErrorOut(serializers.Serializer):
     error = serializers.DictField()
 
 
 ERRORS = {
-    400: OpenApiResponse(ErrorOut, description="输入有误"),
-    403: OpenApiResponse(ErrorOut, description="未认证居民 not_verified / 非工作人员 staff_only"),
-    404: OpenApiResponse(ErrorOut, description="不存在或无权查看"),
-    409: OpenApiResponse(ErrorOut, description="状态已变化"),
+    400: OpenApiResponse(TopicErrorOut, description="输入有误"),
+    403: OpenApiResponse(TopicErrorOut, description="未认证居民 not_verified / 非工作人员 staff_only"),
+    404: OpenApiResponse(TopicErrorOut, description="不存在或无权查看"),
+    409: OpenApiResponse(TopicErrorOut, description="状态已变化"),
 }
 IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
 
@@ -56,6 +56,7 @@ class TopicListView(APIView):
             status=q.get("status"),
             category=q.get("category"),
             building_group_id=q.get("building_group"),
+            content_status=q.get("content_status"),
             cursor=q.get("cursor") or None,
             limit=parse_limit(request.query_params.get("limit")),
         )
@@ -80,6 +81,7 @@ class TopicListView(APIView):
             category=v["category"],
             title=v["title"],
             body=v["body"],
+            image_ids=v["image_ids"],
         )
         return Response(_detail(request, topic.pk), status=status.HTTP_201_CREATED)
 
@@ -89,6 +91,51 @@ class TopicDetailView(APIView):
     def get(self, request, topic_id: int):
         access_topic(request.user, topic_id)
         return Response(_detail(request, topic_id))
+
+    @extend_schema(
+        tags=TAG,
+        summary="提议人修改议题（提议阶段、可修改时间内；改动的文字重新送内容安全检测）",
+        request=s.TopicEditIn,
+        responses={200: s.TopicDetailOut, **ERRORS},
+    )
+    def patch(self, request, topic_id: int):
+        access_topic(request.user, topic_id)
+        data = s.TopicEditIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        actions.do_edit_topic(topic_id=topic_id, actor=request.user, **data.validated_data)
+        return Response(_detail(request, topic_id))
+
+
+class TopicModerationView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="工作人员隐藏/恢复（通过审核）/删除议题",
+        request=s.ModerationIn,
+        responses={200: s.TopicDetailOut, **ERRORS},
+    )
+    def post(self, request, topic_id: int):
+        access_topic_as_staff(request.user, topic_id)
+        data = s.ModerationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        actions.do_moderate_topic(topic_id=topic_id, actor=request.user, **data.validated_data)
+        return Response(_detail(request, topic_id))
+
+
+class ReplyModerationView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="工作人员隐藏/恢复（通过审核）/删除发言",
+        request=s.ModerationIn,
+        responses={200: s.ReplyOut, **ERRORS},
+    )
+    def post(self, request, topic_id: int, reply_id: int):
+        access_topic_as_staff(request.user, topic_id)
+        data = s.ModerationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        reply = actions.do_moderate_reply(
+            topic_id=topic_id, reply_id=reply_id, actor=request.user, **data.validated_data
+        )
+        return Response(s.ReplyOut(reply).data)
 
 
 def _support_state(request, topic: Topic) -> dict:
@@ -143,23 +190,22 @@ class TopicRepliesView(APIView):
     @extend_schema(
         tags=TAG,
         summary="讨论发言（按时间正序，游标分页）",
-        parameters=[
-            OpenApiParameter("cursor", str, required=False),
-            OpenApiParameter("limit", int, required=False),
-            OpenApiParameter("stance", str, required=False, enum=["support", "oppose", "neutral"]),
-        ],
+        parameters=[s.ReplyListQuery, OpenApiParameter("limit", int, required=False)],
         responses={200: s.ReplyPageOut, **ERRORS},
     )
     def get(self, request, topic_id: int):
         topic = access_topic(request.user, topic_id)
-        stance = request.query_params.get("stance") or None
-        if stance not in (None, "support", "oppose", "neutral"):
-            raise serializers.ValidationError({"stance": "立场无效"})
+        query = s.ReplyListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
         page = queries.reply_page(
             topic,
-            cursor=request.query_params.get("cursor") or None,
+            viewer=request.user,
+            is_staff=is_topic_staff(request.user, topic),
+            cursor=q.get("cursor") or None,
             limit=parse_limit(request.query_params.get("limit")),
-            stance=stance,
+            stance=q.get("stance"),
+            content_status=q.get("content_status"),
         )
         return Response(page_response(page, s.ReplyOut(page.items, many=True).data))
 
@@ -186,14 +232,14 @@ class TopicTransitionView(APIView):
     @extend_schema(
         tags=TAG,
         summary="推进议题阶段（工作人员；撤回限提议人）",
-        request=s.TransitionIn,
+        request=s.TopicTransitionIn,
         parameters=[IDEMPOTENCY],
         responses={200: s.TopicDetailOut, **ERRORS},
     )
     @idempotent
     def post(self, request, topic_id: int):
         access_topic(request.user, topic_id)
-        data = s.TransitionIn(data=request.data)
+        data = s.TopicTransitionIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         actions.do_transition_topic(
@@ -276,6 +322,7 @@ class TopicMilestonesView(APIView):
         data = s.MilestoneIn(data=request.data)
         data.is_valid(raise_exception=True)
         milestone = actions.do_add_milestone(topic_id=topic_id, actor=request.user, **data.validated_data)
+        milestone = queries.milestone_for(milestone.pk, user=request.user)
         return Response(s.MilestoneOut(milestone).data, status=status.HTTP_201_CREATED)
 
 
@@ -293,10 +340,25 @@ class MilestoneDetailView(APIView):
         milestone = actions.do_update_milestone(
             topic_id=topic_id, milestone_id=milestone_id, actor=request.user, changes=dict(data.validated_data)
         )
-        return Response(s.MilestoneOut(milestone).data)
+        return Response(s.MilestoneOut(queries.milestone_for(milestone.pk, user=request.user)).data)
 
 
 class TopicEvaluationsView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="逐条效果评价（仅本居委工作人员；居民只看汇总）",
+        parameters=[OpenApiParameter("cursor", str, required=False), OpenApiParameter("limit", int, required=False)],
+        responses={200: s.EvaluationPageOut, **ERRORS},
+    )
+    def get(self, request, topic_id: int):
+        topic = access_topic_as_staff(request.user, topic_id)
+        page = queries.evaluation_page(
+            topic,
+            cursor=request.query_params.get("cursor") or None,
+            limit=parse_limit(request.query_params.get("limit")),
+        )
+        return Response(page_response(page, s.EvaluationListItemOut(page.items, many=True).data))
+
     @extend_schema(
         tags=TAG,
         summary="效果评价（1–5 分，每人一次）",

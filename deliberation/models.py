@@ -8,13 +8,51 @@ summary) is a COUNT over those rows, never a counter that could drift.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from residents.models import Region
+
+
+def edit_window() -> timedelta:
+    return timedelta(minutes=int(getattr(settings, "DELIBERATION_EDIT_WINDOW_MINUTES", 60)))
+
+
+class ContentStatus(models.TextChoices):
+    """Whether residents may read a topic's or reply's text (apart from its stage).
+
+    The first three are the verdict strings of core.content.check_text: nothing is public
+    until WeChat's msgSecCheck said pass or staff approved it."""
+
+    PENDING_CHECK = "pending_check", "待审核（内容安全未检）"  # WeChat unreachable; the task re-checks
+    PENDING_REVIEW = "pending_review", "待人工审核"  # WeChat said review: staff decide
+    PUBLISHED = "published", "已发布"
+    HIDDEN = "hidden", "已隐藏"  # by staff; restorable
+    REMOVED = "removed", "已删除（管理）"  # by staff, or a late risky verdict
+
+
+CONTENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    ContentStatus.PENDING_CHECK: frozenset(
+        {ContentStatus.PUBLISHED, ContentStatus.PENDING_REVIEW, ContentStatus.REMOVED}
+    ),
+    ContentStatus.PENDING_REVIEW: frozenset({ContentStatus.PUBLISHED, ContentStatus.HIDDEN, ContentStatus.REMOVED}),
+    ContentStatus.PUBLISHED: frozenset(
+        {
+            ContentStatus.HIDDEN,
+            ContentStatus.REMOVED,
+            ContentStatus.PENDING_REVIEW,  # an edit WeChat wants reviewed
+            ContentStatus.PENDING_CHECK,  # an edit while WeChat is unreachable
+        }
+    ),
+    ContentStatus.HIDDEN: frozenset({ContentStatus.PUBLISHED, ContentStatus.REMOVED}),
+    ContentStatus.REMOVED: frozenset(),
+}
 
 
 class Topic(models.Model):
@@ -73,6 +111,11 @@ class Topic(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="提议人", on_delete=models.PROTECT, related_name="topics"
     )
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    content_status = models.CharField(
+        "内容状态", max_length=16, choices=ContentStatus.choices, default=ContentStatus.PENDING_CHECK
+    )
+    content_trace_id = models.CharField(max_length=64, blank=True)
+    edited_at = models.DateTimeField("编辑时间", null=True, blank=True)
     outcome = models.CharField("表决结果", max_length=16, choices=Outcome.choices, blank=True)
     merged_into = models.ForeignKey(
         "self", verbose_name="合并至", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_topics"
@@ -96,6 +139,19 @@ class Topic(models.Model):
         return self.title
 
     @property
+    def is_public(self) -> bool:
+        return self.content_status == ContentStatus.PUBLISHED
+
+    def can_edit(self, user) -> bool:
+        """The author, while the topic still collects supports, within the edit window, and not hidden."""
+        return (
+            self.author_id == user.pk
+            and self.status == self.Status.PROPOSED
+            and self.content_status not in (ContentStatus.HIDDEN, ContentStatus.REMOVED)
+            and timezone.now() - self.created_at <= edit_window()
+        )
+
+    @property
     def scope_region_id(self) -> int:
         return self.building_group_id or self.neighborhood_id
 
@@ -111,6 +167,24 @@ class Topic(models.Model):
     def actor_kind_for(cls, to: str) -> str:
         """'author' for withdrawal, 'staff' for every other move."""
         return "author" if to == cls.Status.WITHDRAWN else "staff"
+
+
+MAX_TOPIC_IMAGES = 9
+MAX_MILESTONE_PHOTOS = 9
+
+
+class TopicImage(models.Model):
+    """A picture attached by the topic's author (core.Image: shown to others only once WeChat passed it)."""
+
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="topic_images")
+    image = models.ForeignKey("core.Image", on_delete=models.CASCADE, related_name="topic_links")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "议题图片"
+        verbose_name_plural = "议题图片"
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["topic", "image"], name="topic_image_once")]
 
 
 class TopicEvent(models.Model):
@@ -167,12 +241,19 @@ class Reply(models.Model):
     stance = models.CharField("立场", max_length=8, choices=Stance.choices, blank=True)
     is_official = models.BooleanField("官方回复", default=False)
     body = models.TextField("内容", max_length=2000)
+    content_status = models.CharField(
+        "内容状态", max_length=16, choices=ContentStatus.choices, default=ContentStatus.PENDING_CHECK
+    )
+    content_trace_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = "议事发言"
         verbose_name_plural = "议事发言"
         indexes = [models.Index(fields=["topic", "created_at", "id"])]
+
+    def can_move_to(self, status: str) -> bool:
+        return status in CONTENT_TRANSITIONS[self.content_status]
 
 
 class Vote(models.Model):
@@ -310,6 +391,20 @@ class Milestone(models.Model):
         constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="milestone_progress_max_100")]
 
 
+class MilestonePhoto(models.Model):
+    """A site photo of a milestone, uploaded by staff."""
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="milestone_photos")
+    image = models.ForeignKey("core.Image", on_delete=models.CASCADE, related_name="milestone_links")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "节点照片"
+        verbose_name_plural = "节点照片"
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["milestone", "image"], name="milestone_photo_once")]
+
+
 class MilestoneUpdate(models.Model):
     """History of a milestone: each create/update, what changed, by whom."""
 
@@ -337,3 +432,43 @@ class Evaluation(models.Model):
             models.UniqueConstraint(fields=["topic", "user"], name="evaluation_one_per_user"),
             models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="evaluation_rating_1_to_5"),
         ]
+
+
+class TopicContentLog(models.Model):
+    """Append-only: every edit and moderation act on a topic or one of its replies — who, why,
+    and the content as it was before. Actor null means the system (a late content-check verdict)."""
+
+    class Action(models.TextChoices):
+        EDIT = "edit", "作者编辑"
+        HIDE = "hide", "隐藏"
+        RESTORE = "restore", "恢复/通过审核"
+        REMOVE = "remove", "删除"
+        CONTENT_CHECK = "content_check", "内容安全复检"
+
+    topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="content_log")
+    reply = models.ForeignKey(Reply, null=True, blank=True, on_delete=models.PROTECT, related_name="content_log")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="空：系统",
+    )
+    action = models.CharField("操作", max_length=16, choices=Action.choices)
+    reason = models.CharField("原因", max_length=200, blank=True)
+    snapshot = models.JSONField("操作前内容", default=dict, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "议事内容管理日志"
+        verbose_name_plural = "议事内容管理日志"
+        indexes = [models.Index(fields=["topic", "id"])]
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ValueError("TopicContentLog is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("TopicContentLog is append-only")

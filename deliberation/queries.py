@@ -8,22 +8,28 @@ from django.db.models import (
     Exists,
     IntegerField,
     OuterRef,
+    Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce
 
+from core.models import Image
 from core.pagination import Page, paginate_keyset
 from deliberation.models import (
     Ballot,
     BallotMark,
+    ContentStatus,
     Evaluation,
     Follow,
     Milestone,
+    MilestonePhoto,
     Reply,
     Support,
     Topic,
+    TopicImage,
 )
 from residents.models import User
 
@@ -45,8 +51,16 @@ def _count(model, **filters) -> Subquery:
     )
 
 
+def visible_images(model, user: User, to_attr: str, lookup: str) -> Prefetch:
+    """One query for the pictures of a whole page: only those `Image.objects.visible_to(user)` allows
+    (passed WeChat's check, or the viewer's own)."""
+    links = model.objects.filter(image__in=Image.objects.visible_to(user)).select_related("image").order_by("position")
+    return Prefetch(lookup, queryset=links, to_attr=to_attr)
+
+
 def with_counts(queryset: QuerySet[Topic], user: User) -> QuerySet[Topic]:
     """Counts as correlated subqueries (no join fan-out) plus the caller's own flags."""
+    queryset = queryset.prefetch_related(visible_images(TopicImage, user, "visible_images", "topic_images"))
     return queryset.select_related("neighborhood", "building_group", "author").annotate(
         support_count=_count(Support),
         support_households=Coalesce(
@@ -60,7 +74,7 @@ def with_counts(queryset: QuerySet[Topic], user: User) -> QuerySet[Topic]:
             ),
             Value(0),
         ),
-        reply_count=_count(Reply),
+        reply_count=_count(Reply, content_status=ContentStatus.PUBLISHED),
         progress_avg=Subquery(
             Milestone.objects.filter(topic=OuterRef("pk"))
             .order_by()
@@ -84,6 +98,7 @@ def topic_page(
     building_group_id: int | None,
     cursor: str | None,
     limit: int,
+    content_status: str | None = None,
 ) -> Page:
     if neighborhood_id is not None:
         queryset = queryset.filter(neighborhood_id=neighborhood_id)
@@ -93,14 +108,47 @@ def topic_page(
         queryset = queryset.filter(category=category)
     if building_group_id is not None:
         queryset = queryset.filter(building_group_id=building_group_id)
+    if content_status:
+        queryset = queryset.filter(content_status=content_status)
     return paginate_keyset(with_counts(queryset, user), ordering=TOPIC_ORDERING, cursor=cursor, limit=limit)
 
 
-def reply_page(topic: Topic, *, cursor: str | None, limit: int, stance: str | None = None) -> Page:
-    queryset = Reply.objects.filter(topic=topic).select_related("author")
+def reply_page(
+    topic: Topic,
+    *,
+    viewer: User,
+    is_staff: bool,
+    cursor: str | None,
+    limit: int,
+    stance: str | None = None,
+    content_status: str | None = None,
+) -> Page:
+    """Residents read published replies and their own (with their status); staff also see held
+    and hidden ones, to review them. Removed replies are gone for everyone."""
+    queryset = Reply.objects.filter(topic=topic).exclude(content_status=ContentStatus.REMOVED).select_related("author")
+    if not is_staff:
+        queryset = queryset.filter(Q(content_status=ContentStatus.PUBLISHED) | Q(author_id=viewer.pk))
+    if content_status:
+        queryset = queryset.filter(content_status=content_status)
     if stance:
         queryset = queryset.filter(stance=stance)
     return paginate_keyset(queryset, ordering=REPLY_ORDERING, cursor=cursor, limit=limit)
+
+
+EVALUATION_ORDERING = ("-created_at", "-id")
+
+
+def evaluation_page(topic: Topic, *, cursor: str | None, limit: int) -> Page:
+    """Individual evaluations for the committee, newest first: one query per page plus the cursor."""
+    queryset = Evaluation.objects.filter(topic=topic).select_related("user")
+    return paginate_keyset(queryset, ordering=EVALUATION_ORDERING, cursor=cursor, limit=limit)
+
+
+def milestone_for(milestone_id: int, *, user: User) -> Milestone:
+    """A milestone with the photos `user` may see, for the answer to a POST/PATCH."""
+    return Milestone.objects.prefetch_related(
+        visible_images(MilestonePhoto, user, "visible_photos", "milestone_photos")
+    ).get(pk=milestone_id)
 
 
 def topic_detail(topic_id: int, *, queryset: QuerySet[Topic], user: User) -> Topic:
@@ -125,9 +173,14 @@ def topic_detail(topic_id: int, *, queryset: QuerySet[Topic], user: User) -> Top
         home = home_in_scope(user, topic)
         if home is not None:
             topic.household_voted = Ballot.objects.filter(topic=topic, voter_key=home.voter_household).exists()
-    topic.milestones_list = list(Milestone.objects.filter(topic=topic).order_by("due_date", "id"))
+    topic.milestones_list = list(
+        Milestone.objects.filter(topic=topic)
+        .prefetch_related(visible_images(MilestonePhoto, user, "visible_photos", "milestone_photos"))
+        .order_by("due_date", "id")
+    )
     topic.events_list = list(topic.events.select_related("actor").order_by("id"))
     mine = Evaluation.objects.filter(topic=topic, user=user).values("rating", "comment", "created_at").first()
     topic.my_evaluation = mine
     topic.can_manage = is_topic_staff(user, topic)
+    topic.editable_by_me = topic.can_edit(user)
     return topic

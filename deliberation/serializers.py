@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from deliberation.models import Milestone, Reply, Topic, Vote
+from core.images import absolute_url
+from deliberation.actions import MODERATION_ACTIONS
+from deliberation.models import ContentStatus, Milestone, Reply, Topic, Vote
 
 # --- inputs ----------------------------------------------------------------------------
+
+
+IMAGE_IDS_HELP = "POST /api/v1/images 上传后得到的图片 id（本人上传，最多 9 张）"
 
 
 class TopicCreateIn(serializers.Serializer):
@@ -15,6 +20,13 @@ class TopicCreateIn(serializers.Serializer):
     category = serializers.ChoiceField(choices=Topic.Category.choices)
     title = serializers.CharField(max_length=80, min_length=2)
     body = serializers.CharField(max_length=5000, min_length=1)
+    image_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=9,
+        help_text=IMAGE_IDS_HELP,
+    )
 
 
 class TopicListQuery(serializers.Serializer):
@@ -22,6 +34,9 @@ class TopicListQuery(serializers.Serializer):
     building_group = serializers.IntegerField(min_value=1, required=False)
     status = serializers.ChoiceField(choices=Topic.Status.choices, required=False)
     category = serializers.ChoiceField(choices=Topic.Category.choices, required=False)
+    content_status = serializers.ChoiceField(
+        choices=ContentStatus.choices, required=False, help_text="工作人员查看待审核议题：pending_review"
+    )
     cursor = serializers.CharField(required=False, allow_blank=True)
     limit = serializers.IntegerField(min_value=1, max_value=100, required=False)
 
@@ -39,7 +54,7 @@ class VoteRulesIn(serializers.Serializer):
     allow_change = serializers.BooleanField(required=False, default=False)
 
 
-class TransitionIn(serializers.Serializer):
+class TopicTransitionIn(serializers.Serializer):
     to = serializers.ChoiceField(choices=Topic.Status.choices)
     # Optional optimistic check: the status the caller saw; a mismatch is 409.
     from_status = serializers.ChoiceField(choices=Topic.Status.choices, required=False)
@@ -48,6 +63,34 @@ class TransitionIn(serializers.Serializer):
     vote = VoteRulesIn(required=False)
     merge_into = serializers.IntegerField(min_value=1, required=False)
     evaluation_closes_at = serializers.DateTimeField(required=False)
+
+
+class TopicEditIn(serializers.Serializer):
+    title = serializers.CharField(max_length=80, min_length=2, required=False)
+    body = serializers.CharField(max_length=5000, min_length=1, required=False)
+    image_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=9, help_text=IMAGE_IDS_HELP
+    )
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("没有要修改的内容")
+        return attrs
+
+
+class ModerationIn(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=MODERATION_ACTIONS, help_text="hide 隐藏 / restore 恢复（也用于通过待审核内容）/ remove 删除"
+    )
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ReplyListQuery(serializers.Serializer):
+    cursor = serializers.CharField(required=False, allow_blank=True)
+    stance = serializers.ChoiceField(choices=Reply.Stance.choices, required=False)
+    content_status = serializers.ChoiceField(
+        choices=ContentStatus.choices, required=False, help_text="工作人员查看待审核/已隐藏发言"
+    )
 
 
 class ReplyIn(serializers.Serializer):
@@ -73,6 +116,13 @@ class MilestoneIn(serializers.Serializer):
     progress = serializers.IntegerField(min_value=0, max_value=100, required=False, default=0)
     responsible_party = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    image_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=9,
+        help_text=IMAGE_IDS_HELP,
+    )
 
 
 class MilestonePatchIn(serializers.Serializer):
@@ -82,6 +132,12 @@ class MilestonePatchIn(serializers.Serializer):
     progress = serializers.IntegerField(min_value=0, max_value=100, required=False)
     responsible_party = serializers.CharField(max_length=64, required=False, allow_blank=True)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    image_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=9,
+        help_text="替换全部现场照片（" + IMAGE_IDS_HELP + "）",
+    )
 
     def validate(self, attrs):
         if not attrs:
@@ -102,6 +158,24 @@ class RegionRefOut(serializers.Serializer):
     name = serializers.CharField()
 
 
+class ThumbnailOut(serializers.Serializer):
+    id = serializers.IntegerField(source="image.id")
+    status = serializers.CharField(source="image.status", help_text="passed 之前只有上传者能看到")
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_thumbnail_url(self, link) -> str:
+        return absolute_url(link.image.thumbnail.name)
+
+
+class ImageOut(ThumbnailOut):
+    url = serializers.SerializerMethodField()
+    width = serializers.IntegerField(source="image.width")
+    height = serializers.IntegerField(source="image.height")
+
+    def get_url(self, link) -> str:
+        return absolute_url(link.image.file.name)
+
+
 class TopicListItemOut(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -109,6 +183,7 @@ class TopicListItemOut(serializers.Serializer):
     category_label = serializers.CharField(source="get_category_display")
     status = serializers.CharField()
     status_label = serializers.CharField(source="get_status_display")
+    content_status = serializers.CharField(help_text="published 之外只有提议人和工作人员能看到")
     outcome = serializers.CharField()
     neighborhood = RegionRefOut()
     building_group = RegionRefOut(allow_null=True)
@@ -122,6 +197,7 @@ class TopicListItemOut(serializers.Serializer):
     voted_by_me = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     status_changed_at = serializers.DateTimeField()
+    thumbnails = ThumbnailOut(source="visible_images", many=True, help_text="缩略图（列表只给缩略图）")
 
     def get_progress(self, topic) -> int:
         return round(topic.progress_avg) if topic.progress_avg is not None else 0
@@ -161,6 +237,7 @@ class MilestoneOut(serializers.Serializer):
     responsible_party = serializers.CharField()
     note = serializers.CharField()
     updated_at = serializers.DateTimeField()
+    photos = ImageOut(source="visible_photos", many=True, help_text="现场照片（审核通过的，或本人上传的）")
 
 
 class TopicEventOut(serializers.Serializer):
@@ -183,6 +260,9 @@ class MyBallotOut(serializers.Serializer):
 
 class TopicDetailOut(TopicListItemOut):
     body = serializers.CharField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    can_edit = serializers.BooleanField(source="editable_by_me", help_text="提议人在可修改时间内")
+    images = ImageOut(source="visible_images", many=True, help_text="原图与缩略图")
     summary = serializers.CharField()
     merged_into = serializers.IntegerField(source="merged_into_id", allow_null=True)
     support_threshold = serializers.IntegerField()
@@ -205,6 +285,7 @@ class ReplyOut(serializers.Serializer):
     stance_label = serializers.CharField(source="get_stance_display")
     is_official = serializers.BooleanField()
     body = serializers.CharField()
+    content_status = serializers.CharField(help_text="published 之外只有作者和工作人员能看到")
     created_at = serializers.DateTimeField()
 
 
@@ -254,3 +335,17 @@ class EvaluationOut(serializers.Serializer):
     rating = serializers.IntegerField()
     comment = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class EvaluationListItemOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    user_name = serializers.CharField(source="user.display_name")
+    rating = serializers.IntegerField()
+    comment = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class EvaluationPageOut(serializers.Serializer):
+    results = EvaluationListItemOut(many=True)
+    next_cursor = serializers.CharField(allow_null=True)

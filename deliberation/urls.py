@@ -5,6 +5,12 @@ from deliberation import api
 urlpatterns = [
     path("topics", api.TopicListView.as_view(), name="topic-list"),
     path("topics/<int:topic_id>", api.TopicDetailView.as_view(), name="topic-detail"),
+    path("topics/<int:topic_id>/moderation", api.TopicModerationView.as_view(), name="topic-moderation"),
+    path(
+        "topics/<int:topic_id>/replies/<int:reply_id>/moderation",
+        api.ReplyModerationView.as_view(),
+        name="topic-reply-moderation",
+    ),
     path("topics/<int:topic_id>/supports", api.TopicSupportView.as_view(), name="topic-supports"),
     path("topics/<int:topic_id>/follow", api.TopicFollowView.as_view(), name="topic-follow"),
     path("topics/<int:topic_id>/replies", api.TopicRepliesView.as_view(), name="topic-replies"),

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+
+register = template.Library()
+
+# (key, label, url name, who: "staff" | "moderation")
+NAV = [
+    ("dispatch", "派单台", "console:dispatch", "staff"),
+    ("memberships", "入户审核", "console:memberships", "staff"),
+    ("party_identity", "亮身份审核", "console:party_identity", "staff"),
+    ("moderation", "内容审核", "console:moderation", "moderation"),
+    ("unanswered", "待回复", "console:unanswered", "staff"),
+    ("announce", "发布公告", "console:announce", "staff"),
+    ("topics", "议事", "console:topics", "staff"),
+    ("dashboard", "数据看板", "console:dashboard", "staff"),
+]
+
+
+@register.inclusion_tag("console/_nav.html", takes_context=True)
+def console_nav(context):
+    request = context["request"]
+    scope = getattr(request, "console", None)
+    items = []
+    for key, label, url_name, who in NAV:
+        if scope is None:
+            continue
+        if who == "staff" and not scope.is_staff:
+            continue
+        if who == "moderation" and not scope.moderated_ids:
+            continue
+        try:
+            items.append({"key": key, "label": label, "url": reverse(url_name)})
+        except NoReverseMatch:
+            continue
+    return {"items": items, "active": context.get("active")}
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, key) if mapping else key
