@@ -74,10 +74,6 @@ class ServiceRequestCreateIn(serializers.Serializer):
 
 
 class TransitionIn(serializers.Serializer):
-    photos = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=9,
-        help_text="仅 to=completed：POST /api/v1/images 上传后得到的图片 id（服务人员本人上传，最多 9 张）",
-    )
     to = serializers.ChoiceField(choices=Status.choices)
     # A plain string (checked below) so the schema has one status enum, not two names for it.
     from_status = serializers.CharField(
@@ -88,6 +84,10 @@ class TransitionIn(serializers.Serializer):
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     assignee_org = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     assignee_user = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    photos = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=9,
+        help_text="仅 to=completed：POST /api/v1/images 上传后得到的图片 id（服务人员本人上传，最多 9 张）",
+    )
 
     def validate_from_status(self, value: str | None) -> str | None:
         if value is not None and value not in Status.values:
@@ -174,7 +174,7 @@ TEXT_STATUS_HELP = "内容安全审核：published 已通过 / pending_review �
 
 class RatingOut(serializers.Serializer):
     """`comment` is blank for a viewer who may not read it yet (see services.access.sees_unchecked_text);
-    the context carries `viewer` and the rated `request`."""
+    the context carries `viewer` and the rated service request as `request_obj`."""
 
     score = serializers.IntegerField()
     comment = serializers.SerializerMethodField()
