@@ -185,6 +185,7 @@ class BulkTransitionView(APIView):
             assignee_org_id=data.get("assignee_org"),
             assignee_user_id=data.get("assignee_user"),
             note=data["note"],
+            accept_first=data["accept_first"],
         )
         counts: dict[str, int] = {}
         for outcome in outcomes:

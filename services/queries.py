@@ -68,12 +68,12 @@ def visible_photos(viewer: Any) -> Prefetch:
     return Prefetch("photos", queryset=photos, to_attr="visible_photos")
 
 
-def for_list(queryset: QuerySet[ServiceRequest], viewer: Any) -> QuerySet[ServiceRequest]:
-    return (
-        with_deadlines(queryset)
-        .select_related("item__category", "neighborhood", "assigned_org", "assigned_user", "beneficiary", "rating")
-        .prefetch_related(visible_photos(viewer))
+def for_list(queryset: QuerySet[ServiceRequest], viewer: Any = None) -> QuerySet[ServiceRequest]:
+    """The list's joins; with a `viewer`, also the completion photos they may see (`.visible_photos`)."""
+    listing = with_deadlines(queryset).select_related(
+        "item__category", "neighborhood", "assigned_org", "assigned_user", "beneficiary", "rating"
     )
+    return listing.prefetch_related(visible_photos(viewer)) if viewer is not None else listing
 
 
 def timeline(service_request: ServiceRequest, viewer: Any) -> QuerySet[ServiceRequestEvent]:

@@ -101,6 +101,9 @@ class BulkTransitionIn(serializers.Serializer):
     assignee_org = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     assignee_user = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    accept_first = serializers.BooleanField(
+        required=False, default=False, help_text="仅 to=assigned：待受理的工单先受理再派单（同一事务，要么都成功要么都不做）"
+    )
 
     def validate_ids(self, value: list[int]) -> list[int]:
         if len(set(value)) != len(value):

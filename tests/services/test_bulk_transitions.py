@@ -182,3 +182,20 @@ def test_two_staff_bulk_accepting_overlapping_requests_move_each_once(seeded_cat
         assert sorted(o[request_id]["outcome"] for o in outcomes) == ["conflict", "ok"]
         assert ServiceRequestEvent.objects.filter(request_id=request_id, to_status="accepted").count() == 1
     assert set(ServiceRequest.objects.filter(pk__in=ids).values_list("status", flat=True)) == {"accepted"}
+
+
+def test_accept_first_takes_a_fresh_request_through_both_steps_or_neither(world, api_for):
+    fresh, accepted = _meal(world.son), _meal(world.son)
+    no_default = do_create_service_request(actor=world.son, item=item("safety-emergency-call"))
+    do_transition_service_request(accepted.pk, actor=world.staff, to="accepted")
+    response = api_for(world.staff).post(
+        URL, {"ids": [fresh.pk, accepted.pk, no_default.pk], "to": "assigned", "accept_first": True}
+    )
+    results = _by_id(response)
+    assert results[fresh.pk]["status"] == results[accepted.pk]["status"] == "assigned"
+    assert list(fresh.events.values_list("to_status", flat=True).order_by("id")) == ["submitted", "accepted", "assigned"]
+    # The item has no default organization: the assign fails, and so the accept is undone with it.
+    assert results[no_default.pk]["outcome"] == "invalid"
+    assert ServiceRequest.objects.get(pk=no_default.pk).status == "submitted"
+    assert not no_default.events.filter(to_status="accepted").exists()
+    assert_error(api_for(world.staff).post(URL, {"ids": [fresh.pk], "to": "accepted", "accept_first": True}), 400)
