@@ -5,7 +5,6 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from community import actions, queries
@@ -16,6 +15,7 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from core.idempotency import idempotent
 from core.images import do_upload_image
 from core.pagination import page_response, parse_limit
+from core.throttling import CommentThrottle, PostThrottle, ReportThrottle, UploadThrottle
 from residents.access import access_neighborhood, can_moderate
 
 CURSOR_PARAMS = [
@@ -41,8 +41,7 @@ def _post_detail(request, post_id: int) -> dict:
 
 class ImageUploadView(APIView):
     parser_classes = [MultiPartParser]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "upload"
+    throttle_classes = [UploadThrottle]
 
     @extend_schema(
         request={"multipart/form-data": s.ImageUploadInput},
@@ -83,8 +82,7 @@ class FeedView(APIView):
 
 
 class PostCreateView(APIView):
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "post"
+    throttle_classes = [PostThrottle]
 
     @extend_schema(request=s.PostCreateInput, responses={201: s.PostDetailOutput}, summary="发帖 / 发布公告")
     @idempotent
@@ -133,10 +131,7 @@ class UnansweredView(APIView):
 
 
 class CommentListCreateView(APIView):
-    throttle_scope = "comment"
-
-    def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+    throttle_classes = [CommentThrottle]  # counts the POST only: reading a thread is free
 
     @extend_schema(parameters=CURSOR_PARAMS, responses=s.CommentPageOutput, summary="评论与回复（按时间正序，回复带 parent_id）")
     def get(self, request, post_id: int):
@@ -194,8 +189,7 @@ class LikeView(APIView):
 
 
 class PostReportView(APIView):
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "report"
+    throttle_classes = [ReportThrottle]
 
     @extend_schema(request=s.ReportInput, responses={201: s.ReportOutput}, summary="举报帖子")
     @idempotent
@@ -208,8 +202,7 @@ class PostReportView(APIView):
 
 
 class CommentReportView(APIView):
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "report"
+    throttle_classes = [ReportThrottle]
 
     @extend_schema(request=s.ReportInput, responses={201: s.ReportOutput}, summary="举报评论")
     @idempotent

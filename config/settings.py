@@ -206,6 +206,35 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else 
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
+# Media on object storage when several machines serve the API (docs/deployment.md):
+# MEDIA_STORAGE=s3 with an S3-compatible bucket (AWS S3, Aliyun OSS, Tencent COS, MinIO).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+if MEDIA_STORAGE == "s3":
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": _required("S3_BUCKET", ""),
+                "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+                "region_name": env.str("S3_REGION", default="") or None,
+                "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+                "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+                # A CDN or public bucket domain; without it URLs are signed and expire.
+                "custom_domain": env.str("S3_CUSTOM_DOMAIN", default="") or None,
+                "querystring_auth": not env.str("S3_CUSTOM_DOMAIN", default=""),
+                "querystring_expire": env.int("S3_URL_EXPIRE_SECONDS", default=3600),
+                "addressing_style": env.str("S3_ADDRESSING_STYLE", default="virtual"),
+                "file_overwrite": False,
+                "default_acl": None,
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    if not STORAGES["default"]["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs S3_BUCKET")
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, got {MEDIA_STORAGE!r}")
+
 LOGIN_URL = "/console/login/"
 
 # Uploads: images are capped by the image pipeline; the body cap stops abuse early.
@@ -247,6 +276,9 @@ REST_FRAMEWORK = {
         "report": env.str("THROTTLE_REPORT", default="30/min"),
         "service_request": env.str("THROTTLE_SERVICE_REQUEST", default="30/min"),
         "upload": env.str("THROTTLE_UPLOAD", default="30/min"),
+        "topic": env.str("THROTTLE_TOPIC", default="10/min"),
+        "vote": env.str("THROTTLE_VOTE", default="60/min"),
+        "membership": env.str("THROTTLE_MEMBERSHIP", default="10/min"),
     },
 }
 
@@ -266,11 +298,16 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusEnum": "residents.models.Membership.Status",
         "PartyIdentityStatusEnum": "residents.models.PartyIdentityRequest.Status",
         "RoleKindEnum": "residents.models.Role.Kind",
+        "MilestoneStatusEnum": "deliberation.models.Milestone.Status",
+        "ServiceRequestStatusEnum": "services.models.ServiceRequest.Status",
         # hide / restore / remove: the feed's comment moderation and 议事's topic and reply moderation.
         "ModerationActionEnum": "deliberation.actions.MODERATION_ACTIONS",
         "TopicStatusEnum": "deliberation.models.Topic.Status",
     },
 }
+
+# The framework-ceiling endpoint bench/load.py measures against (/api/v1/bench/ceiling).
+BENCH_ENDPOINTS = _bool("BENCH_ENDPOINTS", False)
 
 # PIPL retention: health notes and addresses of closed service requests are cleared after this.
 SENSITIVE_RETENTION_DAYS = env.int("SENSITIVE_RETENTION_DAYS", default=180)

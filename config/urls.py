@@ -14,6 +14,9 @@ api_v1 = [
     path("", include("services.urls")),
     path("", include("deliberation.urls")),
 ]
+if settings.BENCH_ENDPOINTS:
+    # Behind the same middleware and auth as the real API, so its throughput is their ceiling.
+    api_v1.append(path("", include("bench.urls")))
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),

@@ -30,6 +30,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
@@ -131,5 +132,12 @@ def model_rows(queryset, *, exclude: tuple[str, ...] = ()) -> list[dict[str, Any
     fields = [f for f in model._meta.concrete_fields if f.name not in exclude]
     rows = []
     for obj in queryset.order_by("pk"):
-        rows.append({f.attname: getattr(obj, f.attname) for f in fields})
+        rows.append({f.attname: _plain(getattr(obj, f.attname)) for f in fields})
     return rows
+
+
+def _plain(value: Any) -> Any:
+    # A FileField's value would be serialised by reading the file; the export names it.
+    if isinstance(value, FieldFile):
+        return value.name
+    return value

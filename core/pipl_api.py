@@ -19,6 +19,9 @@ class ExportOut(serializers.Serializer):
 
 
 class ErrorOut(serializers.Serializer):
+    class Meta:
+        ref_name = "PiplErrorOut"  # deliberation has an ErrorOut of its own
+
     error = serializers.DictField()
 
 

@@ -83,3 +83,22 @@ class ServiceRequestThrottle(ScopedUserThrottle):
 
 class UploadThrottle(ScopedUserThrottle):
     scope = "upload"
+
+
+class TopicThrottle(ScopedUserThrottle):
+    """New 议事 topics: rarer than posts, so a lower rate of their own."""
+
+    scope = "topic"
+
+
+class VoteThrottle(ScopedUserThrottle):
+    """Supports (附议) and ballots. One per topic is a database constraint; this stops a
+    script from sweeping every topic (and their changes of mind) in a burst."""
+
+    scope = "vote"
+
+
+class MembershipThrottle(ScopedUserThrottle):
+    """Applications to join a 居委/村 and 亮身份 requests: each lands in a committee's queue."""
+
+    scope = "membership"

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from core.errors import NotFound
 from core.idempotency import idempotent
 from core.pagination import page_response, parse_limit
+from core.throttling import CommentThrottle, TopicThrottle, VoteThrottle
 from deliberation import actions, queries
 from deliberation import serializers as s
 from deliberation.access import access_topic, access_topic_as_staff, is_topic_staff, visible_topics_for
@@ -38,6 +39,8 @@ def _detail(request, topic_id: int) -> dict:
 
 
 class TopicListView(APIView):
+    throttle_classes = [TopicThrottle]
+
     @extend_schema(
         tags=TAG,
         summary="议题列表",
@@ -152,6 +155,8 @@ def _support_state(request, topic: Topic) -> dict:
 
 
 class TopicSupportView(APIView):
+    throttle_classes = [VoteThrottle]
+
     @extend_schema(
         tags=TAG,
         summary="附议（幂等）",
@@ -187,6 +192,8 @@ class TopicFollowView(APIView):
 
 
 class TopicRepliesView(APIView):
+    throttle_classes = [CommentThrottle]
+
     @extend_schema(
         tags=TAG,
         summary="讨论发言（按时间正序，游标分页）",
@@ -257,6 +264,8 @@ class TopicTransitionView(APIView):
 
 
 class TopicBallotView(APIView):
+    throttle_classes = [VoteThrottle]
+
     @extend_schema(
         tags=TAG,
         summary="投票（回执码只返回一次）",

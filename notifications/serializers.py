@@ -48,6 +48,7 @@ class ConsentOut(serializers.ModelSerializer):
     class Meta:
         model = SubscribeConsent
         fields = ["template_id", "remaining", "long_term_active", "updated_at"]
+        ref_name = "SubscribeConsentOut"  # residents has a ConsentOut (PIPL consents) too
 
 
 class ConsentsOut(serializers.Serializer):

@@ -15,12 +15,13 @@ from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.errors import Forbidden, NotFound
 from core.idempotency import idempotent
 from core.pagination import page_response, parse_limit
+from core.pipl_api import ERASE_SCHEMA, erase_me
+from core.throttling import LoginThrottle, MembershipThrottle
 from residents import access, actions, queries
 from residents import serializers as s
 from residents.models import Beneficiary, Membership, PersonalInfoConsent, Region, User
@@ -50,8 +51,7 @@ def _limit(query: dict) -> int:
 class WeChatLoginView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginThrottle]
 
     @extend_schema(
         tags=["登录"],
@@ -99,6 +99,10 @@ class MeView(APIView):
         changes = _validated(s.MePatchInput, request.data)
         user = actions.do_update_profile(actor=request.user, changes=changes)
         return _me_response(user)
+
+    @ERASE_SCHEMA
+    def delete(self, request):
+        return erase_me(request)
 
 
 class MePhoneView(APIView):
@@ -196,6 +200,8 @@ class RegionQrcodeView(APIView):
 
 
 class MembershipsView(APIView):
+    throttle_classes = [MembershipThrottle]
+
     @extend_schema(
         tags=["居民身份"],
         operation_id="memberships_list",
@@ -214,7 +220,7 @@ class MembershipsView(APIView):
         mine = queries.my_memberships(request.user)
         if query.get("status"):
             mine = [m for m in mine if m.status == query["status"]]
-        return Response({"results": s.MembershipOut(mine, many=True).data, "next_cursor": None})
+        return Response({"results": s.MembershipListItemOut(mine, many=True).data, "next_cursor": None})
 
     @extend_schema(
         tags=["居民身份"],
@@ -287,6 +293,8 @@ class MembershipCurrentView(APIView):
 
 
 class PartyIdentityView(APIView):
+    throttle_classes = [MembershipThrottle]
+
     @extend_schema(
         tags=["亮身份"], summary="我的亮身份申请；scope=staff 为审核队列", parameters=[s.PartyIdentityListQuery],
         responses={200: s.PartyIdentityPageOut, **ERRORS},

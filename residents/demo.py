@@ -56,6 +56,13 @@ PERSONAS = {
     "wuzhuli": ("吴师傅", "wuzhuli"),
 }
 
+# Bound phone numbers (as if each persona had pressed the getPhoneNumber button). Stored
+# encrypted by User.phone; tests/trust/test_demo_dump.py searches a dump for these.
+PHONES = {openid: f"138001380{i:02d}" for i, openid in enumerate(PERSONAS, start=1)}
+ELDER_PHONE = "13900139001"  # 王阿婆's own phone
+ELDER_ADDRESS = "宝山区友谊路宝林一村5号楼301室"
+ELDER_HEALTH_NOTES = "高血压，行走需搀扶"
+
 BAOLIN1, TANGHOU = "310113003001", "310113004001"
 
 # openid -> (neighborhood code, building group code, building, room, status)
@@ -104,6 +111,15 @@ def seed(stdout: TextIO) -> None:
         if console_username and not user.check_password(STAFF_PASSWORD):
             user.set_password(STAFF_PASSWORD)
             user.save(update_fields=["password"])
+        if not user.phone:
+            # Only when none is bound: a number the persona bound since is theirs to keep.
+            user.phone = PHONES[openid]
+            user.phone_bound_at = timezone.now()
+            user.save(update_fields=["phone", "phone_bound_at"])
+        PersonalInfoConsent.objects.get_or_create(
+            user=user, purpose=PersonalInfoConsent.Purpose.PHONE, withdrawn_at=None,
+            defaults={"text_version": CONSENT_VERSION},
+        )
         people[openid] = user
 
     now = timezone.now()
@@ -150,9 +166,10 @@ def seed(stdout: TextIO) -> None:
             "neighborhood": regions[BAOLIN1],
             "relation": "母亲",
             "birth_year": 1938,
-            "address": "宝山区友谊路宝林一村5号楼301室",
+            "phone": ELDER_PHONE,
+            "address": ELDER_ADDRESS,
             "mobility": Beneficiary.Mobility.ASSISTED,
-            "health_notes": "高血压，行走需搀扶",
+            "health_notes": ELDER_HEALTH_NOTES,
             "is_default": True,
         },
     )

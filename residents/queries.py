@@ -63,7 +63,7 @@ def my_memberships(user: User) -> list[Membership]:
     # A person has a handful of homes at most: no pagination needed.
     return list(
         Membership.objects.filter(user=user)
-        .select_related("neighborhood", "building_group")
+        .select_related("user", "neighborhood", "building_group")
         .order_by("-is_current", "-created_at", "-id")[:50]
     )
 

@@ -222,21 +222,27 @@ class MembershipOut(serializers.ModelSerializer):
         ]
 
 
-class StaffMembershipOut(MembershipOut):
-    """The staff queue: who applied, with the room masked (DESIGN.md §6)."""
+class MembershipListItemOut(MembershipOut):
+    """A row of GET /memberships: whose it is, and the room (in full in one's own list,
+    masked in the staff queue). One shape for both, so the schema tells the truth."""
 
     user = UserBriefOut()
-    room = serializers.SerializerMethodField()
 
     class Meta(MembershipOut.Meta):
         fields = MembershipOut.Meta.fields + ["user"]
+
+
+class StaffMembershipOut(MembershipListItemOut):
+    """The staff queue: who applied, with the room masked (DESIGN.md §6)."""
+
+    room = serializers.SerializerMethodField()
 
     def get_room(self, membership: Membership) -> str:
         return mask_text(membership.room, keep=1)
 
 
 class MembershipPageOut(serializers.Serializer):
-    results = StaffMembershipOut(many=True)
+    results = MembershipListItemOut(many=True)
     next_cursor = serializers.CharField(allow_null=True)
 
 

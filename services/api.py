@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from core.errors import InvalidInput
 from core.idempotency import idempotent
 from core.pagination import page_response, paginate_keyset, parse_limit
+from core.throttling import ServiceRequestThrottle
 from residents.access import profile, require_staff
 from services import actions, queries
 from services.access import (
@@ -110,6 +111,8 @@ def _filtered(request, queryset):
 
 
 class ServiceRequestListCreateView(APIView):
+    throttle_classes = [ServiceRequestThrottle]
+
     @extend_schema(operation_id="service_requests_list", parameters=LIST_PARAMS, responses=ServiceRequestPageOut,
                    summary="服务工单列表（居民：本人及家人；服务人员：派给我的；工作人员：本辖区）")
     def get(self, request):
@@ -276,6 +279,8 @@ def _plan_out(plan: ServicePlan) -> dict:
 
 
 class ServicePlanCreateView(APIView):
+    throttle_classes = [ServiceRequestThrottle]
+
     @extend_schema(operation_id="service_plans_create", request=ServicePlanIn, responses={201: ServicePlanOut},
                    parameters=[IDEMPOTENCY_HEADER], summary="定期服务（如每日送餐），按日生成工单")
     @idempotent

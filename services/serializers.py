@@ -74,6 +74,9 @@ class ServiceRequestCreateIn(serializers.Serializer):
 
 
 class TransitionIn(serializers.Serializer):
+    class Meta:
+        ref_name = "ServiceRequestTransitionIn"  # deliberation has a TransitionIn for topics
+
     to = serializers.ChoiceField(choices=Status.choices)
     # A plain string (checked below) so the schema has one status enum, not two names for it.
     from_status = serializers.CharField(

@@ -11,6 +11,16 @@ from rest_framework.test import APIClient
 from tests import factories as f
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache keyed by user id, and ids repeat across tests:
+    without this one story's requests would count against the next one's limit."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 class Api:
     """A JSON client acting as one user (or anonymous)."""
 

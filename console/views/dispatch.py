@@ -17,7 +17,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from services.access import access_service_request, allowed_transitions, full_view_reason, visible_requests_for
 
 from console.access import back_url, console_view
 from core.crypto import mask_text
@@ -25,6 +24,7 @@ from core.errors import DomainError
 from residents.models import Region
 from services import actions as service_actions
 from services import queries as service_queries
+from services.access import access_service_request, allowed_transitions, full_view_reason, visible_requests_for
 from services.models import ProviderOrganization, ServiceCategory, ServiceRequest, ServiceRequestEvent
 
 Status = ServiceRequest.Status

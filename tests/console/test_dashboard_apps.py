@@ -67,7 +67,7 @@ def test_post_figures_match_the_database(neighborhood, committee_staff, console_
     assert "宝林一村居委会,4,3,75.0%,2.0" in csv.content.decode("utf-8-sig")
 
 
-def test_deliberation_funnel_counts_how_far_topics_got(neighborhood, committee_staff, console_for):
+def test_deliberation_funnel_counts_how_far_topics_got(neighborhood, committee_staff, console_for, wechat_standin):
     from deliberation import actions
 
     author = f.resident(neighborhood)

@@ -8,7 +8,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.models import IdempotencyRecord
-from core.pipl_api import MeEraseView
 from core.throttling import LoginThrottle, PostThrottle
 
 
@@ -64,9 +63,6 @@ urlpatterns = [
     path("api/v1/_probe/posts", ThrottledPostProbe.as_view()),
     path("api/v1/_probe/login", ThrottledLoginProbe.as_view()),
     path("api/v1/_probe/drop-connection", DropConnectionProbe.as_view()),
-    # Until residents' MeView (which owns /me) delegates DELETE to core.pipl_api.erase_me.
-    path("api/v1/", include("core.pipl_urls")),
-    path("api/v1/me", MeEraseView.as_view()),
     path("", include("config.urls")),
 ]
 

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 
 from core import crypto
-from residents.models import User
-from tests import factories as f
+from residents import demo
+from residents.models import Beneficiary, User
 from tests.trust.dump import plaintexts_found
 
 # Rooms like "301室" are too short to search for without false hits in public text.
@@ -32,16 +32,19 @@ def _sensitive_values() -> tuple[list[str], list[str]]:
 @pytest.mark.slow
 def test_demo_database_dump_holds_no_persona_phone_in_plaintext(db):
     call_command("load_demo", stdout=io.StringIO())
-    if not any(u.phone for u in User.objects.all()):
-        # The residents demo does not seed phones yet: give the personas some, the way binding does.
-        for i, openid in enumerate(["zhangsan", "lisi", "zhaoliu", "zhoubanzhu"]):
-            user = User.objects.filter(openid=openid).first() or f.UserFactory(openid=openid)
-            user.phone = f"1381234{i:04d}"
-            user.save(update_fields=["phone"])
+    seeded = [User.objects.get(openid=openid).phone for openid in demo.PHONES]
+    # The seeded personas really carry the demo's numbers, so the search below means something.
+    assert seeded == list(demo.PHONES.values())
+    elder = Beneficiary.objects.get(owner__openid="zhangsan", name="王阿婆")
+    assert (elder.phone, elder.address, elder.health_notes) == (demo.ELDER_PHONE, demo.ELDER_ADDRESS, demo.ELDER_HEALTH_NOTES)
+    needles = [*demo.PHONES.values(), demo.ELDER_PHONE, demo.ELDER_ADDRESS, demo.ELDER_HEALTH_NOTES]
+
+    assert plaintexts_found(needles) == []
+    # And every other encrypted value the demo apps seeded (requests' addresses, rooms...).
     phones, others = _sensitive_values()
-    assert phones, "the demo should hold phone numbers to search for"
+    assert set(demo.PHONES.values()) <= set(phones)
     assert plaintexts_found(phones) == []
     assert plaintexts_found(others) == []
     # Also after a key rotation the dump stays clean.
     call_command("rotate_field_keys", stdout=io.StringIO())
-    assert plaintexts_found(phones + others) == []
+    assert plaintexts_found(needles + phones + others) == []

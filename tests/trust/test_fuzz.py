@@ -52,45 +52,64 @@ def _staff(openid: str) -> User:
     return user
 
 
+def _check_for(operation, user: User, label: str, failures: list[str], calls: list[int]):
+    # Built per operation (not a default argument): hypothesis refuses @given functions with
+    # extra defaulted parameters, and the error used to be swallowed, so nothing was fuzzed.
+    @settings(
+        max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy())
+    def check(case):
+        calls.append(1)
+        # A fresh token per example: some operations (logout, ban) end a session.
+        headers = {"Authorization": f"Bearer {f.token_for(user)}"}
+        try:
+            case.call_and_validate(headers=headers, checks=CHECKS)
+        except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure, fail once
+            failures.append(f"{label}: {str(exc)[:1500]}")
+            raise
+
+    return check
+
+
 def _run(user: User) -> list[str]:
+    from django.core import signals
     from django.core.management import call_command
+    from django.db import close_old_connections
 
     try:
         call_command("load_demo", verbosity=0)
     except Exception:  # the demo is a convenience here; factories cover what it lacks
         pass
     app = get_wsgi_application()
-    schema = schemathesis.openapi.from_wsgi("/api/schema/", app)
-    failures: list[str] = []
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        if (operation.method.upper(), operation.path) in SKIP or (
-            operation.method.upper(),
-            schema.base_path.rstrip("/") + operation.path,
-        ) in SKIP:
-            continue
-        operations += 1
-        label = f"{operation.method.upper()} {operation.path}"
-
-        @settings(
-            max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=DERANDOMIZE,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def check(case, label=label):
-            # A fresh token per example: some operations (logout, ban) end a session.
-            headers = {"Authorization": f"Bearer {f.token_for(user)}"}
+    # The WSGI handler closes the connection around each request; the test's transaction
+    # lives on that connection (Django's test client disconnects these signals too).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        schema = schemathesis.openapi.from_wsgi("/api/schema/", app)
+        failures: list[str] = []
+        calls: list[int] = []
+        operations = 0
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            method = operation.method.upper()
+            if (method, operation.path) in SKIP or (method, schema.base_path.rstrip("/") + operation.path) in SKIP:
+                continue
+            operations += 1
+            label = f"{method} {operation.path}"
             try:
-                case.call_and_validate(headers=headers, checks=CHECKS)
-            except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure, fail once
-                failures.append(f"{label}: {str(exc)[:1500]}")
-                raise
-
-        try:
-            check()
-        except (Exception, BaseExceptionGroup):
-            pass
+                _check_for(operation, user, label, failures, calls)()
+            except (Exception, BaseExceptionGroup) as exc:
+                if not any(item.startswith(label + ":") for item in failures):
+                    failures.append(f"{label}: harness error {exc!r}"[:1500])
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    # The harness itself must have run: a fuzz test that fuzzes nothing passes forever.
+    assert operations > 50, operations
+    assert len(calls) >= operations, (len(calls), operations)
     return failures
 
 

@@ -144,7 +144,7 @@ def test_a_failing_step_rolls_the_whole_erasure_back(zhangsan):
 
 
 def test_every_app_holding_personal_data_registers_both_steps(db):
-    assert {"residents", "notifications"} <= set(pipl.exporters())
+    assert {"residents", "notifications", "community", "services", "deliberation"} <= set(pipl.exporters())
     assert set(pipl.exporters()) == set(pipl.erasers())
 
 

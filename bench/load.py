@@ -1,0 +1,417 @@
+"""Load harness: the production-like stack on loopback, driven by wrk, measured against
+the framework's own ceiling in one run.
+
+    python bench/load.py --scale small            # seconds to set up, for a smoke run
+    python bench/load.py --scale baoshan --pgdata /var/tmp/stq-baoshan --keep
+                                                  # generate once, keep the cluster, rerun
+
+It starts (or reuses DATABASE_URL / REDIS_URL) PostgreSQL and Redis, migrates,
+generates the district, starts uvicorn with one worker per core (DJANGO_DEBUG=false,
+real production settings), two `db_worker` task workers and the WeChat stand-in,
+mints real tokens for personas (bench/prepare.py), and runs wrk against each endpoint.
+Every row is printed as a ratio against the bare DRF endpoint (bench/views.py) on the
+same stack. Whatever it started is stopped on exit, by process group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.stack import ROOT, Stack, production_env  # noqa: E402
+
+LUA = Path(__file__).resolve().parent / "wrk_request.lua"
+
+TARGETS = {
+    "feed_ratio": 0.5,  # feed throughput ≥ 0.5 × ceiling
+    "deep_page": 1.2,  # page 1000 latency ≤ 1.2 × page 1
+    "create_ratio": 1 / 3,
+    "street_ms": 200.0,
+    "district_ms": 500.0,
+}
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    requests: int = 0
+    bad: int = 0
+    connections: int = 0
+    note: str = ""
+    available: bool = True
+    rss_peak: dict[int, float] = field(default_factory=dict)
+
+
+class RssSampler:
+    """Peak RSS per server process while wrk runs (psutil, every 200 ms)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.peak: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        procs = {}
+        for pid in self.pids:
+            try:
+                procs[pid] = psutil.Process(pid)
+            except psutil.NoSuchProcess:
+                pass
+        while not self._stop.is_set():
+            for pid, proc in procs.items():
+                try:
+                    mb = proc.memory_info().rss / 2**20
+                except psutil.NoSuchProcess:
+                    continue
+                self.peak[pid] = max(self.peak.get(pid, 0.0), mb)
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def http(base: str, method: str, path: str, auth: str, body: str = "", idem: bool = False) -> tuple[int, dict | str]:
+    headers = {"Accept": "application/json"}
+    if auth:
+        name, value = auth.split(":", 1)
+        headers[name] = value.strip()
+    data = None
+    if body:
+        data = body.encode()
+        headers["Content-Type"] = "application/json"
+    if idem:
+        headers["Idempotency-Key"] = f"preflight-{time.time_ns()}"
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        # No redirects: a login redirect must show up as a failed preflight, not a 200 login page.
+        with urllib.request.build_opener(_NoRedirect).open(req, timeout=30) as response:
+            raw = response.read()
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        status = exc.code
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw[:300].decode(errors="replace")
+
+
+def run_wrk(
+    base: str,
+    name: str,
+    requests: list[list[str]],
+    *,
+    seconds: float,
+    connections: int,
+    pids: list[int],
+    warmup: float,
+) -> Result:
+    for method, path, auth, body, idem in requests[:1]:
+        t0 = time.monotonic()
+        status, payload = http(base, method, path, auth, body, idem == "1")
+        preflight_ms = (time.monotonic() - t0) * 1000
+        if not 200 <= status < 300:
+            return Result(
+                name, available=False, note=f"preflight {method} {path.split('?')[0]} → {status}: {str(payload)[:200]}"
+            )
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as spec:
+        for row in requests:
+            spec.write("\t".join(row) + "\n")
+    env = {**os.environ, "STQ_SPEC": spec.name}
+    cmd = ["wrk", "-t1", f"-c{connections}", "--timeout", "10s", "-s", str(LUA)]
+    try:
+        if warmup > 0:
+            subprocess.run(
+                [*cmd, f"-d{max(1, int(warmup))}s", base], env=env, capture_output=True, text=True, check=True
+            )
+        with RssSampler(pids) as sampler:
+            proc = subprocess.run(
+                [*cmd, f"-d{max(1, int(seconds))}s", base], env=env, capture_output=True, text=True, check=True
+            )
+    finally:
+        os.unlink(spec.name)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{proc.stdout}\n{proc.stderr}")
+    s = json.loads(line[len("WRKJSON ") :])
+    bad = s["status_errors"] + s["connect_errors"] + s["read_errors"] + s["write_errors"] + s["timeouts"]
+    note = "" if s["requests"] else f"no request finished within wrk's 10 s timeout; one alone took {preflight_ms:.0f} ms"
+    return Result(
+        name,
+        rps=s["requests"] / (s["duration_us"] / 1e6),
+        p50_ms=s["p50_us"] / 1000,
+        p99_ms=s["p99_us"] / 1000,
+        requests=s["requests"],
+        bad=bad,
+        connections=connections,
+        rss_peak=sampler.peak,
+        note=note,
+    )
+
+
+def feed_cursor_at(base: str, path: str, auth: str, page: int, size: int = 20) -> tuple[str | None, int]:
+    """Walk the feed with big pages to the cursor that starts page `page` of `size` items,
+    or, for a feed with fewer pages, the deepest page that still has a full page of posts."""
+    skip = (page - 1) * size
+    cursor, walked = None, 0
+    last_cursor, last_walked = None, 0
+    while walked < skip:
+        step = min(100, skip - walked)
+        url = path.replace("limit=20", f"limit={step}") + (f"&cursor={cursor}" if cursor else "")
+        status, body = http(base, "GET", url, auth)
+        if status != 200 or not isinstance(body, dict):
+            raise RuntimeError(f"walking the feed failed at item {walked}: {status} {body}")
+        if not body.get("next_cursor"):
+            break
+        last_cursor, last_walked = cursor, walked
+        walked += len(body["results"])
+        cursor = body["next_cursor"]
+    if walked >= skip:
+        return cursor, page
+    # The feed ended: start from the last page boundary we can land on with a full page behind it.
+    return (last_cursor, last_walked // size + 1) if last_cursor else (None, 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=["small", "baoshan"], default="small")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=None, help="measured seconds per row (small 5, baoshan 15)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="uvicorn workers (default: cores)")
+    parser.add_argument("--task-workers", type=int, default=2)
+    parser.add_argument("--pgdata", type=Path, help="keep the cluster here and reuse its data on the next run")
+    parser.add_argument("--keep", action="store_true", help="leave --pgdata in place on exit")
+    parser.add_argument("--deep-page", type=int, default=1000)
+    args = parser.parse_args()
+    seconds = args.seconds or (15.0 if args.scale == "baoshan" else 5.0)
+    warmup = 3.0 if args.scale == "baoshan" else 1.0
+
+    # Stop cleanly on SIGTERM and on Ctrl-C, even when started in the background (where
+    # the shell hands Python an ignored SIGINT): the finally below must run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stack = Stack(keep_pgdata=args.keep)
+    started = time.monotonic()
+    try:
+        database_url = os.environ.get("DATABASE_URL", "")
+        pg_ours = not database_url
+        if pg_ours:
+            database_url = stack.start_postgres(pgdata=args.pgdata, bulk_load=True)
+        redis_url = os.environ.get("REDIS_URL") or stack.start_redis()
+        env = production_env(database_url=database_url, redis_url=redis_url, wechat_base="http://127.0.0.1:1/")
+        env["WECHAT_API_BASE"] = stack.start_wechat_standin(env)
+        log(f"PostgreSQL {database_url}, Redis {redis_url}")
+        stack.manage("migrate", "--noinput", env=env)
+        generated = stack.manage(
+            "generate_district", "--check", "--scale", args.scale, "--seed", str(args.seed), env=env
+        )
+        if "present" not in generated:
+            log(f"generating the {args.scale} district (seed {args.seed}) …")
+            t0 = time.monotonic()
+            stack.manage(
+                "generate_district", "--scale", args.scale, "--seed", str(args.seed), "--flush", env=env, stream=True
+            )
+            log(f"generated in {time.monotonic() - t0:.0f}s")
+        if pg_ours:
+            stack.restart_postgres_durable()  # the load test runs with fsync on, like production
+        server_env = {
+            **env,
+            "BENCH_ENDPOINTS": "true",
+            # Per-user rate limits would turn a create benchmark into a 429 benchmark.
+            "THROTTLE_SERVICE_REQUEST": "1000000/min",
+            "THROTTLE_POST": "1000000/min",
+        }
+        base = stack.start_uvicorn(server_env, workers=args.workers)
+        stack.start_workers(server_env, args.task_workers)
+        pids = stack.server_pids()
+        log(f"uvicorn {base}: {len(pids)} worker processes {pids}; {args.task_workers} db_worker processes")
+        prep_run = subprocess.run(
+            [sys.executable, "bench/prepare.py"], cwd=ROOT, env=server_env, capture_output=True, text=True
+        )
+        if prep_run.returncode != 0:
+            raise RuntimeError(f"bench/prepare.py failed:\n{prep_run.stderr[-4000:]}")
+        prep = json.loads(prep_run.stdout)
+        sc = prep["scenarios"]
+        log(f"personas in {prep['neighborhood']['name']} / {prep['street']['name']} / {prep['district']['name']}")
+
+        results: dict[str, Result] = {}
+
+        def measure(key: str, name: str, scenario: dict, connections: int | None = None) -> Result:
+            stack.check_alive()
+            if not scenario.get("available"):
+                results[key] = Result(name, available=False, note=scenario.get("reason", ""))
+                return results[key]
+            results[key] = run_wrk(
+                base,
+                name,
+                scenario["requests"],
+                seconds=seconds,
+                connections=connections or args.connections,
+                pids=pids,
+                warmup=warmup,
+            )
+            r = results[key]
+            log(f"{name}: {r.rps:.0f} req/s p50 {r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms {r.note}")
+            return r
+
+        measure("ceiling", "ceiling GET (constant)", sc["ceiling"])
+        measure("ceiling_post", "ceiling POST (constant)", sc["ceiling_post"])
+        measure("feed", "feed page 1 (20 posts)", sc["feed"])
+        if sc["feed"].get("available") and results["feed"].available:
+            method, path, auth, _b, _i = sc["feed"]["requests"][0]
+            cursor, reached = feed_cursor_at(base, path, auth, args.deep_page)
+            if cursor:
+                deep = {"available": True, "requests": [[method, f"{path}&cursor={cursor}", auth, "", "0"]]}
+                deep_note = (
+                    "" if reached == args.deep_page else f"deepest page: the feed ends before page {args.deep_page}"
+                )
+            else:
+                deep = {"available": False, "reason": f"the busiest feed has only one page of {20}"}
+            row = measure("feed_deep", f"feed page {reached} (20 posts)", deep)
+            if row.available:
+                row.note = deep_note
+        else:
+            results["feed_deep"] = Result("feed page 1000", available=False, note=results["feed"].note)
+        measure("create", "one-tap request create", sc["create"])
+        measure("staff_queue", "staff queue with filters", sc["staff_queue"])
+        # Dashboards: latency of one officer at a time, the target is per request.
+        measure("street", "street dashboard (1 conn)", sc["street_dashboard"], connections=1)
+        measure("district", "district dashboard (1 conn)", sc["district_dashboard"], connections=1)
+        measure("ceiling_end", "ceiling GET again (drift)", sc["ceiling"])
+        report(args, prep, results, pids, seconds, time.monotonic() - started)
+        return 0
+    finally:
+        stack.stop()
+
+
+def log(message: str) -> None:
+    print(f"[bench {dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def report(args, prep: dict, results: dict[str, Result], pids: list[int], seconds: float, elapsed: float) -> None:
+    ceiling_runs = [r for k, r in results.items() if k in ("ceiling", "ceiling_end") and r.available]
+    ceiling = sum(r.rps for r in ceiling_runs) / max(1, len(ceiling_runs))
+    load1, _, _ = os.getloadavg()
+    print()
+    print(
+        f"社区通 load benchmark — scale {args.scale} (seed {args.seed}), {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %z}"
+    )
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"uvicorn × {args.workers}, wrk 1 thread × {args.connections} conns, {seconds:.0f}s per row; load avg now {load1:.1f}"
+    )
+    print(f"ceiling = mean of the two constant-endpoint runs: {ceiling:.0f} req/s")
+    print()
+    print(f"{'row':34} {'req/s':>8} {'× ceil':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  note")
+    for key in (
+        "ceiling",
+        "ceiling_post",
+        "feed",
+        "feed_deep",
+        "create",
+        "staff_queue",
+        "street",
+        "district",
+        "ceiling_end",
+    ):
+        r = results.get(key)
+        if r is None:
+            continue
+        if not r.available:
+            print(f"{r.name:34} {'not available yet':>42}  {r.note}")
+            continue
+        ratio = r.rps / ceiling if ceiling else 0
+        print(f"{r.name:34} {r.rps:8.0f} {ratio:7.2f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {r.bad:7d}  {r.note}")
+    print()
+    print("targets:")
+    verdicts = []
+
+    def verdict(label: str, ok: bool | None, detail: str) -> None:
+        mark = "n/a " if ok is None else ("PASS" if ok else "MISS")
+        verdicts.append(ok)
+        print(f"  [{mark}] {label}: {detail}")
+
+    feed, deep, create = results.get("feed"), results.get("feed_deep"), results.get("create")
+    street, district = results.get("street"), results.get("district")
+    if feed and feed.available:
+        verdict(
+            "feed throughput ≥ 0.5 × ceiling", feed.rps / ceiling >= TARGETS["feed_ratio"], f"{feed.rps / ceiling:.2f}×"
+        )
+    else:
+        verdict("feed throughput ≥ 0.5 × ceiling", None, "feed not available yet")
+    if feed and feed.available and deep and deep.available:
+        ratio = deep.p50_ms / feed.p50_ms
+        verdict(
+            "deep page p50 ≤ 1.2 × page 1 p50",
+            ratio <= TARGETS["deep_page"],
+            f"{ratio:.2f}× (throughput {deep.rps / feed.rps:.2f}× of page 1)",
+        )
+    else:
+        verdict("deep page p50 ≤ 1.2 × page 1 p50", None, (deep.note if deep else "") or "feed not available yet")
+    if create and create.available:
+        verdict(
+            "request create ≥ 1/3 × ceiling",
+            create.rps / ceiling >= TARGETS["create_ratio"],
+            f"{create.rps / ceiling:.2f}×, p99 {create.p99_ms:.0f} ms",
+        )
+    else:
+        verdict("request create ≥ 1/3 × ceiling", None, create.note if create else "")
+    for r, limit, label in (
+        (street, TARGETS["street_ms"], "street dashboard"),
+        (district, TARGETS["district_ms"], "district dashboard"),
+    ):
+        if r and r.available and not r.requests:
+            verdict(f"{label} p99 < {limit:.0f} ms", False, r.note)
+        elif r and r.available:
+            verdict(f"{label} p99 < {limit:.0f} ms", r.p99_ms < limit, f"p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms")
+        else:
+            verdict(f"{label} p99 < {limit:.0f} ms", None, r.note if r else "")
+    bad_rows = [r.name for r in results.values() if r.available and r.bad > 0.01 * max(r.requests, 1)]
+    if bad_rows:
+        print(f"  WARNING: more than 1% failed requests in: {', '.join(bad_rows)} (those ratios are not valid)")
+    print()
+    peak: dict[int, float] = {}
+    for r in results.values():
+        for pid, mb in r.rss_peak.items():
+            peak[pid] = max(peak.get(pid, 0.0), mb)
+    print(
+        "RSS per server process under load (peak over all rows): "
+        + ", ".join(f"pid {p}: {mb:.0f} MB" for p, mb in sorted(peak.items()))
+    )
+    print(f"total wall time {elapsed:.0f}s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

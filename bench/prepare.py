@@ -1,0 +1,148 @@
+"""Mint real tokens for the benchmark personas and say which endpoints exist.
+
+Run by bench/load.py in the production environment of the stack under test:
+`python bench/prepare.py` prints one JSON object on stdout. Personas come from the
+generated district (manage.py generate_district): a resident of the busiest
+neighborhood, many residents for creates, the committee staff of that neighborhood,
+its street officer and the district admin.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.apps import apps  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.urls import Resolver404, resolve  # noqa: E402
+
+from residents.models import ApiToken, Membership, Region, Role, User  # noqa: E402
+
+N_REQUESTERS = 200
+
+
+def routed(path: str) -> bool:
+    try:
+        resolve(path.split("?", 1)[0])
+    except Resolver404:
+        return False
+    return True
+
+
+def bearer(user: User) -> str:
+    return f"Authorization: Bearer {ApiToken.issue(user, user_agent='bench')[1]}"
+
+
+def busiest_neighborhood() -> Region:
+    if apps.is_installed("community") and _has_model("community", "Post"):
+        post = apps.get_model("community", "Post")
+        row = (
+            post.objects.filter(scope="neighborhood").values("region_id").annotate(n=Count("id")).order_by("-n").first()
+        )
+        if row:
+            return Region.objects.get(pk=row["region_id"])
+    row = (
+        Membership.objects.filter(status=Membership.Status.APPROVED)
+        .values("neighborhood_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    if row is None:
+        raise SystemExit("no approved residents: run manage.py generate_district first")
+    return Region.objects.get(pk=row["neighborhood_id"])
+
+
+def _has_model(app: str, model: str) -> bool:
+    try:
+        apps.get_model(app, model)
+    except LookupError:
+        return False
+    return True
+
+
+def role_holder(kind: str, region: Region) -> User | None:
+    role = Role.objects.filter(kind=kind, region=region, revoked_at__isnull=True).select_related("user").first()
+    return role.user if role else None
+
+
+def main() -> None:
+    neighborhood = busiest_neighborhood()
+    street = neighborhood.parent
+    district = street.parent
+    staff_ids = Role.objects.values_list("user_id", flat=True)
+    resident = (
+        User.objects.filter(memberships__neighborhood=neighborhood, memberships__status=Membership.Status.APPROVED)
+        .exclude(pk__in=staff_ids)
+        .order_by("pk")
+        .first()
+    )
+    staff = role_holder(Role.Kind.COMMITTEE_STAFF, neighborhood)
+    officer = role_holder(Role.Kind.STREET_OFFICER, street)
+    admin = role_holder(Role.Kind.DISTRICT_ADMIN, district)
+    resident_auth = bearer(resident)
+    out: dict = {
+        "neighborhood": {"id": neighborhood.id, "name": neighborhood.name},
+        "street": {"id": street.id, "name": street.name},
+        "district": {"id": district.id, "name": district.name},
+        "scenarios": {},
+    }
+    sc = out["scenarios"]
+    sc["ceiling"] = _get("/api/v1/bench/ceiling", resident_auth)
+    sc["ceiling_post"] = _one("POST", "/api/v1/bench/ceiling", resident_auth, json.dumps({"category": 1}), idem=True)
+    sc["feed"] = _get(f"/api/v1/neighborhoods/{neighborhood.id}/feed?limit=20", resident_auth)
+    sc["create"] = _create_request_scenario(neighborhood)
+    sc["staff_queue"] = _staff_queue_scenario(staff, neighborhood)
+    sc["street_dashboard"] = _dashboard_scenario(officer, "street", street)
+    sc["district_dashboard"] = _dashboard_scenario(admin, "district", district)
+    json.dump(out, sys.stdout, ensure_ascii=False)
+
+
+def _one(method: str, path: str, auth: str, body: str = "", idem: bool = False) -> dict:
+    if not routed(path):
+        return {"available": False, "reason": f"{path.split('?')[0]} is not routed on this branch"}
+    return {"available": True, "requests": [[method, path, auth, body, "1" if idem else "0"]]}
+
+
+def _get(path: str, auth: str) -> dict:
+    return _one("GET", path, auth)
+
+
+def _create_request_scenario(neighborhood: Region) -> dict:
+    path = "/api/v1/service-requests"
+    if not routed(path) or not _has_model("services", "ServiceRequest"):
+        return {"available": False, "reason": "services (POST /api/v1/service-requests) has not landed"}
+    from bench import service_bodies  # the services-specific part, written against its models
+
+    return service_bodies.create_scenario(neighborhood, N_REQUESTERS, bearer)
+
+
+def _staff_queue_scenario(staff: User | None, neighborhood: Region) -> dict:
+    if staff is None or not _has_model("services", "ServiceRequest"):
+        return {"available": False, "reason": "services has not landed"}
+    from bench import service_bodies
+
+    return service_bodies.staff_queue_scenario(staff, neighborhood, bearer)
+
+
+def _dashboard_scenario(user: User | None, level: str, region: Region) -> dict:
+    if user is None:
+        return {"available": False, "reason": f"no {level} officer in the generated data"}
+    try:
+        from bench import dashboards
+    except ImportError:
+        return {"available": False, "reason": "no dashboard endpoint has landed"}
+    return dashboards.scenario(user, level, region, bearer)
+
+
+if __name__ == "__main__":
+    main()

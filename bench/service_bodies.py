@@ -1,0 +1,44 @@
+"""The services rows of the load test: one-tap create and the staff queue (see bench/prepare.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from residents.models import Beneficiary, Region, User
+from services.models import ServiceItem
+
+
+def _simple_item() -> ServiceItem | None:
+    """An item anyone may ask for with no required extra fields: the one-tap case."""
+    for item in ServiceItem.objects.filter(is_active=True, who_may_ask=ServiceItem.Requester.ANYONE, min_age__lte=60):
+        if not any(f.get("required") for f in item.fields or []):
+            return item
+    return None
+
+
+def create_scenario(neighborhood: Region, n: int, bearer: Callable[[User], str]) -> dict:
+    item = _simple_item()
+    if item is None:
+        return {"available": False, "reason": "no catalog item without required fields"}
+    owners = list(
+        Beneficiary.objects.filter(neighborhood=neighborhood, is_default=True, deleted_at__isnull=True)
+        .select_related("owner")
+        .order_by("id")[:n]
+    )
+    if not owners:
+        return {"available": False, "reason": "no beneficiaries in the busiest neighborhood"}
+    body = json.dumps({"item": item.id, "note": "压测：一键申请"}, ensure_ascii=False)
+    # Many requesters, each with their default elder, like a morning of real taps.
+    return {
+        "available": True,
+        "requests": [["POST", "/api/v1/service-requests", bearer(b.owner), body, "1"] for b in owners],
+    }
+
+
+def staff_queue_scenario(staff: User, neighborhood: Region, bearer: Callable[[User], str]) -> dict:
+    path = (
+        f"/api/v1/service-requests?scope=region&neighborhood={neighborhood.id}"
+        "&status=submitted&status=accepted&status=reopened&ordering=queue&limit=20"
+    )
+    return {"available": True, "requests": [["GET", path, bearer(staff), "", "0"]]}

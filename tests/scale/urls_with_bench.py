@@ -1,0 +1,7 @@
+"""The project's URLs as if BENCH_ENDPOINTS were true (config/urls.py reads it at import)."""
+
+from django.urls import include, path
+
+from config.urls import urlpatterns as project_urlpatterns
+
+urlpatterns = [path("api/v1/", include("bench.urls")), *project_urlpatterns]
