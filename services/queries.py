@@ -32,6 +32,7 @@ from services.models import (
 )
 
 Status = ServiceRequest.Status
+MAX_ID = 2**63 - 1  # larger ids overflow the database driver: refused as invalid_filter, not a 500
 # Queue order: late first, open before closed, then the nearest deadline; id keeps it stable.
 QUEUE_ORDERING = ("-is_overdue", "-in_open_state", "due_at", "id")
 NEWEST_ORDERING = ("-created_at", "-id")
@@ -86,11 +87,11 @@ def timeline(service_request: ServiceRequest, viewer: Any) -> QuerySet[ServiceRe
 
 class ServiceRequestFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    category = django_filters.NumberFilter(field_name="item__category_id")
-    item = django_filters.NumberFilter(field_name="item_id")
-    neighborhood = django_filters.NumberFilter(field_name="neighborhood_id")
-    street = django_filters.NumberFilter(field_name="street_id")
-    plan = django_filters.NumberFilter(field_name="plan_id")
+    category = django_filters.NumberFilter(field_name="item__category_id", min_value=1, max_value=MAX_ID)
+    item = django_filters.NumberFilter(field_name="item_id", min_value=1, max_value=MAX_ID)
+    neighborhood = django_filters.NumberFilter(field_name="neighborhood_id", min_value=1, max_value=MAX_ID)
+    street = django_filters.NumberFilter(field_name="street_id", min_value=1, max_value=MAX_ID)
+    plan = django_filters.NumberFilter(field_name="plan_id", min_value=1, max_value=MAX_ID)
     # Strict true/false: a typo must not silently mean "no filter".
     overdue = django_filters.ChoiceFilter(choices=[("true", "超时"), ("false", "未超时")], method="filter_overdue")
     created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")

@@ -12,6 +12,16 @@ from services.access import sees_unchecked_text
 from services.models import ServiceItem, ServicePlan, ServiceRequest, TextStatus
 
 Status = ServiceRequest.Status
+# Ids are bounded so an oversized number is a 400, not a 500 from the database driver
+# (SQLite INTEGER and PostgreSQL bigint both stop at 2**63 - 1).
+MAX_ID = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
 
 
 # --- catalog -----------------------------------------------------------------------------
@@ -65,8 +75,8 @@ class CatalogOut(serializers.Serializer):
 
 
 class ServiceRequestCreateIn(serializers.Serializer):
-    item = serializers.IntegerField(min_value=1)
-    beneficiary = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    item = IdField()
+    beneficiary = IdField(required=False, allow_null=True)
     scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     extra = serializers.DictField(required=False, default=dict)
@@ -85,10 +95,10 @@ class TransitionIn(serializers.Serializer):
     )
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    assignee_org = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    assignee_user = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    assignee_org = IdField(required=False, allow_null=True)
+    assignee_user = IdField(required=False, allow_null=True)
     photos = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=9,
+        child=IdField(), required=False, default=list, max_length=9,
         help_text="仅 to=completed：POST /api/v1/images 上传后得到的图片 id（服务人员本人上传，最多 9 张）",
     )
 
@@ -99,10 +109,10 @@ class TransitionIn(serializers.Serializer):
 
 
 class BulkTransitionIn(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=100)
+    ids = serializers.ListField(child=IdField(), min_length=1, max_length=100)
     to = serializers.ChoiceField(choices=[("accepted", "受理"), ("assigned", "派单")])
-    assignee_org = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    assignee_user = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    assignee_org = IdField(required=False, allow_null=True)
+    assignee_user = IdField(required=False, allow_null=True)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     accept_first = serializers.BooleanField(
         required=False, default=False, help_text="仅 to=assigned：待受理的工单先受理再派单（同一事务，要么都成功要么都不做）"
@@ -343,8 +353,8 @@ class SatisfactionOut(serializers.Serializer):
 
 
 class ServicePlanIn(serializers.Serializer):
-    item = serializers.IntegerField(min_value=1)
-    beneficiary = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    item = IdField()
+    beneficiary = IdField(required=False, allow_null=True)
     frequency = serializers.ChoiceField(choices=ServicePlan.Frequency.choices)
     weekdays = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=7), required=False, default=list)
     start_date = serializers.DateField()

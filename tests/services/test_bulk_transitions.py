@@ -104,6 +104,7 @@ def test_residents_and_providers_may_not_bulk_move(world, api_for):
         {"ids": [1], "to": "completed"},
         {"ids": [1], "to": "cancelled"},
         {"ids": 1, "to": "accepted"},
+        {"ids": [37781523108177563877376], "to": "accepted"},  # beyond what the database can hold
     ],
 )
 def test_malformed_bulk_bodies_are_400_and_change_nothing(world, api_for, body):
