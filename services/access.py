@@ -81,6 +81,14 @@ def full_view_reason(user: User, request: ServiceRequest) -> FullView | None:
     return None
 
 
+def sees_unchecked_text(user: User | None, request: ServiceRequest) -> bool:
+    """Text not yet passed by the content check (a held note or rating comment) is shown to its
+    author's side and to the region's staff, who review it; a provider sees it only once it passed."""
+    if user is None:
+        return False
+    return is_family_of(user, request) or request.neighborhood_id in profile(user).staff_of
+
+
 def visible_plans_for(user: User) -> QuerySet[ServicePlan]:
     p = profile(user)
     condition = Q(requester=user) | Q(beneficiary__owner=user)

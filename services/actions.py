@@ -8,22 +8,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.content import SCENE_COMMENT, check_text, recheck_text, schedule_recheck
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from core.images import validate_image_ids
 from notifications.actions import do_notify
 from notifications.realtime import publish_many_on_commit, publish_on_commit
-from residents.access import current_neighborhood_id, is_staff_for, profile
+from residents.access import current_neighborhood_id, is_staff_for, profile, require_staff
 from residents.models import Beneficiary, Membership, Region, Role, User
 from services.access import is_family_of, may_act_as
 from services.extra import clean_extra, field_definition
 from services.models import (
     ProviderOrganization,
+    SatisfactionDaily,
     ServiceItem,
     ServicePlan,
     ServiceRating,
     ServiceRequest,
     ServiceRequestEvent,
+    ServiceRequestPhoto,
+    TextStatus,
 )
 
 Status = ServiceRequest.Status
@@ -36,6 +43,27 @@ MAX_PLAN_DAYS = 92
 
 def _page(request_id: int) -> str:
     return f"pages/services/detail?id={request_id}"
+
+
+# --- content check of what residents type ----------------------------------------------
+
+
+def _check_resident_text(author: User, text: str, *, typed_by_staff: bool = False) -> str:
+    """The TextStatus a resident's note or comment is born with (core.content: msgSecCheck v2).
+
+    risky → InvalidInput content_rejected (the caller saves nothing); review → pending_review;
+    WeChat unreachable → pending_check, and the request is accepted anyway: an elder's request
+    must never be lost to a content check. Staff of the region are the reviewers, so their own
+    text is not sent. Call outside any transaction: a network call must not hold row locks."""
+    if typed_by_staff or not text.strip():
+        return TextStatus.PUBLISHED
+    return check_text(user=author, content=text, scene=SCENE_COMMENT).status
+
+
+def _schedule_text_recheck() -> None:
+    from services.tasks import recheck_pending_text
+
+    schedule_recheck(recheck_pending_text, delay_setting="SERVICES_TEXT_RECHECK_DELAY_SECONDS")
 
 
 # --- who is it for, where, and may they ask ------------------------------------------
@@ -187,6 +215,7 @@ def do_create_service_request(
     if scheduled_for is not None and scheduled_for < now - dt.timedelta(minutes=5):
         raise InvalidInput("scheduled_in_past", "预约时间不能早于现在", field="scheduled_for")
     accept_due_at, complete_due_at = _due_times(item, now, scheduled_for)
+    note_status = _check_resident_text(actor, note, typed_by_staff=is_staff_for(actor, subject.neighborhood.pk))
     with transaction.atomic():
         req = ServiceRequest.objects.create(
             item=item,
@@ -200,6 +229,7 @@ def do_create_service_request(
             address=subject.address,
             health_note=subject.health_note if health_note is None else health_note,
             note=note,
+            note_status=note_status,
             extra=cleaned,
             scheduled_for=scheduled_for,
             accept_due_at=accept_due_at,
@@ -210,6 +240,8 @@ def do_create_service_request(
             note="居委代为申请" if subject.filed_on_behalf else "",
         )
         _announce_created(req, item)
+        if note_status == TextStatus.PENDING_CHECK:
+            _schedule_text_recheck()
     return req
 
 
@@ -297,12 +329,17 @@ def do_transition_service_request(
     reason: str = "",
     assignee_org_id: int | None = None,
     assignee_user_id: int | None = None,
+    photos: list[int] | None = None,
 ) -> ServiceRequest:
     """Move a request along the table. Raises Conflict(request_state_changed) when the request
     is no longer where the caller saw it (or where the move starts), Forbidden when the move is
-    not the caller's to make."""
+    not the caller's to make. `photos` (image ids the acting provider uploaded) go only with
+    `completed`."""
     if to == Status.RATED:
         raise InvalidInput("use_rating_endpoint", "请通过评价接口完成评价", field="to")
+    photos = list(photos or [])
+    if photos and to != Status.COMPLETED:
+        raise InvalidInput("photos_not_allowed", "只有完成服务时可以上传照片", field="photos")
     with transaction.atomic():
         req = _lock(request_id)
         if expected_status is not None and expected_status != req.status:
@@ -327,6 +364,8 @@ def do_transition_service_request(
             fields += ["assigned_org", "assigned_user"]
             data = {"assignee_org": org.pk if org else None, "assignee_user": volunteer.pk if volunteer else None}
         elif to == Status.COMPLETED:
+            # The same rules as a post's pictures: the actor's own uploads, not rejected, at most 9.
+            validate_image_ids(actor, photos, limit=ServiceRequestPhoto.MAX_PER_COMPLETION)
             req.completed_at = now
             req.completion_note = note[:500]
             fields += ["completed_at", "completion_note"]
@@ -340,10 +379,96 @@ def do_transition_service_request(
         req.status = to
         req.save(update_fields=fields)
         event = _record(req, actor=actor, from_status=from_status, note=(reason or note)[:500], data=data)
+        if photos:
+            ServiceRequestPhoto.objects.bulk_create(
+                ServiceRequestPhoto(request=req, event=event, image_id=image_id, position=i) for i, image_id in enumerate(photos)
+            )
         _announce_status(req, event)
         if to == Status.ASSIGNED:
             _notify_assignee(req, event)
     return req
+
+
+# --- bulk moves for the dispatch board ---------------------------------------------------
+
+BULK_TARGETS = (Status.ACCEPTED, Status.ASSIGNED)
+MAX_BULK_IDS = 100
+_BULK_OUTCOME = {400: "invalid", 403: "forbidden", 404: "not_found", 409: "conflict"}
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What happened to one id of a bulk move. `status` is the request's state after the move
+    (ok) or the state that stopped it (conflict); never given for not_found."""
+
+    id: int
+    outcome: str  # ok | conflict | not_found | invalid | forbidden
+    status_code: int
+    status: str | None = None
+    error: dict[str, Any] | None = None
+
+
+def do_bulk_transition(
+    *,
+    actor: User,
+    ids: list[int],
+    to: str,
+    assignee_org_id: int | None = None,
+    assignee_user_id: int | None = None,
+    note: str = "",
+    accept_first: bool = False,
+) -> list[BulkOutcome]:
+    """Accept or assign many requests at once (the API's bulk endpoint and the console's dispatch
+    board both call this). Each id is its own locked transaction through
+    `do_transition_service_request`, so one id that lost a race (409 with its current state) or
+    cannot be assigned (400) does not undo the others. Ids outside the actor's region answer
+    exactly like ids that do not exist (not_found), and nothing about them is read.
+
+    `accept_first` (with `to=assigned`): a request still `submitted` is accepted and assigned in
+    the same transaction — both moves or neither (the dispatch board's "派单" on a fresh request)."""
+    if to not in BULK_TARGETS:
+        raise InvalidInput("invalid_bulk_target", "批量操作只支持受理或派单", field="to")
+    if not ids or len(ids) > MAX_BULK_IDS:
+        raise InvalidInput("invalid_bulk_ids", f"一次可处理 1 到 {MAX_BULK_IDS} 张工单", field="ids")
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("invalid_bulk_ids", "工单重复", field="ids")
+    if to != Status.ASSIGNED and (assignee_org_id is not None or assignee_user_id is not None or accept_first):
+        raise InvalidInput("assignee_not_allowed", "只有派单时可以指定服务机构或人员", field="assignee_org")
+    staff_of = require_staff(actor).staff_of
+    # A request never changes neighborhood, so this scoping read need not hold the locks.
+    in_region = set(
+        ServiceRequest.objects.filter(pk__in=ids, neighborhood_id__in=staff_of).values_list("pk", flat=True)
+    )
+    outcomes: list[BulkOutcome] = []
+    for request_id in ids:
+        try:
+            if request_id not in in_region:
+                raise NotFound("service_request_not_found", "服务工单不存在")
+            with transaction.atomic():
+                if accept_first and to == Status.ASSIGNED:
+                    # Held until this id's transaction ends, so nobody moves it between the two steps.
+                    current = _lock(request_id).status
+                    if current == Status.SUBMITTED:
+                        do_transition_service_request(
+                            request_id, actor=actor, to=Status.ACCEPTED, expected_status=Status.SUBMITTED
+                        )
+                req = do_transition_service_request(
+                    request_id, actor=actor, to=to, note=note,
+                    assignee_org_id=assignee_org_id, assignee_user_id=assignee_user_id,
+                )
+        except DomainError as exc:
+            outcomes.append(
+                BulkOutcome(
+                    id=request_id,
+                    outcome=_BULK_OUTCOME.get(exc.status_code, "invalid"),
+                    status_code=exc.status_code,
+                    status=exc.detail.get("current") if exc.status_code == 409 else None,
+                    error={"code": exc.code, "message": exc.message, "detail": exc.detail},
+                )
+            )
+        else:
+            outcomes.append(BulkOutcome(id=request_id, outcome="ok", status_code=200, status=req.status))
+    return outcomes
 
 
 def _notify_assignee(req: ServiceRequest, event: ServiceRequestEvent) -> None:
@@ -364,7 +489,17 @@ def _notify_assignee(req: ServiceRequest, event: ServiceRequestEvent) -> None:
 
 
 def do_rate_service_request(request_id: int, *, actor: User, score: int, comment: str = "") -> ServiceRating:
-    """The requester's word closes a completed request for good."""
+    """The requester's word closes a completed request for good. The comment goes through
+    msgSecCheck first (risky → 400 and no rating); the checks are repeated under the lock."""
+    seen = ServiceRequest.objects.select_related("beneficiary").filter(pk=request_id).first()
+    if seen is None:
+        raise NotFound("service_request_not_found", "服务工单不存在")
+    # Cheap refusals before the network call: do not ask WeChat about a rating that cannot land.
+    if not is_family_of(actor, seen):
+        raise Forbidden("transition_not_allowed", "只有申请人可以评价")
+    if seen.status != Status.COMPLETED:
+        raise _state_changed(seen)
+    comment_status = _check_resident_text(actor, comment)
     with transaction.atomic():
         req = _lock(request_id)
         if not is_family_of(actor, req):
@@ -373,9 +508,12 @@ def do_rate_service_request(request_id: int, *, actor: User, score: int, comment
             raise _state_changed(req)
         try:
             with transaction.atomic():
-                rating = ServiceRating.objects.create(request=req, rater=actor, score=score, comment=comment)
+                rating = ServiceRating.objects.create(
+                    request=req, rater=actor, score=score, comment=comment, comment_status=comment_status
+                )
         except IntegrityError:  # the one-per-request constraint, if the row lock was not enough
             raise _state_changed(req) from None
+        _count_in_satisfaction(req, rating)
         from_status = req.status
         req.status = Status.RATED
         req.save(update_fields=["status", "updated_at"])
@@ -384,7 +522,129 @@ def do_rate_service_request(request_id: int, *, actor: User, score: int, comment
             data={"score": score},
         )
         _announce_status(req, event)
+        if comment_status == TextStatus.PENDING_CHECK:
+            _schedule_text_recheck()
     return rating
+
+
+def _count_in_satisfaction(req: ServiceRequest, rating: ServiceRating) -> None:
+    """Add one rating to its day's aggregate row, in the rating's transaction (a rolled-back
+    rating never counts). Call while holding the request's row lock."""
+    key = {
+        "date": timezone.localdate(rating.created_at),
+        "item_id": req.item_id,
+        "provider_key": req.assigned_org_id or 0,
+        "neighborhood_id": req.neighborhood_id,
+    }
+    satisfied = 1 if rating.score >= ServiceRating.SATISFIED_FROM else 0
+    # F() increments: two ratings of the same key committing at once both count.
+    increments = {"ratings": F("ratings") + 1, "satisfied": F("satisfied") + satisfied, "score_sum": F("score_sum") + rating.score}
+    if SatisfactionDaily.objects.filter(**key).update(**increments):
+        return
+    try:
+        # A savepoint: losing the race to insert the day's first row must not spoil the rating.
+        with transaction.atomic():
+            SatisfactionDaily.objects.create(
+                **key, provider_id=req.assigned_org_id, street_id=req.street_id, ratings=1, satisfied=satisfied,
+                score_sum=rating.score,
+            )
+    except IntegrityError:
+        # The other transaction committed the row (PostgreSQL made us wait on the unique index): add to it.
+        SatisfactionDaily.objects.filter(**key).update(**increments)
+
+
+def do_rebuild_satisfaction_daily() -> int:
+    """Recompute the whole aggregate from the ratings (after a manual data fix, or to reconcile).
+    Returns the number of rows written. Blocks ratings only for the length of one transaction."""
+    with transaction.atomic():
+        SatisfactionDaily.objects.all().delete()
+        groups = (
+            ServiceRating.objects.annotate(day=TruncDate("created_at"))
+            .values("day", "request__item_id", "request__assigned_org_id", "request__neighborhood_id", "request__street_id")
+            .annotate(
+                n=Count("id"),
+                happy=Count("id", filter=Q(score__gte=ServiceRating.SATISFIED_FROM)),
+                total=Sum("score"),
+            )
+            .order_by()
+        )
+        rows = [
+            SatisfactionDaily(
+                date=g["day"], item_id=g["request__item_id"], provider_id=g["request__assigned_org_id"],
+                provider_key=g["request__assigned_org_id"] or 0, neighborhood_id=g["request__neighborhood_id"],
+                street_id=g["request__street_id"], ratings=g["n"], satisfied=g["happy"], score_sum=g["total"],
+            )
+            for g in groups
+        ]
+        SatisfactionDaily.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+REVIEWABLE_TEXT = ("note", "rating_comment")
+TEXT_LABELS = {"note": "备注", "rating_comment": "评价内容"}
+
+
+def do_review_service_text(request_id: int, *, actor: User, field: str, decision: str) -> ServiceRequest:
+    """Staff of the region decide on a held note or rating comment: approve shows it to the
+    provider too; remove keeps it from them for good. Only text still waiting can be decided
+    (409 text_review_state_changed otherwise, e.g. a colleague or the late check was first)."""
+    if field not in REVIEWABLE_TEXT:
+        raise InvalidInput("invalid_input", "审核对象有误", field="field")
+    if decision not in ("approve", "remove"):
+        raise InvalidInput("invalid_input", "审核结论有误", field="decision")
+    new_status = TextStatus.PUBLISHED if decision == "approve" else TextStatus.REMOVED
+    with transaction.atomic():
+        req = _lock(request_id)
+        if not is_staff_for(actor, req.neighborhood_id):
+            raise Forbidden("staff_only", "仅限居委或街道工作人员")
+        if field == "note":
+            target: ServiceRequest | ServiceRating | None = req
+            status_field = "note_status"
+        else:
+            target = ServiceRating.objects.select_for_update().filter(request=req).first()
+            status_field = "comment_status"
+        current = getattr(target, status_field) if target is not None else None
+        if current not in TextStatus.waiting():
+            raise Conflict("text_review_state_changed", "该内容已处理，请刷新后重试", current=current)
+        setattr(target, status_field, new_status)
+        target.save(update_fields=[status_field])
+        if field == "note":
+            ServiceRequest.objects.filter(pk=req.pk).update(updated_at=timezone.now())
+        verb = "审核通过" if decision == "approve" else "已隐藏"
+        _record(
+            req, actor=actor, from_status=req.status, kind=ServiceRequestEvent.Kind.TEXT_REVIEWED,
+            note=f"{TEXT_LABELS[field]}{verb}", data={"field": field, "decision": decision},
+        )
+        publish_on_commit(f"staff.neighborhood.{req.neighborhood_id}", "service_request.updated", _board_payload(req))
+    return req
+
+
+def do_recheck_pending_text(*, limit: int = 100) -> dict[str, int]:
+    """Ask WeChat again about notes and comments saved while it was unreachable.
+
+    pass → published, review → pending_review, risky → removed (the request and the rating
+    stay: only the text is hidden). The UPDATE is conditional, so a staff decision made
+    meanwhile, or a second sweep running at once, is never overwritten."""
+    done = {"published": 0, "review": 0, "removed": 0, "still_pending": 0}
+    waiting_notes = (
+        ServiceRequest.objects.filter(note_status=TextStatus.PENDING_CHECK).select_related("requester").order_by("id")[:limit]
+    )
+    waiting_comments = (
+        ServiceRating.objects.filter(comment_status=TextStatus.PENDING_CHECK).select_related("rater").order_by("id")[:limit]
+    )
+    # (model, pk, status field, author, text)
+    work: list[tuple[Any, int, str, User, str]] = [
+        (ServiceRequest, r.pk, "note_status", r.requester, r.note) for r in waiting_notes
+    ] + [(ServiceRating, r.pk, "comment_status", r.rater, r.comment) for r in waiting_comments]
+    for model, pk, status_field, author, text in work:
+        check = recheck_text(user=author, content=text, scene=SCENE_COMMENT)
+        if check is not None and check.status == TextStatus.PENDING_CHECK:
+            done["still_pending"] += 1
+            continue
+        outcome = TextStatus.REMOVED if check is None else check.status
+        if model.objects.filter(pk=pk, **{status_field: TextStatus.PENDING_CHECK}).update(**{status_field: outcome}):
+            done[{TextStatus.PUBLISHED: "published", TextStatus.PENDING_REVIEW: "review"}.get(outcome, "removed")] += 1
+    return done
 
 
 # --- deadlines ------------------------------------------------------------------------

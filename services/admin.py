@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from services.models import (
     ProviderOrganization,
+    SatisfactionDaily,
     ServiceCategory,
     ServiceItem,
     ServicePlan,
@@ -51,7 +52,7 @@ class ServiceRequestEventInline(admin.TabularInline):
 @admin.register(ServiceRequest)
 class ServiceRequestAdmin(admin.ModelAdmin):
     list_display = ("id", "item", "beneficiary_name", "neighborhood", "status", "accept_due_at", "complete_due_at", "escalated_at")
-    list_filter = ("status", "item__category")
+    list_filter = ("status", "note_status", "item__category")
     raw_id_fields = ("item", "requester", "beneficiary", "neighborhood", "street", "assigned_org", "assigned_user", "plan", "created_by")
     exclude = ("address", "health_note")  # encrypted; full views go through the logged API
     inlines = [ServiceRequestEventInline]
@@ -66,5 +67,22 @@ class ServicePlanAdmin(admin.ModelAdmin):
 
 @admin.register(ServiceRating)
 class ServiceRatingAdmin(admin.ModelAdmin):
-    list_display = ("request", "score", "comment", "created_at")
+    list_display = ("request", "score", "comment", "comment_status", "created_at")
+    list_filter = ("comment_status",)
     raw_id_fields = ("request", "rater")
+    # The score is counted in SatisfactionDaily when given; editing it here would make the two disagree
+    # (manage.py rebuild_service_satisfaction reconciles after any manual fix).
+    readonly_fields = ("score", "created_at")
+
+
+@admin.register(SatisfactionDaily)
+class SatisfactionDailyAdmin(admin.ModelAdmin):
+    list_display = ("date", "item", "provider", "neighborhood", "ratings", "satisfied", "score_sum")
+    list_filter = ("date",)
+    raw_id_fields = ("item", "provider", "neighborhood", "street")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

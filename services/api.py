@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
+from dataclasses import asdict
+
+from django.db.models import Count, prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,14 +22,15 @@ from services.access import (
     allowed_transitions,
     full_view_reason,
     provider_org_ids,
+    sees_unchecked_text,
     visible_requests_for,
 )
-from services.models import ServiceItem, ServicePlan, ServiceRequestEvent
+from services.models import ServiceItem, ServicePlan, ServiceRating, TextStatus
 from services.serializers import (
+    BulkTransitionIn,
+    BulkTransitionOut,
     CatalogOut,
     CountsOut,
-    EventOut,
-    EventPageOut,
     PlanActionOut,
     RatingIn,
     RatingOut,
@@ -37,8 +40,11 @@ from services.serializers import (
     ServicePlanOut,
     ServiceRequestCreateIn,
     ServiceRequestDetailOut,
+    ServiceRequestEventOut,
+    ServiceRequestEventPageOut,
     ServiceRequestOut,
     ServiceRequestPageOut,
+    TextReviewIn,
     TransitionIn,
 )
 
@@ -61,10 +67,15 @@ def _item(item_id: int) -> ServiceItem:
 def _detail_response(request, service_request, status: int = 200) -> Response:
     """Full address/health only for the requester's family, region staff and the open request's
     provider; staff and provider views are logged."""
+    prefetch_related_objects([service_request], queries.visible_photos(request.user))
     reason = full_view_reason(request.user, service_request)
     if reason in (FullView.STAFF, FullView.PROVIDER):
         actions.do_log_sensitive_view(viewer=request.user, request=service_request, screen=request.path)
-    context = {"full": reason is not None, "allowed_transitions": allowed_transitions(request.user, service_request)}
+    context = {
+        "full": reason is not None,
+        "allowed_transitions": allowed_transitions(request.user, service_request),
+        "viewer": request.user,
+    }
     return Response(ServiceRequestDetailOut(service_request, context=context).data, status=status)
 
 
@@ -85,6 +96,7 @@ LIST_PARAMS = [
     OpenApiParameter("created_from", str, description="YYYY-MM-DD"),
     OpenApiParameter("created_to", str, description="YYYY-MM-DD"),
     OpenApiParameter("scope", str, enum=["mine", "assigned", "region"]),
+    OpenApiParameter("text_pending", str, enum=["true"], description="只看有待内容审核（备注或评价）的工单"),
     OpenApiParameter("ordering", str, enum=["queue", "newest"], description="queue：超时优先、按截止时间；newest：最新优先"),
     OpenApiParameter("cursor", str),
     OpenApiParameter("limit", int),
@@ -104,7 +116,7 @@ class ServiceRequestListCreateView(APIView):
     @extend_schema(operation_id="service_requests_list", parameters=LIST_PARAMS, responses=ServiceRequestPageOut,
                    summary="服务工单列表（居民：本人及家人；服务人员：派给我的；工作人员：本辖区）")
     def get(self, request):
-        queryset = _filtered(request, queries.for_list(visible_requests_for(request.user)))
+        queryset = _filtered(request, queries.for_list(visible_requests_for(request.user), request.user))
         ordering_name = request.query_params.get("ordering")
         if ordering_name not in (None, "", "queue", "newest"):
             raise InvalidInput("invalid_filter", "排序方式有误", fields={"ordering": ["queue 或 newest"]})
@@ -116,7 +128,7 @@ class ServiceRequestListCreateView(APIView):
             queryset, ordering=ordering, cursor=request.query_params.get("cursor"),
             limit=parse_limit(request.query_params.get("limit")),
         )
-        return Response(page_response(page, ServiceRequestOut(page.items, many=True).data))
+        return Response(page_response(page, ServiceRequestOut(page.items, many=True, context={"viewer": request.user}).data))
 
     @extend_schema(operation_id="service_requests_create", request=ServiceRequestCreateIn,
                    responses={201: ServiceRequestDetailOut}, parameters=[IDEMPOTENCY_HEADER], summary="一键申请服务")
@@ -145,7 +157,7 @@ class ServiceRequestDetailView(APIView):
 
 class TransitionView(APIView):
     @extend_schema(operation_id="service_requests_transition", request=TransitionIn, responses=ServiceRequestDetailOut,
-                   parameters=[IDEMPOTENCY_HEADER], summary="工单状态流转（受理/驳回/派单/开始/完成/取消/重开）")
+                   parameters=[IDEMPOTENCY_HEADER], summary="工单状态流转（受理/驳回/派单/开始/完成（可附照片）/取消/重开）")
     @idempotent
     def post(self, request, request_id: int):
         access_service_request(request.user, request_id)
@@ -159,22 +171,53 @@ class TransitionView(APIView):
             reason=data["reason"],
             assignee_org_id=data.get("assignee_org"),
             assignee_user_id=data.get("assignee_user"),
+            photos=data["photos"],
         )
         return _detail_response(request, access_service_request(request.user, request_id))
 
 
+class BulkTransitionView(APIView):
+    @extend_schema(operation_id="service_requests_bulk_transition", request=BulkTransitionIn, responses=BulkTransitionOut,
+                   parameters=[IDEMPOTENCY_HEADER],
+                   summary="批量受理/派单（工作人员）：逐张加锁处理，逐张返回结果；非本辖区的工单按不存在处理")
+    @idempotent
+    def post(self, request):
+        data = _valid(BulkTransitionIn, request.data)
+        outcomes = actions.do_bulk_transition(
+            actor=request.user,
+            ids=data["ids"],
+            to=data["to"],
+            assignee_org_id=data.get("assignee_org"),
+            assignee_user_id=data.get("assignee_user"),
+            note=data["note"],
+            accept_first=data["accept_first"],
+        )
+        counts: dict[str, int] = {}
+        for outcome in outcomes:
+            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+        body = {"to": data["to"], "results": [asdict(o) for o in outcomes], "counts": counts}
+        return Response(BulkTransitionOut(body).data)
+
+
 class EventsView(APIView):
-    @extend_schema(operation_id="service_requests_events", responses=EventPageOut,
+    @extend_schema(operation_id="service_requests_events", responses=ServiceRequestEventPageOut,
                    parameters=[OpenApiParameter("cursor", str), OpenApiParameter("limit", int)], summary="工单时间线")
     def get(self, request, request_id: int):
         service_request = access_service_request(request.user, request_id)
+        rating = ServiceRating.objects.filter(request=service_request).only("comment_status").first()
+        hide_rating_comment = (
+            rating is not None
+            and rating.comment_status != TextStatus.PUBLISHED
+            and not sees_unchecked_text(request.user, service_request)
+        )
         page = paginate_keyset(
-            ServiceRequestEvent.objects.filter(request=service_request).select_related("actor"),
+            queries.timeline(service_request, request.user),
             ordering=("created_at", "id"),
             cursor=request.query_params.get("cursor"),
             limit=parse_limit(request.query_params.get("limit"), default=50),
         )
-        return Response(page_response(page, EventOut(page.items, many=True).data))
+        context = {"hide_rating_comment": hide_rating_comment}
+        return Response(page_response(page, ServiceRequestEventOut(page.items, many=True, context=context).data))
 
 
 class RatingView(APIView):
@@ -182,14 +225,27 @@ class RatingView(APIView):
                    parameters=[IDEMPOTENCY_HEADER], summary="评价已完成的服务")
     @idempotent
     def post(self, request, request_id: int):
-        access_service_request(request.user, request_id)
+        service_request = access_service_request(request.user, request_id)
         data = _valid(RatingIn, request.data)
         rating = actions.do_rate_service_request(request_id, actor=request.user, score=data["score"], comment=data["comment"])
-        return Response(RatingOut(rating).data, status=201)
+        context = {"viewer": request.user, "request_obj": service_request}
+        return Response(RatingOut(rating, context=context).data, status=201)
+
+
+class TextReviewView(APIView):
+    @extend_schema(operation_id="service_requests_text_review", request=TextReviewIn, responses=ServiceRequestDetailOut,
+                   parameters=[IDEMPOTENCY_HEADER],
+                   summary="审核被内容安全暂扣的申请备注或评价（本辖区工作人员）：通过后服务人员可见，或隐藏")
+    @idempotent
+    def post(self, request, request_id: int):
+        access_service_request(request.user, request_id)
+        data = _valid(TextReviewIn, request.data)
+        actions.do_review_service_text(request_id, actor=request.user, field=data["field"], decision=data["decision"])
+        return _detail_response(request, access_service_request(request.user, request_id))
 
 
 class CountsView(APIView):
-    @extend_schema(operation_id="service_requests_counts", parameters=LIST_PARAMS[:10], responses=CountsOut,
+    @extend_schema(operation_id="service_requests_counts", parameters=LIST_PARAMS[:11], responses=CountsOut,
                    summary="本辖区各状态工单数（工作人员）")
     def get(self, request):
         staff = require_staff(request.user)

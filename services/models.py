@@ -137,6 +137,22 @@ class ServicePlan(models.Model):
         constraints = [models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="service_plan_period_ordered")]
 
 
+class TextStatus(models.TextChoices):
+    """Where a resident's free text (request note, rating comment) stands with WeChat's
+    msgSecCheck. The values are core.content's verdict strings, so a verdict is stored as is.
+    Until it is `published` the text is shown only to its author's side (requester, the elder's
+    registered family) and to the region's staff, who review it; providers see it blanked."""
+
+    PUBLISHED = "published", "已通过"  # pass, or typed by staff, or approved by staff
+    PENDING_REVIEW = "pending_review", "待人工审核"  # WeChat suggested review: staff decide
+    PENDING_CHECK = "pending_check", "待送审"  # WeChat was unreachable: services.tasks.recheck_pending_text asks again
+    REMOVED = "removed", "已隐藏"  # staff hid it, or the late check said risky
+
+    @classmethod
+    def waiting(cls) -> tuple[str, str]:
+        return (cls.PENDING_REVIEW, cls.PENDING_CHECK)
+
+
 class ServiceRequest(models.Model):
     """One ask for one service for one person, and where it stands."""
 
@@ -197,6 +213,7 @@ class ServiceRequest(models.Model):
     address = EncryptedTextField("服务地址", blank=True, default="")
     health_note = EncryptedTextField("健康备注", blank=True, default="")
     note = models.CharField("备注", max_length=500, blank=True)
+    note_status = models.CharField("备注审核", max_length=16, choices=TextStatus.choices, default=TextStatus.PUBLISHED)
     extra = models.JSONField("附加信息", default=dict, blank=True)
     scheduled_for = models.DateTimeField("预约时间", null=True, blank=True)
     accept_due_at = models.DateTimeField("受理截止")
@@ -231,6 +248,8 @@ class ServiceRequest(models.Model):
             models.Index(fields=["requester", "-created_at"]),
             models.Index(fields=["assigned_org", "status"]),
             models.Index(fields=["status", "escalated_at"]),
+            # Small: only notes still waiting for WeChat or staff (the re-check sweep, the review filter).
+            models.Index(fields=["note_status"], condition=~Q(note_status="published"), name="service_request_note_waiting"),
         ]
 
     def __str__(self) -> str:
@@ -260,6 +279,7 @@ class ServiceRequestEvent(models.Model):
         TRANSITION = "transition", "状态变更"
         ESCALATED = "escalated", "超时上报"
         RATED = "rated", "评价"
+        TEXT_REVIEWED = "text_reviewed", "内容审核"
 
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TRANSITION)
@@ -283,6 +303,7 @@ class ServiceRating(models.Model):
     rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     score = models.PositiveSmallIntegerField("评分")
     comment = models.CharField("评价", max_length=500, blank=True)
+    comment_status = models.CharField("评价审核", max_length=16, choices=TextStatus.choices, default=TextStatus.PUBLISHED)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     SATISFIED_FROM = 4  # 满意 = 4 or 5 stars
@@ -291,3 +312,66 @@ class ServiceRating(models.Model):
         verbose_name = "服务评价"
         verbose_name_plural = "服务评价"
         constraints = [models.CheckConstraint(condition=Q(score__gte=1, score__lte=5), name="service_rating_score_1_to_5")]
+        indexes = [
+            models.Index(fields=["comment_status"], condition=~Q(comment_status="published"), name="service_rating_comment_waiting")
+        ]
+
+
+class ServiceRequestPhoto(models.Model):
+    """A picture the provider attached when completing a request (a `core.Image` they uploaded).
+
+    Linked to the completion event, so a request completed twice (reopened in between) keeps
+    each round's pictures on its own timeline line. Who sees a picture is the image's rule
+    (`Image.objects.visible_to`): the uploader at once, everyone who sees the request once
+    WeChat's media check passed it."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="photos")
+    event = models.ForeignKey(ServiceRequestEvent, on_delete=models.CASCADE, related_name="photos")
+    image = models.ForeignKey("core.Image", verbose_name="图片", on_delete=models.CASCADE, related_name="service_request_links")
+    position = models.PositiveSmallIntegerField("顺序", default=0)
+
+    MAX_PER_COMPLETION = 9
+
+    class Meta:
+        verbose_name = "完成照片"
+        verbose_name_plural = "完成照片"
+        ordering = ["event_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["event", "image"], name="service_request_photo_once_per_event")]
+
+
+class SatisfactionDaily(models.Model):
+    """The satisfaction read model: ratings per (day, item, provider, neighborhood), kept by the
+    rating action inside its own transaction with an F() upsert, so `service-stats/satisfaction`
+    and dashboards sum a few indexed rows instead of scanning every rating.
+
+    `date` is the rating's local (Asia/Shanghai) date. `provider_key` is the organization's id,
+    0 for a request done by a volunteer without one: it is part of the unique key because a
+    unique index treats NULLs as distinct on SQLite and PostgreSQL < 15."""
+
+    date = models.DateField("日期")
+    item = models.ForeignKey(ServiceItem, verbose_name="服务项目", on_delete=models.PROTECT, related_name="+")
+    provider = models.ForeignKey(
+        ProviderOrganization, verbose_name="服务机构", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    provider_key = models.PositiveIntegerField(default=0, help_text="服务机构 id，0 表示无机构（志愿者）")
+    neighborhood = models.ForeignKey("residents.Region", verbose_name="居委/村", on_delete=models.PROTECT, related_name="+")
+    street = models.ForeignKey("residents.Region", verbose_name="街道", on_delete=models.PROTECT, related_name="+")
+    ratings = models.PositiveIntegerField("评价数", default=0)
+    satisfied = models.PositiveIntegerField("满意数", default=0, help_text="4–5 星")
+    score_sum = models.PositiveIntegerField("总分", default=0)
+
+    class Meta:
+        verbose_name = "满意度日汇总"
+        verbose_name_plural = "满意度日汇总"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["date", "item", "provider_key", "neighborhood"], name="satisfaction_daily_one_row_per_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(satisfied__lte=models.F("ratings")), name="satisfaction_daily_satisfied_within_ratings"
+            ),
+        ]
+        indexes = [models.Index(fields=["neighborhood", "date"]), models.Index(fields=["street", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.item_id}/{self.provider_key}/{self.neighborhood_id}: {self.satisfied}/{self.ratings}"

@@ -7,7 +7,6 @@ from typing import Any
 
 import django_filters
 from django.db.models import (
-    Avg,
     BooleanField,
     Case,
     Count,
@@ -15,14 +14,25 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Sum,
     Value,
     When,
 )
 from django.utils import timezone
 
-from services.models import ServiceCategory, ServiceItem, ServiceRating, ServiceRequest
+from core.models import Image
+from services.models import (
+    SatisfactionDaily,
+    ServiceCategory,
+    ServiceItem,
+    ServiceRequest,
+    ServiceRequestEvent,
+    ServiceRequestPhoto,
+    TextStatus,
+)
 
 Status = ServiceRequest.Status
+MAX_ID = 2**63 - 1  # larger ids overflow the database driver: refused as invalid_filter, not a 500
 # Queue order: late first, open before closed, then the nearest deadline; id keeps it stable.
 QUEUE_ORDERING = ("-is_overdue", "-in_open_state", "due_at", "id")
 NEWEST_ORDERING = ("-created_at", "-id")
@@ -52,23 +62,42 @@ def with_deadlines(queryset: QuerySet[ServiceRequest], now: dt.datetime | None =
     )
 
 
-def for_list(queryset: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
-    return with_deadlines(queryset).select_related(
+def visible_photos(viewer: Any) -> Prefetch:
+    """Completion photos the viewer may see (the image's own rule), as `.visible_photos`: one
+    query for a whole page of requests or events."""
+    photos = ServiceRequestPhoto.objects.filter(image__in=Image.objects.visible_to(viewer)).select_related("image")
+    return Prefetch("photos", queryset=photos, to_attr="visible_photos")
+
+
+def for_list(queryset: QuerySet[ServiceRequest], viewer: Any = None) -> QuerySet[ServiceRequest]:
+    """The list's joins; with a `viewer`, also the completion photos they may see (`.visible_photos`)."""
+    listing = with_deadlines(queryset).select_related(
         "item__category", "neighborhood", "assigned_org", "assigned_user", "beneficiary", "rating"
+    )
+    return listing.prefetch_related(visible_photos(viewer)) if viewer is not None else listing
+
+
+def timeline(service_request: ServiceRequest, viewer: Any) -> QuerySet[ServiceRequestEvent]:
+    return (
+        ServiceRequestEvent.objects.filter(request=service_request)
+        .select_related("actor")
+        .prefetch_related(visible_photos(viewer))
     )
 
 
 class ServiceRequestFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Status.choices)
-    category = django_filters.NumberFilter(field_name="item__category_id")
-    item = django_filters.NumberFilter(field_name="item_id")
-    neighborhood = django_filters.NumberFilter(field_name="neighborhood_id")
-    street = django_filters.NumberFilter(field_name="street_id")
-    plan = django_filters.NumberFilter(field_name="plan_id")
+    category = django_filters.NumberFilter(field_name="item__category_id", min_value=1, max_value=MAX_ID)
+    item = django_filters.NumberFilter(field_name="item_id", min_value=1, max_value=MAX_ID)
+    neighborhood = django_filters.NumberFilter(field_name="neighborhood_id", min_value=1, max_value=MAX_ID)
+    street = django_filters.NumberFilter(field_name="street_id", min_value=1, max_value=MAX_ID)
+    plan = django_filters.NumberFilter(field_name="plan_id", min_value=1, max_value=MAX_ID)
     # Strict true/false: a typo must not silently mean "no filter".
     overdue = django_filters.ChoiceFilter(choices=[("true", "超时"), ("false", "未超时")], method="filter_overdue")
     created_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
     created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    # Staff's review queue: a note or rating comment the content check held back.
+    text_pending = django_filters.ChoiceFilter(choices=[("true", "有待审核内容")], method="filter_text_pending")
     scope = django_filters.ChoiceFilter(
         choices=[("mine", "我和家人的申请"), ("assigned", "派给我的"), ("region", "本辖区")], method="filter_scope"
     )
@@ -80,6 +109,10 @@ class ServiceRequestFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         condition = overdue_condition(timezone.now())
         return queryset.filter(condition) if value == "true" else queryset.exclude(condition)
+
+    def filter_text_pending(self, queryset, name, value):
+        waiting = TextStatus.waiting()
+        return queryset.filter(Q(note_status__in=waiting) | Q(rating__comment_status__in=waiting))
 
     def filter_scope(self, queryset, name, value):
         from residents.access import profile
@@ -108,43 +141,42 @@ def counts_by_status(queryset: QuerySet[ServiceRequest]) -> dict[str, Any]:
 
 
 SATISFACTION_GROUPS: dict[str, tuple[str, str]] = {
-    # group_by → (id path, name path) on ServiceRating
-    "item": ("request__item_id", "request__item__name"),
-    "provider": ("request__assigned_org_id", "request__assigned_org__name"),
-    "neighborhood": ("request__neighborhood_id", "request__neighborhood__name"),
-    "street": ("request__street_id", "request__street__name"),
+    # group_by → (id path, name path) on SatisfactionDaily
+    "item": ("item_id", "item__name"),
+    "provider": ("provider_id", "provider__name"),
+    "neighborhood": ("neighborhood_id", "neighborhood__name"),
+    "street": ("street_id", "street__name"),
 }
 
 
 def satisfaction(
     neighborhood_ids: frozenset[int] | set[int], *, group_by: str, date_from: dt.date | None, date_to: dt.date | None
 ) -> dict[str, Any]:
-    """Share of ratings ≥ 4 stars, and the average score, per group, within the staff's region."""
-    ratings = ServiceRating.objects.filter(request__neighborhood_id__in=neighborhood_ids)
+    """Share of ratings ≥ 4 stars, and the average score, per group, within the staff's region.
+
+    Reads the daily aggregate (services.models.SatisfactionDaily, kept by the rating action):
+    two queries over (neighborhood, date)-indexed rows, however many ratings there are."""
+    rows_in_scope = SatisfactionDaily.objects.filter(neighborhood_id__in=neighborhood_ids)
     if date_from:
-        ratings = ratings.filter(created_at__date__gte=date_from)
+        rows_in_scope = rows_in_scope.filter(date__gte=date_from)
     if date_to:
-        ratings = ratings.filter(created_at__date__lte=date_to)
+        rows_in_scope = rows_in_scope.filter(date__lte=date_to)
     id_path, name_path = SATISFACTION_GROUPS[group_by]
-    metrics = {
-        "ratings": Count("id"),
-        "satisfied": Count("id", filter=Q(score__gte=ServiceRating.SATISFIED_FROM)),
-        "average": Avg("score"),
-    }
+    metrics = {"ratings": Sum("ratings"), "satisfied": Sum("satisfied"), "score_sum": Sum("score_sum")}
     rows = (
-        ratings.values(group_id=F(id_path), group_name=F(name_path))
+        rows_in_scope.values(group_id=F(id_path), group_name=F(name_path))
         .annotate(**metrics)
         .order_by("group_id")
     )
-    overall = ratings.aggregate(**metrics)
+    overall = rows_in_scope.aggregate(**metrics)
 
     def shape(row: dict[str, Any]) -> dict[str, Any]:
-        count = row["ratings"]
+        count = row["ratings"] or 0
         return {
             "ratings": count,
-            "satisfied": row["satisfied"],
+            "satisfied": row["satisfied"] or 0,
             "satisfaction_rate": round(row["satisfied"] / count, 4) if count else None,
-            "average_score": round(float(row["average"]), 2) if row["average"] is not None else None,
+            "average_score": round(row["score_sum"] / count, 2) if count else None,
         }
 
     return {

@@ -7,9 +7,21 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.crypto import mask_text
-from services.models import ServiceItem, ServicePlan, ServiceRequest
+from core.images import absolute_url
+from services.access import sees_unchecked_text
+from services.models import ServiceItem, ServicePlan, ServiceRequest, TextStatus
 
 Status = ServiceRequest.Status
+# Ids are bounded so an oversized number is a 400, not a 500 from the database driver
+# (SQLite INTEGER and PostgreSQL bigint both stop at 2**63 - 1).
+MAX_ID = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
 
 
 # --- catalog -----------------------------------------------------------------------------
@@ -63,8 +75,8 @@ class CatalogOut(serializers.Serializer):
 
 
 class ServiceRequestCreateIn(serializers.Serializer):
-    item = serializers.IntegerField(min_value=1)
-    beneficiary = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    item = IdField()
+    beneficiary = IdField(required=False, allow_null=True)
     scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     extra = serializers.DictField(required=False, default=dict)
@@ -83,13 +95,58 @@ class TransitionIn(serializers.Serializer):
     )
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    assignee_org = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    assignee_user = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    assignee_org = IdField(required=False, allow_null=True)
+    assignee_user = IdField(required=False, allow_null=True)
+    photos = serializers.ListField(
+        child=IdField(), required=False, default=list, max_length=9,
+        help_text="仅 to=completed：POST /api/v1/images 上传后得到的图片 id（服务人员本人上传，最多 9 张）",
+    )
 
     def validate_from_status(self, value: str | None) -> str | None:
         if value is not None and value not in Status.values:
             raise serializers.ValidationError("未知的状态")
         return value
+
+
+class BulkTransitionIn(serializers.Serializer):
+    ids = serializers.ListField(child=IdField(), min_length=1, max_length=100)
+    to = serializers.ChoiceField(choices=[("accepted", "受理"), ("assigned", "派单")])
+    assignee_org = IdField(required=False, allow_null=True)
+    assignee_user = IdField(required=False, allow_null=True)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    accept_first = serializers.BooleanField(
+        required=False, default=False, help_text="仅 to=assigned：待受理的工单先受理再派单（同一事务，要么都成功要么都不做）"
+    )
+
+    def validate_ids(self, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("工单重复")
+        return value
+
+
+class BulkErrorOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    detail = serializers.DictField()
+
+
+class BulkOutcomeOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=["ok", "conflict", "not_found", "invalid", "forbidden"])
+    status_code = serializers.IntegerField(help_text="与单张操作相同的 HTTP 状态码：200/400/403/404/409")
+    status = serializers.CharField(allow_null=True, help_text="ok：操作后的状态；conflict：当前状态；其余为 null")
+    error = BulkErrorOut(allow_null=True)
+
+
+class BulkTransitionOut(serializers.Serializer):
+    to = serializers.CharField()
+    results = BulkOutcomeOut(many=True)
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="按 outcome 计数")
+
+
+class TextReviewIn(serializers.Serializer):
+    field = serializers.ChoiceField(choices=[("note", "申请备注"), ("rating_comment", "评价内容")])
+    decision = serializers.ChoiceField(choices=[("approve", "通过（服务人员可见）"), ("remove", "隐藏")])
 
 
 class RatingIn(serializers.Serializer):
@@ -109,10 +166,42 @@ class ItemRefOut(serializers.Serializer):
     category_name = serializers.CharField(source="category.name")
 
 
+class ServicePhotoThumbOut(serializers.Serializer):
+    id = serializers.IntegerField(source="image.id")
+    event_id = serializers.IntegerField(help_text="所属的完成记录（时间线）")
+    status = serializers.CharField(source="image.status", help_text="passed 之前只有上传者能看到")
+    thumbnail_url = serializers.SerializerMethodField()
+
+    def get_thumbnail_url(self, link) -> str:
+        return absolute_url(link.image.thumbnail.name)
+
+
+class ServicePhotoOut(ServicePhotoThumbOut):
+    url = serializers.SerializerMethodField()
+    width = serializers.IntegerField(source="image.width")
+    height = serializers.IntegerField(source="image.height")
+
+    def get_url(self, link) -> str:
+        return absolute_url(link.image.file.name)
+
+
+TEXT_STATUS_HELP = "内容安全审核：published 已通过 / pending_review 待人工审核 / pending_check 待送审 / removed 已隐藏"
+
+
 class RatingOut(serializers.Serializer):
+    """`comment` is blank for a viewer who may not read it yet (see services.access.sees_unchecked_text);
+    the context carries `viewer` and the rated service request as `request_obj`."""
+
     score = serializers.IntegerField()
-    comment = serializers.CharField()
+    comment = serializers.SerializerMethodField()
+    comment_status = serializers.CharField(help_text=TEXT_STATUS_HELP)
     created_at = serializers.DateTimeField()
+
+    def get_comment(self, rating) -> str:
+        if rating.comment_status == TextStatus.PUBLISHED:
+            return rating.comment
+        request = self.context.get("request_obj") or rating.request
+        return rating.comment if sees_unchecked_text(self.context.get("viewer"), request) else ""
 
 
 class ServiceRequestOut(serializers.Serializer):
@@ -130,7 +219,8 @@ class ServiceRequestOut(serializers.Serializer):
     address = serializers.SerializerMethodField()
     health_note = serializers.SerializerMethodField()
     sensitive_masked = serializers.SerializerMethodField()
-    note = serializers.CharField()
+    note = serializers.SerializerMethodField(help_text="未通过内容审核时，服务人员看到的是空字符串")
+    note_status = serializers.CharField(help_text=TEXT_STATUS_HELP)
     extra = serializers.DictField()
     scheduled_for = serializers.DateTimeField(allow_null=True)
     accept_due_at = serializers.DateTimeField()
@@ -141,6 +231,9 @@ class ServiceRequestOut(serializers.Serializer):
     assigned_user = serializers.SerializerMethodField()
     reject_reason = serializers.CharField()
     completion_note = serializers.CharField()
+    completion_photos = ServicePhotoThumbOut(
+        source="visible_photos", many=True, default=list, help_text="完成照片缩略图（列表只给缩略图）"
+    )
     plan_id = serializers.IntegerField(allow_null=True)
     occurrence_date = serializers.DateField(allow_null=True)
     rating = serializers.SerializerMethodField()
@@ -156,6 +249,11 @@ class ServiceRequestOut(serializers.Serializer):
 
     def get_health_note(self, obj: ServiceRequest) -> str:
         return obj.health_note if self._full() else mask_text(obj.health_note, keep=0)
+
+    def get_note(self, obj: ServiceRequest) -> str:
+        if obj.note_status == TextStatus.PUBLISHED or sees_unchecked_text(self.context.get("viewer"), obj):
+            return obj.note
+        return ""
 
     def get_sensitive_masked(self, obj: ServiceRequest) -> bool:
         return not self._full()
@@ -173,10 +271,13 @@ class ServiceRequestOut(serializers.Serializer):
     @extend_schema_field(RatingOut(allow_null=True))
     def get_rating(self, obj: ServiceRequest) -> dict | None:
         rating = getattr(obj, "rating", None) if obj.status == Status.RATED else None
-        return RatingOut(rating).data if rating else None
+        if not rating:
+            return None
+        return RatingOut(rating, context={"viewer": self.context.get("viewer"), "request_obj": obj}).data
 
 
 class ServiceRequestDetailOut(ServiceRequestOut):
+    completion_photos = ServicePhotoOut(source="visible_photos", many=True, default=list, help_text="完成照片（原图与缩略图）")
     allowed_transitions = serializers.SerializerMethodField(help_text="当前用户可执行的目标状态")
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
@@ -189,18 +290,22 @@ class ServiceRequestPageOut(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True)
 
 
-class EventOut(serializers.Serializer):
-    class Meta:
-        ref_name = "ServiceRequestEventOut"  # notifications' EventOut is the realtime event
-
+class ServiceRequestEventOut(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     from_status = serializers.CharField()
     to_status = serializers.CharField()
     actor = serializers.SerializerMethodField()
-    note = serializers.CharField()
+    note = serializers.SerializerMethodField()
     data = serializers.DictField()
+    photos = ServicePhotoOut(source="visible_photos", many=True, default=list, help_text="完成时上传的照片")
     created_at = serializers.DateTimeField()
+
+    def get_note(self, event) -> str:
+        # A rating's line carries the comment: blank it where the rating itself would be blanked.
+        if event.kind == event.Kind.RATED and self.context.get("hide_rating_comment"):
+            return ""
+        return event.note
 
     @extend_schema_field(RefOut(allow_null=True))
     def get_actor(self, event) -> dict | None:
@@ -209,8 +314,8 @@ class EventOut(serializers.Serializer):
         return {"id": event.actor_id, "name": event.actor.display_name}
 
 
-class EventPageOut(serializers.Serializer):
-    results = EventOut(many=True)
+class ServiceRequestEventPageOut(serializers.Serializer):
+    results = ServiceRequestEventOut(many=True)
     next_cursor = serializers.CharField(allow_null=True)
 
 
@@ -248,8 +353,8 @@ class SatisfactionOut(serializers.Serializer):
 
 
 class ServicePlanIn(serializers.Serializer):
-    item = serializers.IntegerField(min_value=1)
-    beneficiary = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    item = IdField()
+    beneficiary = IdField(required=False, allow_null=True)
     frequency = serializers.ChoiceField(choices=ServicePlan.Frequency.choices)
     weekdays = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=7), required=False, default=list)
     start_date = serializers.DateField()

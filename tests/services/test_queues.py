@@ -55,7 +55,8 @@ def test_staff_filter_by_status_category_item_neighborhood_and_date(world, api_f
 
 
 @pytest.mark.parametrize("query", [{"status": "flying"}, {"created_from": "昨天"}, {"overdue": "maybe"},
-                                   {"limit": "0"}, {"cursor": "!!"}, {"ordering": "random"}])
+                                   {"limit": "0"}, {"cursor": "!!"}, {"ordering": "random"},
+                                   {"street": "79659612639660146688"}, {"plan": "-1"}])
 def test_malformed_filters_are_400(world, api_for, query):
     response = api_for(world.staff).get(URL, query)
     assert response.status_code == 400 and "error" in response.json()
