@@ -116,8 +116,9 @@ def may_act_as(user: User, request: ServiceRequest, role: str) -> bool:
 
 
 def allowed_transitions(user: User, request: ServiceRequest) -> list[str]:
-    return [
-        to
-        for (from_status, to), role in ServiceRequest.TRANSITIONS.items()
-        if from_status == request.status and may_act_as(user, request, role)
-    ]
+    moves = [*ServiceRequest.TRANSITIONS.items(), *ServiceRequest.ON_BEHALF.items()]
+    allowed: list[str] = []
+    for (from_status, to), role in moves:
+        if from_status == request.status and to not in allowed and may_act_as(user, request, role):
+            allowed.append(to)
+    return allowed

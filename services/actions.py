@@ -316,7 +316,10 @@ def _announce_status(req: ServiceRequest, event: ServiceRequestEvent) -> None:
     )
     payload = {"id": req.pk, "status": req.status, "event_id": event.pk}
     publish_on_commit(f"user.{req.requester_id}", "service_request.status_changed", payload)
-    publish_on_commit(f"staff.neighborhood.{req.neighborhood_id}", "service_request.updated", _board_payload(req))
+    board = _board_payload(req)
+    publish_on_commit(f"staff.neighborhood.{req.neighborhood_id}", "service_request.updated", board)
+    # Street officers watch the street's stream: their board and counts change too.
+    publish_on_commit(f"staff.street.{req.street_id}", "service_request.updated", board)
 
 
 def do_transition_service_request(
@@ -345,10 +348,16 @@ def do_transition_service_request(
         if expected_status is not None and expected_status != req.status:
             raise _state_changed(req)
         role = req.actor_for(to)
-        if role is None:
+        behalf_role = ServiceRequest.ON_BEHALF.get((req.status, to))
+        on_behalf = False
+        if role is None and behalf_role is None:
             raise _state_changed(req)
-        if not may_act_as(actor, req, role):
-            raise Forbidden("transition_not_allowed", "您不能执行此操作", to=to, current=req.status)
+        if role is None or not may_act_as(actor, req, role):
+            if behalf_role is None or not may_act_as(actor, req, behalf_role):
+                raise Forbidden("transition_not_allowed", "您不能执行此操作", to=to, current=req.status)
+            on_behalf = True
+            if not note.strip():
+                raise InvalidInput("note_required", "代为确认完成须说明确认方式（如：电话确认）", field="note")
         now = timezone.now()
         from_status = req.status
         fields = ["status", "updated_at"]
@@ -376,6 +385,8 @@ def do_transition_service_request(
             req.accept_due_at, req.complete_due_at = _due_times(req.item, now, None)
             req.escalated_at = None
             fields += ["accept_due_at", "complete_due_at", "escalated_at"]
+        if on_behalf:
+            data = {**data, "on_behalf": True}
         req.status = to
         req.save(update_fields=fields)
         event = _record(req, actor=actor, from_status=from_status, note=(reason or note)[:500], data=data)
@@ -683,6 +694,7 @@ def do_flag_overdue_requests(*, now: dt.datetime | None = None) -> int:
                 event_key=f"service_request:{req.pk}:escalated:{event.pk}",
             )
             publish_on_commit(f"staff.street.{req.street_id}", "service_request.overdue", _board_payload(req))
+            publish_on_commit(f"staff.neighborhood.{req.neighborhood_id}", "service_request.overdue", _board_payload(req))
             escalated += 1
     return escalated
 

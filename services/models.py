@@ -192,6 +192,13 @@ class ServiceRequest(models.Model):
         (S.COMPLETED, S.REOPENED): Actor.REQUESTER,
         (S.COMPLETED, S.RATED): Actor.REQUESTER,  # only through the rating endpoint
     }
+    # Moves staff may also make on the provider's behalf (the provider confirmed by phone, the
+    # elder has no smartphone): a note saying how it was confirmed is required, and the
+    # timeline records the move as made on behalf.
+    ON_BEHALF: dict[tuple[str, str], str] = {
+        (S.ASSIGNED, S.COMPLETED): Actor.STAFF,
+        (S.IN_SERVICE, S.COMPLETED): Actor.STAFF,
+    }
     OPEN_STATUSES = (S.SUBMITTED, S.ACCEPTED, S.ASSIGNED, S.IN_SERVICE, S.REOPENED)
     # Waiting for the committee: the accept deadline applies.
     ACCEPT_PHASE = (S.SUBMITTED, S.REOPENED)
@@ -265,7 +272,7 @@ class ServiceRequest(models.Model):
         return self.status in self.OPEN_STATUSES and self.complete_due_at < now
 
     def can_move_to(self, to: str) -> bool:
-        return (self.status, to) in self.TRANSITIONS
+        return (self.status, to) in self.TRANSITIONS or (self.status, to) in self.ON_BEHALF
 
     def actor_for(self, to: str) -> str | None:
         return self.TRANSITIONS.get((self.status, to))

@@ -215,3 +215,26 @@ def test_counts_json_needs_a_console_login(neighborhood, console_for):
 
     assert Client().get("/console/dispatch/counts/").status_code == 302
     assert console_for(f.resident(neighborhood)).get("/console/counts/").status_code == 403
+
+
+def test_officer_completes_on_the_providers_behalf_from_the_board(
+    neighborhood, item, provider, street_officer, console_for
+):
+    req = make_request(neighborhood, item)
+    client = console_for(street_officer)
+    client.post(f"/console/dispatch/{req.id}/transition/", {"to": "accepted", "from_status": "submitted"})
+    client.post(
+        f"/console/dispatch/{req.id}/transition/",
+        {"to": "assigned", "from_status": "accepted", "assignee_org": provider.id},
+    )
+    page = client.get(f"/console/dispatch/{req.id}/").content.decode()
+    assert 'value="completed"' in page
+    client.post(f"/console/dispatch/{req.id}/transition/", {"to": "completed", "from_status": "assigned"})
+    req.refresh_from_db()
+    assert req.status == "assigned"  # no note: refused, nothing changed
+    client.post(
+        f"/console/dispatch/{req.id}/transition/",
+        {"to": "completed", "from_status": "assigned", "note": "服务社电话确认已送达"},
+    )
+    req.refresh_from_db()
+    assert req.status == "completed" and req.completion_note == "服务社电话确认已送达"
