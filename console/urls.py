@@ -1,6 +1,18 @@
 from django.urls import path
 
-from console.views import auth, community, dashboard, deliberation, dispatch, home, plans, realtime, roles, verification
+from console.views import (
+    access_log,
+    auth,
+    community,
+    dashboard,
+    deliberation,
+    dispatch,
+    home,
+    plans,
+    realtime,
+    roles,
+    verification,
+)
 
 app_name = "console"
 urlpatterns = [
@@ -54,4 +66,5 @@ urlpatterns += [
     path("mutes/unmute/", community.unmute, name="unmute"),
     path("plans/", plans.plans, name="plans"),
     path("plans/<int:plan_id>/<str:action>/", plans.plan_action, name="plan_action"),
+    path("access-log/", access_log.access_log, name="access_log"),
 ]

@@ -5,7 +5,7 @@ from django.urls import NoReverseMatch, reverse
 
 register = template.Library()
 
-# (key, label, url name, who: "staff" | "moderation")
+# (key, label, url name, who: "staff" | "moderation" | "district_admin")
 NAV = [
     ("dispatch", "派单台", "console:dispatch", "staff"),
     ("memberships", "入户审核", "console:memberships", "staff"),
@@ -18,6 +18,7 @@ NAV = [
     ("topics", "议事", "console:topics", "staff"),
     ("roles", "角色管理", "console:roles", "staff"),
     ("dashboard", "数据看板", "console:dashboard", "staff"),
+    ("access_log", "查看记录", "console:access_log", "district_admin"),
 ]
 
 
@@ -32,6 +33,8 @@ def console_nav(context):
         if who == "staff" and not scope.is_staff:
             continue
         if who == "moderation" and not scope.moderated_ids:
+            continue
+        if who == "district_admin" and not scope.district_ids:
             continue
         try:
             items.append({"key": key, "label": label, "url": reverse(url_name)})
