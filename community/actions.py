@@ -31,11 +31,14 @@ from community.models import (
     PostImage,
     PostRevision,
     Report,
+    next_author_day_seq,
+    post_daily_cap,
     section_is_staff_only,
     section_keys,
+    shanghai_day,
 )
 from core.content import SCENE_COMMENT, SCENE_FORUM, TextCheck, check_text, recheck_text, schedule_recheck
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from core.images import validate_image_ids
 from core.models import Image
 from notifications.actions import do_notify
@@ -126,6 +129,11 @@ def _resolve_target(
     return region, Post.Scope.NEIGHBORHOOD
 
 
+# Retries when a concurrent create of the same author took our daily slot; more than a few
+# means someone is hammering, and the 409 is fine.
+_SLOT_ATTEMPTS = 5
+
+
 def do_create_post(
     *,
     author: User,
@@ -146,18 +154,37 @@ def do_create_post(
     image_ids = _validate_images(author, list(image_ids or []))
     check = check_text(user=author, content=body, title=title, scene=SCENE_FORUM)
     is_staff_author = scope != Post.Scope.NEIGHBORHOOD or is_staff_for(author, region.pk)
+    now = timezone.now()
+    day = shanghai_day(now)
+    cap = post_daily_cap()
     with transaction.atomic():
-        post = Post.objects.create(
-            region=region,
-            scope=scope,
-            section=section,
-            author=author,
-            title=title,
-            body=body,
-            status=check.status,
-            content_trace_id=check.trace_id,
-            needs_answer=not is_staff_author and not section_is_staff_only(section),
-        )
+        for _ in range(_SLOT_ATTEMPTS):
+            # The cap holds because each post takes a numbered daily slot that the database keeps
+            # unique; a concurrent create that took the same slot makes ours fail, and we recount.
+            seq = next_author_day_seq(author.pk, day)
+            if seq > cap:
+                raise TooManyRequests("daily_cap_reached", f"今天已发布{cap}条帖子，请明天再发", cap=cap)
+            try:
+                with transaction.atomic():
+                    post = Post.objects.create(
+                        region=region,
+                        scope=scope,
+                        section=section,
+                        author=author,
+                        title=title,
+                        body=body,
+                        status=check.status,
+                        content_trace_id=check.trace_id,
+                        needs_answer=not is_staff_author and not section_is_staff_only(section),
+                        created_at=now,
+                        author_day=day,
+                        author_day_seq=seq,
+                    )
+                break
+            except IntegrityError:
+                continue
+        else:
+            raise Conflict("post_create_busy", "发帖过于集中，请稍后重试")
         PostImage.objects.bulk_create(
             [PostImage(post=post, image_id=image_id, position=i) for i, image_id in enumerate(image_ids)]
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
@@ -76,6 +77,21 @@ CONTENT_TRANSITIONS: dict[str, frozenset[str]] = {
 GONE_STATUSES = (ContentStatus.REMOVED, ContentStatus.DELETED)
 
 
+# The hard ceiling of posts per author per Shanghai day: the literal in the CHECK constraint
+# (migration 0002/0003). settings.POST_DAILY_CAP is the cap actually applied, clamped to this;
+# raising the ceiling itself needs a migration.
+POST_DAILY_CAP_CEILING = 50
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def post_daily_cap() -> int:
+    return max(1, min(int(getattr(settings, "POST_DAILY_CAP", 20)), POST_DAILY_CAP_CEILING))
+
+
+def shanghai_day(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
+
+
 class Post(models.Model):
     """A post in one 居委/村, or an announcement broadcast to a whole street or district (one row)."""
 
@@ -109,10 +125,21 @@ class Post(models.Model):
     created_at = models.DateTimeField("发布时间", default=timezone.now)
     edited_at = models.DateTimeField("编辑时间", null=True, blank=True)
     images = models.ManyToManyField("core.Image", through="PostImage", related_name="posts")
+    # The daily cap as data: the n-th post of an author on a Shanghai day has seq n, and
+    # (author, day, seq) is unique, so two racing creates cannot both take the last slot.
+    author_day = models.DateField("发帖日", editable=False)
+    author_day_seq = models.PositiveSmallIntegerField("当日序号", editable=False)
 
     class Meta:
         verbose_name = "帖子"
         verbose_name_plural = "帖子"
+        constraints = [
+            models.UniqueConstraint(fields=["author", "author_day", "author_day_seq"], name="post_author_day_seq_unique"),
+            models.CheckConstraint(
+                condition=Q(author_day_seq__gte=1) & Q(author_day_seq__lte=POST_DAILY_CAP_CEILING),
+                name="post_author_day_seq_range",
+            ),
+        ]
         indexes = [
             # The feed: region IN (neighborhood, street, district), status, then the keyset ordering.
             models.Index(fields=["region", "status", "-is_pinned", "-created_at", "-id"], name="post_feed"),
@@ -123,6 +150,15 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        # community.actions.do_create_post assigns the slot and applies the cap; rows made any
+        # other way (admin, demo seed, fixtures) take the next slot here, bounded only by the
+        # ceiling constraint.
+        if self._state.adding and self.author_day_seq is None:
+            self.author_day = shanghai_day(self.created_at)
+            self.author_day_seq = next_author_day_seq(self.author_id, self.author_day)
+        super().save(*args, **kwargs)
 
     def can_move_to(self, status: str) -> bool:
         return status in CONTENT_TRANSITIONS[self.status]
@@ -294,3 +330,9 @@ class ModerationLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("ModerationLog is append-only")
+
+
+def next_author_day_seq(author_id: int, day: date) -> int:
+    """Max, not count: a hard-deleted row must not make the next create collide forever."""
+    taken = Post.objects.filter(author_id=author_id, author_day=day).aggregate(m=models.Max("author_day_seq"))["m"]
+    return (taken or 0) + 1

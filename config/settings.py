@@ -312,6 +312,11 @@ BENCH_ENDPOINTS = _bool("BENCH_ENDPOINTS", False)
 # PIPL retention: health notes and addresses of closed service requests are cleared after this.
 SENSITIVE_RETENTION_DAYS = env.int("SENSITIVE_RETENTION_DAYS", default=180)
 
+# Posts one author may create per Shanghai day (deleted ones count). Enforced by the database:
+# community.Post's unique (author, author_day, author_day_seq); values above
+# community.models.POST_DAILY_CAP_CEILING (the CHECK constraint's literal) are clamped to it.
+POST_DAILY_CAP = env.int("POST_DAILY_CAP", default=20)
+
 # API tokens
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 

@@ -72,6 +72,14 @@ class Unprocessable(DomainError):
     default_message = "无法处理该请求"
 
 
+class TooManyRequests(DomainError):
+    """A hard quota is used up (e.g. the daily post cap); unlike a throttle, waiting a minute does not help."""
+
+    status_code = 429
+    default_code = "too_many_requests"
+    default_message = "操作过于频繁，请稍后再试"
+
+
 class ServiceUnavailable(DomainError):
     status_code = 503
     default_code = "service_unavailable"

@@ -11,8 +11,12 @@ process, since the cache is Redis in production); an anonymous one (login) per c
 as core.net.client_ip sees it. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 (env THROTTLE_<SCOPE>) and are read per request, so tests can override them.
 
-Counters are a soft limit: two requests racing can both pass at the edge. Limits that
-must hold exactly (one vote, one like, daily caps) are database constraints in the apps.
+Counters are a soft limit: two requests racing can both pass at the edge. The limits that
+hold exactly are database constraints in the apps: one like per user per post, one report
+per user per post or comment, one support / ballot / evaluation per user per topic (unique
+constraints), and the daily cap on posts (settings.POST_DAILY_CAP, unique per-author-per-day
+slots, community.models.Post). Nothing else has a daily cap: comments, reports, uploads,
+topics and service requests are limited by these throttles only.
 If the cache is down the throttle lets the request through: losing rate limiting for a
 while is better than losing writes.
 """

@@ -11,8 +11,9 @@ import bisect
 import datetime as dt
 import itertools
 from array import array
+from collections.abc import Sequence
 
-from community.models import Comment, ContentStatus, Like, Post, Report
+from community.models import POST_DAILY_CAP_CEILING, Comment, ContentStatus, Like, Post, Report, shanghai_day
 
 from . import World, rng_for
 from .loader import Loader
@@ -113,6 +114,26 @@ def make_community(loader: Loader, world: World) -> None:
     post_time = array("d")
     answered_by = {}
 
+    # Daily slots (author, Shanghai day) -> seq, for the cap's unique constraint. Posts come in
+    # time order, so only the current day's counts are kept.
+    slot_day: list = [None]
+    slots: dict[int, int] = {}
+
+    def take_slot(author: int, created: dt.datetime, candidates: Sequence[int]) -> tuple[int, dt.date, int]:
+        day = shanghai_day(created)
+        if day != slot_day[0]:
+            slot_day[0] = day
+            slots.clear()
+        for _ in range(50):
+            if slots.get(author, 0) < POST_DAILY_CAP_CEILING:
+                break
+            author = r.choice(candidates)  # this one is at the ceiling today: someone else posts
+        seq = slots.get(author, 0) + 1
+        if seq > POST_DAILY_CAP_CEILING:
+            raise ValueError(f"bench/generate: every candidate author is at the daily post ceiling on {day}")
+        slots[author] = seq
+        return author, day, seq
+
     def posts():
         for i in range(n_posts):
             pid = i + 1
@@ -124,6 +145,9 @@ def make_community(loader: Loader, world: World) -> None:
                     region, scope, author = street, Post.Scope.STREET, r.choice(world.officers_of[street])
                 else:
                     region, scope, author = world.district_id, Post.Scope.DISTRICT, r.choice(world.admin_ids)
+                author, day, seq = take_slot(
+                    author, created, world.officers_of[street] if scope == Post.Scope.STREET else world.admin_ids
+                )
                 post_nb.append(-1)
                 post_likes.append(0)
                 post_comments.append(0)
@@ -144,6 +168,8 @@ def make_community(loader: Loader, world: World) -> None:
                     None,
                     None,
                     created,
+                    day,
+                    seq,
                 )
                 continue
             idx = bisect.bisect_left(cum_activity, r.random() * cum_activity[-1])
@@ -155,6 +181,7 @@ def make_community(loader: Loader, world: World) -> None:
                 author = r.choice(world.staff_of[nb])
             else:
                 author = members[int(r.random() * len(members))]
+            author, day, seq = take_slot(author, created, world.staff_of[nb] if section == "notice" else members)
             status = _pick(st_values, st_cum, r.random())
             # Heavy-tailed engagement: most posts get a few likes, some get hundreds.
             e = r.expovariate(1.0)
@@ -191,6 +218,8 @@ def make_community(loader: Loader, world: World) -> None:
                 answered_at,
                 answerer,
                 created,
+                day,
+                seq,
             )
 
     loader.load(
@@ -211,6 +240,8 @@ def make_community(loader: Loader, world: World) -> None:
             "answered_at",
             "answered_by",
             "created_at",
+            "author_day",
+            "author_day_seq",
         ],
         posts(),
         total=n_posts,
