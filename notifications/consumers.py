@@ -16,12 +16,12 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.utils import timezone
+from rest_framework.exceptions import AuthenticationFailed
 
 from core.errors import error_body
 from notifications import queries, streams
 from notifications.realtime import group_name
-from residents.models import ApiToken
+from residents.auth import authenticate_token
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +33,11 @@ MAX_STREAMS = 50
 
 @database_sync_to_async
 def _authenticate(raw: str):
-    """The same checks as residents.auth.authenticate_token, without its last_used_at write:
-    consumers never write, and a reconnect storm must not become a write storm."""
-    token = ApiToken.find(raw)
-    if token is None or token.revoked_at is not None:
-        return None, "token_invalid"
-    if token.expires_at <= timezone.now():
-        return None, "token_expired"
-    user = token.user
-    if not user.is_active or user.is_banned or user.deleted_at is not None:
-        return None, "token_invalid"
+    """(user, None) or (None, error code). Consumers never write, hence touch=False."""
+    try:
+        user, _token = authenticate_token(raw, touch=False)
+    except AuthenticationFailed as exc:
+        return None, exc.get_codes()
     return user, None
 
 

@@ -28,8 +28,11 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
-def authenticate_token(raw: str):
-    """Return (user, token) for a raw token or raise AuthenticationFailed with a token_* code."""
+def authenticate_token(raw: str, *, touch: bool = True):
+    """Return (user, token) for a raw token or raise AuthenticationFailed with a token_* code.
+
+    `touch=False` skips the last_used_at write, for callers that must not write (WebSocket
+    consumers: a reconnect storm must not become a write storm)."""
     token = ApiToken.find(raw)
     if token is None or token.revoked_at is not None:
         raise exceptions.AuthenticationFailed("登录凭证无效，请重新登录", code="token_invalid")
@@ -39,6 +42,6 @@ def authenticate_token(raw: str):
     user = token.user
     if not user.is_active or user.is_banned or user.deleted_at is not None:
         raise exceptions.AuthenticationFailed("账号已停用", code="token_invalid")
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+    if touch and (token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return user, token

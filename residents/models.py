@@ -121,12 +121,12 @@ class ApiToken(models.Model):
         verbose_name_plural = "访问令牌"
 
     @classmethod
-    def issue(cls, user: User, *, user_agent: str = "") -> tuple[ApiToken, str]:
+    def issue(cls, user: User, *, user_agent: str = "", ttl: timedelta | None = None) -> tuple[ApiToken, str]:
         raw = cls.PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(
             user=user,
             key_hash=_hash_token(raw),
-            expires_at=timezone.now() + timedelta(days=settings.API_TOKEN_TTL_DAYS),
+            expires_at=timezone.now() + (ttl or timedelta(days=settings.API_TOKEN_TTL_DAYS)),
             user_agent=user_agent[:200],
         )
         return token, raw
