@@ -10,11 +10,44 @@ from django.db import migrations, models
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+# One statement on the databases we run (a row-by-row loop took hours on a district's 5M
+# posts): the Shanghai day of each post, numbered per author and day in creation order.
+# Shanghai has kept UTC+8 without daylight saving since 1991, so SQLite's fixed offset agrees.
+SQL = {
+    "postgresql": """
+        UPDATE community_post AS p SET author_day = s.day, author_day_seq = s.seq
+        FROM (
+            SELECT id, (created_at AT TIME ZONE 'Asia/Shanghai')::date AS day,
+                   row_number() OVER (
+                       PARTITION BY author_id, (created_at AT TIME ZONE 'Asia/Shanghai')::date
+                       ORDER BY created_at, id
+                   ) AS seq
+            FROM community_post
+        ) AS s
+        WHERE p.id = s.id
+    """,
+    "sqlite": """
+        UPDATE community_post SET author_day = s.day, author_day_seq = s.seq
+        FROM (
+            SELECT id, date(created_at, '+8 hours') AS day,
+                   row_number() OVER (
+                       PARTITION BY author_id, date(created_at, '+8 hours') ORDER BY created_at, id
+                   ) AS seq
+            FROM community_post
+        ) AS s
+        WHERE community_post.id = s.id
+    """,
+}
+
+
 def backfill(apps, schema_editor):
+    sql = SQL.get(schema_editor.connection.vendor)
+    if sql is not None:
+        schema_editor.execute(sql)
+        return
     Post = apps.get_model("community", "Post")
     last: tuple[int, object] | None = None
     seq = 0
-    # Row by row is fine at this deployment's size; ordering makes seq follow creation.
     for post in Post.objects.order_by("author_id", "created_at", "id").only("id", "author_id", "created_at").iterator():
         day = post.created_at.astimezone(SHANGHAI).date()
         seq = seq + 1 if last == (post.author_id, day) else 1
