@@ -75,8 +75,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Under ASGI each request runs its sync code in a thread of its own (Django's
+    # ThreadSensitiveContext), and connections are per thread: persistent connections
+    # (CONN_MAX_AGE) would open a new PostgreSQL connection for every request and leave the
+    # old ones to the garbage collector. psycopg's pool lends connections across threads.
+    # DATABASE_POOL=false for a transaction-mode pgbouncer in front (docs/deployment.md).
+    if env.bool("DATABASE_POOL", default=True):
+        from psycopg_pool import ConnectionPool
+
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses a pool with persistent connections
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
+            # Waiting longer for a connection than a client waits for an answer helps no one.
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
+            # A connection broken by a database restart is replaced, not handed to a request.
+            "check": ConnectionPool.check_connection,
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.str("REDIS_URL", default="")
 

@@ -19,3 +19,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"stq-test-{os.getpid()}.sqlite3")
     }
+
+if "pool" in DATABASES["default"].get("OPTIONS", {}):  # noqa: F405
+    # Race tests run up to 50 threads at once, each holding a connection while it waits on a lock.
+    DATABASES["default"]["OPTIONS"]["pool"]["max_size"] = 64  # noqa: F405
