@@ -7,7 +7,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from community import actions, queries
+from community import actions, feed, queries
 from community import serializers as s
 from community.access import access_comment, access_post, can_moderate_post
 from community.models import ModerationLog, sections
@@ -70,15 +70,15 @@ class FeedView(APIView):
         summary="居委/村的社区通信息流（置顶在前，其余按时间倒序；含街道/区广播公告）",
     )
     def get(self, request, neighborhood_id: int):
-        neighborhood = access_neighborhood(request.user, neighborhood_id)
-        page = queries.feed_page(
-            viewer=request.user,
-            neighborhood=neighborhood,
-            section=request.query_params.get("section") or None,
-            cursor=request.query_params.get("cursor") or None,
-            limit=parse_limit(request.query_params.get("limit")),
-        )
-        return Response(page_response(page, queries.feed_items(page.items)))  # same shape as s.PostOutput
+        return Response(
+            feed.feed_page(
+                viewer=request.user,
+                neighborhood_id=neighborhood_id,
+                section=request.query_params.get("section") or None,
+                cursor=request.query_params.get("cursor") or None,
+                limit=parse_limit(request.query_params.get("limit")),
+            )
+        )  # the shape of s.FeedPageOutput, built without serializers (community/feed.py)
 
 
 class PostCreateView(APIView):

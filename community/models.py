@@ -146,6 +146,12 @@ class Post(models.Model):
             models.Index(fields=["region", "section", "status", "-is_pinned", "-created_at", "-id"], name="post_feed_section"),
             models.Index(fields=["region", "needs_answer", "answered_at", "created_at", "id"], name="post_unanswered"),
             models.Index(fields=["status", "created_at"], name="post_status"),
+            # The feed's "my posts still being checked" source: a handful of rows, not an author's history.
+            models.Index(
+                fields=["author", "region"],
+                condition=Q(status__in=["pending_check", "pending_review"]),
+                name="post_author_pending",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -14,18 +13,15 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
-from rest_framework.fields import DateTimeField
 
-from community.access import moderated_neighborhood_ids, reach_of
-from community.models import Comment, ContentStatus, Like, Post, PostImage, Report, sections
+from community.access import moderated_neighborhood_ids
+from community.models import Comment, ContentStatus, Like, Post, PostImage, Report
 from core.errors import Forbidden, NotFound
-from core.images import absolute_url
 from core.models import Image
-from core.pagination import Page, decode_cursor, paginate_keyset
+from core.pagination import Page, paginate_keyset
 from residents.access import profile, require_staff
-from residents.models import Region, Role, User
+from residents.models import Role, User
 
 FEED_ORDERING = ("-is_pinned", "-created_at", "-id")
 OLDEST_FIRST = ("created_at", "id")
@@ -66,48 +62,6 @@ def with_post_details(queryset: QuerySet[Post], viewer: User) -> QuerySet[Post]:
         .prefetch_related(_badge_prefetch("author__roles"), Prefetch("post_images", queryset=images, to_attr="visible_images"))
         .annotate(liked_by_me=Exists(Like.objects.filter(post=OuterRef("pk"), user_id=viewer.pk)))
     )
-
-
-def feed_page(*, viewer: User, neighborhood: Region, section: str | None, cursor: str | None, limit: int) -> Page:
-    posts = Post.objects.filter(pk__in=_feed_candidates(viewer, neighborhood, section, cursor, limit))
-    return paginate_keyset(with_post_details(posts, viewer), ordering=FEED_ORDERING, cursor=cursor, limit=limit)
-
-
-def _feed_candidates(viewer: User, neighborhood: Region, section: str | None, cursor: str | None, limit: int) -> RawSQL:
-    """The ids that can be on this page: the next limit+1 of each source, as one subquery.
-
-    visible_posts_for() as a single filter (region IN (…) AND (published OR own pending))
-    cannot walk the post_feed index in order, so PostgreSQL sorted every post of the
-    neighborhood on each request (bench/README.md: ~700k rows in a busy one). Each part
-    here is one region and one status, so it is an ordered index range scan that starts
-    at the cursor (a row-value comparison, all three keys descending like the index) and
-    stops after limit+1 rows; page 1000 costs what page 1 costs. Same posts as
-    visible_posts_for(), still one SQL query.
-    """
-    reach = reach_of(neighborhood)
-    sources = [Post.objects.filter(region_id=region_id, status=ContentStatus.PUBLISHED) for region_id in reach]
-    sources.append(
-        Post.objects.filter(
-            region_id__in=reach, author_id=viewer.pk, status__in=[ContentStatus.PENDING_CHECK, ContentStatus.PENDING_REVIEW]
-        )
-    )
-    after = None
-    if cursor:
-        pinned, created_at, post_id = decode_cursor(cursor, len(FEED_ORDERING))
-        # Raw SQL gets no field adaptation: store-format the timestamp (SQLite keeps text).
-        after = [pinned, connection.ops.adapt_datetimefield_value(created_at), post_id]
-    table = connection.ops.quote_name(Post._meta.db_table)
-    parts, params = [], []
-    for i, source in enumerate(sources):
-        if section:
-            source = source.filter(section=section)
-        if after is not None:
-            source = source.extra(where=[f"({table}.is_pinned, {table}.created_at, {table}.id) < (%s, %s, %s)"], params=after)
-        sql, part_params = source.order_by(*FEED_ORDERING).values("id")[: limit + 1].query.sql_with_params()
-        # Wrapped, because SQLite allows no LIMIT directly inside a UNION member.
-        parts.append(f"SELECT id FROM ({sql}) feed_part_{i}")
-        params.extend(part_params)
-    return RawSQL(" UNION ALL ".join(parts), params)
 
 
 def post_detail(*, viewer: User, post_id: int) -> Post:
@@ -216,63 +170,3 @@ def moderation_queue_count_for(user: User) -> int:
     if not region_ids:
         return 0
     return _moderation_items(region_ids, "post").count() + _moderation_items(region_ids, "comment").count()
-
-
-# ---- the feed's hot path: plain dicts, same shape as serializers.PostOutput ------------------
-
-_datetime_out = DateTimeField()  # DRF's own formatting (time zone, ISO 8601), without a serializer per post
-
-
-def _dt(value):
-    return None if value is None else _datetime_out.to_representation(value)
-
-
-def _str(value):
-    return None if value is None else str(value)
-
-
-def feed_items(posts: list[Post]) -> list[dict]:
-    """What `PostOutput(posts, many=True).data` returns, built directly (needs with_post_details).
-
-    Nested DRF serializers cost ~17 % of a feed request (a ThumbnailOutput per post, field
-    binding per item); tests/community/test_feed_fast_path.py holds the two equal.
-    """
-    section_names = {s["key"]: s["name"] for s in sections()}
-    authors: dict[int, dict] = {}
-    items = []
-    for post in posts:
-        author = post.author
-        author_out = authors.get(author.pk)
-        if author_out is None:
-            author_out = authors[author.pk] = {
-                "id": author.pk,
-                "name": _str(author.display_name),
-                "avatar_url": _str(author.avatar_url),
-                "badges": badges_of(author),
-            }
-        region = post.region
-        items.append({
-            "id": post.pk,
-            "region": {"id": region.pk, "name": _str(region.name), "level": _str(region.level)},
-            "scope": _str(post.scope),
-            "section": _str(post.section),
-            "section_name": section_names.get(post.section, post.section),
-            "title": _str(post.title),
-            "body": _str(post.body),
-            "status": _str(post.status),
-            "author": dict(author_out),
-            "images": [
-                {"id": link.image.pk, "status": _str(link.image.status), "thumbnail_url": absolute_url(link.image.thumbnail.name)}
-                for link in post.visible_images
-            ],
-            "like_count": post.like_count,
-            "comment_count": post.comment_count,
-            "liked_by_me": bool(post.liked_by_me),
-            "is_pinned": bool(post.is_pinned),
-            "comments_closed": bool(post.comments_closed),
-            "needs_answer": bool(post.needs_answer),
-            "answered_at": _dt(post.answered_at),
-            "created_at": _dt(post.created_at),
-            "edited_at": _dt(post.edited_at),
-        })
-    return items

@@ -1,0 +1,315 @@
+"""The feed's hot path: a page of 社区通 as three prepared SQL statements and plain dicts.
+
+Opening 社区通 is the request residents make most. The ORM version of this page
+(visible_posts_for() → with_post_details() → paginate_keyset() → PostOutput) spent most of
+its time in Python: compiling five querysets, building 20 Post, User and Region instances,
+decrypting every author's phone that the feed never shows, and nested serializers
+(bench/README.md, "What the profiles showed"). Here the SQL text is built once per shape
+(section or not, cursor or not; per database vendor), rows come back as tuples, and each
+item is the dict PostOutput would have produced — tests/community/test_feed_fast_path.py
+holds the two equal, page after page, for residents and staff, with broadcasts, pending
+posts, hidden images, badges and likes.
+
+The page query asks each source (the neighborhood, its street, its district: one region
+and one status each, plus the viewer's own pending posts) for its next limit+1 ids in the
+post_feed index's order, starting at the cursor with a row-value comparison, so page 1000
+costs what page 1 costs; the page is cut from those ≤ 4 × (limit+1) rows. The street and
+district come from the region table inside the statement (no separate query).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from functools import cache
+
+from django.db import connection
+from django.utils.dateparse import parse_datetime
+from rest_framework.fields import DateTimeField
+
+from community.models import ContentStatus, Like, Post, PostImage, sections
+from community.queries import BADGE_LABELS, FEED_ORDERING
+from core.errors import InvalidInput, NotFound
+from core.images import absolute_url
+from core.models import Image
+from core.pagination import decode_cursor, encode_cursor
+from residents.access import can_read_neighborhood
+from residents.models import Region, Role, User
+
+PENDING = (ContentStatus.PENDING_CHECK, ContentStatus.PENDING_REVIEW)
+DELETED_NAME = "已注销用户"
+
+
+def feed_page(*, viewer: User, neighborhood_id: int, section: str | None, cursor: str | None, limit: int) -> dict:
+    """{"results": [...PostOutput dicts], "next_cursor": ...} for a member or staff of the
+    neighborhood; NotFound for anyone else (the same answer as for a neighborhood that does
+    not exist)."""
+    if not can_read_neighborhood(viewer, neighborhood_id):
+        raise NotFound()
+    after: list = []
+    if cursor:
+        pinned, created_at, post_id = decode_cursor(cursor, len(FEED_ORDERING))
+        if not isinstance(pinned, bool) or not isinstance(created_at, dt.datetime) or not isinstance(post_id, int):
+            raise InvalidInput("invalid_cursor", "分页游标无效")
+        after = [pinned, connection.ops.adapt_datetimefield_value(created_at), post_id]
+    neighborhood, street, district = reach(neighborhood_id)
+    part: list = [ContentStatus.PUBLISHED]
+    if section:
+        part.append(section)
+    part += [*after, limit + 1]
+    pending: list = [viewer.pk, *PENDING]
+    if section:
+        pending.append(section)
+    pending += [*after, limit + 1]
+    params = [
+        viewer.pk,  # liked_by_me
+        neighborhood,
+        *part,
+        street,
+        *part,
+        district,
+        *part,
+        neighborhood,
+        street,
+        district,
+        *pending,
+        limit + 1,
+    ]
+    with connection.cursor() as c:
+        c.execute(_page_sql(connection.vendor, bool(section), bool(cursor)), params)
+        rows = c.fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = _items(rows, viewer)
+    next_cursor = None
+    if more and rows:
+        last = items[-1]
+        next_cursor = encode_cursor([last["is_pinned"], _aware(rows[-1][_CREATED_AT]), last["id"]])
+    return {"results": items, "next_cursor": next_cursor}
+
+
+# --- the region chain --------------------------------------------------------------------
+
+REACH_TTL_SECONDS = 300
+_reach: dict[int, tuple[float, tuple[int, int | None, int | None]]] = {}
+
+
+def reach(neighborhood_id: int) -> tuple[int, int | None, int | None]:
+    """(neighborhood, street, district): the regions whose posts show in this feed.
+
+    The 居委 → 街道 → 区 chain is reference data that changes with an administrative re-zoning,
+    not with use, so each process keeps it for REACH_TTL_SECONDS (saving a Region clears it in
+    that process at once: community.apps)."""
+    now = time.monotonic()
+    hit = _reach.get(neighborhood_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    with connection.cursor() as c:
+        c.execute(_REACH_SQL.format(region=Region._meta.db_table), [neighborhood_id])
+        row = c.fetchone()
+    chain = (neighborhood_id, row[0], row[1]) if row else (neighborhood_id, None, None)
+    _reach[neighborhood_id] = (now + REACH_TTL_SECONDS, chain)
+    return chain
+
+
+def forget_reach(**_kwargs) -> None:
+    _reach.clear()
+
+
+_REACH_SQL = "SELECT n.parent_id, s.parent_id FROM {region} n LEFT JOIN {region} s ON s.id = n.parent_id WHERE n.id = %s"
+
+
+# --- SQL ---------------------------------------------------------------------------------
+
+_COLUMNS = (
+    "p.id",
+    "p.region_id",
+    "r.name",
+    "r.level",
+    "p.scope",
+    "p.section",
+    "p.title",
+    "p.body",
+    "p.status",
+    "p.author_id",
+    "u.nickname",
+    "u.first_name",
+    "u.last_name",
+    "u.username",
+    "u.deleted_at",
+    "u.avatar_url",
+    "p.like_count",
+    "p.comment_count",
+    "l.id",  # liked_by_me
+    "p.is_pinned",
+    "p.comments_closed",
+    "p.needs_answer",
+    "p.answered_at",
+    "p.created_at",
+    "p.edited_at",
+)
+_CREATED_AT = _COLUMNS.index("p.created_at")
+
+
+@cache
+def _page_sql(vendor: str, with_section: bool, with_cursor: bool) -> str:
+    post, region, user, like = (
+        Post._meta.db_table,
+        Region._meta.db_table,
+        User._meta.db_table,
+        Like._meta.db_table,
+    )
+    extra = (" AND section = %s" if with_section else "") + (
+        " AND (is_pinned, created_at, id) < (%s, %s, %s)" if with_cursor else ""
+    )
+    order = "ORDER BY is_pinned DESC, created_at DESC, id DESC"
+    # Wrapped in a SELECT each: SQLite allows no LIMIT directly inside a UNION member.
+    parts = [
+        f"SELECT id FROM (SELECT id FROM {post} WHERE region_id = %s AND status = %s{extra} {order} LIMIT %s) f{i}"
+        for i in range(3)
+    ]
+    parts.append(
+        f"SELECT id FROM (SELECT id FROM {post} WHERE region_id IN (%s, %s, %s) AND author_id = %s"
+        f" AND status IN (%s, %s){extra} {order} LIMIT %s) f3"
+    )
+    columns = ", ".join(_COLUMNS)
+    return (
+        f"SELECT {columns} FROM {post} p JOIN {region} r ON r.id = p.region_id JOIN {user} u ON u.id = p.author_id"
+        f" LEFT JOIN {like} l ON l.post_id = p.id AND l.user_id = %s"
+        f" WHERE p.id IN ({' UNION ALL '.join(parts)})"
+        " ORDER BY p.is_pinned DESC, p.created_at DESC, p.id DESC LIMIT %s"
+    )
+
+
+@cache
+def _badges_sql(n: int) -> str:
+    return (
+        f"SELECT user_id, kind, title FROM {Role._meta.db_table}"
+        f" WHERE user_id IN ({', '.join(['%s'] * n)}) AND revoked_at IS NULL"
+        f" AND kind IN ({', '.join(['%s'] * len(Role.BADGE_KINDS))}) ORDER BY kind, id"
+    )
+
+
+@cache
+def _images_sql(n: int) -> str:
+    return (
+        f"SELECT pi.post_id, i.id, i.status, i.thumbnail FROM {PostImage._meta.db_table} pi"
+        f" JOIN {Image._meta.db_table} i ON i.id = pi.image_id"
+        f" WHERE pi.post_id IN ({', '.join(['%s'] * n)}) AND (i.status = %s OR i.owner_id = %s)"
+        " ORDER BY pi.position, pi.id"
+    )
+
+
+# --- rows → PostOutput dicts -------------------------------------------------------------
+
+
+def _aware(value) -> dt.datetime | None:
+    """PostgreSQL returns aware datetimes; SQLite returns UTC as naive values or text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+_datetime_out = DateTimeField()  # DRF's own formatting (current time zone, ISO 8601, "Z" for UTC)
+
+
+def _dt(value) -> str | None:
+    value = _aware(value)
+    return None if value is None else _datetime_out.to_representation(value)
+
+
+def _badges(author_ids: list[int]) -> dict[int, list[dict]]:
+    out: dict[int, dict[str, dict]] = {}
+    if not author_ids:
+        return {}
+    with connection.cursor() as c:
+        c.execute(_badges_sql(len(author_ids)), [*author_ids, *Role.BADGE_KINDS])
+        for user_id, kind, title in c.fetchall():
+            out.setdefault(user_id, {}).setdefault(kind, {"kind": kind, "label": BADGE_LABELS[kind], "title": title})
+    return {user_id: list(kinds.values()) for user_id, kinds in out.items()}
+
+
+def _images(post_ids: list[int], viewer: User) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {}
+    if not post_ids:
+        return out
+    with connection.cursor() as c:
+        c.execute(_images_sql(len(post_ids)), [*post_ids, Image.Status.PASSED, viewer.pk])
+        for post_id, image_id, status, thumbnail in c.fetchall():
+            out.setdefault(post_id, []).append(
+                {"id": image_id, "status": status, "thumbnail_url": absolute_url(thumbnail)}
+            )
+    return out
+
+
+def _items(rows: list[tuple], viewer: User) -> list[dict]:
+    if not rows:
+        return []
+    badges = _badges(sorted({row[9] for row in rows}))
+    images = _images([row[0] for row in rows], viewer)
+    names = {s["key"]: s["name"] for s in sections()}
+    items = []
+    for (
+        post_id,
+        region_id,
+        region_name,
+        region_level,
+        scope,
+        section,
+        title,
+        body,
+        status,
+        author_id,
+        nickname,
+        first_name,
+        last_name,
+        username,
+        deleted_at,
+        avatar_url,
+        like_count,
+        comment_count,
+        like_id,
+        is_pinned,
+        comments_closed,
+        needs_answer,
+        answered_at,
+        created_at,
+        edited_at,
+    ) in rows:
+        if deleted_at:
+            name = DELETED_NAME
+        else:
+            name = nickname or f"{first_name} {last_name}".strip() or username
+        items.append(
+            {
+                "id": post_id,
+                "region": {"id": region_id, "name": region_name, "level": region_level},
+                "scope": scope,
+                "section": section,
+                "section_name": names.get(section, section),
+                "title": title,
+                "body": body,
+                "status": status,
+                "author": {
+                    "id": author_id,
+                    "name": name,
+                    "avatar_url": avatar_url,
+                    "badges": badges.get(author_id, []),
+                },
+                "images": images.get(post_id, []),
+                "like_count": like_count,
+                "comment_count": comment_count,
+                "liked_by_me": like_id is not None,
+                "is_pinned": bool(is_pinned),
+                "comments_closed": bool(comments_closed),
+                "needs_answer": bool(needs_answer),
+                "answered_at": _dt(answered_at),
+                "created_at": _dt(created_at),
+                "edited_at": _dt(edited_at),
+            }
+        )
+    return items
