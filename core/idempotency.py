@@ -33,13 +33,17 @@ def _fingerprint(request) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def idempotent(view_method: Callable | None = None, *, single_transaction: bool = False) -> Callable:
+def idempotent(
+    view_method: Callable | None = None, *, single_transaction: bool | Callable[[object], bool] = False
+) -> Callable:
     """Decorate an APIView method (post) so a repeated Idempotency-Key replays the response.
 
     `@idempotent(single_transaction=True)`: claim the key, run the view and store its response in
     ONE transaction (one commit instead of three). Only for views that make no network call (a
     WeChat content check must not hold a transaction open). A concurrent repeat then waits on
     the key's unique index until the first commits and replays its response.
+    `single_transaction` may be a function of the request, for views that call WeChat only for
+    some bodies (a typed note): True when this request makes no network call.
     """
     if view_method is None:
         return lambda method: idempotent(method, single_transaction=single_transaction)
@@ -54,7 +58,8 @@ def idempotent(view_method: Callable | None = None, *, single_transaction: bool 
             raise InvalidInput("invalid_idempotency_key", f"Idempotency-Key 长度须为 1 到 {MAX_KEY_LENGTH} 个字符")
         scope = f"{request.method} {request.path}"
         fingerprint = _fingerprint(request)
-        if single_transaction:
+        one = single_transaction(request) if callable(single_transaction) else single_transaction
+        if one:
             return _run_in_one_transaction(view_method, self, request, args, kwargs, key, scope, fingerprint)
         try:
             with transaction.atomic():

@@ -179,3 +179,27 @@ def test_two_staff_reviewing_at_once_one_wins(world):
     assert lost.value.code == "text_review_state_changed"
     req.refresh_from_db()
     assert req.note_status == "removed"
+
+
+def test_the_content_check_of_a_note_runs_outside_any_transaction(world, api_for, monkeypatch):
+    # A WeChat call may take its whole 3 s budget: it must not hold the create's transaction and
+    # the Idempotency-Key's row lock open meanwhile (a one-tap without a note is one transaction).
+    from django.db import connection
+
+    from services import actions
+
+    seen = []
+    real = actions.check_text
+    outside = len(connection.atomic_blocks)  # the test's own transaction
+
+    def observed(**kwargs):
+        seen.append(len(connection.atomic_blocks) > outside)
+        return real(**kwargs)
+
+    monkeypatch.setattr(actions, "check_text", observed)
+    response = _ask(api_for(world.son), "下午三点后在家", headers={"Idempotency-Key": "note-1"})
+    assert response.status_code == 201 and response.json()["note_status"] == "published"
+    assert seen == [False]
+    replay = _ask(api_for(world.son), "下午三点后在家", headers={"Idempotency-Key": "note-1"})
+    assert replay.json()["id"] == response.json()["id"] and replay["Idempotent-Replayed"] == "true"
+    assert ServiceRequest.objects.count() == 1 and seen == [False]
