@@ -8,8 +8,10 @@ Role lookups are memoised on the user object for the length of one request.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
-from django.db.models import CharField, Q, QuerySet, Value
+from django.db import connection
+from django.db.models import Q, QuerySet
 
 from core.errors import Forbidden, NotFound
 from residents.models import (
@@ -46,25 +48,17 @@ def profile(user: User) -> AccessProfile:
     cached = getattr(user, "_access_profile", None)
     if cached is not None:
         return cached
-    # Memberships and roles in one round trip (every authenticated request pays for this).
+    # Memberships and roles in one round trip (every authenticated request pays for this, so
+    # the SQL is written once rather than compiled from querysets on each request).
     memberships: list[tuple[int, str]] = []
     roles: dict[str, set[int]] = {}
-    tag = Value("m", output_field=CharField())
-    rows = (
-        Membership.objects.filter(user=user, status__in=Membership.ACTIVE_STATUSES)
-        .values_list(tag, "neighborhood_id", "status")
-        .union(
-            Role.objects.filter(user=user, revoked_at__isnull=True).values_list(
-                Value("r", output_field=CharField()), "region_id", "kind"
-            ),
-            all=True,
-        )
-    )
-    for source, region_id, value in rows:
-        if source == "m":
-            memberships.append((region_id, value))
-        else:
-            roles.setdefault(value, set()).add(region_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_profile_sql(), [user.pk, *Membership.ACTIVE_STATUSES, user.pk])
+        for source, region_id, value in cursor.fetchall():
+            if source == "m":
+                memberships.append((region_id, value))
+            else:
+                roles.setdefault(value, set()).add(region_id)
     staff_of: set[int] = set(roles.get(Role.Kind.COMMITTEE_STAFF, set()))
     streets: set[int] = set(roles.get(Role.Kind.STREET_OFFICER, set()))
     districts = roles.get(Role.Kind.DISTRICT_ADMIN, set())
@@ -86,6 +80,16 @@ def profile(user: User) -> AccessProfile:
     )
     user._access_profile = result
     return result
+
+
+@cache
+def _profile_sql() -> str:
+    statuses = ", ".join(["%s"] * len(Membership.ACTIVE_STATUSES))
+    return (
+        f"SELECT 'm', neighborhood_id, status FROM {Membership._meta.db_table}"
+        f" WHERE user_id = %s AND status IN ({statuses})"
+        f" UNION ALL SELECT 'r', region_id, kind FROM {Role._meta.db_table} WHERE user_id = %s AND revoked_at IS NULL"
+    )
 
 
 def forget_profile(user: User) -> None:

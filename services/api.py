@@ -67,7 +67,10 @@ def _item(item_id: int) -> ServiceItem:
 def _detail_response(request, service_request, status: int = 200) -> Response:
     """Full address/health only for the requester's family, region staff and the open request's
     provider; staff and provider views are logged."""
-    prefetch_related_objects([service_request], queries.visible_photos(request.user))
+    if status == 201:
+        service_request.visible_photos = []  # just created: no completion photos yet
+    else:
+        prefetch_related_objects([service_request], queries.visible_photos(request.user))
     reason = full_view_reason(request.user, service_request)
     if reason in (FullView.STAFF, FullView.PROVIDER):
         actions.do_log_sensitive_view(viewer=request.user, request=service_request, screen=request.path)
