@@ -25,17 +25,36 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def _units(region: Region, neighborhood_ids: list[int]) -> tuple[list[int], str]:
+    """What the per-region tables list: neighborhoods, or for the district its streets, read
+    from their rolled-up snapshot rows (12 rows instead of 550: bench/README.md), when every
+    neighborhood of those streets is in the viewer's scope."""
+    if region.level != Region.Level.DISTRICT:
+        return neighborhood_ids, "居委/村"
+    pairs = Region.objects.filter(level=Region.Level.NEIGHBORHOOD, parent__parent_id=region.id).values_list(
+        "id", "parent_id"
+    )
+    allowed = set(neighborhood_ids)
+    streets: set[int] = set()
+    for neighborhood_id, street_id in pairs:
+        if neighborhood_id not in allowed:
+            return neighborhood_ids, "居委/村"
+        streets.add(street_id)
+    return sorted(streets), "街道/镇"
+
+
 def build_tables(region, neighborhood_ids: list[int], period: queries.Period) -> dict[str, Table]:
     # Every figure is read from the snapshots (console/snapshots.py), refreshed every 10
     # minutes by console.tasks; the page shows when they were computed.
-    figures = Figures(neighborhood_ids, period)
+    unit_ids, unit = _units(region, neighborhood_ids)
+    figures = Figures(unit_ids, period, unit=unit)
     rows = figures.coverage()
     total = queries.coverage_total(rows, name=f"合计（{region.name}）")
     coverage = Table(
         key="coverage",
         title="覆盖率",
         columns=[
-            "居委/村",
+            unit,
             "户数",
             "已加入户数",
             "户覆盖率",
@@ -146,7 +165,7 @@ def _post_tables(
         ]
     )
     tables["posts"] = Table(
-        "posts", "居民发帖与回应", ["居委/村", "居民帖子", "已回应", "回应率", "回应时间中位数(小时)"], rows
+        "posts", "居民发帖与回应", [figures.unit, "居民帖子", "已回应", "回应率", "回应时间中位数(小时)"], rows
     )
     trend = figures.post_trend()
     tables["posts_trend"] = Table(

@@ -94,7 +94,10 @@ def test_district_admin_sees_every_street(neighborhood, other_neighborhood, dist
     page = (
         console_for(district_admin).get(f"/console/dashboard/?region={neighborhood.parent.parent_id}").content.decode()
     )
-    assert "宝林一村居委会" in page and "塘后路居委会" in page
+    # The district reads by street (each street's rolled-up rows); a street's page lists its neighborhoods.
+    assert "友谊路街道" in page and "吴淞街道" in page and "街道/镇" in page
+    street_page = console_for(district_admin).get(f"/console/dashboard/?region={neighborhood.parent_id}").content.decode()
+    assert "宝林一村居委会" in street_page and "居委/村" in street_page
 
 
 def test_coverage_exports_to_csv_and_xlsx(neighborhood, other_neighborhood, committee_staff, console_for):

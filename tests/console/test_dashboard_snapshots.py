@@ -88,6 +88,28 @@ def test_snapshot_figures_equal_the_live_ones_for_a_neighborhood_a_street_and_th
     ):
         for ids in scopes:
             _assert_same(ids, period)
+        _assert_streets_sum_their_neighborhoods(period)
+
+
+def _assert_streets_sum_their_neighborhoods(period: queries.Period) -> None:
+    """The district view reads each street's rolled-up rows: they must say what the
+    neighborhoods' rows say together, figure for figure."""
+    streets = list(Region.objects.filter(level=Region.Level.STREET).values_list("id", flat=True))
+    neighborhoods = list(Region.objects.filter(level=Region.Level.NEIGHBORHOOD).values_list("id", "parent_id"))
+    by_street, by_neighborhood = Figures(streets, period), Figures([n for n, _ in neighborhoods], period)
+    for name in ("coverage_trend", "topic_funnel", "topic_trend", "post_trend", "service_trend", "service_stats"):
+        assert getattr(by_street, name)() == getattr(by_neighborhood, name)(), name
+    street_posts, neighborhood_posts = by_street.post_stats(), by_neighborhood.post_stats()
+    assert street_posts["overall_median"] == neighborhood_posts["overall_median"]
+    for street in streets:
+        mine = [n for n, parent in neighborhoods if parent == street]
+        expected = sum(neighborhood_posts["per"].get(n, {}).get("posts", 0) for n in mine)
+        assert street_posts["per"].get(street, {}).get("posts", 0) == expected
+        assert street_posts["median"].get(street) == Figures(mine, period).post_stats()["overall_median"]
+    total = queries.coverage_total(by_street.coverage(), name="")
+    expected_total = queries.coverage_total(by_neighborhood.coverage(), name="")
+    for field in ("households", "population", "households_joined", "residents_joined", "party_members"):
+        assert getattr(total, field) == getattr(expected_total, field), field
 
 
 def test_refresh_is_idempotent_and_recomputes_a_day(neighborhood):
