@@ -216,7 +216,9 @@ def do_create_service_request(
         raise InvalidInput("scheduled_in_past", "预约时间不能早于现在", field="scheduled_for")
     accept_due_at, complete_due_at = _due_times(item, now, scheduled_for)
     note_status = _check_resident_text(actor, note, typed_by_staff=is_staff_for(actor, subject.neighborhood.pk))
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (the one-tap view's): nothing here is caught
+    # and retried, so a failure rolls back everything either way, and two round trips are saved.
+    with transaction.atomic(savepoint=False):
         req = ServiceRequest.objects.create(
             item=item,
             requester=actor,
