@@ -60,15 +60,37 @@ def can_use_console(user: User) -> bool:
     return user.is_active and not user.is_banned and console_scope(user).can_use_console
 
 
-def dashboard_regions_for(scope: ConsoleScope) -> list[Region]:
-    """The regions a dashboard may be drawn for, widest first."""
-    order = {
-        Region.Level.DISTRICT: 0,
-        Region.Level.STREET: 1,
-        Region.Level.NEIGHBORHOOD: 2,
-    }
-    regions = list(Region.objects.filter(pk__in=scope.dashboard_region_ids))
-    return sorted(regions, key=lambda r: (order.get(r.level, 3), r.code))
+_LEVEL_ORDER = {Region.Level.DISTRICT: 0, Region.Level.STREET: 1, Region.Level.NEIGHBORHOOD: 2}
+
+
+def dashboard_regions_for(scope: ConsoleScope, focus: Region | None = None) -> list[Region]:
+    """The regions the dashboard's selector offers, widest first.
+
+    A district admin may draw all 563, but a list of 550 neighborhoods helps no one (and cost
+    the district page a fifth of its time): above neighborhood level the selector lists the
+    district and streets, plus the neighborhoods of the focused street (the one shown, or the
+    shown neighborhood's street). Someone whose dashboards are neighborhoods only sees them all."""
+    ids = scope.dashboard_region_ids
+    fields = ("id", "name", "level", "code", "parent_id")
+    wide = list(
+        Region.objects.filter(pk__in=ids, level__in=[Region.Level.DISTRICT, Region.Level.STREET]).only(*fields)
+    )
+    neighborhoods = Region.objects.filter(pk__in=ids, level=Region.Level.NEIGHBORHOOD).only(*fields)
+    if wide:
+        street = None
+        if focus is not None:
+            street = focus.id if focus.level == Region.Level.STREET else None
+            street = focus.parent_id if focus.level == Region.Level.NEIGHBORHOOD else street
+        neighborhoods = neighborhoods.filter(parent_id=street) if street is not None else neighborhoods.none()
+    return sorted([*wide, *neighborhoods], key=lambda r: (_LEVEL_ORDER.get(r.level, 3), r.code))
+
+
+def default_dashboard_region(scope: ConsoleScope) -> int:
+    """The widest region the user may see a dashboard for."""
+    rows = list(Region.objects.filter(pk__in=scope.dashboard_region_ids).values_list("id", "level", "code"))
+    if not rows:
+        raise NotFound()
+    return min(rows, key=lambda r: (_LEVEL_ORDER.get(r[1], 3), r[2]))[0]
 
 
 def access_dashboard_region(scope: ConsoleScope, region_id: int) -> tuple[Region, list[int]]:

@@ -7,6 +7,9 @@ import io
 from dataclasses import dataclass, field
 
 from django.http import HttpResponse
+from django.utils.formats import localize
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
@@ -17,6 +20,19 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list] = field(default_factory=list)
+
+    def body_html(self) -> str:
+        """The <tbody> rows, built here rather than by two nested template loops: a street's
+        page has about a thousand cells and the template engine spent ~40 ms on them. The same
+        markup and values as the loop it replaces (autoescaped, localized, None as —)."""
+        out = []
+        for row in self.rows:
+            if not row:
+                continue
+            head, *rest = row
+            cells = "".join("<td>—</td>" if v is None else f"<td>{escape(localize(v))}</td>" for v in rest)
+            out.append(f'<tr><th scope="row">{escape(localize(head))}</th>{cells}</tr>')
+        return mark_safe("".join(out))  # noqa: S308 — every value is escaped above
 
 
 def _cell(value):

@@ -94,4 +94,14 @@ class DurationHistogram(models.Model):
                 fields=["neighborhood", "day", "metric", "category_id", "bucket"], name="console_histogram_unique"
             ),
         ]
-        indexes = [models.Index(fields=["metric", "day", "neighborhood"], name="console_histogram_day")]
+        indexes = [
+            models.Index(fields=["metric", "day", "neighborhood"], name="console_histogram_day"),
+            # A dashboard reads a few regions' buckets over a day range: with bucket and count in
+            # the index it is an index-only range scan per region (PostgreSQL; the district's 12
+            # streets over 90 days took 146 ms through the day index, fetching every region's rows).
+            models.Index(
+                fields=["metric", "neighborhood", "day"],
+                include=["category_id", "bucket", "count"],
+                name="console_histogram_region",
+            ),
+        ]

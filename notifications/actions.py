@@ -55,7 +55,9 @@ def do_notify(
     recipient_ids = list(dict.fromkeys(getattr(r, "pk", r) for r in recipients if r is not None))
     if not recipient_ids:
         return []
-    with transaction.atomic():
+    # No savepoint: no caller catches an error from here and carries on in the same
+    # transaction, so it would only cost two round trips per notification batch.
+    with transaction.atomic(savepoint=False):
         # One SELECT for who already has it and one INSERT for the rest, whatever the number of
         # recipients; the unique constraint still refuses a concurrent duplicate.
         existing = set(

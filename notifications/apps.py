@@ -10,3 +10,11 @@ class NotificationsConfig(AppConfig):
         from wechat.signals import push_received
 
         push_received.connect(receivers.on_push, dispatch_uid="notifications.consents")
+
+        from django.db.models.signals import post_delete, post_save
+
+        from notifications.models import SubscribeTemplate
+        from notifications.templates import forget_templates
+
+        post_save.connect(forget_templates, sender=SubscribeTemplate, dispatch_uid="notifications.templates.save")
+        post_delete.connect(forget_templates, sender=SubscribeTemplate, dispatch_uid="notifications.templates.delete")

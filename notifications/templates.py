@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +58,30 @@ class TemplateSpec:
     long_term: bool
 
 
+TEMPLATE_TTL_SECONDS = 60
+_templates: dict[str, tuple[float, TemplateSpec | None]] = {}
+
+
 def template_for(kind: str) -> TemplateSpec | None:
-    """The active template for a kind: the admin's row first, then settings.NOTIFICATION_TEMPLATES."""
+    """The active template for a kind: the admin's row first, then settings.NOTIFICATION_TEMPLATES.
+
+    Every notification asks this, so each process keeps the answer for TEMPLATE_TTL_SECONDS;
+    saving or deleting a SubscribeTemplate clears it at once in that process (notifications.apps),
+    other processes follow within the minute."""
+    now = time.monotonic()
+    hit = _templates.get(kind)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    spec = _load_template(kind)
+    _templates[kind] = (now + TEMPLATE_TTL_SECONDS, spec)
+    return spec
+
+
+def forget_templates(**_kwargs) -> None:
+    _templates.clear()
+
+
+def _load_template(kind: str) -> TemplateSpec | None:
     row = SubscribeTemplate.objects.filter(kind=kind, is_active=True).first()
     if row is not None:
         return TemplateSpec(row.kind, row.template_id, dict(row.fields), row.page, row.long_term)

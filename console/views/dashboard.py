@@ -8,7 +8,12 @@ from django.http import Http404
 from django.shortcuts import render
 
 from console import queries
-from console.access import access_dashboard_region, console_view, dashboard_regions_for
+from console.access import (
+    access_dashboard_region,
+    console_view,
+    dashboard_regions_for,
+    default_dashboard_region,
+)
 from console.export import Table, export_response
 from console.snapshots import Figures
 from residents.models import Region
@@ -289,14 +294,14 @@ def app_tables(figures: Figures) -> tuple[dict[str, Table], list[dict]]:
 @console_view()
 def dashboard(request):
     scope = request.console
-    regions = dashboard_regions_for(scope)
     raw_region = request.GET.get("region", "")
     if raw_region:
         if not raw_region.isdigit():
             raise Http404()
         region, neighborhood_ids = access_dashboard_region(scope, int(raw_region))
     else:
-        region, neighborhood_ids = access_dashboard_region(scope, regions[0].id)
+        region, neighborhood_ids = access_dashboard_region(scope, default_dashboard_region(scope))
+    regions = dashboard_regions_for(scope, focus=region)
     period = queries.make_period(_date(request.GET.get("from")), _date(request.GET.get("to")))
     tables = build_tables(region, neighborhood_ids, period)
 
