@@ -30,9 +30,19 @@ class Table:
             if not row:
                 continue
             head, *rest = row
-            cells = "".join("<td>—</td>" if v is None else f"<td>{escape(localize(v))}</td>" for v in rest)
-            out.append(f'<tr><th scope="row">{escape(localize(head))}</th>{cells}</tr>')
+            cells = "".join("<td>—</td>" if v is None else f"<td>{_html_text(v)}</td>" for v in rest)
+            out.append(f'<tr><th scope="row">{_html_text(head)}</th>{cells}</tr>')
         return mark_safe("".join(out))  # noqa: S308 — every value is escaped above
+
+
+def _html_text(value) -> str:
+    # ints and strings are what most cells hold; localize() is needed only for the rest (floats, dates).
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return escape(value)
+    return escape(localize(value))
 
 
 def _cell(value):
