@@ -118,9 +118,14 @@ def main() -> None:
         profiler = Profiler(interval=0.0005)
         profiler.start()
     t0 = time.perf_counter()
+    each = []
     for i in range(n):
+        t = time.perf_counter()
         one(i)
+        each.append((time.perf_counter() - t) * 1000)
     wall = (time.perf_counter() - t0) * 1000 / n
+    each.sort()
+    print(f"p50 {each[n // 2]:.1f} ms, p99 {each[min(n - 1, int(n * 0.99))]:.1f} ms, max {each[-1]:.1f} ms")
     if profiler:
         profiler.stop()
     print(f"{args.target}: {wall:.2f} ms per request (wall, in-process), {len(captured) / 20:.1f} SQL "

@@ -39,8 +39,12 @@ class NeighborhoodDaySnapshot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["neighborhood", "day"], name="console_snapshot_neighborhood_day"),
         ]
-        # Dashboards read a day range (or the bucket-end days) for a set of neighborhoods.
-        indexes = [models.Index(fields=["day", "neighborhood"], name="console_snapshot_day")]
+        # Dashboards read a day range (or the bucket-end days) for a set of neighborhoods; the
+        # newest refreshed_at is the version their cached figures are keyed on.
+        indexes = [
+            models.Index(fields=["day", "neighborhood"], name="console_snapshot_day"),
+            models.Index(fields=["refreshed_at"], name="console_snapshot_version"),
+        ]
 
 
 class ServiceDaySnapshot(models.Model):

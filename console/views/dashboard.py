@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
+from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
 
@@ -15,6 +17,7 @@ from console.access import (
     default_dashboard_region,
 )
 from console.export import Table, export_response
+from console.models import NeighborhoodDaySnapshot
 from console.snapshots import Figures
 from residents.models import Region
 
@@ -117,6 +120,28 @@ def build_tables(region, neighborhood_ids: list[int], period: queries.Period) ->
         "_trend": trend_rows,  # type: ignore[dict-item]
         "_as_of": figures.as_of,  # type: ignore[dict-item]
     }
+
+
+CACHE_SECONDS = 15 * 60
+
+
+def cached_tables(region, neighborhood_ids: list[int], period: queries.Period) -> dict:
+    """build_tables(), kept in the cache under the snapshots' version.
+
+    Every figure is a function of the snapshot rows, which change only when a refresh writes
+    them (every 10 minutes) and stamps its time on every row it writes: the newest
+    refreshed_at (an index read) is the version. The first view after a refresh computes the
+    figures; the officers who open the same page before the next refresh read them back."""
+    version = (
+        NeighborhoodDaySnapshot.objects.order_by("-refreshed_at").values_list("refreshed_at", flat=True).first()
+    )
+    raw = f"{version}|{region.pk}|{period.start}|{period.end}|{','.join(map(str, sorted(neighborhood_ids)))}"
+    key = "console:dashboard:" + hashlib.sha256(raw.encode()).hexdigest()
+    tables = cache.get(key)
+    if tables is None:
+        tables = build_tables(region, neighborhood_ids, period)
+        cache.set(key, tables, CACHE_SECONDS)
+    return tables
 
 
 TITLES = {"chart-posts": "居民发帖与回应", "chart-services": "各类服务工单与超时", "chart-funnel": "议事漏斗"}
@@ -303,7 +328,7 @@ def dashboard(request):
         region, neighborhood_ids = access_dashboard_region(scope, default_dashboard_region(scope))
     regions = dashboard_regions_for(scope, focus=region)
     period = queries.make_period(_date(request.GET.get("from")), _date(request.GET.get("to")))
-    tables = build_tables(region, neighborhood_ids, period)
+    tables = cached_tables(region, neighborhood_ids, period)
 
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):

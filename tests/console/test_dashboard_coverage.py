@@ -1,7 +1,9 @@
 import io
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
@@ -113,3 +115,20 @@ def test_coverage_exports_to_csv_and_xlsx(neighborhood, other_neighborhood, comm
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert [c.value for c in sheet[2]][:3] == ["宝林一村居委会", 10, 3]
     assert client.get(f"/console/dashboard/?region={neighborhood.id}&table=nope&format=csv").status_code == 404
+
+
+def test_the_page_is_kept_until_the_next_refresh_and_redrawn_after_it(
+    neighborhood, other_neighborhood, committee_staff, console_for
+):
+    _setup(neighborhood, other_neighborhood)
+    refresh_snapshots()
+    client = console_for(committee_staff)
+    url = f"/console/dashboard/?region={neighborhood.id}"
+    assert "3 / 10 户" in client.get(url).content.decode()
+    _join(neighborhood, "h9")
+    # Nothing was refreshed: the same figures (the snapshots did not change), read back from the cache.
+    with CaptureQueriesContext(connection) as cached:
+        assert "3 / 10 户" in client.get(url).content.decode()
+    assert not any("console_durationhistogram" in q["sql"] for q in cached.captured_queries)
+    refresh_snapshots()
+    assert "4 / 10 户" in client.get(url).content.decode()
