@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--html", help="write the pyinstrument profile here as HTML")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--no-cache", action="store_true", help="a dummy cache: measure the dashboards' computation")
     parser.add_argument("--show-sql", type=int, default=0, help="print the last request's statements, cut to N chars")
     args = parser.parse_args()
 
@@ -41,6 +42,10 @@ def main() -> None:
     import django
 
     django.setup()
+    if args.no_cache:
+        from django.test.utils import override_settings
+
+        override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}).enable()
     from django.db import connection
     from django.test import Client
 
