@@ -43,6 +43,8 @@ def do_notify(
     page: str = "",
     data: dict[str, Any] | None = None,
     event_key: str,
+    fresh: bool = False,
+    also_publish: list[tuple[str, str, dict[str, Any]]] | None = None,
 ) -> list[Notification]:
     """Create one inbox entry per recipient for this event (idempotent per (event_key, recipient)),
     announce each on the recipient's `user.<id>` stream after commit, and, where the kind has a
@@ -50,23 +52,32 @@ def do_notify(
     worker sends after commit.
 
     Call inside the transaction of the change being reported, so all of it commits or none does.
-    `recipients` are users or user ids.
+    `recipients` are users or user ids. `fresh=True` says the event is new (its key names a row
+    made in this transaction), so nobody can have it yet and the check is skipped (the unique
+    constraint still holds). `also_publish`: the caller's own realtime events, written in the
+    same INSERT as the recipients' (stream, type, payload).
     """
     recipient_ids = list(dict.fromkeys(getattr(r, "pk", r) for r in recipients if r is not None))
     if not recipient_ids:
+        if also_publish:
+            publish_many_on_commit(also_publish)
         return []
     # No savepoint: no caller catches an error from here and carries on in the same
     # transaction, so it would only cost two round trips per notification batch.
     with transaction.atomic(savepoint=False):
         # One SELECT for who already has it and one INSERT for the rest, whatever the number of
         # recipients; the unique constraint still refuses a concurrent duplicate.
-        existing = set(
-            Notification.objects.filter(event_key=event_key, recipient_id__in=recipient_ids).values_list(
-                "recipient_id", flat=True
-            )
-        )
-        fresh = [user_id for user_id in recipient_ids if user_id not in existing]
+        existing: set[int] = set()
         if not fresh:
+            existing = set(
+                Notification.objects.filter(event_key=event_key, recipient_id__in=recipient_ids).values_list(
+                    "recipient_id", flat=True
+                )
+            )
+        to_notify = [user_id for user_id in recipient_ids if user_id not in existing]
+        if not to_notify:
+            if also_publish:
+                publish_many_on_commit(also_publish)
             return []
         created = Notification.objects.bulk_create(
             [
@@ -74,17 +85,20 @@ def do_notify(
                     recipient_id=user_id, kind=kind, title=title[:64], body=body[:500], page=page, data=data or {},
                     event_key=event_key,
                 )
-                for user_id in fresh
+                for user_id in to_notify
             ]
         )
         publish_many_on_commit(
             [
-                (
-                    f"user.{n.recipient_id}",
-                    "notification.created",
-                    {"notification_id": n.id, "kind": kind, "title": n.title, "page": page},
-                )
-                for n in created
+                *(also_publish or []),
+                *(
+                    (
+                        f"user.{n.recipient_id}",
+                        "notification.created",
+                        {"notification_id": n.id, "kind": kind, "title": n.title, "page": page},
+                    )
+                    for n in created
+                ),
             ]
         )
         spec = template_for(kind)

@@ -16,7 +16,7 @@ from core.content import SCENE_COMMENT, check_text, recheck_text, schedule_reche
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from core.images import validate_image_ids
 from notifications.actions import do_notify
-from notifications.realtime import publish_many_on_commit, publish_on_commit
+from notifications.realtime import publish_on_commit
 from residents.access import current_neighborhood_id, is_staff_for, profile, require_staff
 from residents.models import Beneficiary, Membership, Region, Role, User
 from services.access import is_family_of, may_act_as
@@ -179,10 +179,6 @@ def _board_payload(req: ServiceRequest) -> dict[str, Any]:
 
 def _announce_created(req: ServiceRequest, item: ServiceItem) -> None:
     payload = _board_payload(req)
-    publish_many_on_commit([
-        (f"staff.neighborhood.{req.neighborhood_id}", "service_request.created", payload),
-        (f"staff.street.{req.street_id}", "service_request.created", payload),
-    ])
     do_notify(
         recipients=_staff_ids(req.neighborhood_id),
         kind="service_request_new",
@@ -191,6 +187,12 @@ def _announce_created(req: ServiceRequest, item: ServiceItem) -> None:
         page=_page(req.pk),
         data={"service_request_id": req.pk},
         event_key=f"service_request:{req.pk}:created",
+        fresh=True,  # the request was made a moment ago in this transaction
+        # The dispatch board's two events go in the same INSERT as the staff's inbox events.
+        also_publish=[
+            (f"staff.neighborhood.{req.neighborhood_id}", "service_request.created", payload),
+            (f"staff.street.{req.street_id}", "service_request.created", payload),
+        ],
     )
 
 

@@ -58,7 +58,7 @@ def _valid(serializer_class, data):
 
 
 def _item(item_id: int) -> ServiceItem:
-    item = ServiceItem.objects.select_related("category", "default_provider").filter(pk=item_id).first()
+    item = queries.catalog_item(item_id)
     if item is None or not item.is_active:
         raise InvalidInput("unknown_item", "服务项目不存在或已停用", field="item")
     return item

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import django_filters
@@ -36,6 +37,30 @@ MAX_ID = 2**63 - 1  # larger ids overflow the database driver: refused as invali
 # Queue order: late first, open before closed, then the nearest deadline; id keeps it stable.
 QUEUE_ORDERING = ("-is_overdue", "-in_open_state", "due_at", "id")
 NEWEST_ORDERING = ("-created_at", "-id")
+
+
+CATALOG_TTL_SECONDS = 60
+_items: dict[int, tuple[float, ServiceItem | None]] = {}
+
+
+def catalog_item(item_id: int) -> ServiceItem | None:
+    """A catalog item with its category and default provider, as every one-tap create needs it.
+
+    The catalog is reference data (48 items, edited in the admin), so each process keeps what it
+    read for CATALOG_TTL_SECONDS; saving an item, a category or an organization clears it at once
+    in that process (services.apps), other processes follow within the minute. Read-only: callers
+    must not change the instance."""
+    now = time.monotonic()
+    hit = _items.get(item_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    item = ServiceItem.objects.select_related("category", "default_provider").filter(pk=item_id).first()
+    _items[item_id] = (now + CATALOG_TTL_SECONDS, item)
+    return item
+
+
+def forget_catalog(**_kwargs) -> None:
+    _items.clear()
 
 
 def catalog() -> QuerySet[ServiceCategory]:

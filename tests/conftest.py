@@ -19,11 +19,13 @@ def _fresh_cache():
 
     from community.feed import forget_reach
     from notifications.templates import forget_templates
+    from services.queries import forget_catalog
 
     cache.clear()
     # Per-process memos of reference rows: a test's rows are rolled back without a signal.
     forget_reach()
     forget_templates()
+    forget_catalog()
     yield
 
 
