@@ -13,11 +13,8 @@ class CommunityConfig(AppConfig):
         # the feed only has to drop a rejected picture from its posts.
         image_checked.connect(on_image_checked, dispatch_uid="community.image_checked")
 
-        from django.db.models.signals import post_delete, post_save
-
-        from community.feed import forget_reach
+        from community.feed import REACH
         from residents.models import Region
 
         # The feed keeps each neighborhood's street and district for a few minutes (community.feed.reach).
-        post_save.connect(forget_reach, sender=Region, dispatch_uid="community.forget_reach.save")
-        post_delete.connect(forget_reach, sender=Region, dispatch_uid="community.forget_reach.delete")
+        REACH.cleared_by(Region)

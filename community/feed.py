@@ -20,7 +20,6 @@ district come from the region table inside the statement (no separate query).
 from __future__ import annotations
 
 import datetime as dt
-import time
 from functools import cache
 
 from django.db import connection
@@ -31,6 +30,7 @@ from community.models import ContentStatus, Like, Post, PostImage, sections
 from community.queries import BADGE_LABELS, FEED_ORDERING
 from core.errors import InvalidInput, NotFound
 from core.images import absolute_url
+from core.memo import ProcessMemo
 from core.models import Image
 from core.pagination import decode_cursor, encode_cursor
 from residents.access import can_read_neighborhood
@@ -90,30 +90,22 @@ def feed_page(*, viewer: User, neighborhood_id: int, section: str | None, cursor
 
 # --- the region chain --------------------------------------------------------------------
 
-REACH_TTL_SECONDS = 300
-_reach: dict[int, tuple[float, tuple[int, int | None, int | None]]] = {}
+REACH = ProcessMemo("community.reach", ttl_seconds=300)  # cleared by Region saves (community.apps)
 
 
 def reach(neighborhood_id: int) -> tuple[int, int | None, int | None]:
     """(neighborhood, street, district): the regions whose posts show in this feed.
 
     The 居委 → 街道 → 区 chain is reference data that changes with an administrative re-zoning,
-    not with use, so each process keeps it for REACH_TTL_SECONDS (saving a Region clears it in
-    that process at once: community.apps)."""
-    now = time.monotonic()
-    hit = _reach.get(neighborhood_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    not with use, so each process keeps it for a few minutes (core.memo)."""
+    return REACH.get(neighborhood_id, _load_reach)
+
+
+def _load_reach(neighborhood_id: int) -> tuple[int, int | None, int | None]:
     with connection.cursor() as c:
         c.execute(_REACH_SQL.format(region=Region._meta.db_table), [neighborhood_id])
         row = c.fetchone()
-    chain = (neighborhood_id, row[0], row[1]) if row else (neighborhood_id, None, None)
-    _reach[neighborhood_id] = (now + REACH_TTL_SECONDS, chain)
-    return chain
-
-
-def forget_reach(**_kwargs) -> None:
-    _reach.clear()
+    return (neighborhood_id, row[0], row[1]) if row else (neighborhood_id, None, None)
 
 
 _REACH_SQL = "SELECT n.parent_id, s.parent_id FROM {region} n LEFT JOIN {region} s ON s.id = n.parent_id WHERE n.id = %s"

@@ -11,10 +11,7 @@ class NotificationsConfig(AppConfig):
 
         push_received.connect(receivers.on_push, dispatch_uid="notifications.consents")
 
-        from django.db.models.signals import post_delete, post_save
-
         from notifications.models import SubscribeTemplate
-        from notifications.templates import forget_templates
+        from notifications.templates import TEMPLATES
 
-        post_save.connect(forget_templates, sender=SubscribeTemplate, dispatch_uid="notifications.templates.save")
-        post_delete.connect(forget_templates, sender=SubscribeTemplate, dispatch_uid="notifications.templates.delete")
+        TEMPLATES.cleared_by(SubscribeTemplate)

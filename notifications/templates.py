@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +30,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.memo import ProcessMemo
 from notifications.models import Notification, SubscribeTemplate
 
 MAX_LENGTHS = {
@@ -58,27 +58,14 @@ class TemplateSpec:
     long_term: bool
 
 
-TEMPLATE_TTL_SECONDS = 60
-_templates: dict[str, tuple[float, TemplateSpec | None]] = {}
+TEMPLATES = ProcessMemo("notifications.templates", ttl_seconds=60)  # cleared by template saves (notifications.apps)
 
 
 def template_for(kind: str) -> TemplateSpec | None:
     """The active template for a kind: the admin's row first, then settings.NOTIFICATION_TEMPLATES.
 
-    Every notification asks this, so each process keeps the answer for TEMPLATE_TTL_SECONDS;
-    saving or deleting a SubscribeTemplate clears it at once in that process (notifications.apps),
-    other processes follow within the minute."""
-    now = time.monotonic()
-    hit = _templates.get(kind)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    spec = _load_template(kind)
-    _templates[kind] = (now + TEMPLATE_TTL_SECONDS, spec)
-    return spec
-
-
-def forget_templates(**_kwargs) -> None:
-    _templates.clear()
+    Every notification asks this, so each process keeps the answer for a minute (core.memo)."""
+    return TEMPLATES.get(kind, _load_template)
 
 
 def _load_template(kind: str) -> TemplateSpec | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 import django_filters
@@ -21,6 +20,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from core.memo import ProcessMemo
 from core.models import Image
 from services.models import (
     SatisfactionDaily,
@@ -39,28 +39,17 @@ QUEUE_ORDERING = ("-is_overdue", "-in_open_state", "due_at", "id")
 NEWEST_ORDERING = ("-created_at", "-id")
 
 
-CATALOG_TTL_SECONDS = 60
-_items: dict[int, tuple[float, ServiceItem | None]] = {}
+CATALOG = ProcessMemo("services.catalog", ttl_seconds=60)  # cleared by catalog saves (services.apps)
 
 
 def catalog_item(item_id: int) -> ServiceItem | None:
     """A catalog item with its category and default provider, as every one-tap create needs it.
 
     The catalog is reference data (48 items, edited in the admin), so each process keeps what it
-    read for CATALOG_TTL_SECONDS; saving an item, a category or an organization clears it at once
-    in that process (services.apps), other processes follow within the minute. Read-only: callers
-    must not change the instance."""
-    now = time.monotonic()
-    hit = _items.get(item_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    item = ServiceItem.objects.select_related("category", "default_provider").filter(pk=item_id).first()
-    _items[item_id] = (now + CATALOG_TTL_SECONDS, item)
-    return item
-
-
-def forget_catalog(**_kwargs) -> None:
-    _items.clear()
+    read for a minute (core.memo). Read-only: callers must not change the instance."""
+    return CATALOG.get(
+        item_id, lambda pk: ServiceItem.objects.select_related("category", "default_provider").filter(pk=pk).first()
+    )
 
 
 def catalog() -> QuerySet[ServiceCategory]:

@@ -17,15 +17,11 @@ def _fresh_cache():
     without this one story's requests would count against the next one's limit."""
     from django.core.cache import cache
 
-    from community.feed import forget_reach
-    from notifications.templates import forget_templates
-    from services.queries import forget_catalog
+    from core.memo import clear_all
 
     cache.clear()
     # Per-process memos of reference rows: a test's rows are rolled back without a signal.
-    forget_reach()
-    forget_templates()
-    forget_catalog()
+    clear_all()
     yield
 
 
