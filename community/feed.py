@@ -34,10 +34,9 @@ from core.memo import ProcessMemo
 from core.models import Image
 from core.pagination import decode_cursor, encode_cursor
 from residents.access import can_read_neighborhood
-from residents.models import Region, Role, User
+from residents.models import Region, Role, User, display_name
 
 PENDING = (ContentStatus.PENDING_CHECK, ContentStatus.PENDING_REVIEW)
-DELETED_NAME = "已注销用户"
 
 
 def feed_page(*, viewer: User, neighborhood_id: int, section: str | None, cursor: str | None, limit: int) -> dict:
@@ -272,10 +271,7 @@ def _items(rows: list[tuple], viewer: User) -> list[dict]:
         created_at,
         edited_at,
     ) in rows:
-        if deleted_at:
-            name = DELETED_NAME
-        else:
-            name = nickname or f"{first_name} {last_name}".strip() or username
+        name = display_name(nickname, first_name, last_name, username, deleted_at)
         items.append(
             {
                 "id": post_id,

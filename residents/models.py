@@ -60,6 +60,13 @@ class Region(models.Model):
         return (self.settings or {}).get(name, default)
 
 
+def display_name(nickname: str, first_name: str, last_name: str, username: str, deleted_at) -> str:
+    """The name shown for a user, from their columns (the feed reads them without a User instance)."""
+    if deleted_at:
+        return "已注销用户"
+    return nickname or f"{first_name} {last_name}".strip() or username
+
+
 class User(AbstractUser):
     """A person. Residents come from WeChat (openid); staff may also have a password for the console."""
 
@@ -83,9 +90,7 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        if self.deleted_at:
-            return "已注销用户"
-        return self.nickname or self.get_full_name() or self.username
+        return display_name(self.nickname, self.first_name, self.last_name, self.username, self.deleted_at)
 
     @property
     def masked_phone(self) -> str:
