@@ -408,19 +408,6 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
     return written
 
 
-SNAPSHOT_SUMS = (
-    "households_joined",
-    "residents_joined",
-    "party_members",
-    "posts",
-    "posts_answered",
-    "topics_proposed",
-    "topics_discussed",
-    "topics_voted",
-    "topics_passed",
-    "topics_implemented",
-    "topics_evaluated",
-)
 SERVICE_SUMS = ("requests", "completed", "overdue", "rated", "satisfied")
 
 
@@ -479,6 +466,8 @@ DAILY = (
     "topics_implemented",
     "topics_evaluated",
 )
+COVERAGE = ("households_joined", "residents_joined", "party_members")  # cumulative as of each day
+SNAPSHOT_SUMS = (*COVERAGE, *DAILY)  # every count of a NeighborhoodDaySnapshot: a street's row sums them
 
 
 @dataclass
@@ -561,7 +550,7 @@ class Figures:
                 neighborhood_id__in=self.neighborhood_ids, day__in={d for _l, d in ends}
             )
             .values("day")
-            .annotate(**_sum_fields("households_joined", "residents_joined", "party_members"))
+            .annotate(**_sum_fields(*COVERAGE))
             .order_by()
         }
         return [
