@@ -55,17 +55,11 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from bench.prepare import busiest_neighborhood
-    from residents.models import ApiToken, Membership, Role, User
+    from bench.prepare import busiest_neighborhood, resident_of
+    from residents.models import ApiToken
 
     neighborhood = busiest_neighborhood()
-    staff_ids = Role.objects.values_list("user_id", flat=True)
-    resident = (
-        User.objects.filter(memberships__neighborhood=neighborhood, memberships__status=Membership.Status.APPROVED)
-        .exclude(pk__in=staff_ids)
-        .order_by("pk")
-        .first()
-    )
+    resident = resident_of(neighborhood)
     token = ApiToken.issue(resident, user_agent="feed_micro")[1]
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     feed = f"/api/v1/neighborhoods/{neighborhood.pk}/feed?limit=20"

@@ -70,6 +70,16 @@ def _has_model(app: str, model: str) -> bool:
     return True
 
 
+def resident_of(neighborhood: Region) -> User | None:
+    """The first approved member of the neighborhood who holds no role: the plain resident persona."""
+    return (
+        User.objects.filter(memberships__neighborhood=neighborhood, memberships__status=Membership.Status.APPROVED)
+        .exclude(pk__in=Role.objects.values_list("user_id", flat=True))
+        .order_by("pk")
+        .first()
+    )
+
+
 def role_holder(kind: str, region: Region) -> User | None:
     role = Role.objects.filter(kind=kind, region=region, revoked_at__isnull=True).select_related("user").first()
     return role.user if role else None
@@ -95,13 +105,7 @@ def main() -> None:
     neighborhood = busiest_neighborhood()
     street = neighborhood.parent
     district = street.parent
-    staff_ids = Role.objects.values_list("user_id", flat=True)
-    resident = (
-        User.objects.filter(memberships__neighborhood=neighborhood, memberships__status=Membership.Status.APPROVED)
-        .exclude(pk__in=staff_ids)
-        .order_by("pk")
-        .first()
-    )
+    resident = resident_of(neighborhood)
     staff = role_holder(Role.Kind.COMMITTEE_STAFF, neighborhood)
     officer = role_holder(Role.Kind.STREET_OFFICER, street)
     admin = role_holder(Role.Kind.DISTRICT_ADMIN, district)

@@ -53,7 +53,7 @@ def main() -> None:
 
     neighborhood = prepare.busiest_neighborhood()
     street, district = neighborhood.parent, neighborhood.parent.parent
-    from residents.models import Membership, Role, User
+    from residents.models import Role
 
     if args.target in ("street", "district"):
         from bench import dashboards
@@ -73,13 +73,7 @@ def main() -> None:
         staff = prepare.role_holder(Role.Kind.COMMITTEE_STAFF, neighborhood)
         scenario = service_bodies.staff_queue_scenario(staff, neighborhood, prepare.bearer)
     else:
-        staff_ids = Role.objects.values_list("user_id", flat=True)
-        resident = (
-            User.objects.filter(memberships__neighborhood=neighborhood, memberships__status=Membership.Status.APPROVED)
-            .exclude(pk__in=staff_ids)
-            .order_by("pk")
-            .first()
-        )
+        resident = prepare.resident_of(neighborhood)
         path = f"/api/v1/neighborhoods/{neighborhood.id}/feed?limit=20" if args.target == "feed" else "/api/v1/bench/ceiling"
         scenario = {"requests": [["GET", path, prepare.bearer(resident), "", "0"]]}
     rows = scenario["requests"]
