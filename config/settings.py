@@ -112,7 +112,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "stq",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # One pool per process: without it every ASGI request connected to Redis anew.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2, "pool_class": "core.cache.SharedConnectionPool"},
         }
     }
 else:
