@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -58,6 +59,33 @@ class Result:
     note: str = ""
     available: bool = True
     rss_peak: dict[int, float] = field(default_factory=dict)
+
+
+class SpyRecorder:
+    """py-spy record of every server process over a measured row (--py-spy DIR): collapsed
+    stacks, one file per process, for `bench/spy_summary.py` or any flame-graph tool."""
+
+    def __init__(self, out_dir: Path | None, name: str, pids: list[int], seconds: float) -> None:
+        self.procs: list[subprocess.Popen] = []
+        if out_dir is None:
+            return
+        out_dir.mkdir(parents=True, exist_ok=True)
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        for pid in pids:
+            self.procs.append(
+                subprocess.Popen(
+                    ["py-spy", "record", "--pid", str(pid), "--rate", "250", "--duration", str(max(1, int(seconds))),
+                     "--format", "raw", "--output", str(out_dir / f"{slug}.{pid}.txt"), "--nonblocking"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+            )
+
+    def __enter__(self) -> SpyRecorder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for proc in self.procs:
+            proc.wait(timeout=60)
 
 
 class RssSampler:
@@ -136,6 +164,7 @@ def run_wrk(
     connections: int,
     pids: list[int],
     warmup: float,
+    py_spy: Path | None = None,
 ) -> Result:
     for method, path, auth, body, idem in requests[:1]:
         t0 = time.monotonic()
@@ -155,7 +184,7 @@ def run_wrk(
             subprocess.run(
                 [*cmd, f"-d{max(1, int(warmup))}s", base], env=env, capture_output=True, text=True, check=True
             )
-        with RssSampler(pids) as sampler:
+        with RssSampler(pids) as sampler, SpyRecorder(py_spy, name, pids, seconds):
             proc = subprocess.run(
                 [*cmd, f"-d{max(1, int(seconds))}s", base], env=env, capture_output=True, text=True, check=True
             )
@@ -223,6 +252,13 @@ def main() -> int:
         "--skip-snapshot-refresh",
         action="store_true",
         help="on a kept cluster whose dashboard snapshots are already backfilled, do not refresh 400 days",
+    )
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="record each server process with py-spy over every measured row (collapsed stacks in DIR; "
+        "py-spy samples on the same cores, so read the shape, not the rates)",
     )
     args = parser.parse_args()
     seconds = args.seconds or (15.0 if args.scale == "baoshan" else 5.0)
@@ -302,6 +338,7 @@ def main() -> int:
                 connections=connections or args.connections,
                 pids=pids,
                 warmup=warmup,
+                py_spy=args.py_spy,
             )
             r = results[key]
             log(f"{name}: {r.rps:.0f} req/s p50 {r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms {r.note}")
