@@ -3,7 +3,9 @@
 Same user + key + body → the first response again, and no second row. Same key with a
 different body or path → 422. A repeat that arrives while the first is still running →
 409, which the client can retry. The record is claimed by an INSERT under a unique
-constraint, so two concurrent requests cannot both run the create.
+constraint, so two concurrent requests cannot both run the create. Views that make no network
+call write the record last, in their own transaction, and the constraint then decides which of
+two concurrent attempts commits (`single_transaction`).
 """
 
 from __future__ import annotations
@@ -38,10 +40,11 @@ def idempotent(
 ) -> Callable:
     """Decorate an APIView method (post) so a repeated Idempotency-Key replays the response.
 
-    `@idempotent(single_transaction=True)`: claim the key, run the view and store its response in
-    ONE transaction (one commit instead of three). Only for views that make no network call (a
-    WeChat content check must not hold a transaction open). A concurrent repeat then waits on
-    the key's unique index until the first commits and replays its response.
+    `@idempotent(single_transaction=True)`: run the view and store its response in ONE
+    transaction (one commit instead of three, one write for the record). Only for views that
+    make no network call (a WeChat content check must not hold a transaction open). A
+    concurrent repeat then waits on the key's unique index until the first commits, rolls back
+    and replays its response.
     `single_transaction` may be a function of the request, for views that call WeChat only for
     some bodies (a typed note): True when this request makes no network call.
     """
@@ -79,19 +82,35 @@ def idempotent(
     return wrapper
 
 
+class _KeyTaken(Exception):
+    """The record's INSERT met the unique constraint: an earlier attempt holds the key."""
+
+
 def _run_in_one_transaction(view_method, view, request, args, kwargs, key, scope, fingerprint):
-    claimed = False
+    """The view and its record in one transaction and one write: the record is INSERTed last,
+    with the response. A repeat runs the view too, then meets the key's unique constraint (a
+    concurrent first attempt makes it wait there until that one commits), rolls back all it
+    did and replays the first answer. Repeats are rare; a claim first and an UPDATE after cost
+    every create a round trip."""
     try:
         with transaction.atomic():
-            record = IdempotencyRecord.objects.create(user=request.user, key=key, scope=scope, fingerprint=fingerprint)
-            claimed = True
-            # An exception rolls the claim back with everything the view wrote.
             response = view_method(view, request, *args, **kwargs)
-            _finish(record, response)
-    except IntegrityError:
-        if claimed:  # raised by the view, not by the claim
-            raise
+            if 200 <= response.status_code < 300:
+                try:
+                    IdempotencyRecord.objects.create(
+                        user=request.user, key=key, scope=scope, fingerprint=fingerprint,
+                        status_code=response.status_code, response_body=response.data,
+                    )
+                except IntegrityError:
+                    raise _KeyTaken from None
+    except _KeyTaken:
         return _replay(request, key, scope, fingerprint)
+    except Exception:
+        # A repeat of an attempt that succeeded can fail where the first passed (the elder
+        # removed since, say): the first answer is the answer.
+        if IdempotencyRecord.objects.filter(user=request.user, key=key).exists():
+            return _replay(request, key, scope, fingerprint)
+        raise
     return response
 
 

@@ -1,5 +1,5 @@
 """The one-tap create is the hottest write: its cost must not grow with the committee's size,
-and it commits once (the idempotency record is claimed and finished in the create's transaction)."""
+and it commits once (the idempotency record is written in the create's transaction)."""
 
 from __future__ import annotations
 
