@@ -13,13 +13,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from notifications import inbox_sql
+from notifications.inbox_sql import RoleHolders
 from notifications.models import (
     ConsentGrant,
     Notification,
     OutboxMessage,
     SubscribeConsent,
 )
-from notifications.realtime import publish_many_on_commit, publish_on_commit
+from notifications.realtime import broadcast_on_commit, publish_many_on_commit, publish_on_commit
 from notifications.templates import TemplateSpec, build_data, is_long_term, template_for
 
 logger = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ def outbox_deadline_seconds() -> int:
 
 def do_notify(
     *,
-    recipients: Iterable[Any],
+    recipients: Iterable[Any] | RoleHolders,
     kind: str,
     title: str,
     body: str = "",
@@ -52,45 +54,58 @@ def do_notify(
     worker sends after commit.
 
     Call inside the transaction of the change being reported, so all of it commits or none does.
-    `recipients` are users or user ids. `fresh=True` says the event is new (its key names a row
-    made in this transaction), so nobody can have it yet and the check is skipped (the unique
-    constraint still holds). `also_publish`: the caller's own realtime events, written in the
-    same INSERT as the recipients' (stream, type, payload).
+    `recipients` are users or user ids, or `RoleHolders(region_id, kind)`. `fresh=True` says the
+    event is new (its key names a row made in this transaction), so nobody can have it yet and
+    the check is skipped (the unique constraint still holds). `also_publish`: the caller's own
+    realtime events, written with the recipients' (stream, type, payload).
+    On PostgreSQL the inbox rows and all the events are one statement (notifications.inbox_sql),
+    which also reads role holders itself when the event is fresh.
     """
-    recipient_ids = list(dict.fromkeys(getattr(r, "pk", r) for r in recipients if r is not None))
-    if not recipient_ids:
-        if also_publish:
-            publish_many_on_commit(also_publish)
-        return []
-    # No savepoint: no caller catches an error from here and carries on in the same
-    # transaction, so it would only cost two round trips per notification batch.
-    with transaction.atomic(savepoint=False):
-        # One SELECT for who already has it and one INSERT for the rest, whatever the number of
-        # recipients; the unique constraint still refuses a concurrent duplicate.
-        existing: set[int] = set()
-        if not fresh:
+    also_publish = also_publish or []
+    title, body, data = title[:64], body[:500], data or {}
+    one_statement = inbox_sql.available()
+    if isinstance(recipients, RoleHolders) and not (fresh and one_statement):
+        recipients = recipients.user_ids()
+    if not isinstance(recipients, RoleHolders):
+        recipients = list(dict.fromkeys(getattr(r, "pk", r) for r in recipients if r is not None))
+        if not fresh and recipients:
+            # One SELECT for who already has it and one INSERT for the rest, whatever the number
+            # of recipients; the unique constraint still refuses a concurrent duplicate.
             existing = set(
-                Notification.objects.filter(event_key=event_key, recipient_id__in=recipient_ids).values_list(
+                Notification.objects.filter(event_key=event_key, recipient_id__in=recipients).values_list(
                     "recipient_id", flat=True
                 )
             )
-        to_notify = [user_id for user_id in recipient_ids if user_id not in existing]
-        if not to_notify:
-            if also_publish:
-                publish_many_on_commit(also_publish)
+            recipients = [user_id for user_id in recipients if user_id not in existing]
+        if not recipients:
+            publish_many_on_commit(also_publish)
             return []
+    if one_statement:
+        now = timezone.now()
+        written = inbox_sql.insert(
+            recipients=recipients, kind=kind, title=title, body=body, page=page, data=data, event_key=event_key,
+            also_publish=also_publish, now=now,
+        )
+        created = [
+            Notification(
+                id=notification_id, recipient_id=recipient_id, kind=kind, title=title, body=body, page=page,
+                data=data, event_key=event_key, created_at=now,
+            )
+            for notification_id, recipient_id in written.notifications
+        ]
+        broadcast_on_commit(written.events)
+    else:
         created = Notification.objects.bulk_create(
             [
                 Notification(
-                    recipient_id=user_id, kind=kind, title=title[:64], body=body[:500], page=page, data=data or {},
-                    event_key=event_key,
+                    recipient_id=user_id, kind=kind, title=title, body=body, page=page, data=data, event_key=event_key
                 )
-                for user_id in to_notify
+                for user_id in recipients
             ]
         )
         publish_many_on_commit(
             [
-                *(also_publish or []),
+                *also_publish,
                 *(
                     (
                         f"user.{n.recipient_id}",
@@ -101,9 +116,9 @@ def do_notify(
                 ),
             ]
         )
-        spec = template_for(kind)
-        if spec is not None:
-            _write_outbox(spec, created)
+    spec = template_for(kind)
+    if spec is not None and created:
+        _write_outbox(spec, created)
     return created
 
 

@@ -39,16 +39,24 @@ def publish_many_on_commit(events: list[tuple[str, str, dict[str, Any]]]) -> lis
     if not events:
         return []
     rows = Event.objects.bulk_create([Event(stream=stream, type=type, payload=payload) for stream, type, payload in events])
+    broadcast_on_commit([(row.id, row.stream, row.type, row.payload) for row in rows])
+    return rows
+
+
+def broadcast_on_commit(events: list[tuple[int, str, str, dict[str, Any]]]) -> None:
+    """Broadcast events already written to the log, as (id, stream, type, payload), in order,
+    once the transaction commits: for writers that INSERT their events themselves."""
+    if not events:
+        return
     messages = [
-        (row.stream, {"type": "stq.event", "id": row.id, "stream": row.stream, "event": row.type, "payload": row.payload})
-        for row in rows
+        (stream, {"type": "stq.event", "id": event_id, "stream": stream, "event": type, "payload": payload})
+        for event_id, stream, type, payload in events
     ]
 
     def broadcast_all() -> None:
         _broadcast_many(messages)
 
     transaction.on_commit(broadcast_all)
-    return rows
 
 
 def _broadcast_many(messages: list[tuple[str, dict[str, Any]]]) -> None:

@@ -16,6 +16,7 @@ from core.content import SCENE_COMMENT, check_text, recheck_text, schedule_reche
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from core.images import validate_image_ids
 from notifications.actions import do_notify
+from notifications.inbox_sql import RoleHolders
 from notifications.realtime import publish_on_commit
 from residents.access import current_neighborhood_id, is_staff_for, profile, require_staff
 from residents.models import Beneficiary, Membership, Region, Role, User
@@ -180,7 +181,8 @@ def _board_payload(req: ServiceRequest) -> dict[str, Any]:
 def _announce_created(req: ServiceRequest, item: ServiceItem) -> None:
     payload = _board_payload(req)
     do_notify(
-        recipients=_staff_ids(req.neighborhood_id),
+        # Read inside the inbox INSERT on PostgreSQL (notifications.inbox_sql): no query of its own.
+        recipients=RoleHolders(req.neighborhood_id, Role.Kind.COMMITTEE_STAFF),
         kind="service_request_new",
         title=f"新服务申请：{item.name}",
         body=f"{req.beneficiary_name or '居民'}申请{item.name}，请在受理时限内处理",
