@@ -15,6 +15,7 @@ from django.utils import timezone
 from core.content import SCENE_COMMENT, check_text, recheck_text, schedule_recheck
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from core.images import validate_image_ids
+from core.insert import insert_pair
 from notifications.actions import do_notify
 from notifications.inbox_sql import RoleHolders
 from notifications.realtime import publish_on_commit
@@ -223,7 +224,7 @@ def do_create_service_request(
     # No savepoint inside the caller's transaction (the one-tap view's): nothing here is caught
     # and retried, so a failure rolls back everything either way, and two round trips are saved.
     with transaction.atomic(savepoint=False):
-        req = ServiceRequest.objects.create(
+        req = ServiceRequest(
             item=item,
             requester=actor,
             created_by=actor,
@@ -241,10 +242,11 @@ def do_create_service_request(
             accept_due_at=accept_due_at,
             complete_due_at=complete_due_at,
         )
-        ServiceRequestEvent.objects.create(
-            request=req, kind=ServiceRequestEvent.Kind.CREATED, actor=actor, from_status="", to_status=req.status,
+        created = ServiceRequestEvent(
+            kind=ServiceRequestEvent.Kind.CREATED, actor=actor, from_status="", to_status=req.status,
             note="居委代为申请" if subject.filed_on_behalf else "",
         )
+        insert_pair(req, created, "request")  # one statement on PostgreSQL
         _announce_created(req, item)
         if note_status == TextStatus.PENDING_CHECK:
             _schedule_text_recheck()

@@ -21,7 +21,8 @@ def _create_queries(api, body, key) -> int:
     with CaptureQueriesContext(connection) as ctx:
         response = api.post(URL, body, headers={"Idempotency-Key": key})
     assert response.status_code == 201, response.content
-    return len(ctx.captured_queries)
+    # The test's own transaction turns the create's into a savepoint; in service it is a BEGIN.
+    return len([q for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))])
 
 
 def test_notifying_five_staff_costs_the_same_queries_as_one(world, api_for):
@@ -33,9 +34,10 @@ def test_notifying_five_staff_costs_the_same_queries_as_one(world, api_for):
         f.staff(world.neighborhood, nickname=f"委员{i}")
     five_staff = _create_queries(api, body, "five")
     assert five_staff == one_staff
-    # token, claim, item, access profile (2), elder, request, event, board events, staff ids,
-    # inbox check, inbox rows, their events, template, idempotency result + savepoints.
-    assert five_staff <= 22
+    # Token, access profile, elder, then the writes: on PostgreSQL the request with its event
+    # (core.insert), the inbox rows with every realtime event and the staff read inside
+    # (notifications.inbox_sql), the idempotency record; elsewhere the ORM's five statements.
+    assert five_staff == (6 if connection.vendor == "postgresql" else 9)
     req = ServiceRequest.objects.latest("id")
     assert Notification.objects.filter(event_key=f"service_request:{req.pk}:created").count() == 5
     assert Event.objects.filter(type="notification.created", stream__startswith="user.").count() == 1 + 1 + 5
