@@ -109,11 +109,11 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one client per process: without it every ASGI request connected anew.
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "stq",
-            # One pool per process: without it every ASGI request connected to Redis anew.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2, "pool_class": "core.cache.SharedConnectionPool"},
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:

@@ -1,29 +1,30 @@
-"""One Redis connection pool per process for Django's cache.
+"""Django's Redis cache with one client, and so one connection pool, per process.
 
 Django keeps a cache backend per async context, and under ASGI every request is a new
-context: each request built a new RedisCache, a new redis-py pool and so a new TCP
-connection to Redis (a throttled create spent a tenth of its time connecting). With
-`OPTIONS["pool_class"] = "core.cache.SharedConnectionPool"` the backends a process builds all
-draw from one thread-safe pool per server URL and options.
+context: each request built a new RedisCache, a new redis-py client and pool, and so a new
+TCP connection to Redis (a throttled create spent a tenth of its time connecting, and the
+client's construction alone still cost a few percent once the pool was shared). This backend's
+instances, however many a process makes, share one thread-safe client per servers and options.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
 
-from redis import ConnectionPool
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient
+from django.utils.functional import cached_property
 
 _lock = threading.Lock()
-_pools: dict[tuple[str, tuple[tuple[str, str], ...]], ConnectionPool] = {}
+_clients: dict[tuple[tuple[str, ...], str], RedisCacheClient] = {}
 
 
-class SharedConnectionPool(ConnectionPool):
-    @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> ConnectionPool:
-        key = (url, tuple(sorted((name, repr(value)) for name, value in kwargs.items())))
+class RedisCache(DjangoRedisCache):
+    @cached_property
+    def _cache(self) -> RedisCacheClient:
+        key = (tuple(self._servers), repr(sorted(self._options.items())))
         with _lock:
-            pool = _pools.get(key)
-            if pool is None:
-                pool = _pools[key] = super().from_url(url, **kwargs)
-            return pool
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = self._class(self._servers, **self._options)
+            return client

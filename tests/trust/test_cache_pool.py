@@ -1,4 +1,4 @@
-"""Django's cache on Redis: one connection pool per process, not a connection per request."""
+"""Django's cache on Redis: one client and pool per process, not a connection per request."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ import os
 import pytest
 from django.core.cache import caches
 
-from core.cache import SharedConnectionPool
+from core.cache import RedisCache
 
 
-def test_a_url_and_its_options_map_to_one_pool():
-    a = SharedConnectionPool.from_url("redis://127.0.0.1:6390/0", socket_timeout=2)
-    assert SharedConnectionPool.from_url("redis://127.0.0.1:6390/0", socket_timeout=2) is a
-    assert SharedConnectionPool.from_url("redis://127.0.0.1:6390/1", socket_timeout=2) is not a
-    assert SharedConnectionPool.from_url("redis://127.0.0.1:6390/0", socket_timeout=5) is not a
+def test_the_backends_of_a_process_share_one_client():
+    backends = [
+        RedisCache("redis://127.0.0.1:6390/0", {"OPTIONS": {"socket_timeout": 2}}) for _ in range(2)
+    ]
+    assert backends[0]._cache is backends[1]._cache
+    other_db = RedisCache("redis://127.0.0.1:6390/1", {"OPTIONS": {"socket_timeout": 2}})
+    other_options = RedisCache("redis://127.0.0.1:6390/0", {"OPTIONS": {"socket_timeout": 5}})
+    assert other_db._cache is not backends[0]._cache and other_options._cache is not backends[0]._cache
 
 
 @pytest.mark.redis
