@@ -63,10 +63,7 @@ def feed_page(*, viewer: User, neighborhood_id: int, section: str | None, cursor
         pending.append(section)
     pending += [*after, limit + 1]
     params = [
-        *Role.BADGE_KINDS,  # the authors' badges
-        Image.Status.PASSED,  # the images: passed review, or the viewer's own
-        viewer.pk,
-        viewer.pk,  # liked_by_me
+        # The page's ids: each source's next limit+1, then the first limit+1 of those.
         neighborhood,
         *part,
         street,
@@ -78,6 +75,11 @@ def feed_page(*, viewer: User, neighborhood_id: int, section: str | None, cursor
         district,
         *pending,
         limit + 1,
+        # Their rows.
+        *Role.BADGE_KINDS,  # the authors' badges
+        Image.Status.PASSED,  # the images: passed review, or the viewer's own
+        viewer.pk,
+        viewer.pk,  # liked_by_me
     ]
     with connection.cursor() as c:
         c.execute(_page_sql(connection.vendor, bool(section), bool(cursor)), params)
@@ -165,13 +167,15 @@ def _page_sql(vendor: str, with_section: bool, with_cursor: bool) -> str:
         " AND (is_pinned, created_at, id) < (%s, %s, %s)" if with_cursor else ""
     )
     order = "ORDER BY is_pinned DESC, created_at DESC, id DESC"
-    # Wrapped in a SELECT each: SQLite allows no LIMIT directly inside a UNION member.
+    # Wrapped in a SELECT each: SQLite allows no LIMIT directly inside a UNION member. The sources
+    # are disjoint (by region, or pending against published), so UNION ALL repeats no post.
+    keys = "id, is_pinned, created_at"
     parts = [
-        f"SELECT id FROM (SELECT id FROM {post} WHERE region_id = %s AND status = %s{extra} {order} LIMIT %s) f{i}"
+        f"SELECT {keys} FROM (SELECT {keys} FROM {post} WHERE region_id = %s AND status = %s{extra} {order} LIMIT %s) f{i}"
         for i in range(3)
     ]
     parts.append(
-        f"SELECT id FROM (SELECT id FROM {post} WHERE region_id IN (%s, %s, %s) AND author_id = %s"
+        f"SELECT {keys} FROM (SELECT {keys} FROM {post} WHERE region_id IN (%s, %s, %s) AND author_id = %s"
         f" AND status IN (%s, %s){extra} {order} LIMIT %s) f3"
     )
     aggregate, empty = _JSON[vendor]
@@ -186,11 +190,13 @@ def _page_sql(vendor: str, with_section: bool, with_cursor: bool) -> str:
         " WHERE pi.post_id = p.id AND (i.status = %s OR i.owner_id = %s))"
     )
     columns = ", ".join([*_COLUMNS, badges, images])
+    # The page's ids first (from the index alone), then the joins for those rows only: planning
+    # the joins against the union directly cost PostgreSQL more than running the whole page.
     return (
-        f"SELECT {columns} FROM {post} p JOIN {region} r ON r.id = p.region_id JOIN {user} u ON u.id = p.author_id"
-        f" LEFT JOIN {like} l ON l.post_id = p.id AND l.user_id = %s"
-        f" WHERE p.id IN ({' UNION ALL '.join(parts)})"
-        " ORDER BY p.is_pinned DESC, p.created_at DESC, p.id DESC LIMIT %s"
+        f"WITH page AS MATERIALIZED (SELECT {keys} FROM ({' UNION ALL '.join(parts)}) ids {order} LIMIT %s)"
+        f" SELECT {columns} FROM page JOIN {post} p ON p.id = page.id JOIN {region} r ON r.id = p.region_id"
+        f" JOIN {user} u ON u.id = p.author_id LEFT JOIN {like} l ON l.post_id = p.id AND l.user_id = %s"
+        " ORDER BY page.is_pinned DESC, page.created_at DESC, page.id DESC"
     )
 
 
