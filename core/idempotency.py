@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from rest_framework.response import Response
 
 from core.errors import Conflict, InvalidInput, Unprocessable
+from core.insert import insert_one
 from core.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 128
@@ -97,9 +98,11 @@ def _run_in_one_transaction(view_method, view, request, args, kwargs, key, scope
             response = view_method(view, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
                 try:
-                    IdempotencyRecord.objects.create(
-                        user=request.user, key=key, scope=scope, fingerprint=fingerprint,
-                        status_code=response.status_code, response_body=response.data,
+                    insert_one(
+                        IdempotencyRecord(
+                            user=request.user, key=key, scope=scope, fingerprint=fingerprint,
+                            status_code=response.status_code, response_body=response.data,
+                        )
                     )
                 except IntegrityError:
                     raise _KeyTaken from None

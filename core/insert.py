@@ -1,4 +1,4 @@
-"""A row and the first row that points at it, written in one statement.
+"""Rows written with SQL made once per model: one row, or a row and the first row that points at it.
 
 `Model.save()` twice is two round trips, each with the ORM's statement compilation: on the
 one-tap create, a request and its "created" timeline event. On PostgreSQL `insert_pair` sends
@@ -7,6 +7,9 @@ both with the ORM. Values go through the same field methods the ORM's INSERT use
 for auto_now and defaults, `get_db_prep_save` for encryption and JSON), so the rows are the
 ones `save()` writes (tests/services/test_insert_pair.py). No signals are sent: use it only for models
 nothing listens to.
+
+`insert_one` is `save()` for a new row without the ORM's query building (the idempotency record
+every one-tap create writes: the ORM spent more on building that INSERT than on sending it).
 """
 
 from __future__ import annotations
@@ -36,6 +39,25 @@ def insert_pair(parent: models.Model, child: models.Model, fk: str) -> None:
     setattr(child, fk, parent)
     child.pk = child_id
     child._state.adding, child._state.db = False, connection.alias
+
+
+def insert_one(obj: models.Model) -> None:
+    """INSERT the unsaved `obj` (any database); it gets its primary key."""
+    fields = _fields(type(obj), None)
+    with connection.cursor() as c:
+        c.execute(_one_sql(connection.vendor, type(obj)), [_value(obj, f) for f in fields])
+        obj.pk = c.fetchone()[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+@cache
+def _one_sql(vendor: str, model: type[models.Model]) -> str:
+    q = connection.ops.quote_name
+    fields = _fields(model, None)
+    return (
+        f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)})"
+        f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {q(model._meta.pk.column)}"
+    )
 
 
 def _value(obj: models.Model, field: models.Field):
