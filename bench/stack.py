@@ -255,20 +255,9 @@ class Stack:
                 env=env,
             )
 
-    def server_pids(self, name: str = "uvicorn") -> list[int]:
-        """The uvicorn worker processes (children of the supervisor) that serve requests."""
-        import psutil
-
-        pids: list[int] = []
-        for proc_name, proc in self.procs:
-            if proc_name == name:
-                try:
-                    children = psutil.Process(proc.pid).children(recursive=True)
-                except psutil.NoSuchProcess:
-                    continue
-                # uvicorn's multiprocess mode also starts a resource tracker; only workers serve.
-                pids += [c.pid for c in children if "resource_tracker" not in " ".join(c.cmdline())]
-        return pids
+    def pid_of(self, name: str) -> int:
+        """The pid of a process this stack spawned (a uvicorn started with workers=1 serves itself)."""
+        return next(proc.pid for proc_name, proc in self.procs if proc_name == name)
 
     # --- teardown ---------------------------------------------------------------------
     def stop(self) -> None:
