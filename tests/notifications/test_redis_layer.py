@@ -127,3 +127,37 @@ def test_event_caused_on_one_daphne_reaches_a_client_on_another(tmp_path):
             server.terminate()
         for server in servers:
             server.wait(timeout=10)
+
+
+@pytest.mark.redis
+def test_a_commits_events_reach_each_groups_listeners_in_order_through_one_pipeline():
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        pytest.skip("REDIS_URL not set")
+    import asyncio
+
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    from notifications.realtime import _publish_pipelined, group_name
+
+    async def scenario() -> list:
+        layer = RedisPubSubChannelLayer(hosts=[redis_url])
+        try:
+            listeners = {}
+            for stream in ("user.1", "staff.neighborhood.9"):
+                listeners[stream] = await layer.new_channel()
+                await layer.group_add(group_name(stream), listeners[stream])
+            messages = [
+                ("user.1", {"type": "stq.event", "id": 1, "event": "a"}),
+                ("staff.neighborhood.9", {"type": "stq.event", "id": 2, "event": "b"}),
+                ("user.1", {"type": "stq.event", "id": 3, "event": "c"}),
+                ("user.2", {"type": "stq.event", "id": 4, "event": "nobody listens"}),
+            ]
+            await _publish_pipelined(layer, messages)
+            got = [await asyncio.wait_for(layer.receive(listeners["user.1"]), 5) for _ in range(2)]
+            got.append(await asyncio.wait_for(layer.receive(listeners["staff.neighborhood.9"]), 5))
+            return [m["id"] for m in got]
+        finally:
+            await layer.flush()
+
+    assert asyncio.run(scenario()) == [1, 3, 2]
