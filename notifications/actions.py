@@ -80,45 +80,48 @@ def do_notify(
         if not recipients:
             publish_many_on_commit(also_publish)
             return []
-    if one_statement:
-        now = timezone.now()
-        written = inbox_sql.insert(
-            recipients=recipients, kind=kind, title=title, body=body, page=page, data=data, event_key=event_key,
-            also_publish=also_publish, now=now,
-        )
-        created = [
-            Notification(
-                id=notification_id, recipient_id=recipient_id, kind=kind, title=title, body=body, page=page,
-                data=data, event_key=event_key, created_at=now,
+    # No savepoint: no caller catches an error from here and carries on in the same
+    # transaction; but a caller outside one still gets its rows all or none.
+    with transaction.atomic(savepoint=False):
+        if one_statement:
+            now = timezone.now()
+            written = inbox_sql.insert(
+                recipients=recipients, kind=kind, title=title, body=body, page=page, data=data, event_key=event_key,
+                also_publish=also_publish, now=now,
             )
-            for notification_id, recipient_id in written.notifications
-        ]
-        broadcast_on_commit(written.events)
-    else:
-        created = Notification.objects.bulk_create(
-            [
+            created = [
                 Notification(
-                    recipient_id=user_id, kind=kind, title=title, body=body, page=page, data=data, event_key=event_key
+                    id=notification_id, recipient_id=recipient_id, kind=kind, title=title, body=body, page=page,
+                    data=data, event_key=event_key, created_at=now,
                 )
-                for user_id in recipients
+                for notification_id, recipient_id in written.notifications
             ]
-        )
-        publish_many_on_commit(
-            [
-                *also_publish,
-                *(
-                    (
-                        f"user.{n.recipient_id}",
-                        "notification.created",
-                        {"notification_id": n.id, "kind": kind, "title": n.title, "page": page},
+            broadcast_on_commit(written.events)
+        else:
+            created = Notification.objects.bulk_create(
+                [
+                    Notification(
+                        recipient_id=user_id, kind=kind, title=title, body=body, page=page, data=data, event_key=event_key
                     )
-                    for n in created
-                ),
-            ]
-        )
-    spec = template_for(kind)
-    if spec is not None and created:
-        _write_outbox(spec, created)
+                    for user_id in recipients
+                ]
+            )
+            publish_many_on_commit(
+                [
+                    *also_publish,
+                    *(
+                        (
+                            f"user.{n.recipient_id}",
+                            "notification.created",
+                            {"notification_id": n.id, "kind": kind, "title": n.title, "page": page},
+                        )
+                        for n in created
+                    ),
+                ]
+            )
+        spec = template_for(kind)
+        if spec is not None and created:
+            _write_outbox(spec, created)
     return created
 
 
