@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from notifications import inbox_sql
-from notifications.inbox_sql import RoleHolders
+from notifications.inbox_sql import RoleHolders, notice_event
 from notifications.models import (
     ConsentGrant,
     Notification,
@@ -107,17 +107,7 @@ def do_notify(
                 ]
             )
             publish_many_on_commit(
-                [
-                    *also_publish,
-                    *(
-                        (
-                            f"user.{n.recipient_id}",
-                            "notification.created",
-                            {"notification_id": n.id, "kind": kind, "title": n.title, "page": page},
-                        )
-                        for n in created
-                    ),
-                ]
+                [*also_publish, *(notice_event(n.id, n.recipient_id, kind, n.title, page) for n in created)]
             )
         spec = template_for(kind)
         if spec is not None and created:

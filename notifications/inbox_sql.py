@@ -43,6 +43,16 @@ class RoleHolders:
         )
 
 
+def notice_event(notification_id: int, recipient_id: int, kind: str, title: str, page: str) -> tuple[str, str, dict]:
+    """The realtime event that announces an inbox row on its recipient's stream: (stream, type,
+    payload). The one-statement INSERT below builds the same payload in SQL."""
+    return (
+        f"user.{recipient_id}",
+        "notification.created",
+        {"notification_id": notification_id, "kind": kind, "title": title, "page": page},
+    )
+
+
 def available() -> bool:
     return connection.vendor == "postgresql"
 
@@ -89,14 +99,7 @@ def insert(
         rows = c.fetchall()
     notifications = sorted((row_id, recipient_id) for tag, row_id, recipient_id in rows if tag == "n")
     event_ids = sorted(row_id for tag, row_id, _r in rows if tag == "e")
-    messages = [
-        *also_publish,
-        *(
-            (f"user.{recipient_id}", "notification.created",
-             {"notification_id": notification_id, "kind": kind, "title": title, "page": page})
-            for notification_id, recipient_id in notifications
-        ),
-    ]
+    messages = [*also_publish, *(notice_event(n_id, user_id, kind, title, page) for n_id, user_id in notifications)]
     return Written(
         notifications=notifications,
         events=[(event_id, stream, type, payload) for event_id, (stream, type, payload) in zip(event_ids, messages, strict=True)],
