@@ -165,22 +165,6 @@ def _due_times(item: ServiceItem, now: dt.datetime, scheduled_for: dt.datetime |
     return now + item.accept_within, start + item.complete_within
 
 
-def _staff_ids(neighborhood_id: int) -> list[int]:
-    return list(
-        Role.objects.filter(
-            region_id=neighborhood_id, kind=Role.Kind.COMMITTEE_STAFF, revoked_at__isnull=True
-        ).values_list("user_id", flat=True)
-    )
-
-
-def _officer_ids(street_id: int) -> list[int]:
-    return list(
-        Role.objects.filter(region_id=street_id, kind=Role.Kind.STREET_OFFICER, revoked_at__isnull=True).values_list(
-            "user_id", flat=True
-        )
-    )
-
-
 def _board_payload(req: ServiceRequest) -> dict[str, Any]:
     """What the console's dispatch board needs to redraw a card (no address, no health notes)."""
     return {
@@ -708,7 +692,10 @@ def do_flag_overdue_requests(*, now: dt.datetime | None = None) -> int:
                 note=f"超过{which}时限，已上报街道",
             )
             do_notify(
-                recipients=_officer_ids(req.street_id) + _staff_ids(req.neighborhood_id),
+                recipients=[
+                    *RoleHolders(req.street_id, Role.Kind.STREET_OFFICER).user_ids(),
+                    *RoleHolders(req.neighborhood_id, Role.Kind.COMMITTEE_STAFF).user_ids(),
+                ],
                 kind="service_request_overdue",
                 title=f"服务工单超时：{req.item.name}",
                 body=f"{req.neighborhood.name}的{req.item.name}申请已超过{which}时限",
@@ -820,7 +807,7 @@ def do_create_service_plan(
         publish_on_commit(f"staff.neighborhood.{plan.neighborhood_id}", "service_plan.created", payload)
         publish_on_commit(f"staff.street.{plan.street_id}", "service_plan.created", payload)
         do_notify(
-            recipients=_staff_ids(plan.neighborhood_id),
+            recipients=RoleHolders(plan.neighborhood_id, Role.Kind.COMMITTEE_STAFF),
             kind="service_request_new",
             title=f"新定期服务：{item.name}",
             body=f"{start_date:%m月%d日}至{end_date:%m月%d日}，共{len(occurrences)}次",
