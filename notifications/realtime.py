@@ -28,8 +28,7 @@ def group_name(stream: str) -> str:
 def publish_on_commit(stream: str, type: str, payload: dict[str, Any]) -> Event:
     """Record the event now (in the caller's transaction) and broadcast it after commit."""
     event = Event.objects.create(stream=stream, type=type, payload=payload)
-    message = {"type": "stq.event", "id": event.id, "stream": stream, "event": type, "payload": payload}
-    transaction.on_commit(lambda: _broadcast(stream, message))
+    broadcast_on_commit([(event.id, stream, type, payload)])
     return event
 
 
@@ -102,14 +101,3 @@ async def _publish_pipelined(layer: RedisPubSubChannelLayer, messages: list[tupl
             for channel, data in items:
                 pipe.publish(channel, data)
             await pipe.execute()
-
-
-def _broadcast(stream: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group_name(stream), message)
-    except Exception:
-        # Live delivery is best effort; clients resync over HTTP from the event log.
-        logger.warning("realtime broadcast to %s failed", stream, exc_info=True)
