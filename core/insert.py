@@ -71,7 +71,7 @@ def _fields(model: type[models.Model], fk: str | None) -> list[models.Field]:
         if field.primary_key or (fk is not None and field.name == fk):
             continue
         if field.generated or field.has_db_default():
-            raise TypeError(f"insert_pair: {model.__name__}.{field.name} is filled by the database")
+            raise TypeError(f"core.insert: {model.__name__}.{field.name} is filled by the database")
         fields.append(field)
     return fields
 
