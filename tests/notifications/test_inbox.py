@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -109,3 +110,17 @@ def test_schema_stays_valid(client, db):
     paths = response.json()["paths"]
     for path in ("/api/v1/notifications", "/api/v1/notifications/consents", "/api/v1/events", "/api/v1/notifications/read-all"):
         assert path in paths
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notice_outside_any_transaction_is_written_all_or_nothing(monkeypatch):
+    user = f.UserFactory()
+
+    def template_lookup_fails(kind):
+        raise RuntimeError("template table unreachable")
+
+    monkeypatch.setattr("notifications.actions.template_for", template_lookup_fails)
+    with pytest.raises(RuntimeError):
+        do_notify(recipients=[user], kind="x", title="t", event_key="k:outside", also_publish=[("s.1", "e", {})])
+    assert not Notification.objects.filter(event_key="k:outside").exists()
+    assert not Event.objects.filter(stream__in=["s.1", f"user.{user.pk}"]).exists()
