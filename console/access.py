@@ -78,9 +78,10 @@ def dashboard_regions_for(scope: ConsoleScope, focus: Region | None = None) -> l
     neighborhoods = Region.objects.filter(pk__in=ids, level=Region.Level.NEIGHBORHOOD).only(*fields)
     if wide:
         street = None
-        if focus is not None:
-            street = focus.id if focus.level == Region.Level.STREET else None
-            street = focus.parent_id if focus.level == Region.Level.NEIGHBORHOOD else street
+        if focus is not None and focus.level == Region.Level.STREET:
+            street = focus.id
+        elif focus is not None and focus.level == Region.Level.NEIGHBORHOOD:
+            street = focus.parent_id
         neighborhoods = neighborhoods.filter(parent_id=street) if street is not None else neighborhoods.none()
     return sorted([*wide, *neighborhoods], key=lambda r: (_LEVEL_ORDER.get(r.level, 3), r.code))
 
