@@ -1,4 +1,10 @@
-"""Start the WeChat stand-in, the task worker and daphne; stop all three on Ctrl-C."""
+"""Start the WeChat stand-in, the task worker, the scheduler and daphne (what `make run` runs).
+
+The banner is printed only once the server answers `/healthz` and the stand-in answers its
+state page, so every URL it prints works when it is read. Ctrl-C (SIGINT) or SIGTERM stops
+every child: each runs in its own process group and the whole group is signalled, so nothing
+a child started is left behind either.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 PY = sys.executable
 PORT = os.environ.get("PORT", "8000")
 STANDIN_PORT = os.environ.get("STANDIN_PORT", "8100")
+READY_TIMEOUT_SECONDS = float(os.environ.get("RUN_READY_TIMEOUT", "120"))
+STOP_TIMEOUT_SECONDS = 10.0
 
 PROCESSES = [
     ("微信模拟服务", [PY, "manage.py", "wechat_standin", "--port", STANDIN_PORT, "--push-url", f"http://127.0.0.1:{PORT}/wechat/callback"]),
@@ -18,6 +27,18 @@ PROCESSES = [
     ("定时任务", [PY, "manage.py", "run_scheduler"]),
     ("网站", [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", PORT, "config.asgi:application"]),
 ]
+READY_URLS = [
+    f"http://127.0.0.1:{STANDIN_PORT}/__standin__/state",
+    f"http://127.0.0.1:{PORT}/healthz",
+]
+
+
+class Stop(Exception):
+    """Raised in the main loop by SIGINT or SIGTERM."""
+
+
+def _on_signal(signum, _frame) -> None:
+    raise Stop(signum)
 
 
 def banner() -> None:
@@ -40,30 +61,77 @@ def banner() -> None:
     )
 
 
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def wait_until_ready(children: list[subprocess.Popen]) -> bool:
+    """True once every READY_URL answers 200; False if a child exits or time runs out."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    pending = list(READY_URLS)
+    while pending and time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            return False
+        pending = [url for url in pending if not _answers(url)]
+        if pending:
+            time.sleep(0.3)
+    return not pending
+
+
+def stop_all(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        _signal_group(child, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_group(child, signal.SIGKILL)
+            child.wait()
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(child.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def report_exits(children: list[subprocess.Popen]) -> None:
+    for (name, _cmd), child in zip(PROCESSES, children, strict=True):
+        if child.poll() is not None:
+            print(f"{name} 已退出 (exit {child.returncode})", file=sys.stderr)
+
+
 def main() -> int:
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
     children: list[subprocess.Popen] = []
     try:
         for _name, cmd in PROCESSES:
-            children.append(subprocess.Popen(cmd))
-            time.sleep(0.5)
+            # Own process group: a terminal's Ctrl-C reaches only us, and we stop each group whole.
+            children.append(subprocess.Popen(cmd, start_new_session=True))
+        print("正在启动…", flush=True)
+        if not wait_until_ready(children):
+            report_exits(children)
+            print("启动失败：服务未在规定时间内就绪", file=sys.stderr, flush=True)
+            return 1
         banner()
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
-        for (name, _cmd), child in zip(PROCESSES, children, strict=False):
-            if child.poll() is not None:
-                print(f"{name} 已退出 (exit {child.returncode})", file=sys.stderr)
+        report_exits(children)
         return 1
-    except KeyboardInterrupt:
+    except Stop:
+        print("正在停止…", flush=True)
         return 0
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_all(children)
 
 
 if __name__ == "__main__":
