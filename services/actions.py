@@ -22,7 +22,7 @@ from notifications.realtime import publish_on_commit
 from residents.access import current_neighborhood_id, is_staff_for, profile, require_staff
 from residents.models import Beneficiary, Membership, Region, Role, User
 from services.access import is_family_of, may_act_as
-from services.extra import clean_extra, field_definition
+from services.extra import clean_extra, field_definition, unanswered, with_fallbacks
 from services.models import (
     ProviderOrganization,
     SatisfactionDaily,
@@ -214,8 +214,9 @@ def do_create_service_request(
     """One tap: everything not given comes from the requester's membership and default elder."""
     subject = _resolve_subject(actor, beneficiary_id)
     _check_eligible(actor, item, subject)
-    cleaned = clean_extra(item.fields, extra)
     now = timezone.now()
+    answers = with_fallbacks(item.fields, extra or {}, last=_last_answers(actor, item, extra), now=now)
+    cleaned = clean_extra(item.fields, answers, require_all=False)
     if scheduled_for is not None and scheduled_for < now - dt.timedelta(minutes=5):
         raise InvalidInput("scheduled_in_past", "预约时间不能早于现在", field="scheduled_for")
     accept_due_at, complete_due_at = _due_times(item, now, scheduled_for)
@@ -250,6 +251,19 @@ def do_create_service_request(
         if note_status == TextStatus.PENDING_CHECK:
             _schedule_text_recheck()
     return req
+
+
+def _last_answers(actor: User, item: ServiceItem, given: Any) -> dict[str, Any]:
+    """The requester's answers on their last request for this item; read only when one is missing."""
+    if not unanswered(item.fields, given):
+        return {}
+    last = (
+        ServiceRequest.objects.filter(requester=actor, item=item)
+        .order_by("-created_at")
+        .values_list("extra", flat=True)
+        .first()
+    )
+    return last if isinstance(last, dict) else {}
 
 
 # --- the state machine -----------------------------------------------------------------

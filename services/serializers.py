@@ -9,6 +9,7 @@ from rest_framework import serializers
 from core.crypto import mask_text
 from core.images import absolute_url
 from services.access import sees_unchecked_text
+from services.extra import field_default, to_confirm
 from services.models import ServiceItem, ServicePlan, ServiceRequest, TextStatus
 
 Status = ServiceRequest.Status
@@ -31,8 +32,13 @@ class FieldDefinitionOut(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     type = serializers.ChoiceField(choices=ServiceItem.FIELD_TYPES)
-    required = serializers.BooleanField(default=False)
+    required = serializers.BooleanField(default=False, help_text="办理前须知道；一键申请时可不填，由工作人员回电确认")
     choices = serializers.ListField(child=serializers.CharField(), required=False)
+    default = serializers.SerializerMethodField(help_text="不填时采用的值（本人上次的选择优先）；null 表示没有默认值")
+
+    @extend_schema_field(serializers.JSONField(allow_null=True))
+    def get_default(self, definition: dict) -> str | int | bool | None:
+        return field_default(definition, timezone.now())
 
 
 class CatalogItemOut(serializers.Serializer):
@@ -159,6 +165,11 @@ class RefOut(serializers.Serializer):
     name = serializers.CharField()
 
 
+class ToConfirmOut(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
 class ItemRefOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -222,6 +233,7 @@ class ServiceRequestOut(serializers.Serializer):
     note = serializers.SerializerMethodField(help_text="未通过内容审核时，服务人员看到的是空字符串")
     note_status = serializers.CharField(help_text=TEXT_STATUS_HELP)
     extra = serializers.DictField()
+    to_confirm = serializers.SerializerMethodField(help_text="申请时未填、待工作人员电话确认的必填项")
     scheduled_for = serializers.DateTimeField(allow_null=True)
     accept_due_at = serializers.DateTimeField()
     complete_due_at = serializers.DateTimeField()
@@ -254,6 +266,10 @@ class ServiceRequestOut(serializers.Serializer):
         if obj.note_status == TextStatus.PUBLISHED or sees_unchecked_text(self.context.get("viewer"), obj):
             return obj.note
         return ""
+
+    @extend_schema_field(ToConfirmOut(many=True))
+    def get_to_confirm(self, obj: ServiceRequest) -> list[dict[str, str]]:
+        return to_confirm(obj.item.fields, obj.extra)
 
     def get_sensitive_masked(self, obj: ServiceRequest) -> bool:
         return not self._full()

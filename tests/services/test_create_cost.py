@@ -45,7 +45,7 @@ def test_notifying_five_staff_costs_the_same_queries_as_one(world, api_for):
 
 def test_a_failed_create_releases_the_idempotency_key(world, api_for):
     api = api_for(world.son)
-    bad = api.post(URL, {"item": item("meal-delivery").pk, "extra": {}}, headers={"Idempotency-Key": "tap"})
+    bad = api.post(URL, {"item": item("meal-delivery").pk, "extra": {"diet": "麻辣"}}, headers={"Idempotency-Key": "tap"})
     assert_error(bad, 400)
     assert not IdempotencyRecord.objects.exists() and not ServiceRequest.objects.exists()
     good = api.post(URL, {"item": item("meal-delivery").pk, "extra": MEAL}, headers={"Idempotency-Key": "tap"})
