@@ -402,6 +402,8 @@ def do_transition_service_request(
         elif to == Status.REOPENED:
             if req.completed_at is None or now - req.completed_at > ServiceRequest.REOPEN_WINDOW:
                 raise Forbidden("reopen_window_passed", "完成超过7天的工单不能重新打开")
+            if from_status == Status.RATED:
+                _withdraw_rating(req)
             # A fresh round with fresh deadlines; it may escalate again if it is late again.
             req.accept_due_at, req.complete_due_at = _due_times(req.item, now, None)
             req.escalated_at = None
@@ -529,15 +531,13 @@ def do_rate_service_request(request_id: int, *, actor: User, score: int, comment
     # Cheap refusals before the network call: do not ask WeChat about a rating that cannot land.
     if not is_family_of(actor, seen):
         raise Forbidden("transition_not_allowed", "只有申请人可以评价")
-    if seen.status != Status.COMPLETED:
-        raise _state_changed(seen)
+    _check_ratable(seen)
     comment_status = _check_resident_text(actor, comment)
     with transaction.atomic():
         req = _lock(request_id)
         if not is_family_of(actor, req):
             raise Forbidden("transition_not_allowed", "只有申请人可以评价")
-        if req.status != Status.COMPLETED:
-            raise _state_changed(req)
+        _check_ratable(req)
         try:
             with transaction.atomic():
                 rating = ServiceRating.objects.create(
@@ -554,9 +554,77 @@ def do_rate_service_request(request_id: int, *, actor: User, score: int, comment
             data={"score": score},
         )
         _announce_status(req, event)
+        if score <= ServiceRating.LOW_UP_TO:
+            _open_follow_up(req, actor=actor, score=score)
         if comment_status == TextStatus.PENDING_CHECK:
             _schedule_text_recheck()
     return rating
+
+
+def _check_ratable(req: ServiceRequest) -> None:
+    if req.status == Status.RATED:
+        raise Conflict("already_rated", "您已评价过这次服务；如服务没有完成，可以在7天内重新打开", current=req.status)
+    if req.status != Status.COMPLETED:
+        raise _state_changed(req)
+
+
+def _open_follow_up(req: ServiceRequest, *, actor: User, score: int) -> None:
+    """A low score is a call for help: staff call the family back before the deadline.
+    Call inside the rating's transaction, holding the request's row lock."""
+    req.follow_up_due_at = timezone.now() + ServiceRating.FOLLOW_UP_WITHIN
+    req.followed_up_at = None
+    req.save(update_fields=["follow_up_due_at", "followed_up_at"])
+    event = _record(
+        req, actor=None, from_status=req.status, kind=ServiceRequestEvent.Kind.FOLLOW_UP_OPENED,
+        data={"score": score, "due_at": req.follow_up_due_at.isoformat()},
+    )
+    hours = int(ServiceRating.FOLLOW_UP_WITHIN.total_seconds() // 3600)
+    do_notify(
+        recipients=RoleHolders(req.neighborhood_id, Role.Kind.COMMITTEE_STAFF),
+        kind="service_request_low_rating",
+        title=f"低分待回访：{req.item.name}",
+        body=f"{req.beneficiary_name or '居民'}的服务评为{score}星，请在{hours}小时内回访",
+        page=_page(req.pk),
+        data={"service_request_id": req.pk, "score": score},
+        event_key=f"service_request:{req.pk}:{event.pk}:follow_up",
+    )
+
+
+def do_follow_up_service_request(request_id: int, *, actor: User, note: str) -> ServiceRequest:
+    """Staff record the call-back a low rating asked for."""
+    note = note.strip()
+    if not note:
+        raise InvalidInput("note_required", "请填写回访情况", field="note")
+    with transaction.atomic():
+        req = _lock(request_id)
+        if not may_act_as(actor, req, ServiceRequest.Actor.STAFF):
+            raise Forbidden("transition_not_allowed", "只有居委或街道工作人员可以登记回访")
+        if req.follow_up_due_at is None or req.followed_up_at is not None:
+            raise Conflict("no_follow_up_open", "这条工单没有待回访的低分评价", current=req.status)
+        req.followed_up_at = timezone.now()
+        req.save(update_fields=["followed_up_at", "updated_at"])
+        _record(req, actor=actor, from_status=req.status, kind=ServiceRequestEvent.Kind.FOLLOWED_UP, note=note[:500])
+    return req
+
+
+def _withdraw_rating(req: ServiceRequest) -> None:
+    """Reopening a rated request withdraws its rating from the satisfaction figures (the
+    timeline keeps the rated event and its score); the next completion is rated afresh.
+    Call holding the request's row lock: its provider has not changed since the rating."""
+    rating = ServiceRating.objects.filter(request=req).first()
+    if rating is None:
+        return
+    key = {
+        "date": timezone.localdate(rating.created_at),
+        "item_id": req.item_id,
+        "provider_key": req.assigned_org_id or 0,
+        "neighborhood_id": req.neighborhood_id,
+    }
+    satisfied = 1 if rating.score >= ServiceRating.SATISFIED_FROM else 0
+    SatisfactionDaily.objects.filter(**key).update(
+        ratings=F("ratings") - 1, satisfied=F("satisfied") - satisfied, score_sum=F("score_sum") - rating.score
+    )
+    rating.delete()
 
 
 def _count_in_satisfaction(req: ServiceRequest, rating: ServiceRating) -> None:

@@ -31,6 +31,7 @@ from services.serializers import (
     BulkTransitionOut,
     CatalogOut,
     CountsOut,
+    FollowUpIn,
     PlanActionOut,
     RatingIn,
     RatingOut,
@@ -100,6 +101,7 @@ LIST_PARAMS = [
     OpenApiParameter("created_to", str, description="YYYY-MM-DD"),
     OpenApiParameter("scope", str, enum=["mine", "assigned", "region"]),
     OpenApiParameter("text_pending", str, enum=["true"], description="只看有待内容审核（备注或评价）的工单"),
+    OpenApiParameter("follow_up", str, enum=["open", "overdue"], description="低分评价待回访的工单；overdue：已过回访时限"),
     OpenApiParameter("ordering", str, enum=["queue", "newest"], description="queue：超时优先、按截止时间；newest：最新优先"),
     OpenApiParameter("cursor", str),
     OpenApiParameter("limit", int),
@@ -254,8 +256,20 @@ class TextReviewView(APIView):
         return _detail_response(request, access_service_request(request.user, request_id))
 
 
+class FollowUpView(APIView):
+    @extend_schema(operation_id="service_requests_follow_up", request=FollowUpIn, responses=ServiceRequestDetailOut,
+                   parameters=[IDEMPOTENCY_HEADER],
+                   summary="登记低分评价的回访（本辖区工作人员）：低于3星的评价须在24小时内回访")
+    @idempotent
+    def post(self, request, request_id: int):
+        access_service_request(request.user, request_id)
+        data = _valid(FollowUpIn, request.data)
+        actions.do_follow_up_service_request(request_id, actor=request.user, note=data["note"])
+        return _detail_response(request, access_service_request(request.user, request_id))
+
+
 class CountsView(APIView):
-    @extend_schema(operation_id="service_requests_counts", parameters=LIST_PARAMS[:11], responses=CountsOut,
+    @extend_schema(operation_id="service_requests_counts", parameters=LIST_PARAMS[:12], responses=CountsOut,
                    summary="本辖区各状态工单数（工作人员）")
     def get(self, request):
         staff = require_staff(request.user)

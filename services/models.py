@@ -190,6 +190,8 @@ class ServiceRequest(models.Model):
         (S.IN_SERVICE, S.CANCELLED): Actor.REQUESTER,
         (S.REOPENED, S.CANCELLED): Actor.REQUESTER,
         (S.COMPLETED, S.REOPENED): Actor.REQUESTER,
+        # Rated but not done right ("nobody came", 1★): the window after completion still holds.
+        (S.RATED, S.REOPENED): Actor.REQUESTER,
         (S.COMPLETED, S.RATED): Actor.REQUESTER,  # only through the rating endpoint
     }
     # Moves staff may also make on the provider's behalf (the provider confirmed by phone, the
@@ -240,6 +242,9 @@ class ServiceRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField("完成时间", null=True, blank=True)
+    # A low rating's follow-up: due by follow_up_due_at, done when staff record the call.
+    follow_up_due_at = models.DateTimeField("低分回访时限", null=True, blank=True)
+    followed_up_at = models.DateTimeField("回访时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "服务工单"
@@ -255,6 +260,10 @@ class ServiceRequest(models.Model):
             models.Index(fields=["requester", "-created_at"]),
             models.Index(fields=["assigned_org", "status"]),
             models.Index(fields=["status", "escalated_at"]),
+            models.Index(
+                fields=["neighborhood", "follow_up_due_at"], condition=Q(follow_up_due_at__isnull=False, followed_up_at__isnull=True),
+                name="service_request_follow_up_open",
+            ),
             # Small: only notes still waiting for WeChat or staff (the re-check sweep, the review filter).
             models.Index(fields=["note_status"], condition=~Q(note_status="published"), name="service_request_note_waiting"),
         ]
@@ -287,9 +296,11 @@ class ServiceRequestEvent(models.Model):
         ESCALATED = "escalated", "超时上报"
         RATED = "rated", "评价"
         TEXT_REVIEWED = "text_reviewed", "内容审核"
+        FOLLOW_UP_OPENED = "follow_up_opened", "低分待回访"
+        FOLLOWED_UP = "followed_up", "已回访"
 
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TRANSITION)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TRANSITION)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="空表示系统")
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16)
@@ -314,6 +325,9 @@ class ServiceRating(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     SATISFIED_FROM = 4  # 满意 = 4 or 5 stars
+    # A score this low opens a follow-up: staff call the family back within FOLLOW_UP_WITHIN.
+    LOW_UP_TO = 2
+    FOLLOW_UP_WITHIN = timedelta(hours=24)
 
     class Meta:
         verbose_name = "服务评价"

@@ -119,6 +119,8 @@ class ServiceRequestFilter(django_filters.FilterSet):
     created_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
     # Staff's review queue: a note or rating comment the content check held back.
     text_pending = django_filters.ChoiceFilter(choices=[("true", "有待审核内容")], method="filter_text_pending")
+    # Low ratings waiting for staff's call-back; "overdue" = past its deadline.
+    follow_up = django_filters.ChoiceFilter(choices=[("open", "待回访"), ("overdue", "回访超时")], method="filter_follow_up")
     scope = django_filters.ChoiceFilter(
         choices=[("mine", "我和家人的申请"), ("assigned", "派给我的"), ("region", "本辖区")], method="filter_scope"
     )
@@ -130,6 +132,10 @@ class ServiceRequestFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset, name, value):
         condition = overdue_condition(timezone.now())
         return queryset.filter(condition) if value == "true" else queryset.exclude(condition)
+
+    def filter_follow_up(self, queryset, name, value):
+        waiting = queryset.filter(follow_up_due_at__isnull=False, followed_up_at__isnull=True)
+        return waiting.filter(follow_up_due_at__lt=timezone.now()) if value == "overdue" else waiting
 
     def filter_text_pending(self, queryset, name, value):
         waiting = TextStatus.waiting()

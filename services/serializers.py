@@ -155,6 +155,10 @@ class TextReviewIn(serializers.Serializer):
     decision = serializers.ChoiceField(choices=[("approve", "通过（服务人员可见）"), ("remove", "隐藏")])
 
 
+class FollowUpIn(serializers.Serializer):
+    note = serializers.CharField(max_length=500, help_text="回访情况，如：已电话联系家属，明天重新上门")
+
+
 class RatingIn(serializers.Serializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -252,6 +256,8 @@ class ServiceRequestOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+    follow_up_due_at = serializers.DateTimeField(allow_null=True, help_text="低分评价的回访时限；null 表示无需回访")
+    followed_up_at = serializers.DateTimeField(allow_null=True, help_text="工作人员登记回访的时间")
 
     def _full(self) -> bool:
         return bool(self.context.get("full"))

@@ -12,6 +12,7 @@ urlpatterns = [
     path("service-requests/<int:request_id>/events", api.EventsView.as_view(), name="service-request-events"),
     path("service-requests/<int:request_id>/text-review", api.TextReviewView.as_view(), name="service-request-text-review"),
     path("service-requests/<int:request_id>/rating", api.RatingView.as_view(), name="service-request-rating"),
+    path("service-requests/<int:request_id>/follow-up", api.FollowUpView.as_view(), name="service-request-follow-up"),
     path("service-stats/satisfaction", api.SatisfactionView.as_view(), name="service-satisfaction"),
     path("service-plans", api.ServicePlanCreateView.as_view(), name="service-plans"),
     path("service-plans/<int:plan_id>", api.ServicePlanDetailView.as_view(), name="service-plan"),

@@ -29,7 +29,7 @@ def test_requester_rates_once(world, api_for):
     url = f"/api/v1/service-requests/{req.pk}/rating"
     assert api.post(url, {"score": 4, "comment": "准时"}, headers={"Idempotency-Key": "r1"}).status_code == 201
     assert api.post(url, {"score": 4, "comment": "准时"}, headers={"Idempotency-Key": "r1"}).status_code == 201
-    error = assert_error(api.post(url, {"score": 1}), 409, "request_state_changed")
+    error = assert_error(api.post(url, {"score": 1}), 409, "already_rated")
     assert error["detail"]["current"] == "rated"
     assert ServiceRating.objects.filter(request=req).count() == 1
 
