@@ -390,7 +390,7 @@ def service_stats(neighborhood_ids: list[int], period: Period) -> list[dict]:
         r["item__category_id"]: r
         for r in requests.values("item__category_id")
         .annotate(
-            requests=Count("pk"),
+            requests=Count("pk", filter=ServiceRequest.asked()),
             completed=Count("pk", filter=Q(completed_at__isnull=False)),
             overdue=Count("pk", filter=_was_overdue(now)),
             rated=Count("rating"),
@@ -436,14 +436,14 @@ def service_stats(neighborhood_ids: list[int], period: Period) -> list[dict]:
 
 
 def service_trend(neighborhood_ids: list[int], period: Period) -> list[dict]:
-    from services.models import ServiceRating
+    from services.models import ServiceRating, ServiceRequest
 
     rows = (
         service_requests_in(neighborhood_ids, period)
         .annotate(bucket=trunc_for(period, "created_at"))
         .values("bucket")
         .annotate(
-            requests=Count("pk"),
+            requests=Count("pk", filter=ServiceRequest.asked()),
             overdue=Count("pk", filter=_was_overdue(timezone.now())),
             rated=Count("rating"),
             satisfied=Count("rating", filter=Q(rating__score__gte=ServiceRating.SATISFIED_FROM)),

@@ -305,7 +305,7 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
         )
         for r in requests.values("neighborhood_id", "day", "item__category_id")
         .annotate(
-            requests=Count("pk"),
+            requests=Count("pk", filter=ServiceRequest.asked()),
             completed=Count("pk", filter=Q(completed_at__isnull=False)),
             overdue=Count("pk", filter=_was_overdue(now)),
             rated=Count("rating"),

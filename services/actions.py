@@ -905,9 +905,12 @@ def _may_manage_plan(actor: User, plan: ServicePlan) -> bool:
     return actor.pk in (plan.requester_id, owner_id) or is_staff_for(actor, plan.neighborhood_id)
 
 
-def _stop_future_occurrences(plan: ServicePlan, actor: User, note: str) -> int:
-    """Cancel occurrences from today on that nobody has started; completed ones stay."""
-    stoppable = (Status.SUBMITTED, Status.ACCEPTED, Status.ASSIGNED, Status.REOPENED)
+def _stop_future_occurrences(plan: ServicePlan, actor: User, note: str, *, to: str) -> int:
+    """Put on hold (`paused`) or cancel the occurrences from today on that nobody has started;
+    completed ones stay. Cancelling also cancels the days a pause held."""
+    stoppable = [Status.SUBMITTED, Status.ACCEPTED, Status.ASSIGNED, Status.REOPENED]
+    if to == Status.CANCELLED:
+        stoppable.append(Status.PAUSED)
     locked = list(
         ServiceRequest.objects.select_for_update()
         .filter(plan=plan, occurrence_date__gte=timezone.localdate(), status__in=stoppable)
@@ -915,9 +918,9 @@ def _stop_future_occurrences(plan: ServicePlan, actor: User, note: str) -> int:
     )
     if not locked:
         return 0
-    ServiceRequest.objects.filter(pk__in=[pk for pk, _ in locked]).update(status=Status.CANCELLED, updated_at=timezone.now())
+    ServiceRequest.objects.filter(pk__in=[pk for pk, _ in locked]).update(status=to, updated_at=timezone.now())
     ServiceRequestEvent.objects.bulk_create(
-        ServiceRequestEvent(request_id=pk, actor=actor, from_status=old, to_status=Status.CANCELLED, note=note)
+        ServiceRequestEvent(request_id=pk, actor=actor, from_status=old, to_status=to, note=note)
         for pk, old in locked
     )
     return len(locked)
@@ -931,10 +934,12 @@ def _change_plan(plan_id: int, *, actor: User, allowed_from: tuple[str, ...], to
         if plan.status not in allowed_from:
             raise Conflict("plan_state_changed", "定期服务状态已变化，请刷新后重试", current=plan.status)
         changed = 0
-        if to in (ServicePlan.Status.PAUSED, ServicePlan.Status.CANCELLED):
-            changed = _stop_future_occurrences(plan, actor, "定期服务已暂停" if to == ServicePlan.Status.PAUSED else "定期服务已取消")
+        if to == ServicePlan.Status.PAUSED:
+            changed = _stop_future_occurrences(plan, actor, "定期服务已暂停", to=Status.PAUSED)
+        elif to == ServicePlan.Status.CANCELLED:
+            changed = _stop_future_occurrences(plan, actor, "定期服务已取消", to=Status.CANCELLED)
         else:
-            changed = _resume_occurrences(plan)
+            changed = _resume_occurrences(plan, actor)
         plan.status = to
         plan.save(update_fields=["status", "updated_at"])
         recipients = {plan.requester_id}
@@ -953,19 +958,37 @@ def _change_plan(plan_id: int, *, actor: User, allowed_from: tuple[str, ...], to
     return plan, changed
 
 
-def _resume_occurrences(plan: ServicePlan) -> int:
-    """Bring back the days from tomorrow on that have no live occurrence (today's slot may be past)."""
+def _resume_occurrences(plan: ServicePlan, actor: User) -> int:
+    """Bring the held days from tomorrow on back (today's slot may be past: held days up to
+    today are cancelled), and spawn only days that never had an occurrence. A day the family
+    cancelled by itself stays cancelled, and no day ever has two rows."""
     first = max(plan.start_date, timezone.localdate() + dt.timedelta(days=1))
+    provider = plan.item.default_provider if plan.item.default_provider and plan.item.default_provider.serves_street(plan.street_id) else None
+    status = Status.ASSIGNED if provider else Status.SUBMITTED
+    held = list(ServiceRequest.objects.select_for_update().filter(plan=plan, status=Status.PAUSED).order_by("occurrence_date"))
+    now = timezone.now()
+    revived, events = 0, []
+    for req in held:
+        to = status if req.occurrence_date >= first else Status.CANCELLED
+        if to != Status.CANCELLED:
+            req.accept_due_at, req.complete_due_at = _due_times(plan.item, now, req.scheduled_for)
+            req.assigned_org = provider
+            revived += 1
+        events.append(ServiceRequestEvent(request=req, actor=actor, from_status=req.status, to_status=to,
+                                          note="定期服务已恢复" if to != Status.CANCELLED else "暂停期间的服务已取消"))
+        req.status, req.updated_at = to, now
+    ServiceRequest.objects.bulk_update(held, ["status", "accept_due_at", "complete_due_at", "assigned_org", "updated_at"])
+    ServiceRequestEvent.objects.bulk_create(events)
     if first > plan.end_date:
-        return 0
-    live = set(
-        ServiceRequest.objects.filter(plan=plan).exclude(status=Status.CANCELLED).values_list("occurrence_date", flat=True)
-    )
-    dates = [d for d in _plan_dates(plan.frequency, plan.weekdays, first, plan.end_date) if d not in live]
+        return revived
+    had_a_row = set(ServiceRequest.objects.filter(plan=plan).values_list("occurrence_date", flat=True))
+    dates = [d for d in _plan_dates(plan.frequency, plan.weekdays, first, plan.end_date) if d not in had_a_row]
+    if not dates:
+        return revived
     template = plan.occurrences.order_by("-id").first()
     address = template.address if template else ""
     health = template.health_note if template else ""
-    return len(_spawn_occurrences(plan, dates, address, health)) if dates else 0
+    return revived + len(_spawn_occurrences(plan, dates, address, health))
 
 
 def do_pause_service_plan(plan_id: int, *, actor: User) -> tuple[ServicePlan, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from django.db.models import Count, prefetch_related_objects
+from django.db.models import Count, Q, prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,9 +23,10 @@ from services.access import (
     full_view_reason,
     provider_org_ids,
     sees_unchecked_text,
+    visible_plans_for,
     visible_requests_for,
 )
-from services.models import ServiceItem, ServicePlan, ServiceRating, TextStatus
+from services.models import ServiceItem, ServicePlan, ServiceRating, ServiceRequest, TextStatus
 from services.serializers import (
     BulkTransitionIn,
     BulkTransitionOut,
@@ -33,12 +34,14 @@ from services.serializers import (
     CountsOut,
     FollowUpIn,
     PlanActionOut,
+    PlanListIn,
     RatingIn,
     RatingOut,
     SatisfactionOut,
     SatisfactionQueryIn,
     ServicePlanIn,
     ServicePlanOut,
+    ServicePlanPageOut,
     ServiceRequestCreateIn,
     ServiceRequestDetailOut,
     ServiceRequestEventOut,
@@ -306,6 +309,37 @@ def _plan_out(plan: ServicePlan) -> dict:
 
 class ServicePlanCreateView(APIView):
     throttle_classes = [ServiceRequestThrottle]
+
+    @extend_schema(
+        operation_id="service_plans_list", responses=ServicePlanPageOut, summary="定期服务列表：本人和家人的（工作人员加 scope=region 看本辖区）",
+        parameters=[
+            OpenApiParameter("scope", str, enum=["mine", "region"], description="mine（默认）：我和家人的；region：本辖区（工作人员）"),
+            OpenApiParameter("status", str, enum=["active", "paused", "cancelled"]),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("limit", int),
+        ],
+    )
+    def get(self, request):
+        data = _valid(PlanListIn, request.query_params)
+        plans = visible_plans_for(request.user)
+        if data["scope"] == "region":
+            plans = plans.filter(neighborhood_id__in=require_staff(request.user).staff_of)
+        else:
+            plans = plans.filter(Q(requester=request.user) | Q(beneficiary__owner=request.user))
+        if data.get("status"):
+            plans = plans.filter(status=data["status"])
+        page = paginate_keyset(
+            plans.select_related("item__category"), ordering=("-created_at", "-id"),
+            cursor=request.query_params.get("cursor"), limit=parse_limit(request.query_params.get("limit")),
+        )
+        counts: dict[int, dict[str, int]] = {}
+        for row in (
+            ServiceRequest.objects.filter(plan_id__in=[plan.pk for plan in page.items])
+            .values("plan_id", "status").annotate(n=Count("id")).order_by()
+        ):
+            counts.setdefault(row["plan_id"], {})[row["status"]] = row["n"]
+        serialized = ServicePlanOut(page.items, many=True, context={"occurrences_by_plan": counts}).data
+        return Response(page_response(page, serialized))
 
     @extend_schema(operation_id="service_plans_create", request=ServicePlanIn, responses={201: ServicePlanOut},
                    parameters=[IDEMPOTENCY_HEADER], summary="定期服务（如每日送餐），按日生成工单")

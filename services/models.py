@@ -166,6 +166,7 @@ class ServiceRequest(models.Model):
         REJECTED = "rejected", "已驳回"  # the committee declined, with a reason
         CANCELLED = "cancelled", "已取消"  # the requester withdrew it (or its plan stopped)
         REOPENED = "reopened", "已重开"  # the resident said it was not done right; back to the committee
+        PAUSED = "paused", "已暂停"  # a standing order's day on hold while its plan is paused
 
     class Actor(models.TextChoices):
         STAFF = "staff", "居委/街道工作人员"
@@ -189,6 +190,7 @@ class ServiceRequest(models.Model):
         (S.ASSIGNED, S.CANCELLED): Actor.REQUESTER,
         (S.IN_SERVICE, S.CANCELLED): Actor.REQUESTER,
         (S.REOPENED, S.CANCELLED): Actor.REQUESTER,
+        (S.PAUSED, S.CANCELLED): Actor.REQUESTER,
         (S.COMPLETED, S.REOPENED): Actor.REQUESTER,
         # Rated but not done right ("nobody came", 1★): the window after completion still holds.
         (S.RATED, S.REOPENED): Actor.REQUESTER,
@@ -270,6 +272,12 @@ class ServiceRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.item_id} {self.get_status_display()}"
+
+    @classmethod
+    def asked(cls) -> Q:
+        """Rows that stand for a service somebody asked for: not a standing order's day that its
+        plan's pause or cancellation stopped. Dashboards count these, not rows."""
+        return ~Q(plan__isnull=False, status__in=(cls.Status.PAUSED, cls.Status.CANCELLED))
 
     @property
     def is_open(self) -> bool:

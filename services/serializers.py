@@ -402,7 +402,22 @@ class ServicePlanOut(serializers.Serializer):
 
     @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
     def get_occurrences(self, plan: ServicePlan) -> dict:
+        by_plan = self.context.get("occurrences_by_plan")
+        if by_plan is not None:
+            return by_plan.get(plan.pk, {})
         return self.context.get("occurrences", {})
+
+
+class PlanListIn(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=["mine", "region"], required=False, default="mine")
+    status = serializers.ChoiceField(choices=ServicePlan.Status.choices, required=False)
+    cursor = serializers.CharField(required=False)
+    limit = serializers.CharField(required=False)
+
+
+class ServicePlanPageOut(serializers.Serializer):
+    results = ServicePlanOut(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
 
 
 class PlanActionOut(serializers.Serializer):

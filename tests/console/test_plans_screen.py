@@ -28,7 +28,7 @@ def plan(neighborhood):
 
 
 def _live(plan) -> int:
-    return ServiceRequest.objects.filter(plan=plan).exclude(status="cancelled").count()
+    return ServiceRequest.objects.filter(plan=plan).exclude(status__in=["cancelled", "paused"]).count()
 
 
 def test_staff_pause_resume_and_cancel_a_plan(plan, committee_staff, console_for):

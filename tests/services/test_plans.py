@@ -65,11 +65,13 @@ def test_pause_stops_future_open_occurrences_and_keeps_completed_ones(world, api
     response = son.post(f"{URL}/{plan_id}/pause")
     assert response.status_code == 200 and response.json()["occurrences_changed"] == 9
     statuses = dict(ServiceRequest.objects.filter(plan_id=plan_id).values_list("id", "status"))
-    assert statuses[done.pk] == "completed" and list(statuses.values()).count("cancelled") == 9
+    assert statuses[done.pk] == "completed" and list(statuses.values()).count("paused") == 9
     assert_error(son.post(f"{URL}/{plan_id}/pause"), 409, "plan_state_changed")
     resumed = son.post(f"{URL}/{plan_id}/resume")
     assert resumed.status_code == 200 and resumed.json()["occurrences_changed"] == 9
     assert ServiceRequest.objects.filter(plan_id=plan_id, status="assigned").count() == 9
+    # The same rows came back: a pause and a resume never double a day.
+    assert ServiceRequest.objects.filter(plan_id=plan_id).count() == 10
     cancelled = son.post(f"{URL}/{plan_id}/cancel")
     assert cancelled.json()["plan"]["status"] == "cancelled"
     assert ServiceRequest.objects.filter(plan_id=plan_id).exclude(status="cancelled").count() == 1
@@ -109,3 +111,72 @@ def test_outsiders_cannot_see_or_stop_a_plan(world, api_for):
         assert_error(api_for(outsider).post(f"{URL}/{plan_id}/cancel"), 404)
     assert ServicePlan.objects.get(pk=plan_id).status == "active"
     assert api_for(world.staff).get(f"{URL}/{plan_id}").status_code == 200
+
+
+def test_a_day_the_family_cancelled_stays_cancelled_through_pause_and_resume(world, api_for):
+    son = api_for(world.son)
+    plan_id = son.post(URL, _body(days=5)).json()["id"]
+    one_day = ServiceRequest.objects.filter(plan_id=plan_id).order_by("occurrence_date")[2]
+    assert son.post(f"/api/v1/service-requests/{one_day.pk}/transitions", {"to": "cancelled"}).status_code == 200
+    son.post(f"{URL}/{plan_id}/pause")
+    son.post(f"{URL}/{plan_id}/pause")  # a double tap changes nothing
+    resumed = son.post(f"{URL}/{plan_id}/resume").json()
+    assert resumed["occurrences_changed"] == 4
+    assert resumed["plan"]["occurrences"] == {"assigned": 4, "cancelled": 1}
+    assert ServiceRequest.objects.filter(plan_id=plan_id).count() == 5
+    assert ServiceRequest.objects.get(pk=one_day.pk).status == "cancelled"
+
+
+def test_paused_days_are_off_the_queues_and_out_of_the_dashboard_counts(world, api_for):
+    from console.queries import Period, service_stats
+
+    son = api_for(world.son)
+    plan_id = son.post(URL, _body(days=30)).json()["id"]
+    son.post("/api/v1/service-requests", {"item": item("meal-delivery").pk})
+    son.post(f"{URL}/{plan_id}/pause")
+    son.post(f"{URL}/{plan_id}/resume")
+    son.post(f"{URL}/{plan_id}/pause")
+    queue = api_for(world.staff).get("/api/v1/service-requests", {"scope": "region", "plan": plan_id}).json()["results"]
+    assert all(r["status"] == "paused" for r in queue)
+    assert api_for(world.staff).get("/api/v1/service-requests", {"scope": "region", "overdue": "true"}).json()["results"] == []
+    today = timezone.localdate()
+    stats = service_stats([world.neighborhood.pk], Period(start=today - timedelta(days=7), end=today, granularity="week"))
+    meal = next(row for row in stats if row["requests"])
+    assert meal["requests"] == 1  # the one-off tap; the paused plan's 30 held days are not 30 asks
+
+
+def test_a_resident_lists_their_plans_and_staff_list_their_regions(world, api_for):
+    son = api_for(world.son)
+    first = son.post(URL, _body(days=3)).json()["id"]
+    second = son.post(URL, _body(days=7)).json()["id"]
+    son.post(f"{URL}/{first}/pause")
+    mine = son.get(URL).json()
+    assert [p["id"] for p in mine["results"]] == [second, first] and mine["next_cursor"] is None
+    assert mine["results"][1]["status"] == "paused" and mine["results"][1]["occurrences"] == {"paused": 3}
+    assert [p["id"] for p in son.get(URL, {"status": "paused"}).json()["results"]] == [first]
+    page = son.get(URL, {"limit": 1}).json()
+    assert [p["id"] for p in page["results"]] == [second]
+    assert [p["id"] for p in son.get(URL, {"limit": 1, "cursor": page["next_cursor"]}).json()["results"]] == [first]
+    # Others see nothing of them; staff of the region see them with scope=region only.
+    assert api_for(world.neighbor).get(URL).json()["results"] == []
+    assert api_for(world.outsider).get(URL).json()["results"] == []
+    assert {p["id"] for p in api_for(world.staff).get(URL, {"scope": "region"}).json()["results"]} == {first, second}
+    assert_error(api_for(world.neighbor).get(URL, {"scope": "region"}), 403)
+    assert_error(son.get(URL, {"scope": "everything"}), 400, "invalid_input")
+
+
+def test_listing_plans_costs_the_same_queries_for_two_plans_as_for_six(world, api_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    son = api_for(world.son)
+    son.get(URL)  # the token's last-used write
+    for _ in range(2):
+        son.post(URL, _body(days=2))
+    with CaptureQueriesContext(connection) as two:
+        son.get(URL)
+    for _ in range(4):
+        son.post(URL, _body(days=2))
+    with CaptureQueriesContext(connection) as six:
+        assert len(son.get(URL).json()["results"]) == 6
+    assert len(six.captured_queries) == len(two.captured_queries)
