@@ -164,8 +164,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "channels",
-    "django_tasks_db",
+    # Before django_tasks_db: core's db_worker (which outlives a database restart) replaces its own.
     "core",
+    "django_tasks_db",
     "wechat",
     "residents",
     "notifications",
