@@ -87,11 +87,15 @@ def periodic_jobs() -> list[PeriodicJob]:
 
 
 def enqueue_due_jobs(now: datetime | None = None) -> list[str]:
-    """Enqueue every job due at `now` that no other scheduler has claimed; return their paths.
+    """Enqueue every job due now that no other scheduler has claimed; return their paths.
 
-    Database errors propagate: the caller (run_scheduler) reconnects and tries again.
+    `now` fixes the clock (tests); otherwise each claim reads the clock when it is made, so
+    a tick slowed by a reconnect does not date a run earlier than it happened (which
+    would bring the next one closer than a period). Database errors propagate: the
+    caller (run_scheduler) reconnects and tries again.
     """
-    now = now or timezone.now()
+    clock = (lambda: now) if now else timezone.now
+    now = clock()
     jobs = {job.task_path: job for job in periodic_jobs()}
     states = PeriodicJobState.objects.in_bulk(list(jobs))
     missing = [
@@ -113,10 +117,10 @@ def enqueue_due_jobs(now: datetime | None = None) -> list[str]:
                 schedule=job.schedule, next_run_at=job.first_run(now)
             )
             continue
-        if state.next_run_at > now:
+        if state.next_run_at > clock():
             continue
         try:
-            if _claim_and_enqueue(job, seen_next_run_at=state.next_run_at, now=now):
+            if _claim_and_enqueue(job, seen_next_run_at=state.next_run_at, now=clock()):
                 enqueued.append(path)
         except RECOVERABLE_DB_ERRORS:
             raise
@@ -140,5 +144,5 @@ def _claim_and_enqueue(job: PeriodicJob, *, seen_next_run_at: datetime, now: dat
         # With django-tasks-db the task row commits with the claim, or neither does.
         result = task.enqueue()
         PeriodicJobState.objects.filter(name=job.task_path).update(last_task_id=str(result.id)[:64])
-    logger.info("enqueued periodic job %s", job.task_path)
+    logger.debug("enqueued periodic job %s", job.task_path)
     return True
