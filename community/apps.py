@@ -6,6 +6,10 @@ class CommunityConfig(AppConfig):
     verbose_name = "社区通"
 
     def ready(self) -> None:
+        from core.scheduler import register_periodic
+
+        register_periodic("community.tasks.recheck_pending_content", 60)
+
         from community.actions import on_image_checked
         from core.images import image_checked
 

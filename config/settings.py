@@ -164,8 +164,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "channels",
-    "django_tasks_db",
+    # Before django_tasks_db: core's db_worker (which outlives a database restart) replaces its own.
     "core",
+    "django_tasks_db",
     "wechat",
     "residents",
     "notifications",
@@ -271,6 +272,12 @@ TASKS = {
         "QUEUES": ["default", "wechat"],
     }
 }
+# run_scheduler (core/scheduler.py): how often it looks for due jobs, and an interval that
+# replaces every interval job's own (for tests and demos; 0 keeps each job's interval).
+SCHEDULER_TICK_SECONDS = env.float("SCHEDULER_TICK_SECONDS", default=1.0)
+SCHEDULER_INTERVAL_SECONDS = env.int("SCHEDULER_INTERVAL_SECONDS", default=0)
+if SCHEDULER_TICK_SECONDS <= 0 or SCHEDULER_INTERVAL_SECONDS < 0:
+    raise ImproperlyConfigured("SCHEDULER_TICK_SECONDS must be positive, SCHEDULER_INTERVAL_SECONDS not negative")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["residents.auth.BearerTokenAuthentication"],

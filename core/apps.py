@@ -15,3 +15,9 @@ class CoreConfig(AppConfig):
         push_received.connect(on_wechat_push, dispatch_uid="core.images.media_check")
         # Each app's pipl.py registers its export, erase and retention steps (core/pipl.py).
         pipl.autodiscover()
+
+        from core.scheduler import register_periodic
+
+        register_periodic("core.tasks.check_pending_images", 60)
+        # At night, when no one is working (Asia/Shanghai).
+        register_periodic("core.tasks.purge_expired_sensitive_data", cron="0 3 * * *")

@@ -68,3 +68,26 @@ class Image(models.Model):
     @property
     def is_public(self) -> bool:
         return self.status == self.Status.PASSED
+
+
+class PeriodicJobState(models.Model):
+    """One row per periodic job (core.scheduler): when it is next due, cluster-wide.
+
+    A scheduler runs a job only after moving `next_run_at` forward with a conditional
+    UPDATE on the value it read, so however many schedulers run, one of them wins each
+    period; and the row outlives a scheduler, so a restart does not run a daily job twice.
+    """
+
+    name = models.CharField(max_length=200, primary_key=True, help_text="dotted path of the task")
+    schedule = models.CharField(max_length=100, help_text="the schedule next_run_at was computed from")
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_task_id = models.CharField(max_length=64, blank=True, help_text="the task result of the last run")
+    run_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "定时任务状态"
+        verbose_name_plural = "定时任务状态"
+
+    def __str__(self) -> str:
+        return self.name

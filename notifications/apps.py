@@ -6,6 +6,11 @@ class NotificationsConfig(AppConfig):
     verbose_name = "消息通知"
 
     def ready(self) -> None:
+        from core.scheduler import register_periodic
+
+        # The sweep that re-enqueues outbox rows a killed worker or a lost enqueue left behind.
+        register_periodic("notifications.tasks.deliver_due_outbox", 15)
+
         from notifications import receivers, streams  # noqa: F401  (streams registers the built-in prefixes)
         from wechat.signals import push_received
 

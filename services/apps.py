@@ -10,6 +10,7 @@ class ServicesConfig(AppConfig):
 
         # The sweep that catches notes/comments whose on-commit re-check was lost or failed again.
         register_periodic("services.tasks.recheck_pending_text", 60)
+        register_periodic("services.tasks.flag_overdue_requests", 60)
 
         from services.models import ProviderOrganization, ServiceCategory, ServiceItem
         from services.queries import CATALOG

@@ -2,6 +2,8 @@
 
     python manage.py deliver_outbox --loop            # every 5 s, next to `manage.py db_worker`
     python manage.py deliver_outbox --send            # send due messages in this process, once
+
+The loop carries on by itself after a database restart or outage (core/outage.py).
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 
+from core.outage import RECOVERABLE_DB_ERRORS, DatabaseOutage
 from notifications import delivery
 
 
@@ -23,18 +27,34 @@ class Command(BaseCommand):
         parser.add_argument("--send", action="store_true", help="send due rows here instead of enqueueing tasks")
 
     def handle(self, *args, loop: bool, interval: float, grace: float, send: bool, **options):
+        outage = DatabaseOutage("deliver_outbox")
         while True:
-            if send:
-                report = delivery.deliver_due()
-                if report.claimed:
-                    self.stdout.write(f"sent batch: {report.outcomes}")
-            else:
-                ids = delivery.sweep(grace_seconds=grace)
-                if ids:
-                    self.stdout.write(f"re-enqueued {len(ids)} outbox message(s)")
+            # A loop lives for days: drop a connection a database restart broke, like a request would.
+            close_old_connections()
+            try:
+                self.sweep_once(send=send, grace=grace)
+            except RECOVERABLE_DB_ERRORS as exc:
+                if not loop:
+                    raise
+                self.pause(outage.failed(exc))
+                continue
+            outage.recovered()
             if not loop:
                 return
-            try:
-                time.sleep(interval)
-            except KeyboardInterrupt:
-                return
+            self.pause(interval)
+
+    def sweep_once(self, *, send: bool, grace: float) -> None:
+        if send:
+            report = delivery.deliver_due()
+            if report.claimed:
+                self.stdout.write(f"sent batch: {report.outcomes}")
+        else:
+            ids = delivery.sweep(grace_seconds=grace)
+            if ids:
+                self.stdout.write(f"re-enqueued {len(ids)} outbox message(s)")
+
+    def pause(self, seconds: float) -> None:
+        try:
+            time.sleep(seconds)
+        except KeyboardInterrupt:
+            raise SystemExit(0) from None
