@@ -345,6 +345,9 @@ POST_DAILY_CAP = env.int("POST_DAILY_CAP", default=20)
 
 # API tokens
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+# How often an open WebSocket reads its token again (0: never). Logout, ban and erasure close
+# sockets at once through the channel layer; this bounds how long one lost message matters.
+WS_RECHECK_SECONDS = env.float("WS_RECHECK_SECONDS", default=60.0)
 
 # Security headers (DEBUG off); HTTPS redirects are the reverse proxy's job.
 SECURE_CONTENT_TYPE_NOSNIFF = True

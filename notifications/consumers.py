@@ -6,22 +6,31 @@ Auth: the API token as `?token=` or as a `Sec-WebSocket-Protocol` entry (offer
 Client → server: {"action": "subscribe" | "unsubscribe", "stream": "neighborhood.12"}
 Server → client:  {"type": "subscribed", "stream", "last_id"}   (resync point for GET /api/v1/events)
                   {"id", "stream", "type", "payload"}           (an event)
+                  {"type": "subscription_ended", "stream", "reason"}  (a membership or role ended)
                   {"error": {...}} then close 4403 for a stream the user may not read.
+                  {"error": {"code": "session_revoked", ...}} then close 4401 after logout, ban, erasure.
+
+A socket's session ends with its token: each socket joins its user's and its token's
+control groups (notifications.sessions), so logout, ban and erasure close it on every
+server process once they commit; as a backstop for a lost control message the token is
+read again on each subscribe and every `WS_RECHECK_SECONDS`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 
 from core.errors import error_body
-from notifications import queries, streams
+from notifications import queries, sessions, streams
 from notifications.realtime import group_name
-from residents.auth import authenticate_token
+from residents.auth import authenticate_token, reauthenticate_token
 
 logger = logging.getLogger(__name__)
 
@@ -30,41 +39,85 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_MESSAGE = 4400
 MAX_STREAMS = 50
 
+SESSION_ENDED_MESSAGES = {
+    sessions.REASON_LOGOUT: "您已退出登录",
+    sessions.REASON_BANNED: "账号已停用，如有疑问请联系居委会",
+    sessions.REASON_ERASED: "账号已注销",
+}
+
 
 @database_sync_to_async
 def _authenticate(raw: str):
-    """(user, None) or (None, error code). Consumers never write, hence touch=False."""
+    """(user, token, None) or (None, None, error code). Consumers never write, hence touch=False."""
     try:
-        user, _token = authenticate_token(raw, touch=False)
+        user, token = authenticate_token(raw, touch=False)
+    except AuthenticationFailed as exc:
+        return None, None, exc.get_codes()
+    return user, token, None
+
+
+def _reauthenticate(token_id: int):
+    """The token's user read afresh (memberships and roles included), or the error code."""
+    try:
+        user, _token = reauthenticate_token(token_id)
     except AuthenticationFailed as exc:
         return None, exc.get_codes()
     return user, None
 
 
 @database_sync_to_async
-def _authorize(user, stream: str) -> int | None:
-    """The stream's last event id if the user may read it, else None."""
+def _authorize(token_id: int, stream: str) -> tuple[str | None, int | None]:
+    """(None, the stream's last event id) if the token is still good and its user may read
+    the stream; (error code, None) for a dead token; (None, None) for a refused stream."""
+    user, error_code = _reauthenticate(token_id)
+    if user is None:
+        return error_code, None
     if not streams.can_read(user, stream):
-        return None
-    return queries.last_event_id(stream)
+        return None, None
+    return None, queries.last_event_id(stream)
+
+
+@database_sync_to_async
+def _recheck(token_id: int, held: list[str]) -> tuple[str | None, set[str]]:
+    """(error code, set()) for a dead token, else (None, the held streams no longer readable)."""
+    user, error_code = _reauthenticate(token_id)
+    if user is None:
+        return error_code, set()
+    return None, {stream for stream in held if not streams.can_read(user, stream)}
 
 
 class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = None
+        self.token_id: int | None = None
         self.streams: set[str] = set()
+        self.control_groups: list[str] = []
+        self.recheck_task: asyncio.Task | None = None
+        # Subscribing, dropping streams and the periodic re-check each read the database
+        # between awaits; one at a time, so a drop cannot interleave with a subscribe.
+        self.lock = asyncio.Lock()
         token, subprotocol = self._token_from_scope()
         # Accept first: a close code (4401) can only be sent on an open socket.
         await self.accept(subprotocol=subprotocol)
         if not token:
             await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated", "请先登录")
             return
-        user, error_code = await _authenticate(token)
+        user, api_token, error_code = await _authenticate(token)
         if user is None:
-            message = "登录已过期，请重新登录" if error_code == "token_expired" else "登录凭证无效，请重新登录"
-            await self._refuse(CLOSE_UNAUTHENTICATED, error_code or "token_invalid", message)
+            await self._refuse_token(error_code)
             return
-        self.user = user
+        self.control_groups = [sessions.user_group(user.pk), sessions.token_group(api_token.pk)]
+        for group in self.control_groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        # A logout that committed between the check above and joining the groups sent its
+        # message to nobody: read the token once more now that any later one reaches us.
+        error_code, _ = await _recheck(api_token.pk, [])
+        if error_code is not None:
+            await self._refuse_token(error_code)
+            return
+        self.user, self.token_id = user, api_token.pk
+        if settings.WS_RECHECK_SECONDS > 0:
+            self.recheck_task = asyncio.create_task(self._recheck_periodically(settings.WS_RECHECK_SECONDS))
 
     def _token_from_scope(self) -> tuple[str | None, str | None]:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -80,6 +133,11 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(error_body(error_code, message, detail))
         await self.close(code=code)
 
+    async def _refuse_token(self, error_code: str | None) -> None:
+        message = "登录已过期，请重新登录" if error_code == "token_expired" else "登录凭证无效，请重新登录"
+        self.user = None
+        await self._refuse(CLOSE_UNAUTHENTICATED, error_code or "token_invalid", message)
+
     async def receive_json(self, content, **kwargs) -> None:
         if self.user is None:
             return
@@ -88,23 +146,31 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if action not in ("subscribe", "unsubscribe") or not isinstance(stream, str):
             await self.send_json(error_body("invalid_message", "消息格式错误", {"expected": {"action": "subscribe", "stream": "neighborhood.<id>"}}))
             return
-        if action == "unsubscribe":
-            if stream in self.streams:
-                self.streams.discard(stream)
-                await self.channel_layer.group_discard(group_name(stream), self.channel_name)
-            await self.send_json({"type": "unsubscribed", "stream": stream})
-            return
-        if len(self.streams) >= MAX_STREAMS and stream not in self.streams:
-            await self.send_json(error_body("too_many_streams", f"最多同时订阅 {MAX_STREAMS} 个频道"))
-            return
-        last_id = await _authorize(self.user, stream)
-        if last_id is None:
-            # Same answer as for a stream that does not exist.
-            await self._refuse(CLOSE_FORBIDDEN, "stream_not_found", "订阅的频道不存在", stream=stream)
-            return
-        self.streams.add(stream)
-        await self.channel_layer.group_add(group_name(stream), self.channel_name)
-        await self.send_json({"type": "subscribed", "stream": stream, "last_id": last_id})
+        async with self.lock:
+            if self.user is None:  # closed while this message waited for the lock
+                return
+            if action == "unsubscribe":
+                if stream in self.streams:
+                    self.streams.discard(stream)
+                    await self.channel_layer.group_discard(group_name(stream), self.channel_name)
+                await self.send_json({"type": "unsubscribed", "stream": stream})
+                return
+            if len(self.streams) >= MAX_STREAMS and stream not in self.streams:
+                await self.send_json(error_body("too_many_streams", f"最多同时订阅 {MAX_STREAMS} 个频道"))
+                return
+            # Read afresh on each subscribe: a revoked token must not subscribe, and a
+            # membership that ended must not come back through a profile cached at connect.
+            error_code, last_id = await _authorize(self.token_id, stream)
+            if error_code is not None:
+                await self._refuse_token(error_code)
+                return
+            if last_id is None:
+                # Same answer as for a stream that does not exist.
+                await self._refuse(CLOSE_FORBIDDEN, "stream_not_found", "订阅的频道不存在", stream=stream)
+                return
+            self.streams.add(stream)
+            await self.channel_layer.group_add(group_name(stream), self.channel_name)
+            await self.send_json({"type": "subscribed", "stream": stream, "last_id": last_id})
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         try:
@@ -118,6 +184,55 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 {"id": message["id"], "stream": message["stream"], "type": message["event"], "payload": message["payload"]}
             )
 
-    async def disconnect(self, code) -> None:
+    async def stq_session_revoked(self, message: dict) -> None:
+        """Logout (this token), ban or erasure (every token of the user): notifications.sessions."""
+        if self.user is None:
+            return
+        reason = message.get("reason", "")
+        self.user = None
+        await self._drop_all_streams()
+        await self._refuse(
+            CLOSE_UNAUTHENTICATED, "session_revoked", SESSION_ENDED_MESSAGES.get(reason, "登录已失效，请重新登录"), reason=reason
+        )
+
+    async def stq_access_changed(self, message: dict) -> None:
+        """A membership or role of the user ended: drop what they may no longer read."""
+        await self._recheck(reason=message.get("reason") or sessions.REASON_MEMBERSHIP_ENDED)
+
+    async def _recheck(self, *, reason: str) -> None:
+        async with self.lock:
+            if self.user is None:
+                return
+            error_code, lost = await _recheck(self.token_id, sorted(self.streams))
+            if error_code is not None:
+                await self._drop_all_streams()
+                await self._refuse_token(error_code)
+                return
+            for stream in sorted(lost):
+                self.streams.discard(stream)
+                await self.channel_layer.group_discard(group_name(stream), self.channel_name)
+                await self.send_json({"type": "subscription_ended", "stream": stream, "reason": reason})
+
+    async def _recheck_periodically(self, interval: float) -> None:
+        """The backstop for a control message the layer lost (a Redis blip): an expired or
+        revoked token closes within one interval, a lost stream is dropped within one."""
+        while self.user is not None:
+            await asyncio.sleep(interval)
+            try:
+                await self._recheck(reason="access_changed")
+            except Exception:
+                logger.warning("periodic WebSocket re-check failed; trying again next interval", exc_info=True)
+
+    async def _drop_all_streams(self) -> None:
         for stream in getattr(self, "streams", set()):
             await self.channel_layer.group_discard(group_name(stream), self.channel_name)
+        self.streams = set()
+
+    async def disconnect(self, code) -> None:
+        self.user = None
+        task = getattr(self, "recheck_task", None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        await self._drop_all_streams()
+        for group in getattr(self, "control_groups", []):
+            await self.channel_layer.group_discard(group, self.channel_name)

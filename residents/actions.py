@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core.crypto import blind_index
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
+from notifications import sessions
 from notifications.actions import do_notify
 from notifications.realtime import publish_on_commit
 from residents import access
@@ -73,16 +74,21 @@ def do_login_wechat(
 
 
 def do_logout(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Revoke one token; the WebSockets opened with it close (4401) once this commits."""
+    with transaction.atomic():
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        sessions.close_sessions_on_commit(reason=sessions.REASON_LOGOUT, token_id=token.pk)
 
 
 def do_ban_user(*, user_id: int, actor: User | None) -> User:
-    """Ban a user: they can no longer log in, and every token they hold stops working now."""
+    """Ban a user: they can no longer log in, every token they hold stops working now, and
+    their open WebSockets close (4401) on every server once this commits."""
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user_id)
         user.is_banned = True
         user.save(update_fields=["is_banned"])
         revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        sessions.close_sessions_on_commit(reason=sessions.REASON_BANNED, user_id=user.pk)
         logger.info("user %s banned by %s; %d tokens revoked", user.pk, getattr(actor, "pk", None), revoked)
     return user
 
@@ -245,6 +251,10 @@ def do_decide_membership(*, membership_id: int, actor: User, approve: bool, reas
             membership.is_current = True
             fields.append("is_current")
         membership.save(update_fields=fields)
+        if not approve:
+            sessions.recheck_streams_on_commit(
+                user_id=membership.user_id, reason=sessions.REASON_MEMBERSHIP_ENDED, region_id=membership.neighborhood_id
+            )
         name = membership.neighborhood.name
         decision = "approved" if approve else "rejected"
         do_notify(
@@ -278,7 +288,8 @@ def do_set_current_membership(*, membership_id: int, actor: User) -> Membership:
 
 
 def do_leave_membership(*, membership_id: int, actor: User) -> Membership:
-    """Leave a home (or withdraw a pending application). Roles held there end with it."""
+    """Leave a home (or withdraw a pending application). Roles held there end with it, and so
+    do the user's WebSocket subscriptions to its streams (once this commits)."""
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=actor.pk).first()
         membership = Membership.objects.select_for_update().get(pk=membership_id, user=actor)
@@ -301,6 +312,9 @@ def do_leave_membership(*, membership_id: int, actor: User) -> Membership:
             )
             if successor is not None:
                 Membership.objects.filter(pk=successor.pk).update(is_current=True)
+        sessions.recheck_streams_on_commit(
+            user_id=actor.pk, reason=sessions.REASON_MEMBERSHIP_ENDED, region_id=membership.neighborhood_id
+        )
     access.forget_profile(actor)
     return membership
 
@@ -423,6 +437,8 @@ def do_revoke_role(*, role_id: int, actor: User) -> Role:
             raise Forbidden("role_grant_forbidden", "您无权撤销该角色")
         role.revoked_at = timezone.now()
         role.save(update_fields=["revoked_at"])
+        # Staff streams of the region (and anything else the role granted) end with it.
+        sessions.recheck_streams_on_commit(user_id=role.user_id, reason=sessions.REASON_ROLE_REVOKED, region_id=role.region_id)
     return role
 
 

@@ -34,14 +34,28 @@ def authenticate_token(raw: str, *, touch: bool = True):
     `touch=False` skips the last_used_at write, for callers that must not write (WebSocket
     consumers: a reconnect storm must not become a write storm)."""
     token = ApiToken.find(raw)
+    now = timezone.now()
+    user = _check_token(token, now)
+    if touch and (token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return user, token
+
+
+def reauthenticate_token(token_id: int):
+    """(user, token) for a token authenticated earlier, read afresh; raises like `authenticate_token`.
+
+    For long-lived connections (WebSocket) that must notice a logout, a ban or an erasure
+    after they authenticated. Never writes."""
+    token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
+    return _check_token(token, timezone.now()), token
+
+
+def _check_token(token: ApiToken | None, now):
     if token is None or token.revoked_at is not None:
         raise exceptions.AuthenticationFailed("登录凭证无效，请重新登录", code="token_invalid")
-    now = timezone.now()
     if token.expires_at <= now:
         raise exceptions.AuthenticationFailed("登录已过期，请重新登录", code="token_expired")
     user = token.user
     if not user.is_active or user.is_banned or user.deleted_at is not None:
         raise exceptions.AuthenticationFailed("账号已停用", code="token_invalid")
-    if touch and (token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return user, token
+    return user
