@@ -270,7 +270,7 @@ def _comment_became_public(comment: Comment, post: Post) -> None:
                 title="您的帖子收到了官方回复",
                 body=comment.body[:100],
                 page=f"pages/post/detail?id={post.pk}",
-                data={"post_id": post.pk, "comment_id": comment.pk},
+                data={"post_id": post.pk, "comment_id": comment.pk, "post_title": post.title},
                 event_key=f"post:{post.pk}:answered",
             )
     _publish(post, "comment.created", comment_id=comment.pk, is_official=comment.is_official)
@@ -404,6 +404,24 @@ _FLAG_ACTIONS = {
 _STATUS_ACTIONS = {"hide": ContentStatus.HIDDEN, "restore": ContentStatus.PUBLISHED, "remove": ContentStatus.REMOVED}
 
 
+# What the author is told when a moderator acts on their post (phrase: at most 5 characters).
+_AUTHOR_HEARS = {"hide": "已隐藏", "remove": "已删除", "restore": "已恢复"}
+
+
+def _notify_author_of_moderation(post: Post, entry: ModerationLog, reason: str) -> None:
+    action = entry.action
+    result = _AUTHOR_HEARS[action]
+    do_notify(
+        recipients=[post.author_id],
+        kind="post_moderated",
+        title=f"您的帖子{result}",
+        body=reason.strip()[:200] or ("帖子已重新公开" if action == "restore" else "如有疑问请联系居委会"),
+        page=f"pages/post/detail?id={post.pk}",
+        data={"post_id": post.pk, "post_title": post.title, "result_label": result, "action": action},
+        event_key=f"post:{post.pk}:moderation:{entry.pk}",
+    )
+
+
 def do_moderate_post(*, post_id: int, actor: User, action: str, reason: str = "") -> Post:
     """Hide/restore/remove/pin/unpin/close or open comments. Two moderators at once: the second gets 409."""
     if action not in POST_ACTIONS:
@@ -432,7 +450,9 @@ def do_moderate_post(*, post_id: int, actor: User, action: str, reason: str = ""
                 Report.objects.filter(post=post, comment__isnull=True, status=Report.Status.OPEN).update(
                     status=Report.Status.RESOLVED
                 )
-        _log(region_id=post.region_id, actor=actor, action=action, reason=reason, post=post, snapshot=snapshot)
+        entry = _log(region_id=post.region_id, actor=actor, action=action, reason=reason, post=post, snapshot=snapshot)
+        if action in _AUTHOR_HEARS and post.author_id != actor.pk:
+            _notify_author_of_moderation(post, entry, reason)
         is_public = post.status == ContentStatus.PUBLISHED
         if was_public and not is_public:
             _publish(post, "post.hidden", reason=action)

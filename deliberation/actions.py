@@ -135,7 +135,11 @@ def _notify(topic: Topic, *, title: str, body: str, event_key: str, exclude: Use
             title=title,
             body=body,
             page=f"pages/topics/detail?id={topic.pk}",
-            data={"topic_id": topic.pk, "status": topic.status},
+            # Only the topic's audience gets it, so the title may travel (unlike on the neighborhood stream).
+            data={
+                "topic_id": topic.pk, "status": topic.status, "topic_title": topic.title,
+                "stage_label": Topic.Status(topic.status).label,
+            },
             event_key=event_key,
         )
 

@@ -141,7 +141,8 @@ def _write_outbox(spec: TemplateSpec, notifications: list[Notification]) -> None
                 kind=notification.kind,
                 openid=openid,
                 template_id=spec.template_id,
-                page=spec.page or notification.page,
+                # The notification names the object it is about (…?id=12); the template's page is a fallback.
+                page=notification.page or spec.page,
                 data=build_data(spec, notification),
                 consent_reserved=has_consent and not spec.long_term,
                 status=status,

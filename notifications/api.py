@@ -25,6 +25,8 @@ from notifications.serializers import (
     InboxOut,
     NotificationOut,
     ReadAllOut,
+    TemplateOut,
+    TemplatesOut,
 )
 
 
@@ -87,6 +89,17 @@ class ConsentsView(APIView):
         form.is_valid(raise_exception=True)
         do_record_consent_results(user=request.user, results=form.validated_data["results"])
         return Response({"consents": ConsentOut(queries.consents_of(request.user), many=True).data})
+
+
+class TemplatesView(APIView):
+    @extend_schema(
+        summary="可订阅的消息模板",
+        description="当前用户能收到的每类通知的订阅消息模板（居民看不到工作人员类的），"
+        "供小程序调用 wx.requestSubscribeMessage 请求授权，再把结果上报到 /notifications/consents。",
+        responses=TemplatesOut,
+    )
+    def get(self, request):
+        return Response({"templates": TemplateOut(queries.templates_for(request.user), many=True).data})
 
 
 class EventsView(APIView):

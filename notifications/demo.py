@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from notifications.models import SubscribeTemplate
 
-# kind: (name, template id, fields, page, long_term)
+# kind: (name, template id, fields, fallback page, long_term). Each field reads what the sending action
+# puts in the notification's `data` (docs/notifications.md has the table); the page the notification
+# names (the object, with its id) wins over the fallback.
 DEMO_TEMPLATES = {
-    "membership_approved": ("入驻审核结果", "demo-tpl-membership-result", {"thing1": "title", "phrase2": "=已通过", "time3": "created_at"}, "pages/home/index", False),
-    "membership_rejected": ("入驻审核结果", "demo-tpl-membership-result", {"thing1": "title", "phrase2": "=未通过", "thing4": "body", "time3": "created_at"}, "pages/me/membership", False),
-    "party_identity_verified": ("党员身份认证结果", "demo-tpl-party-identity", {"thing1": "title", "phrase2": "=已认证", "time3": "created_at"}, "pages/me/index", False),
+    "membership_approved": ("入驻审核结果", "demo-tpl-membership-result", {"thing1": "data.neighborhood_name", "phrase2": "=已通过", "time3": "created_at"}, "pages/home/index", False),
+    "membership_rejected": ("入驻审核结果", "demo-tpl-membership-result", {"thing1": "data.neighborhood_name", "phrase2": "=未通过", "thing4": "data.reason", "time3": "created_at"}, "pages/me/membership", False),
+    "party_identity_verified": ("党员身份认证结果", "demo-tpl-party-identity", {"thing1": "data.neighborhood_name", "phrase2": "=已认证", "time3": "created_at"}, "pages/me/party-identity", False),
+    "party_identity_rejected": ("党员身份认证结果", "demo-tpl-party-identity", {"thing1": "data.neighborhood_name", "phrase2": "=未通过", "thing4": "data.reason", "time3": "created_at"}, "pages/me/party-identity", False),
+    "service_request_new": ("新服务申请提醒", "demo-tpl-service-new", {"thing1": "data.service_name", "thing2": "data.neighborhood_name", "time3": "data.accept_due_at"}, "pages/services/detail", False),
     "service_request_status": ("服务进度通知", "demo-tpl-service-status", {"thing1": "data.service_name", "phrase2": "data.status_label", "thing3": "body", "time4": "created_at"}, "pages/services/detail", False),
-    "service_request_assigned": ("服务派单提醒", "demo-tpl-service-assigned", {"thing1": "data.service_name", "thing2": "data.address_hint", "time3": "created_at"}, "pages/services/detail", False),
+    "service_request_assigned": ("服务派单提醒", "demo-tpl-service-assigned", {"thing1": "data.service_name", "thing2": "data.neighborhood_name", "time3": "data.complete_due_at"}, "pages/services/detail", False),
+    "service_request_overdue": ("服务超时提醒", "demo-tpl-service-overdue", {"thing1": "data.service_name", "thing2": "data.neighborhood_name", "phrase3": "data.overdue_label", "time4": "data.due_at"}, "pages/services/detail", False),
     "topic_update": ("议事进展通知", "demo-tpl-topic-update", {"thing1": "data.topic_title", "phrase2": "data.stage_label", "thing3": "body", "time4": "created_at"}, "pages/topics/detail", False),
-    "post_moderated": ("内容审核结果", "demo-tpl-post-moderated", {"thing1": "title", "phrase2": "data.result_label", "thing3": "body"}, "pages/feed/index", False),
+    "post_answered": ("帖子回复通知", "demo-tpl-post-answered", {"thing1": "data.post_title", "thing2": "body", "time3": "created_at"}, "pages/post/detail", False),
+    "post_moderated": ("内容审核结果", "demo-tpl-post-moderated", {"thing1": "data.post_title", "phrase2": "data.result_label", "thing3": "body"}, "pages/post/detail", False),
 }
 
 

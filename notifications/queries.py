@@ -1,4 +1,4 @@
-"""Read models for the inbox and the event log."""
+"""Read models for the inbox, the event log and the subscribe-message templates."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from notifications import kinds
 from notifications.access import visible_notifications_for
 from notifications.models import Event, Notification, SubscribeConsent
+from notifications.templates import TemplateSpec, active_templates
 
 
 def inbox(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
@@ -33,3 +35,8 @@ def last_event_id(stream: str) -> int:
 
 def consents_of(user: Any) -> QuerySet[SubscribeConsent]:
     return SubscribeConsent.objects.filter(user=user).order_by("template_id")
+
+
+def templates_for(user: Any) -> list[TemplateSpec]:
+    """The templates of the kinds this user can receive: what the mini-program asks consent for."""
+    return [spec for spec in active_templates() if kinds.is_for(spec.kind, user)]

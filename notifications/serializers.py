@@ -71,3 +71,14 @@ class EventsQueryIn(serializers.Serializer):
     stream = serializers.CharField(max_length=90)
     since = serializers.IntegerField(min_value=0, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+
+
+class TemplateOut(serializers.Serializer):
+    kind = serializers.CharField(help_text="通知类型，如 service_request_status")
+    template_id = serializers.CharField(help_text="传给 wx.requestSubscribeMessage 的 tmplIds（不同类型可共用一个模板）")
+    title = serializers.CharField(source="name", help_text="模板标题，如 服务进度通知")
+    long_term = serializers.BooleanField(help_text="长期订阅：一次授权长期有效；否则每次授权只能发送一条")
+
+
+class TemplatesOut(serializers.Serializer):
+    templates = TemplateOut(many=True)

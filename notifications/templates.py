@@ -54,8 +54,9 @@ class TemplateSpec:
     kind: str
     template_id: str
     fields: dict[str, str]
-    page: str
+    page: str  # only when the notification names no page of its own
     long_term: bool
+    name: str = ""  # the template's title in the mini-program admin (what the consent popup shows)
 
 
 TEMPLATES = ProcessMemo("notifications.templates", ttl_seconds=60)  # cleared by template saves (notifications.apps)
@@ -71,17 +72,35 @@ def template_for(kind: str) -> TemplateSpec | None:
 def _load_template(kind: str) -> TemplateSpec | None:
     row = SubscribeTemplate.objects.filter(kind=kind, is_active=True).first()
     if row is not None:
-        return TemplateSpec(row.kind, row.template_id, dict(row.fields), row.page, row.long_term)
+        return _from_row(row)
     configured = getattr(settings, "NOTIFICATION_TEMPLATES", {}).get(kind)
     if configured:
-        return TemplateSpec(
-            kind,
-            configured["template_id"],
-            dict(configured.get("fields", {})),
-            configured.get("page", ""),
-            bool(configured.get("long_term", False)),
-        )
+        return _from_setting(kind, configured)
     return None
+
+
+def _from_row(row: SubscribeTemplate) -> TemplateSpec:
+    return TemplateSpec(row.kind, row.template_id, dict(row.fields), row.page, row.long_term, row.name)
+
+
+def _from_setting(kind: str, configured: dict[str, Any]) -> TemplateSpec:
+    return TemplateSpec(
+        kind,
+        configured["template_id"],
+        dict(configured.get("fields", {})),
+        configured.get("page", ""),
+        bool(configured.get("long_term", False)),
+        configured.get("name", ""),
+    )
+
+
+def active_templates() -> list[TemplateSpec]:
+    """Every kind's template as template_for answers it (an active row, else the setting), by kind."""
+    specs = {row.kind: _from_row(row) for row in SubscribeTemplate.objects.filter(is_active=True)}
+    for kind, configured in getattr(settings, "NOTIFICATION_TEMPLATES", {}).items():
+        if kind not in specs and configured:
+            specs[kind] = _from_setting(kind, configured)
+    return [specs[kind] for kind in sorted(specs)]
 
 
 def is_long_term(template_id: str) -> bool:

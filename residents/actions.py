@@ -262,8 +262,13 @@ def do_decide_membership(*, membership_id: int, actor: User, approve: bool, reas
             kind=f"membership_{decision}",
             title="入驻申请已通过" if approve else "入驻申请未通过",
             body=f"您加入{name}的申请已通过审核。" if approve else f"您加入{name}的申请未通过：{membership.reject_reason}",
-            page="pages/home/index",
-            data={"membership_id": membership.pk, "neighborhood_id": membership.neighborhood_id},
+            # Approved: the neighborhood's home; rejected: the application, with its reason.
+            page=f"pages/home/index?neighborhood_id={membership.neighborhood_id}" if approve
+            else f"pages/me/membership?id={membership.pk}",
+            data={
+                "membership_id": membership.pk, "neighborhood_id": membership.neighborhood_id, "neighborhood_name": name,
+                "reason": membership.reject_reason,
+            },
             event_key=f"membership:{membership.pk}:{decision}",
         )
         publish_on_commit(
@@ -376,8 +381,8 @@ def do_decide_party_identity(*, request_id: int, actor: User, approve: bool, rea
                 kind="party_identity_verified",
                 title="党员身份已认证",
                 body=f"您在{request.neighborhood.name}的党员身份已认证，将显示党员标识。",
-                page="pages/me/index",
-                data={"request_id": request.pk},
+                page=f"pages/me/party-identity?id={request.pk}",
+                data={"request_id": request.pk, "neighborhood_name": request.neighborhood.name},
                 event_key=f"party_identity:{request.pk}:approved",
             )
         else:
@@ -386,8 +391,8 @@ def do_decide_party_identity(*, request_id: int, actor: User, approve: bool, rea
                 kind="party_identity_rejected",
                 title="亮身份申请未通过",
                 body=f"原因：{request.reject_reason}",
-                page="pages/me/index",
-                data={"request_id": request.pk},
+                page=f"pages/me/party-identity?id={request.pk}",
+                data={"request_id": request.pk, "neighborhood_name": request.neighborhood.name, "reason": request.reject_reason},
                 event_key=f"party_identity:{request.pk}:rejected",
             )
     return request

@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 
 from core.errors import NotFound
 from residents.access import is_staff_for, profile
-from residents.models import User
+from residents.models import Role, User
 from services.models import ProviderOrganization, ServicePlan, ServiceRequest
 
 
@@ -34,6 +34,22 @@ def provider_org_ids(user: User) -> frozenset[int]:
         )
         user._provider_org_ids = cached
     return cached
+
+
+# Who can receive the staff and provider kinds of notification (registered in services.apps).
+
+
+def receives_new_requests(user: User) -> bool:
+    return profile(user).has_role(Role.Kind.COMMITTEE_STAFF)
+
+
+def receives_overdue_requests(user: User) -> bool:
+    p = profile(user)
+    return p.has_role(Role.Kind.COMMITTEE_STAFF) or p.has_role(Role.Kind.STREET_OFFICER)
+
+
+def receives_assignments(user: User) -> bool:
+    return profile(user).has_role(Role.Kind.SERVICE_PROVIDER) or bool(provider_org_ids(user))
 
 
 def is_provider_of(user: User, request: ServiceRequest) -> bool:

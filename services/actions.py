@@ -187,7 +187,11 @@ def _announce_created(req: ServiceRequest, item: ServiceItem) -> None:
         title=f"新服务申请：{item.name}",
         body=f"{req.beneficiary_name or '居民'}申请{item.name}，请在受理时限内处理",
         page=_page(req.pk),
-        data={"service_request_id": req.pk},
+        # What the staff's push shows (notifications/demo.py); no address or health note (an outbox row keeps it).
+        data={
+            "service_request_id": req.pk, "service_name": item.name, "neighborhood_name": req.neighborhood.name,
+            "accept_due_at": req.accept_due_at,
+        },
         event_key=f"service_request:{req.pk}:created",
         fresh=True,  # the request was made a moment ago in this transaction
         # The dispatch board's two events go in the same INSERT as the staff's inbox events.
@@ -272,7 +276,7 @@ def _last_answers(actor: User, item: ServiceItem, given: Any) -> dict[str, Any]:
 def _lock(request_id: int) -> ServiceRequest:
     """Call inside a transaction. The lock serialises two people moving the same request."""
     try:
-        return ServiceRequest.objects.select_for_update(of=("self",)).select_related("item", "beneficiary").get(pk=request_id)
+        return ServiceRequest.objects.select_for_update(of=("self",)).select_related("item", "beneficiary", "neighborhood").get(pk=request_id)
     except ServiceRequest.DoesNotExist:
         raise NotFound("service_request_not_found", "服务工单不存在") from None
 
@@ -332,7 +336,10 @@ def _announce_status(req: ServiceRequest, event: ServiceRequestEvent) -> None:
         title=f"{req.item.name}：{label}",
         body=event.note or f"您的服务申请{label}",
         page=_page(req.pk),
-        data={"service_request_id": req.pk, "status": req.status, "event_id": event.pk},
+        data={
+            "service_request_id": req.pk, "status": req.status, "event_id": event.pk,
+            "service_name": req.item.name, "status_label": label,
+        },
         event_key=f"service_request:{req.pk}:{event.pk}",
     )
     payload = {"id": req.pk, "status": req.status, "event_id": event.pk}
@@ -517,7 +524,11 @@ def _notify_assignee(req: ServiceRequest, event: ServiceRequestEvent) -> None:
         title=f"新派单：{req.item.name}",
         body=f"服务对象：{req.beneficiary_name}",
         page=_page(req.pk),
-        data={"service_request_id": req.pk},
+        # The neighborhood, never the address: the push and its outbox row stay free of personal values.
+        data={
+            "service_request_id": req.pk, "service_name": req.item.name, "neighborhood_name": req.neighborhood.name,
+            "complete_due_at": req.complete_due_at,
+        },
         event_key=f"service_request:{req.pk}:{event.pk}:assignee",
     )
 
@@ -782,7 +793,11 @@ def do_flag_overdue_requests(*, now: dt.datetime | None = None) -> int:
                 title=f"服务工单超时：{req.item.name}",
                 body=f"{req.neighborhood.name}的{req.item.name}申请已超过{which}时限",
                 page=_page(req.pk),
-                data={"service_request_id": req.pk},
+                data={
+                    "service_request_id": req.pk, "service_name": req.item.name,
+                    "neighborhood_name": req.neighborhood.name, "overdue_label": f"{which}超时",
+                    "due_at": req.accept_due_at if which == "受理" else req.complete_due_at,
+                },
                 event_key=f"service_request:{req.pk}:escalated:{event.pk}",
             )
             publish_on_commit(f"staff.street.{req.street_id}", "service_request.overdue", _board_payload(req))
@@ -894,7 +909,10 @@ def do_create_service_plan(
             title=f"新定期服务：{item.name}",
             body=f"{start_date:%m月%d日}至{end_date:%m月%d日}，共{len(occurrences)}次",
             page=f"pages/services/plan?id={plan.pk}",
-            data={"service_plan_id": plan.pk},
+            data={
+                "service_plan_id": plan.pk, "service_name": item.name, "neighborhood_name": plan.neighborhood.name,
+                "accept_due_at": min(o.accept_due_at for o in occurrences),
+            },
             event_key=f"service_plan:{plan.pk}:created",
         )
     return plan
@@ -953,7 +971,8 @@ def _change_plan(plan_id: int, *, actor: User, allowed_from: tuple[str, ...], to
         do_notify(
             recipients=recipients, kind=STATUS_KIND, title=f"定期{plan.item.name}：{label}",
             body=f"影响{changed}次服务", page=f"pages/services/plan?id={plan.pk}",
-            data={"service_plan_id": plan.pk, "status": to}, event_key=f"service_plan:{plan.pk}:{event.pk}",
+            data={"service_plan_id": plan.pk, "status": to, "service_name": plan.item.name, "status_label": label},
+            event_key=f"service_plan:{plan.pk}:{event.pk}",
         )
     return plan, changed
 

@@ -17,3 +17,11 @@ class ServicesConfig(AppConfig):
 
         # The one-tap create reads catalog items through a per-process memo (services.queries.catalog_item).
         CATALOG.cleared_by(ServiceItem, ServiceCategory, ProviderOrganization)
+
+        from notifications import kinds
+        from services import access
+
+        # Staff and provider kinds: the mini-program asks only these people to consent to them.
+        kinds.register_audience("service_request_new", access.receives_new_requests)
+        kinds.register_audience("service_request_overdue", access.receives_overdue_requests)
+        kinds.register_audience("service_request_assigned", access.receives_assignments)
