@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from notifications.access import visible_notifications_for
-from notifications.models import Event, Notification, SubscribeConsent
+from notifications.models import Event, Notification, OutboxMessage, SubscribeConsent
 
 
 def inbox(user: Any, *, unread_only: bool = False) -> QuerySet[Notification]:
@@ -33,3 +33,14 @@ def last_event_id(stream: str) -> int:
 
 def consents_of(user: Any) -> QuerySet[SubscribeConsent]:
     return SubscribeConsent.objects.filter(user=user).order_by("template_id")
+
+
+def outbox_status_counts() -> dict[str, int]:
+    """Outbox rows per status, every status present (0 when none), for operators.
+
+    `unknown` is the one to watch: sends WeChat may or may not have delivered (never retried).
+    """
+    counts = dict.fromkeys(OutboxMessage.Status.values, 0)
+    for row in OutboxMessage.objects.values("status").annotate(n=Count("id")).order_by():
+        counts[row["status"]] = row["n"]
+    return counts
