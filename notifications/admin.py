@@ -38,7 +38,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     list_filter = ["status", "channel", "kind"]
     search_fields = ["event_key", "openid", "msgid"]
     raw_id_fields = ["recipient", "notification"]
-    readonly_fields = ["claim_token", "lease_until", "swept_at", "created_at", "finished_at"]
+    readonly_fields = ["claim_token", "lease_until", "attempt_started_at", "swept_at", "created_at", "finished_at"]
     inlines = [DeliveryAttemptInline]
 
 

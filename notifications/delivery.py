@@ -3,12 +3,20 @@
 A row moves pending → sending (claimed: a claim token and a lease) → a final status, or
 back to pending with a later `next_attempt_at`. Claims are conditional UPDATEs (and
 SELECT ... FOR UPDATE SKIP LOCKED where the database has it), so two workers never hold
-one row. A worker that dies leaves its rows in `sending`; once the lease has passed they
-are due again.
+one row.
 
-At most once, with one window: WeChat accepted the message and the worker died before
-recording it. The row is then sent again after the lease; the log line
-"sent, recording" marks the window.
+At most once, without exception. subscribeMessage.send has no idempotency key, so a send
+whose outcome we do not know is never repeated:
+
+- just before the request leaves, `begin_attempt` commits `attempt_started_at`;
+- a refused connection or a DNS failure (the request never left) goes back to pending;
+- a read timeout, a dropped connection, an HTTP error page or garbage (the request left, no
+  usable answer: WeChatOutcomeUnknown) is final as `unknown`;
+- a worker that dies leaves its rows in `sending`; once the lease has passed, rows it never
+  began are due again and the one it had begun becomes `unknown` (`settle_abandoned`).
+
+An `unknown` row keeps its consent set aside (WeChat most likely spent it); the inbox entry
+is there either way. `queries.outbox_status_counts()` and `deliver_outbox --stats` count them.
 
 Tests drive this directly with `deliver_due(now=...)`; in production the
 `deliver_outbox_message` task (enqueued on commit by do_notify) and the
@@ -37,6 +45,7 @@ from wechat.errors import (
     WeChatError,
     WeChatMisconfigured,
     WeChatNoConsent,
+    WeChatOutcomeUnknown,
     WeChatQuotaExceeded,
     WeChatUnavailable,
 )
@@ -46,6 +55,8 @@ logger = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Status = OutboxMessage.Status
 Outcome = DeliveryAttempt.Outcome
+# Reported, never recorded: another worker took the row before this one began its send.
+LOST_CLAIM = "lost_claim"
 
 
 def _seconds(name: str, default: float) -> float:
@@ -93,7 +104,10 @@ class DeliveryReport:
 
 
 def _due(now: datetime) -> Q:
-    return Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(status=Status.SENDING, lease_until__lt=now)
+    # A lapsed claim is due again only if its worker never began the send (see settle_abandoned).
+    return Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Status.SENDING, lease_until__lt=now, attempt_started_at__isnull=True
+    )
 
 
 def claim(*, now: datetime, limit: int = 50, ids: Iterable[int] | None = None) -> list[OutboxMessage]:
@@ -125,15 +139,30 @@ def claim(*, now: datetime, limit: int = 50, ids: Iterable[int] | None = None) -
                 picked.append((pk, status))
     for pk, status in picked:
         if status == Status.SENDING:
-            logger.warning(
-                "outbox %s: reclaimed after its worker's lease ran out without an outcome; if WeChat "
-                "accepted that try, the user gets this message twice", pk,
-            )
+            logger.warning("outbox %s: reclaimed after its worker's lease ran out before it began the send", pk)
     return list(OutboxMessage.objects.filter(pk__in=[pk for pk, _ in picked], claim_token=token).order_by("id"))
+
+
+def begin_attempt(message: OutboxMessage) -> bool:
+    """Record that this claimed row's request is about to leave. False if the claim is lost.
+
+    Call outside any transaction (the task and `deliver_outbox --send` run in autocommit): the
+    mark must be committed before the request leaves, or a killed worker would leave no trace
+    that WeChat may have the message.
+    """
+    started = timezone.now()
+    updated = OutboxMessage.objects.filter(
+        pk=message.pk, claim_token=message.claim_token, status=Status.SENDING, attempt_started_at__isnull=True
+    ).update(attempt_started_at=started)
+    if updated:
+        message.attempt_started_at = started
+    return bool(updated)
 
 
 def _finish(message: OutboxMessage, *, now: datetime, **values) -> bool:
     """Write the outcome if this worker still holds the row."""
+    if values.get("status") == Status.PENDING:
+        values["attempt_started_at"] = None  # the request never reached WeChat, or WeChat refused it
     updated = OutboxMessage.objects.filter(pk=message.pk, claim_token=message.claim_token, status=Status.SENDING).update(
         lease_until=None, **values
     )
@@ -159,7 +188,10 @@ def _release(messages: Iterable[OutboxMessage], at: datetime) -> None:
 
 def send_one(message: OutboxMessage, *, now: datetime) -> str:
     """Try a claimed row once; record the outcome. Returns the attempt outcome."""
-    started = timezone.now()
+    if not begin_attempt(message):
+        logger.warning("outbox %s: lost the claim before sending; not sent", message.pk)
+        return LOST_CLAIM
+    started = message.attempt_started_at or timezone.now()
     try:
         msgid = wechat_client.send_subscribe_message(
             openid=message.openid,
@@ -175,6 +207,13 @@ def send_one(message: OutboxMessage, *, now: datetime) -> str:
         _finish(message, now=now, status=Status.PENDING, next_attempt_at=until, last_error="45009 daily quota")
         _record(message, started, Outcome.QUOTA, exc.errcode, exc.errmsg)
         return Outcome.QUOTA
+    except WeChatOutcomeUnknown as exc:
+        # The request left and no usable answer came: WeChat may have delivered it. Final.
+        error = f"outcome unknown: {exc.errmsg}"[:300]
+        _finish(message, now=now, status=Status.UNKNOWN, finished_at=now, last_error=error)
+        _record(message, started, Outcome.UNKNOWN, exc.errcode, exc.errmsg)
+        _log_unknown(message.pk, exc.errmsg)
+        return Outcome.UNKNOWN
     except WeChatNoConsent as exc:
         # WeChat's count is the truth: ours was wrong. Do not retry; the inbox entry stays.
         _finish(message, now=now, status=Status.NO_CONSENT, finished_at=now, last_error="43101 no consent")
@@ -208,6 +247,33 @@ def send_one(message: OutboxMessage, *, now: datetime) -> str:
     return Outcome.SENT
 
 
+def _log_unknown(pk: int, why: str) -> None:
+    # Ids and the transport's words only: no openid, no message text.
+    logger.warning("outbox %s: outcome unknown (%s); not retried, the inbox has it", pk, why)
+
+
+def settle_abandoned(*, now: datetime, limit: int = 500) -> list[int]:
+    """Rows whose worker began the send and stopped before recording its outcome (the lease ran
+    out): WeChat may have delivered them, so they become `unknown` and are never sent again."""
+    abandoned = list(
+        OutboxMessage.objects.filter(status=Status.SENDING, lease_until__lt=now, attempt_started_at__isnull=False)
+        .values_list("id", "attempt_started_at")[:limit]
+    )
+    settled = []
+    for pk, attempt_started_at in abandoned:
+        # Conditional: a worker that answers late, or another sweep, may have got there first.
+        if OutboxMessage.objects.filter(
+            pk=pk, status=Status.SENDING, lease_until__lt=now, attempt_started_at__isnull=False
+        ).update(status=Status.UNKNOWN, lease_until=None, finished_at=now, last_error="outcome unknown: worker stopped"):
+            DeliveryAttempt.objects.create(
+                message_id=pk, started_at=attempt_started_at, finished_at=now, outcome=Outcome.UNKNOWN,
+                detail="worker stopped after the send began",
+            )
+            _log_unknown(pk, "worker stopped after the send began")
+            settled.append(pk)
+    return settled
+
+
 def _process(held: list[OutboxMessage], now: datetime, report: DeliveryReport) -> None:
     report.claimed += len(held)
     for index, message in enumerate(held):
@@ -223,6 +289,8 @@ def deliver_due(*, now: datetime | None = None, limit: int = 50) -> DeliveryRepo
     """Claim and send up to `limit` due messages. `now` lets tests move time."""
     now = now or timezone.now()
     report = DeliveryReport()
+    for _ in settle_abandoned(now=now):
+        report.count(Outcome.UNKNOWN)
     pause = paused_until(now)
     if pause is not None:
         report.paused_until = pause
@@ -269,23 +337,21 @@ def schedule(message_id: int, at: datetime) -> None:
 
 def sweep(*, now: datetime | None = None, grace_seconds: float = 30, limit: int = 500) -> list[int]:
     """Find rows whose delivery was lost (a dead worker, an enqueue that failed, a worker that was
-    down) and enqueue them again. A row due for less than `grace_seconds` is left to its own task."""
+    down) and enqueue them again. A row due for less than `grace_seconds` is left to its own task.
+    A row whose dead worker had begun the send is settled as `unknown` instead (never re-sent)."""
     now = now or timezone.now()
+    settle_abandoned(now=now, limit=limit)
     if paused_until(now) is not None:
         return []
     stale = now - timedelta(seconds=grace_seconds)
-    expired = list(
-        OutboxMessage.objects.filter(status=Status.SENDING, lease_until__lt=now).values_list("id", flat=True)[:limit]
-    )
+    never_begun = Q(status=Status.SENDING, lease_until__lt=now, attempt_started_at__isnull=True)
+    expired = list(OutboxMessage.objects.filter(never_begun).values_list("id", flat=True)[:limit])
     for pk in expired:
-        if OutboxMessage.objects.filter(pk=pk, status=Status.SENDING, lease_until__lt=now).update(
+        if OutboxMessage.objects.filter(never_begun, pk=pk).update(
             # next_attempt_at still holds the time it was due when the dead worker claimed it.
             status=Status.PENDING, lease_until=None
         ):
-            logger.warning(
-                "outbox %s: its worker stopped before recording an outcome; retrying (if WeChat accepted "
-                "the earlier try, the user gets it twice)", pk,
-            )
+            logger.warning("outbox %s: its worker stopped before sending it; retrying", pk)
     due = list(
         OutboxMessage.objects.filter(status=Status.PENDING)
         .filter(Q(next_attempt_at__lte=stale) | Q(pk__in=expired))

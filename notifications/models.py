@@ -127,12 +127,22 @@ class OutboxMessage(models.Model):
         PENDING = "pending", "待发送"  # due at next_attempt_at
         SENDING = "sending", "发送中"  # claimed by a worker until lease_until
         SENT = "sent", "已发送"  # WeChat accepted it (msgid)
+        # The request left and no answer came (read timeout, dropped connection, a worker killed
+        # mid-send): WeChat may have delivered it and has no idempotency key, so never sent again.
+        UNKNOWN = "unknown", "结果未知"
         EXPIRED = "expired", "已过期"  # WeChat stayed unavailable past the deadline
         NO_CONSENT = "no_consent", "用户未授权"  # WeChat answered 43101
         SKIPPED_NO_CONSENT = "skipped_no_consent", "无可用授权"  # never sent: inbox only
         FAILED = "failed", "发送失败"  # WeChat rejected the request itself (bad data/template/page)
 
-    FINAL_STATUSES = (Status.SENT, Status.EXPIRED, Status.NO_CONSENT, Status.SKIPPED_NO_CONSENT, Status.FAILED)
+    FINAL_STATUSES = (
+        Status.SENT,
+        Status.UNKNOWN,
+        Status.EXPIRED,
+        Status.NO_CONSENT,
+        Status.SKIPPED_NO_CONSENT,
+        Status.FAILED,
+    )
 
     notification = models.ForeignKey(Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     event_key = models.CharField(max_length=120)
@@ -151,6 +161,9 @@ class OutboxMessage(models.Model):
     deadline = models.DateTimeField("截止时间")
     lease_until = models.DateTimeField(null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
+    # Set, and committed, just before the request to WeChat leaves; cleared when the row goes back
+    # to pending. A lease that runs out with this set means the send may have happened.
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
     swept_at = models.DateTimeField(null=True, blank=True)  # last re-enqueued by the sweep
     msgid = models.CharField(max_length=64, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
@@ -181,6 +194,7 @@ class DeliveryAttempt(models.Model):
         QUOTA = "quota", "今日额度已用完"
         NO_CONSENT = "no_consent", "用户未授权"
         BAD_REQUEST = "bad_request", "请求被拒"
+        UNKNOWN = "unknown", "结果未知"
         ERROR = "error", "其他错误"
 
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE, related_name="attempt_log")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from notifications import kinds
 from notifications.access import visible_notifications_for
-from notifications.models import Event, Notification, SubscribeConsent
+from notifications.models import Event, Notification, OutboxMessage, SubscribeConsent
 from notifications.templates import TemplateSpec, active_templates
 
 
@@ -40,3 +40,14 @@ def consents_of(user: Any) -> QuerySet[SubscribeConsent]:
 def templates_for(user: Any) -> list[TemplateSpec]:
     """The templates of the kinds this user can receive: what the mini-program asks consent for."""
     return [spec for spec in active_templates() if kinds.is_for(spec.kind, user)]
+
+
+def outbox_status_counts() -> dict[str, int]:
+    """Outbox rows per status, every status present (0 when none), for operators.
+
+    `unknown` is the one to watch: sends WeChat may or may not have delivered (never retried).
+    """
+    counts = dict.fromkeys(OutboxMessage.Status.values, 0)
+    for row in OutboxMessage.objects.values("status").annotate(n=Count("id")).order_by():
+        counts[row["status"]] = row["n"]
+    return counts

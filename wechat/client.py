@@ -21,6 +21,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.cache import cache as default_cache
+from urllib3.exceptions import ConnectTimeoutError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
@@ -31,6 +32,7 @@ from wechat.errors import (
     WeChatError,
     WeChatMisconfigured,
     WeChatNoConsent,
+    WeChatOutcomeUnknown,
     WeChatQuotaExceeded,
     WeChatUnavailable,
 )
@@ -107,8 +109,28 @@ class DjangoCacheStorage(SessionStorage):
         self.cache.delete(self.key_name(key))
 
 
-def _transport_error(exc: BaseException) -> WeChatUnavailable:
+def _request_never_left(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached WeChat: refused, DNS, connect timeout, bad URL.
+
+    Everything else (read timeout, a connection dropped mid-answer, a TLS or proxy failure)
+    may have happened after WeChat received the request.
+    """
+    if isinstance(exc, (requests.ConnectTimeout, requests.URLRequired, requests.exceptions.InvalidURL)):
+        return True
+    if isinstance(exc, requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema):
+        return True
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.exceptions.ProxyError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        # urllib3: NewConnectionError (refused) and NameResolutionError (DNS) are ConnectTimeoutErrors.
+        return isinstance(reason, ConnectTimeoutError)
+    return False
+
+
+def _transport_error(exc: requests.RequestException | ValueError, *, request_sent: bool = False) -> WeChatUnavailable:
+    """`request_sent`: the failed call was the API request itself (not a token fetch before it)."""
     kind = type(exc).__name__
+    if request_sent and not (isinstance(exc, requests.RequestException) and _request_never_left(exc)):
+        return WeChatOutcomeUnknown(None, f"no answer from WeChat after sending ({kind})", retry_after=10)
     return WeChatUnavailable(None, f"WeChat unreachable ({kind})", retry_after=10)
 
 
@@ -221,7 +243,8 @@ class StableTokenClient(WeChatClient):
             except WeChatClientException as exc:
                 errcode = None if exc.errcode is None else int(exc.errcode)
                 if errcode is None:
-                    raise WeChatUnavailable(
+                    # An HTTP error page: WeChat's front may have passed the request on before failing.
+                    raise WeChatOutcomeUnknown(
                         None, "WeChat answered with an HTTP error", retry_after=10
                     ) from exc
                 if (
@@ -241,14 +264,14 @@ class StableTokenClient(WeChatClient):
                 raise _map_error(errcode, str(exc.errmsg or "")) from exc
             except requests.RequestException as exc:
                 logger.warning("wechat: %s failed: %s", path, type(exc).__name__)
-                raise _transport_error(exc) from exc
+                raise _transport_error(exc, request_sent=True) from exc
             if isinstance(result, dict):
                 return result
             if raw and isinstance(result, requests.Response) and result.content:
                 content_type = result.headers.get("Content-Type", "")
                 if content_type.startswith("image/"):
                     return result.content
-            raise WeChatUnavailable(
+            raise WeChatOutcomeUnknown(
                 None, f"WeChat answered {path} with malformed data", retry_after=5
             )
 
@@ -361,7 +384,9 @@ def send_subscribe_message(
     """Send one subscribe message; returns WeChat's msgid.
 
     `data` maps keys to plain values or to `{"value": ...}`. Raises WeChatNoConsent
-    on 43101 (spend the local consent count, do not retry).
+    on 43101 (spend the local consent count, do not retry), and WeChatOutcomeUnknown when
+    the request left without a usable answer: WeChat has no idempotency key for this call,
+    so the message may have been delivered and must not be sent again.
     """
     payload: dict[str, Any] = {
         "touser": openid,

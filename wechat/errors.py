@@ -33,6 +33,15 @@ class WeChatUnavailable(WeChatError):
         self.retry_after = retry_after
 
 
+class WeChatOutcomeUnknown(WeChatUnavailable):
+    """The request left and no usable answer came back (read timeout, connection dropped, an
+    HTTP error page, garbage): WeChat may or may not have carried it out.
+
+    A WeChatUnavailable, so callers of idempotent calls need not care; a caller whose call has
+    an effect WeChat cannot deduplicate (subscribeMessage.send) must not send again.
+    """
+
+
 class WeChatQuotaExceeded(WeChatError):
     """The daily quota of this API is spent (45009); retrying today will not help."""
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
-from notifications import delivery
+from notifications import delivery, queries
 from notifications.models import (
     ChannelPause,
     DeliveryAttempt,
@@ -280,3 +280,140 @@ def test_long_term_template_needs_no_count(template, wechat_standin):
     delivery.deliver_due()
     assert len(sent_log(wechat_standin)) == 3
     assert not OutboxMessage.objects.filter(consent_reserved=True).exists()
+
+
+# ---- never twice: a send whose outcome is unknown is not sent again (issue 14, defect 5) ----
+
+SEND_PATH = "cgi-bin/message/subscribe/send"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _long_after(clock: Clock) -> timedelta:
+    """Past every lease and backoff: whatever would be retried is due by then."""
+    return delivery.lease() + timedelta(hours=1)
+
+
+def test_wechat_answering_after_the_budget_delivers_once_and_the_row_is_unknown(
+    template, wechat_standin, settings, caplog
+):
+    settings.WECHAT_TIMEOUT_SECONDS = 1.5  # 0.5 s to connect, 1 s to read
+    user = f.UserFactory()
+    give_consents(user, 3, wechat_standin)
+    notify(user, 1)
+    # WeChat takes the message at once and answers after the budget: the read times out.
+    wechat_standin.control("POST", "faults", {"path": SEND_PATH, "kind": "delay", "delay": 2.0, "after": True, "times": 1})
+    clock = Clock(wechat_standin)
+
+    assert delivery.deliver_due(now=clock.now).outcomes == {"unknown": 1}
+
+    message = OutboxMessage.objects.get()
+    assert message.status == Status.UNKNOWN and message.finished_at is not None
+    assert message.attempt_started_at is not None
+    later = clock.now + _long_after(clock)
+    assert delivery.sweep(now=later) == []
+    assert delivery.deliver_due(now=later).claimed == 0
+    assert len(sent_log(wechat_standin)) == 1
+    assert list(message.attempt_log.values_list("outcome", flat=True)) == ["unknown"]
+    # Counted, and logged without the recipient or the text.
+    assert queries.outbox_status_counts()["unknown"] == 1
+    logged = [r.getMessage() for r in caplog.records if "outcome unknown" in r.getMessage()]
+    assert logged and all(user.openid not in line and "新进展" not in line for line in logged)
+
+
+def test_dropped_connection_after_the_request_left_is_unknown_not_retried(template, wechat_standin):
+    user = f.UserFactory()
+    give_consents(user, 3, wechat_standin)
+    notify(user, 1)
+    wechat_standin.control("POST", "faults", {"path": SEND_PATH, "kind": "close", "times": 1})
+    clock = Clock(wechat_standin)
+    assert delivery.deliver_due(now=clock.now).outcomes == {"unknown": 1}
+    assert delivery.deliver_due(now=clock.now + _long_after(clock)).claimed == 0
+    assert OutboxMessage.objects.get().status == Status.UNKNOWN
+
+
+def test_refused_connection_is_retried_and_delivered_once(template, wechat_standin, settings):
+    user = f.UserFactory()
+    give_consents(user, 1, wechat_standin)
+    notify(user, 1)
+    from wechat import client as wechat_client
+
+    assert wechat_client.get_client().access_token  # cached: only the send meets the closed port
+    stand_in_url = settings.WECHAT_API_BASE
+    settings.WECHAT_API_BASE = f"http://127.0.0.1:{_closed_port()}/"
+    clock = Clock(wechat_standin)
+
+    assert delivery.deliver_due(now=clock.now).outcomes == {"unavailable": 1}
+    message = OutboxMessage.objects.get()
+    assert message.status == Status.PENDING and message.attempt_started_at is None
+
+    settings.WECHAT_API_BASE = stand_in_url
+    assert delivery.deliver_due(now=clock.now + _long_after(clock)).outcomes == {"sent": 1}
+    assert OutboxMessage.objects.get().status == Status.SENT
+    assert len(sent_log(wechat_standin)) == 1
+
+
+def test_worker_that_died_during_a_send_leaves_it_unknown_and_the_rest_of_its_batch_is_sent(
+    template, wechat_standin
+):
+    users = [f.UserFactory() for _ in range(3)]
+    for n, user in enumerate(users):
+        give_consents(user, 1, wechat_standin)
+        notify(user, n)
+    clock = Clock(wechat_standin)
+    held = delivery.claim(now=clock.now, limit=10)
+    # The worker marks the first send begun, WeChat accepts it, and the worker is killed.
+    assert delivery.begin_attempt(held[0])
+    from wechat import client as wechat_client
+
+    first = held[0]
+    wechat_client.send_subscribe_message(openid=first.openid, template_id=first.template_id, data=first.data)
+    assert len(sent_log(wechat_standin)) == 1
+
+    after_lease = clock.now + delivery.lease() + timedelta(seconds=1)
+    swept = delivery.sweep(now=after_lease)
+    # The two it never began go out again; the one whose send had left does not.
+    assert sorted(swept) == sorted(m.pk for m in held[1:])
+    assert OutboxMessage.objects.get(pk=first.pk).status == Status.UNKNOWN
+    assert {m.status for m in OutboxMessage.objects.exclude(pk=first.pk)} == {Status.SENT}
+    assert len(sent_log(wechat_standin)) == 3
+    assert len({m["touser"] for m in sent_log(wechat_standin)}) == 3
+    assert delivery.deliver_due(now=after_lease + timedelta(hours=1)).claimed == 0
+    # The dead worker's claim is gone: a late answer of its own could not touch the row either.
+    assert not delivery._finish(first, now=clock.now, status=Status.FAILED)
+
+
+def test_claim_after_the_lease_never_resends_a_begun_attempt(template, wechat_standin):
+    """deliver_due without a sweep in between: the reclaim path must not send it either."""
+    user = f.UserFactory()
+    give_consents(user, 2, wechat_standin)
+    notify(user, 1)
+    clock = Clock(wechat_standin)
+    held = delivery.claim(now=clock.now)
+    assert delivery.begin_attempt(held[0])
+    report = delivery.deliver_due(now=clock.now + delivery.lease() + timedelta(seconds=1))
+    assert report.claimed == 0
+    assert OutboxMessage.objects.get().status == Status.UNKNOWN
+    assert sent_log(wechat_standin) == []
+
+
+def test_deliver_outbox_stats_counts_unknown_outcomes(template, wechat_standin):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    user = f.UserFactory()
+    give_consents(user, 2, wechat_standin)
+    notify(user, 1)
+    notify(user, 2)
+    wechat_standin.control("POST", "faults", {"path": SEND_PATH, "kind": "close", "times": 1})
+    delivery.deliver_due()
+    out = StringIO()
+    call_command("deliver_outbox", "--stats", stdout=out)
+    assert "unknown: 1" in out.getvalue() and "sent: 1" in out.getvalue()

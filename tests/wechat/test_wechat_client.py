@@ -14,6 +14,7 @@ from wechat.errors import (
     WeChatError,
     WeChatMisconfigured,
     WeChatNoConsent,
+    WeChatOutcomeUnknown,
     WeChatQuotaExceeded,
     WeChatUnavailable,
 )
@@ -236,6 +237,47 @@ def test_each_consent_allows_exactly_one_message(standin):
         ]
         == 0
     )
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_send_answered_after_the_read_timeout_is_outcome_unknown(standin):
+    """WeChat carried the send out and answered late: the adapter cannot say it failed."""
+    standin.control("POST", "consents", {"openid": "zhangsan", "template_id": TEMPLATE, "count": 2})
+    fault(standin, path="cgi-bin/message/subscribe/send", kind="delay", delay=1.5, after=True, times=1)
+    with pytest.raises(WeChatOutcomeUnknown):
+        send()
+    assert len(standin.control("GET", "messages?openid=zhangsan")["messages"]) == 1
+
+
+def test_send_whose_connection_drops_unanswered_is_outcome_unknown(standin):
+    standin.control("POST", "consents", {"openid": "zhangsan", "template_id": TEMPLATE, "count": 1})
+    fault(standin, path="cgi-bin/message/subscribe/send", kind="close", times=1)
+    with pytest.raises(WeChatOutcomeUnknown):
+        send()
+
+
+def test_send_to_a_refused_port_is_unavailable_not_unknown(standin, settings):
+    assert client.get_client().access_token  # the token is in the cache: only the send meets the closed port
+    settings.WECHAT_API_BASE = f"http://127.0.0.1:{_closed_port()}/"
+    with pytest.raises(WeChatUnavailable) as info:
+        send()
+    assert not isinstance(info.value, WeChatOutcomeUnknown)
+
+
+def test_token_fetch_timing_out_before_a_send_is_unavailable_not_unknown(standin):
+    standin.control("POST", "consents", {"openid": "zhangsan", "template_id": TEMPLATE, "count": 1})
+    fault(standin, path="cgi-bin/stable_token", kind="delay", delay=1.5, times=1)
+    with pytest.raises(WeChatUnavailable) as info:
+        send()
+    assert not isinstance(info.value, WeChatOutcomeUnknown)
+    assert standin.control("GET", "messages?openid=zhangsan")["messages"] == []
 
 
 def test_consents_are_per_template(standin):

@@ -155,6 +155,33 @@ def test_counted_fault_stops_after_n_calls(standin):
     assert standin.control("GET", "faults")["faults"] == []
 
 
+def test_late_answer_fault_sends_the_message_then_holds_the_answer(standin, settings):
+    """WeChat carried the send out; only its answer is late, so the caller's read times out."""
+    import time
+
+    access_token = token(standin, settings)
+    standin.control("POST", "consents", {"openid": "late_reader", "template_id": "T1", "count": 1})
+    standin.control(
+        "POST",
+        "faults",
+        {"path": "cgi-bin/message/subscribe/send", "kind": "delay", "delay": 1.0, "after": True, "times": 1},
+    )
+    body = {"touser": "late_reader", "template_id": "T1", "data": {"thing1": {"value": "x"}}}
+    started = time.monotonic()
+    try:
+        requests.post(
+            standin.url + f"cgi-bin/message/subscribe/send?access_token={access_token}", json=body, timeout=0.3
+        )
+        raise AssertionError("the answer should have been held past the read timeout")
+    except requests.ReadTimeout:
+        pass
+    assert time.monotonic() - started < 0.9
+    # The message was carried out before the answer was held.
+    messages = standin.control("GET", "messages?openid=late_reader")["messages"]
+    assert len(messages) == 1
+    assert standin.control("GET", "consents?openid=late_reader&template_id=T1")["count"] == 0
+
+
 def test_reset_clears_faults_consents_and_clock(standin):
     standin.control("POST", "faults", {"path": "*", "errcode": -1})
     standin.control("POST", "consents", {"openid": "a", "template_id": "t", "count": 3})

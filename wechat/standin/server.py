@@ -233,9 +233,12 @@ class StandinHandler(BaseHTTPRequestHandler):
                 else error(43002, "require POST method")
             )
 
+        hold = 0.0
         for fault in self.state.take_faults(path):
             entry.setdefault("faults", []).append(fault.kind)
-            if fault.kind == "delay":
+            if fault.kind == "delay" and fault.after:
+                hold += fault.delay
+            elif fault.kind == "delay":
                 if self.server.stopping.wait(fault.delay):
                     raise _Dropped()
             elif fault.kind == "close":
@@ -267,7 +270,11 @@ class StandinHandler(BaseHTTPRequestHandler):
         for key in ("touser", "openid"):
             if isinstance(body.get(key), str):
                 entry["openid"] = body[key]
-        return getattr(self, "_wechat_" + handler_name)(query, body)
+        answer = getattr(self, "_wechat_" + handler_name)(query, body)
+        # A late answer to a request WeChat has already carried out: the caller's read times out.
+        if hold and self.server.stopping.wait(hold):
+            raise _Dropped()
+        return answer
 
     def _wechat_classic_token(self, query: dict[str, str], body: dict[str, Any]) -> Any:
         return self.state.classic_token(query)

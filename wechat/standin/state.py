@@ -65,7 +65,8 @@ class Code:
 class Fault:
     """One injected fault on a path ('*' for every WeChat path).
 
-    kind: "errcode" (answer `errcode`), "delay" (sleep `seconds` real seconds, then go on),
+    kind: "errcode" (answer `errcode`), "delay" (sleep `delay` real seconds, then go on; with
+    `after`, carry the call out first and hold only the answer),
     "malformed" (answer broken JSON), "close" (drop the connection unanswered).
     Active for `times` calls, or until the simulated clock passes `until`, or until cleared.
     """
@@ -77,6 +78,7 @@ class Fault:
     delay: float = 0.0
     times: int | None = None
     until: float | None = None
+    after: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +87,7 @@ class Fault:
             "kind": self.kind,
             "errcode": self.errcode,
             "delay": self.delay,
+            "after": self.after,
             "times": self.times,
             "until": self.until,
         }
@@ -183,6 +186,7 @@ class StandinState:
                 kind=kind,
                 errcode=int(spec.get("errcode", -1)),
                 delay=float(spec.get("delay", 0.0)),
+                after=bool(spec.get("after", False)),
                 times=int(spec["times"]) if spec.get("times") is not None else None,
                 until=self.now() + float(seconds) if seconds is not None else None,
             )

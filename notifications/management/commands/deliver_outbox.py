@@ -2,19 +2,23 @@
 
     python manage.py deliver_outbox --loop            # every 5 s, next to `manage.py db_worker`
     python manage.py deliver_outbox --send            # send due messages in this process, once
+    python manage.py deliver_outbox --stats           # rows per status; `unknown` = maybe delivered
 
 The loop carries on by itself after a database restart or outage (core/outage.py).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from core.outage import RECOVERABLE_DB_ERRORS, DatabaseOutage
-from notifications import delivery
+from notifications import delivery, queries
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -25,8 +29,16 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=5.0)
         parser.add_argument("--grace", type=float, default=30.0, help="seconds a due row is left to its own task")
         parser.add_argument("--send", action="store_true", help="send due rows here instead of enqueueing tasks")
+        parser.add_argument("--stats", action="store_true", help="print outbox rows per status and exit")
 
-    def handle(self, *args, loop: bool, interval: float, grace: float, send: bool, **options):
+    def handle(self, *args, loop: bool, interval: float, grace: float, send: bool, stats: bool, **options):
+        if stats:
+            counts = queries.outbox_status_counts()
+            for status, count in counts.items():
+                self.stdout.write(f"{status}: {count}")
+            if counts["unknown"]:
+                logger.warning("outbox: %d message(s) with unknown outcome (never retried)", counts["unknown"])
+            return
         outage = DatabaseOutage("deliver_outbox")
         while True:
             # A loop lives for days: drop a connection a database restart broke, like a request would.
