@@ -23,6 +23,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("deliberation.tasks.close_due_votes", 60),
     PeriodicJob("deliberation.tasks.recheck_pending_content", 60),
     PeriodicJob("core.tasks.purge_expired_sensitive_data", 24 * 3600),
+    PeriodicJob("core.tasks.purge_idempotency_records", 3600),  # replay records expire after 24 h
     PeriodicJob("services.tasks.flag_overdue_requests", 60),
     # The sweep that re-enqueues outbox rows a killed worker or a lost enqueue left behind.
     PeriodicJob("notifications.tasks.deliver_due_outbox", 15),
