@@ -273,3 +273,17 @@ def test_the_fingerprint_is_a_keyed_hash_a_room_cannot_be_searched_from(neighbor
     canonical = json.dumps(body, sort_keys=True, default=str, ensure_ascii=False)
     assert stored != hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     assert stored == crypto.blind_index(canonical, purpose="idempotency-fingerprint")
+
+
+def test_a_response_written_in_clear_by_the_previous_release_is_read_and_rotation_encrypts_it(son):
+    """During a rolling restart a process of the previous release may still write a record in
+    clear JSON: it must replay, and `rotate_field_keys` must leave it encrypted."""
+    record = IdempotencyRecord.objects.create(user=son, key="old", scope="s", fingerprint="f", status_code=201)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE core_idempotencyrecord SET response_body = %s WHERE id = %s", ['{"address": "宝林一村5号楼301室"}', record.pk]
+        )
+    assert IdempotencyRecord.objects.get(pk=record.pk).response_body == {"address": "宝林一村5号楼301室"}
+    call_command("rotate_field_keys", stdout=io.StringIO())
+    assert [v.startswith(crypto.PREFIX) for v in _raw_bodies()] == [True]
+    assert IdempotencyRecord.objects.get(pk=record.pk).response_body == {"address": "宝林一村5号楼301室"}
