@@ -15,12 +15,14 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from core import crypto
 from core.idempotency import REPLAY_WINDOW
 from core.models import IdempotencyRecord
 from core.scheduler import PERIODIC_JOBS
 from core.tasks import purge_idempotency_records
+from notifications.models import OutboxMessage, SubscribeConsent, SubscribeTemplate
 from residents.models import Beneficiary, PersonalInfoConsent
 from services.models import ServiceItem, ServiceRequest
 from tests import factories as f
@@ -80,17 +82,28 @@ def _meal_body(elder_id: int, **extra) -> dict:
 
 @pytest.mark.django_db(transaction=True)
 def test_every_create_with_personal_values_leaves_none_in_clear(
-    catalog, neighborhood, other_neighborhood, wechat_standin, caplog
+    catalog, neighborhood, other_neighborhood, wechat_standin, caplog, settings
 ):
     """Every create that takes a phone, address, room or health note, with an Idempotency-Key and
     repeated (so the replay record is written and used); then the database as its own dump tool
     writes it out, the cache and the log hold none of the values."""
     caplog.set_level(logging.DEBUG)
+    # Tasks are stored as production stores them (django-tasks-db rows with their arguments),
+    # not run inline, so their payloads are in the dump too.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "wechat"]}}
     wechat_standin.control("POST", "words", {"risky": {}, "review": {}})
     marker = _markers()
     son = f.resident(neighborhood, nickname="张三")
     _consent(son, "address", "health")
     api = Api(son)
+    # The committee staff get a subscribe message for each new request, and the son one for each
+    # status change: every field a template can map (title, body, data) goes to the outbox.
+    staff = f.staff(neighborhood, nickname="陈主任")
+    for kind, template_id, user in (("service_request_new", "tpl-pii-new", staff), ("service_request_status", "tpl-pii-status", son)):
+        SubscribeTemplate.objects.create(
+            kind=kind, template_id=template_id, fields={"thing1": "title", "thing2": "body", "time3": "created_at"}
+        )
+        SubscribeConsent.objects.create(user=user, template_id=template_id, remaining=20)
 
     # Phone binding (the number comes from WeChat over real HTTP).
     assert api.post("/api/v1/me/consents", {"purpose": "phone", "text_version": "v1"}).status_code == 201
@@ -137,8 +150,17 @@ def test_every_create_with_personal_values_leaves_none_in_clear(
 
     # And an edit of the elder's address.
     assert api.patch(f"{BENEFICIARIES}/{elder_id}", {"address": marker["new_address"]}).status_code == 200
+    # Staff accept the request (a status message to the son) after reading it in full.
+    request_id = first.json()["id"]
+    assert Api(staff).get(f"{REQUESTS}/{request_id}").status_code == 200
+    accepted = Api(staff).post(f"{REQUESTS}/{request_id}/transitions", {"to": "accepted", "note": "已受理"},
+                               headers={"Idempotency-Key": "accept"})
+    assert accepted.status_code == 200, accepted.content
 
-    assert IdempotencyRecord.objects.filter(status_code__isnull=False).count() == 5
+    assert IdempotencyRecord.objects.filter(status_code__isnull=False).count() == 6
+    # The generic layers really hold rows of this story, so finding no marker in them means something.
+    assert OutboxMessage.objects.filter(openid=staff.openid).exists() and OutboxMessage.objects.filter(openid=son.openid).exists()
+    assert DBTaskResult.objects.filter(task_path__endswith="deliver_outbox_messages").exists()
     # The values really are stored (so finding none below means they are encrypted, not absent).
     assert Beneficiary.objects.get(pk=elder_id).health_notes == marker["health_notes"]
     assert ServiceRequest.objects.get(pk=first.json()["id"]).health_note == marker["health_note"]
