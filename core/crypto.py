@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 PREFIX = "enc1:"
@@ -105,6 +107,36 @@ class EncryptedTextField(models.TextField):
         if lookup_name != "isnull":
             return None
         return super().get_lookup(lookup_name)
+
+
+class EncryptedJSONField(EncryptedTextField):
+    """A JSON value stored as one encrypted token (e.g. a response that may name anyone's phone).
+
+    A subclass of EncryptedTextField, so `rotate_field_keys` and the dump tests find it like any
+    other encrypted column. Serialised with DjangoJSONEncoder (datetimes, decimals become strings),
+    as JSONField(encoder=DjangoJSONEncoder) did. None stays NULL.
+    """
+
+    description = "Encrypted JSON"
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or value == "":
+            return None
+        if not value.startswith(PREFIX):
+            # Written in clear by a process of the release before this column was encrypted
+            # (a rolling restart overlaps them): readable, and `rotate_field_keys` encrypts it.
+            return json.loads(value)
+        return json.loads(decrypt(value))
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.startswith(PREFIX):
+            return json.loads(decrypt(value))
+        return value
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        return encrypt(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")))
 
 
 def mask_phone(phone: str | None) -> str:

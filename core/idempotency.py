@@ -6,23 +6,39 @@ different body or path → 422. A repeat that arrives while the first is still r
 constraint, so two concurrent requests cannot both run the create. Views that make no network
 call write the record last, in their own transaction, and the constraint then decides which of
 two concurrent attempts commits (`single_transaction`).
+
+Records live REPLAY_WINDOW (24 hours, as Stripe keeps keys). After that a record is as good as
+gone even before the purge (`purge_expired_records`, a periodic task) deletes it: a repeat of
+an expired key runs the create anew, which is what Stripe does with a pruned key. The stored
+response is encrypted (core.crypto.EncryptedJSONField) and the body's fingerprint is a keyed
+hash: a room number or a phone is a small space, and a plain sha256 of the body could be
+searched through. Erasure (PIPL) deletes the person's records (`erase_user_records`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import wraps
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework.response import Response
 
+from core.crypto import blind_index
 from core.errors import Conflict, InvalidInput, Unprocessable
 from core.insert import insert_one
 from core.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 128
+REPLAY_WINDOW = timedelta(hours=24)
+PURGE_BATCH = 1000
+
+
+def replay_cutoff(now: datetime | None = None) -> datetime:
+    """Records created before this are expired: never replayed, deleted by the purge."""
+    return (now or timezone.now()) - REPLAY_WINDOW
 
 
 def _fingerprint(request) -> str:
@@ -33,7 +49,14 @@ def _fingerprint(request) -> str:
         canonical = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
     except Exception:  # unparseable body: let the view raise its own error
         canonical = ""
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return blind_index(canonical, purpose="idempotency-fingerprint")
+
+
+def _drop_expired(user, key: str) -> bool:
+    """Delete this key's record if it is past the replay window; True if one was deleted.
+    Conditional on created_at, so a record a concurrent repeat just made is never touched."""
+    deleted, _ = IdempotencyRecord.objects.filter(user=user, key=key, created_at__lt=replay_cutoff()).delete()
+    return deleted > 0
 
 
 def idempotent(
@@ -65,12 +88,19 @@ def idempotent(
         one = single_transaction(request) if callable(single_transaction) else single_transaction
         if one:
             return _run_in_one_transaction(view_method, self, request, args, kwargs, key, scope, fingerprint)
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user=request.user, key=key, scope=scope, fingerprint=fingerprint
-                )
-        except IntegrityError:
+        record = None
+        # Twice at most: the second claim follows the deletion of an expired record.
+        for _ in range(2):
+            try:
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(
+                        user=request.user, key=key, scope=scope, fingerprint=fingerprint
+                    )
+                break
+            except IntegrityError:
+                if not _drop_expired(request.user, key):
+                    return _replay(request, key, scope, fingerprint)
+        if record is None:
             return _replay(request, key, scope, fingerprint)
         try:
             response = view_method(self, request, *args, **kwargs)
@@ -107,19 +137,22 @@ def _run_in_one_transaction(view_method, view, request, args, kwargs, key, scope
                 except IntegrityError:
                     raise _KeyTaken from None
     except _KeyTaken:
+        if _drop_expired(request.user, key):
+            # The key was last used over 24 hours ago: this is a new create (and runs again).
+            return _run_in_one_transaction(view_method, view, request, args, kwargs, key, scope, fingerprint)
         return _replay(request, key, scope, fingerprint)
     except Exception:
         # A repeat of an attempt that succeeded can fail where the first passed (the elder
-        # removed since, say): the first answer is the answer.
-        if IdempotencyRecord.objects.filter(user=request.user, key=key).exists():
+        # removed since, say): the first answer is the answer, while it is still kept.
+        if IdempotencyRecord.objects.filter(user=request.user, key=key, created_at__gte=replay_cutoff()).exists():
             return _replay(request, key, scope, fingerprint)
         raise
     return response
 
 
 def _replay(request, key: str, scope: str, fingerprint: str) -> Response:
-    record = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
-    if record is None:  # the first attempt failed and released the key meanwhile
+    record = IdempotencyRecord.objects.filter(user=request.user, key=key, created_at__gte=replay_cutoff()).first()
+    if record is None:  # the first attempt failed and released the key meanwhile (or just expired)
         raise Conflict("idempotency_in_progress", "相同请求正在处理，请稍后重试") from None
     if record.scope != scope or record.fingerprint != fingerprint:
         raise Unprocessable("idempotency_key_reused", "Idempotency-Key 已用于另一个请求") from None
@@ -138,3 +171,28 @@ def _finish(record: IdempotencyRecord, response) -> None:
     else:
         # Errors are not remembered: fixing the input and retrying with the key must work.
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
+
+
+def purge_expired_records(*, now: datetime | None = None) -> int:
+    """Delete records past the replay window, in batches of short transactions; returns how many.
+    Safe to run twice at once: a batch deletes by primary key whatever is still there."""
+    cutoff = replay_cutoff(now)
+    purged = 0
+    while True:
+        batch = list(IdempotencyRecord.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PURGE_BATCH])
+        if not batch:
+            return purged
+        deleted, _ = IdempotencyRecord.objects.filter(pk__in=batch).delete()
+        purged += deleted
+
+
+def export_user_records(user) -> dict:
+    """PIPL export: the creates of the last 24 hours whose answers are kept for replay."""
+    from core.pipl import model_rows
+
+    return {"idempotency_records": model_rows(IdempotencyRecord.objects.filter(user=user), exclude=("fingerprint",))}
+
+
+def erase_user_records(user) -> None:
+    """PIPL erasure: the person's stored responses go with their account (core.pipl eraser)."""
+    IdempotencyRecord.objects.filter(user=user).delete()

@@ -1,19 +1,26 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+
+from core.crypto import EncryptedJSONField
 
 
 class IdempotencyRecord(models.Model):
-    """One per (user, Idempotency-Key): the first response to a create, replayed for repeats."""
+    """One per (user, Idempotency-Key): the first response to a create, replayed for repeats
+    for 24 hours (core.idempotency.REPLAY_WINDOW), then purged.
+
+    The response of a create often holds personal values (an elder's address, health note,
+    phone): it is kept only encrypted, with the field keys that `rotate_field_keys` rotates, and
+    the body is fingerprinted with a keyed hash, so neither column gives the values away.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=128)
     scope = models.CharField(max_length=200, help_text="method and path")
-    fingerprint = models.CharField(max_length=64, help_text="sha256 of the canonical request body")
+    fingerprint = models.CharField(max_length=64, help_text="keyed hash (HMAC-SHA256) of the canonical request body")
     status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="null while in progress")
-    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    response_body = EncryptedJSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

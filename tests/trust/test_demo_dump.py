@@ -23,7 +23,7 @@ def _sensitive_values() -> tuple[list[str], list[str]]:
         for row in model._default_manager.all().only("pk", *[fld.name for fld in fields]):
             for fld in fields:
                 value = getattr(row, fld.name)
-                if not value:
+                if not value or not isinstance(value, str):  # an EncryptedJSONField holds a dict
                     continue
                 (phones if "phone" in fld.name else others).append(value)
     return phones, [v for v in others if len(v) >= MIN_NEEDLE]
