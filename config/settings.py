@@ -315,6 +315,11 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
     "SECURITY": [{"bearerAuth": []}],
+    # OpenAPI links (POST /posts → GET /posts/{id}, …): config/openapi_links.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi_links.add_links",
+    ],
     # Several models call their status field "status"; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "residents.models.Membership.Status",
