@@ -30,9 +30,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 # After a fault: one scheduler period, plus the time one worker needs to run the whole set
 # of periodic jobs (they are enqueued together and run one after another) and to poll.
-PERIODIC_SLACK_SECONDS = 20
+PERIODIC_SLACK_SECONDS = 15
 # A write the client retries must be acknowledged within this long after the fault ends.
-RETRY_DEADLINE_SECONDS = 30
+RETRY_DEADLINE_SECONDS = 15
 RETRYABLE = {0, 409, 503}  # 0: no answer; 409: the first attempt with this key is still running
 SEND_PATH = "cgi-bin/message/subscribe/send"
 CLEAN_SERVICE_ITEM = 11  # 居家保洁: no required fields, anyone may ask
