@@ -135,8 +135,13 @@ class Stack:
                 raise RuntimeError(f"{name} exited with {proc.returncode}:\n{tail}")
 
     # --- PostgreSQL -------------------------------------------------------------------
-    def start_postgres(self, *, pgdata: Path | None = None, port: int | None = None, bulk_load: bool = False) -> str:
-        """A throwaway cluster (or a kept one at `pgdata`), listening on loopback only."""
+    def start_postgres(
+        self, *, pgdata: Path | None = None, port: int | None = None, bulk_load: bool = False, small: bool = False
+    ) -> str:
+        """A throwaway cluster (or a kept one at `pgdata`), listening on loopback only.
+
+        `small`: default memory settings, for tests that share the machine (the fault suite),
+        instead of the benchmark's 2 GB of shared buffers."""
         port = port or free_port(self.ports)
         self.pgdata = pgdata or (self.workdir / "pg")
         fresh = not (self.pgdata / "PG_VERSION").exists()
@@ -150,14 +155,19 @@ class Stack:
             f"-k {self.pgdata}",
             "-c listen_addresses=127.0.0.1",
             "-c max_connections=200",
-            "-c shared_buffers=2GB",
-            "-c effective_cache_size=8GB",
-            "-c work_mem=32MB",
-            "-c maintenance_work_mem=1GB",
-            "-c max_wal_size=8GB",
-            "-c checkpoint_timeout=30min",
-            "-c random_page_cost=1.1",
             "-c jit=off",
+        ]
+        if not small:
+            settings += [
+                "-c shared_buffers=2GB",
+                "-c effective_cache_size=8GB",
+                "-c work_mem=32MB",
+                "-c maintenance_work_mem=1GB",
+                "-c max_wal_size=8GB",
+                "-c checkpoint_timeout=30min",
+                "-c random_page_cost=1.1",
+            ]
+        settings += [
             # A bulk load into a throwaway cluster need not survive a power cut; the load
             # test itself runs with fsync and synchronous_commit on (see set_durable()).
             f"-c fsync={'off' if bulk_load else 'on'}",
@@ -180,9 +190,17 @@ class Stack:
         self.pg_started = False
         self.start_postgres(pgdata=self.pgdata, port=self.pg_port, bulk_load=False)
 
+    def restart_postgres(self) -> None:
+        """`pg_ctl restart -m fast`: every client connection is cut, the cluster comes back on
+        the same port with the same options (the fault suite's database outage)."""
+        assert self.pgdata is not None and self.pg_started
+        _as_postgres(f"{PGBIN}/pg_ctl -D '{self.pgdata}' -m fast -w -t 60 -l '{self.pgdata}/server.log' restart")
+
     # --- Redis ------------------------------------------------------------------------
-    def start_redis(self) -> str:
-        port = free_port(self.ports)
+    def start_redis(self, *, port: int | None = None) -> str:
+        """Redis without persistence; `port` to bring it back where it was (restart_redis)."""
+        port = port or free_port(self.ports)
+        self.redis_port = port
         self.spawn(
             "redis",
             ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -195,6 +213,10 @@ class Stack:
 
         _wait_for(ping, "redis")
         return f"redis://127.0.0.1:{port}/0"
+
+    def restart_redis(self) -> str:
+        """Start Redis again on the port it had (after kill("redis")): empty, like a crash."""
+        return self.start_redis(port=self.redis_port)
 
     # --- the application --------------------------------------------------------------
     def manage(self, *args: str, env: dict[str, str], timeout: float | None = None, stream: bool = False) -> str:
@@ -254,6 +276,27 @@ class Stack:
                 [sys.executable, "manage.py", "db_worker", "--queue-name", "default,wechat", "--no-reload"],
                 env=env,
             )
+
+    def start_scheduler(self, env: dict[str, str], *, max_interval: int | None = None) -> None:
+        """`manage.py run_scheduler`; `max_interval` shortens every interval job's period to that
+        many seconds (SCHEDULER_INTERVAL_SECONDS; tests). Daily cron jobs keep their time."""
+        if max_interval is not None:
+            env = {**env, "SCHEDULER_INTERVAL_SECONDS": str(max_interval)}
+        self.spawn("scheduler", [sys.executable, "manage.py", "run_scheduler"], env=env)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a process this stack spawned, and its group: a crash, no clean shutdown.
+        It is forgotten, so the same name can be started again."""
+        for index, (proc_name, proc) in enumerate(self.procs):
+            if proc_name == name:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=10)
+                del self.procs[index]
+                return
+        raise KeyError(name)
 
     def pid_of(self, name: str) -> int:
         """The pid of a process this stack spawned (a uvicorn started with workers=1 serves itself)."""

@@ -150,6 +150,9 @@ if len(WECHAT_PUSH_AES_KEY) != 43:
 WECHAT_TIMEOUT_SECONDS = env.float("WECHAT_TIMEOUT_SECONDS", default=3.0)
 # "release" in production; the stand-in accepts any.
 WECHAT_MINIPROGRAM_STATE = env.str("WECHAT_MINIPROGRAM_STATE", default="formal")
+# How long a worker holds an outbox row it is sending (notifications/delivery.py): far longer
+# than one WeChat call; the fault tests shorten it to see a killed worker's row taken over.
+NOTIFICATIONS_OUTBOX_LEASE_SECONDS = env.float("NOTIFICATIONS_OUTBOX_LEASE_SECONDS", default=120.0)
 
 # --- Application ------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -319,6 +322,11 @@ SPECTACULAR_SETTINGS = {
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
     },
     "SECURITY": [{"bearerAuth": []}],
+    # OpenAPI links (POST /posts → GET /posts/{id}, …): config/openapi_links.py.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi_links.add_links",
+    ],
     # Several models call their status field "status"; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "MembershipStatusEnum": "residents.models.Membership.Status",
