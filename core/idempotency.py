@@ -18,11 +18,13 @@ searched through. Erasure (PIPL) deletes the person's records (`erase_user_recor
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -31,9 +33,14 @@ from core.errors import Conflict, InvalidInput, Unprocessable
 from core.insert import insert_one
 from core.models import IdempotencyRecord
 
+logger = logging.getLogger(__name__)
+
 MAX_KEY_LENGTH = 128
 REPLAY_WINDOW = timedelta(hours=24)
 PURGE_BATCH = 1000
+# A claim (a record without a response) older than this belongs to a request that died: no
+# request runs this long (WeChat's budget is seconds), so a repeat may take the key over.
+ABANDONED_CLAIM = timedelta(seconds=60)
 
 
 def replay_cutoff(now: datetime | None = None) -> datetime:
@@ -53,10 +60,23 @@ def _fingerprint(request) -> str:
 
 
 def _drop_expired(user, key: str) -> bool:
-    """Delete this key's record if it is past the replay window; True if one was deleted.
-    Conditional on created_at, so a record a concurrent repeat just made is never touched."""
-    deleted, _ = IdempotencyRecord.objects.filter(user=user, key=key, created_at__lt=replay_cutoff()).delete()
+    """Delete this key's record if it is past the replay window, or if it is a claim whose
+    request died without releasing it (older than ABANDONED_CLAIM: the database went away
+    mid-request, the process was killed); True if one was deleted. Conditional on created_at,
+    so a record a concurrent repeat just made is never touched."""
+    now = timezone.now()
+    stale = Q(created_at__lt=replay_cutoff(now)) | Q(status_code__isnull=True, created_at__lt=now - ABANDONED_CLAIM)
+    deleted, _ = IdempotencyRecord.objects.filter(stale, user=user, key=key).delete()
     return deleted > 0
+
+
+def _release_claim(record: IdempotencyRecord) -> None:
+    """Give the key back after a failed attempt. If the database itself is what failed, the
+    claim stays behind and a repeat takes it over once it is ABANDONED_CLAIM old."""
+    try:
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+    except DatabaseError:
+        logger.warning("idempotency: could not release claim %s; a repeat takes it over later", record.pk)
 
 
 def idempotent(
@@ -105,7 +125,7 @@ def idempotent(
         try:
             response = view_method(self, request, *args, **kwargs)
         except BaseException:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            _release_claim(record)
             raise
         _finish(record, response)
         return response
