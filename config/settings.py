@@ -261,7 +261,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 MAX_IMAGE_UPLOAD_BYTES = env.int("MAX_IMAGE_UPLOAD_BYTES", default=10 * 1024 * 1024)
 # Absolute base for URLs that outsiders fetch (WeChat's media check downloads our images from it).
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Required in production: a loopback default would hand WeChat URLs it can never fetch. In
+# development it follows PORT, the port `make run` (scripts/run_dev.py) serves on.
+PUBLIC_BASE_URL = _required("PUBLIC_BASE_URL", f"http://127.0.0.1:{env.str('PORT', default='8000')}").rstrip("/")
 if not PUBLIC_BASE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("PUBLIC_BASE_URL must be an http(s) URL")
 
