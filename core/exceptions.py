@@ -82,7 +82,9 @@ def api_exception_handler(exc, context) -> Response | None:
         # The client stopped sending mid-body; if it is still listening it gets the shape.
         return Response(error_body("malformed_request", "请求内容不完整"), status=400)
     if isinstance(exc, drf.ValidationError):
-        return Response(error_body("invalid_input", "输入有误", {"fields": _flatten_validation(exc.detail)}), status=400)
+        # `codes` lets a client tell "blank" from "max_length" without parsing the message.
+        detail = {"fields": _flatten_validation(exc.detail), "codes": exc.get_codes()}
+        return Response(error_body("invalid_input", "输入有误", detail), status=400)
     if isinstance(exc, drf.APIException):
         code, message = "error", str(exc.detail)
         for cls, (c, m) in _DRF_CODES.items():

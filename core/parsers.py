@@ -6,6 +6,8 @@ before parsing and refuses anything deeper than MAX_JSON_DEPTH (400 `json_too_de
 no request this API takes is more than a few levels deep. Bad UTF-8 and malformed JSON
 stay ParseError (400 `malformed_request`) as before.
 
+Both hand on every string cleaned by core.text (invisible and bidi characters out, NFC).
+
 `SafeMultiPartParser` turns Django's multipart errors (a truncated body, a missing
 boundary, a client that hangs up mid-upload) into ParseError too, so they reach the one
 exception handler (core.exceptions) instead of escaping as a bare 400 or a 500.
@@ -24,13 +26,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import UnreadablePostError
+from django.http import QueryDict, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.utils import json
 
 from core.errors import InvalidInput
+from core.text import clean_strings, clean_user_text
 
 DEFAULT_MAX_JSON_DEPTH = 32
 
@@ -72,19 +75,25 @@ class BoundedJSONParser(parsers.JSONParser):
             raise InvalidInput("json_too_deep", f"请求内容嵌套过深（上限 {limit} 层）", max_depth=limit)
         try:
             parse_constant = json.strict_constant if self.strict else None
-            return json.loads(text, parse_constant=parse_constant)
+            data = json.loads(text, parse_constant=parse_constant)
         except (ValueError, RecursionError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
+        return clean_strings(data)
 
 
 class SafeMultiPartParser(parsers.MultiPartParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
         try:
-            return super().parse(stream, media_type, parser_context)
+            parsed = super().parse(stream, media_type, parser_context)
         except (RequestDataTooBig, ParseError):
             raise
         except (MultiPartParserError, UnreadablePostError, UnicodeDecodeError, ValueError) as exc:
             raise ParseError(f"Multipart form parse error - {exc}") from None
+        fields = QueryDict(mutable=True)
+        for key, values in parsed.data.lists():
+            fields.setlist(key, [clean_user_text(value) for value in values])
+        fields._mutable = False
+        return parsers.DataAndFiles(fields, parsed.files)
 
 
 def _read(stream: Any) -> bytes:
