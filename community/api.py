@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +14,7 @@ from core.errors import Forbidden, InvalidInput, NotFound
 from core.idempotency import idempotent
 from core.images import do_upload_image
 from core.pagination import page_response, parse_limit
+from core.parsers import SafeMultiPartParser
 from core.throttling import CommentThrottle, PostThrottle, ReportThrottle, UploadThrottle
 from residents.access import access_neighborhood, can_moderate
 
@@ -40,7 +40,7 @@ def _post_detail(request, post_id: int) -> dict:
 
 
 class ImageUploadView(APIView):
-    parser_classes = [MultiPartParser]
+    parser_classes = [SafeMultiPartParser]
     throttle_classes = [UploadThrottle]
 
     @extend_schema(

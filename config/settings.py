@@ -190,6 +190,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Before any view reads request.POST (CSRF's token field is left as sent).
+    "core.middleware.FormTextMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -264,8 +266,14 @@ LOGIN_URL = "/console/login/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 MAX_IMAGE_UPLOAD_BYTES = env.int("MAX_IMAGE_UPLOAD_BYTES", default=10 * 1024 * 1024)
+# Pixel caps read from the header before decoding (core/images.py): JPEG decodes at reduced
+# scale, PNG/WEBP at full size, hence two.
+MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=50_000_000)
+MAX_LOSSLESS_IMAGE_PIXELS = env.int("MAX_LOSSLESS_IMAGE_PIXELS", default=16_000_000)
 # Absolute base for URLs that outsiders fetch (WeChat's media check downloads our images from it).
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Required in production: a loopback default would hand WeChat URLs it can never fetch. In
+# development it follows PORT, the port `make run` (scripts/run_dev.py) serves on.
+PUBLIC_BASE_URL = _required("PUBLIC_BASE_URL", f"http://127.0.0.1:{env.str('PORT', default='8000')}").rstrip("/")
 if not PUBLIC_BASE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("PUBLIC_BASE_URL must be an http(s) URL")
 
@@ -287,8 +295,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
+        "core.parsers.BoundedJSONParser",
+        "core.parsers.SafeMultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

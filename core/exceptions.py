@@ -7,7 +7,7 @@ import logging
 from django import db
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, UnreadablePostError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -16,7 +16,7 @@ from core.errors import DomainError, ServiceUnavailable, error_body
 logger = logging.getLogger(__name__)
 
 _DRF_CODES: dict[type, tuple[str, str]] = {
-    drf.ParseError: ("malformed_request", "请求格式错误（JSON 无法解析）"),
+    drf.ParseError: ("malformed_request", "请求格式错误，无法解析请求内容"),
     drf.AuthenticationFailed: ("token_invalid", "登录凭证无效，请重新登录"),
     drf.NotAuthenticated: ("not_authenticated", "请先登录"),
     drf.PermissionDenied: ("forbidden", "没有权限执行此操作"),
@@ -78,8 +78,13 @@ def api_exception_handler(exc, context) -> Response | None:
         )
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large", "请求内容过大"), status=413)
+    if isinstance(exc, UnreadablePostError):
+        # The client stopped sending mid-body; if it is still listening it gets the shape.
+        return Response(error_body("malformed_request", "请求内容不完整"), status=400)
     if isinstance(exc, drf.ValidationError):
-        return Response(error_body("invalid_input", "输入有误", {"fields": _flatten_validation(exc.detail)}), status=400)
+        # `codes` lets a client tell "blank" from "max_length" without parsing the message.
+        detail = {"fields": _flatten_validation(exc.detail), "codes": exc.get_codes()}
+        return Response(error_body("invalid_input", "输入有误", detail), status=400)
     if isinstance(exc, drf.APIException):
         code, message = "error", str(exc.detail)
         for cls, (c, m) in _DRF_CODES.items():

@@ -4,6 +4,8 @@
   before any view runs (unmatched URLs, DEBUG's technical pages, CSRF failures, oversized bodies).
 - RequestBodyLimitMiddleware refuses a declared body over the limit with 413 before it is read.
 - ResponseHeadersMiddleware: no-store on API answers, the docs page's own CSP, Permissions-Policy.
+- FormTextMiddleware cleans the text of form posts outside the API (console, admin) the way
+  core.parsers cleans API bodies (core/text.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.csp import CSP
 
 from core.errors import error_body
+from core.text import clean_user_text
 from core.views import _error
 
 API_PREFIXES = ("/api/", "/wechat/")
@@ -127,3 +130,29 @@ class ResponseHeadersMiddleware:
             response._csp_config = DOCS_CSP
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         return response
+
+
+# Secrets are compared as typed, never rewritten.
+_UNCLEANED_FIELDS = ("csrfmiddlewaretoken", "password", "password1", "password2", "old_password", "new_password1", "new_password2")
+
+
+class FormTextMiddleware:
+    """The console and admin read `request.POST` in many views; cleaning it here, once,
+    keeps zero-width and bidi characters out of staff notes, replies and announcements
+    the same way core.parsers keeps them out of the API. The API is left to its parsers
+    (reading POST here would consume the body DRF parses)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and not request.path.startswith(API_PREFIXES):
+            content_type = request.META.get("CONTENT_TYPE", "")
+            if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+                cleaned = request.POST.copy()
+                for key, values in request.POST.lists():
+                    if key not in _UNCLEANED_FIELDS:
+                        cleaned.setlist(key, [clean_user_text(value) for value in values])
+                cleaned._mutable = False
+                request.POST = cleaned
+        return self.get_response(request)

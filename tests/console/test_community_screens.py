@@ -132,3 +132,10 @@ def test_home_counts_are_the_community_queues_counts(neighborhood, other_neighbo
     page = console_for(committee_staff).get("/console/").content.decode()
     assert _card_count(page, "unanswered") == 1
     assert _card_count(page, "reported") == 2  # the held post and the reported comment
+
+
+def test_an_official_reply_loses_bidi_and_zero_width_characters(neighborhood, committee_staff, console_for, wechat_standin):
+    post = make_post(neighborhood, f.resident(neighborhood))
+    client = console_for(committee_staff)
+    client.post(f"/console/unanswered/{post.id}/reply/", {"body": "\u202e已通知\u200b物业\u2066修好\u2069\x07"})
+    assert Comment.objects.get(post=post).body == "已通知物业修好"

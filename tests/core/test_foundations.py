@@ -37,6 +37,7 @@ PRODUCTION_ENV = {
     "WECHAT_SECRET": "s",
     "WECHAT_PUSH_TOKEN": "t",
     "WECHAT_PUSH_AES_KEY": "ZGV2LW9ubHktcHVzaC1hZXMta2V5LTMyLWJ5dGVzISE",
+    "PUBLIC_BASE_URL": "https://api.example.cn",
 }
 
 
@@ -139,3 +140,26 @@ def test_unknown_api_path_is_json_even_in_debug(client, settings):
     settings.DEBUG = True
     assert_error(client.post("/api/v1/nowhere", {}), 404, "not_found")
 
+
+
+def _setup_django(env_overrides: dict) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SHEQUTONG_", "DATABASE_URL", "FIELD_"))}
+    env.pop("PUBLIC_BASE_URL", None)
+    env.pop("PORT", None)
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings"}, **env_overrides)
+    code = "import django; django.setup(); from django.conf import settings; print(settings.PUBLIC_BASE_URL)"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def test_production_start_without_public_base_url_stops_and_names_it():
+    env = dict(PRODUCTION_ENV)
+    del env["PUBLIC_BASE_URL"]
+    result = _setup_django(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "PUBLIC_BASE_URL is required" in result.stderr
+
+
+def test_development_public_base_url_follows_the_port_the_server_runs_on():
+    result = _setup_django({"DJANGO_DEBUG": "true", "PORT": "8123"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "http://127.0.0.1:8123"

@@ -254,6 +254,7 @@ PRODUCTION_ENV = {
     "WECHAT_SECRET": "s",
     "WECHAT_PUSH_TOKEN": "t",
     "WECHAT_PUSH_AES_KEY": "ZGV2LW9ubHktcHVzaC1hZXMta2V5LTMyLWJ5dGVzISE",
+    "PUBLIC_BASE_URL": "https://api.example.cn",
 }
 
 
