@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from core.errors import Conflict, InvalidInput, Unprocessable
 from core.insert import insert_one
 from core.models import IdempotencyRecord
+from core.throttling import release_idempotency_keys
 
 MAX_KEY_LENGTH = 128
 
@@ -76,8 +77,11 @@ def idempotent(
             response = view_method(self, request, *args, **kwargs)
         except BaseException:
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            release_idempotency_keys(request)
             raise
         _finish(record, response)
+        if not 200 <= response.status_code < 300:
+            release_idempotency_keys(request)
         return response
 
     return wrapper
@@ -113,7 +117,10 @@ def _run_in_one_transaction(view_method, view, request, args, kwargs, key, scope
         # removed since, say): the first answer is the answer.
         if IdempotencyRecord.objects.filter(user=request.user, key=key).exists():
             return _replay(request, key, scope, fingerprint)
+        release_idempotency_keys(request)
         raise
+    if not 200 <= response.status_code < 300:
+        release_idempotency_keys(request)
     return response
 
 
