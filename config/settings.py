@@ -97,14 +97,24 @@ else:
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Budget for one Redis connect or reply. Redis answers in well under a millisecond; a dead or
+# stuck one must cost a request this much (twice: one retry), not seconds, before the caller
+# degrades (throttles pass, the WeChat token comes from the process's copy, live events are
+# skipped) or answers 503 (docs/deployment.md, "When Redis is down").
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
 
 if REDIS_URL:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     # The pub/sub layer sends one PUBLISH per group_send and fans out in each process,
     # instead of one list push per member: bench/README.md measured half the latency at 1,000 sockets.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # No socket_timeout here: the subscriber's connection waits for messages by design;
+            # publishing is bounded by notifications.realtime instead.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}]},
         }
     }
     CACHES = {
@@ -113,7 +123,13 @@ if REDIS_URL:
             "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "stq",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+                # One retry: the first command on a pooled connection that a Redis restart cut
+                # fails, the retry reconnects. redis-py's default is three, with backoff.
+                "retry": Retry(NoBackoff(), 1),
+            },
         }
     }
 else:

@@ -8,6 +8,8 @@ from django import db
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, UnreadablePostError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -75,6 +77,14 @@ def api_exception_handler(exc, context) -> Response | None:
         logger.error("database unavailable during %s", getattr(context.get("request"), "path", "?"), exc_info=exc)
         return Response(
             error_body("database_unavailable", "服务暂时不可用，请稍后重试"), status=503, headers={"Retry-After": "5"}
+        )
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        # The last line of defence: cache, throttles, token store and realtime degrade in place
+        # (docs/deployment.md); a Redis call that escaped them must not become a 500. Redis holds
+        # no rows, and the database transaction around the view was rolled back.
+        logger.error("redis unavailable during %s", getattr(context.get("request"), "path", "?"), exc_info=exc)
+        return Response(
+            error_body("cache_unavailable", "服务暂时不可用，请稍后重试"), status=503, headers={"Retry-After": "5"}
         )
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large", "请求内容过大"), status=413)

@@ -32,6 +32,7 @@ from core.crypto import blind_index
 from core.errors import Conflict, InvalidInput, Unprocessable
 from core.insert import insert_one
 from core.models import IdempotencyRecord
+from core.throttling import release_idempotency_keys
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +127,11 @@ def idempotent(
             response = view_method(self, request, *args, **kwargs)
         except BaseException:
             _release_claim(record)
+            release_idempotency_keys(request)
             raise
         _finish(record, response)
+        if not 200 <= response.status_code < 300:
+            release_idempotency_keys(request)
         return response
 
     return wrapper
@@ -166,7 +170,10 @@ def _run_in_one_transaction(view_method, view, request, args, kwargs, key, scope
         # removed since, say): the first answer is the answer, while it is still kept.
         if IdempotencyRecord.objects.filter(user=request.user, key=key, created_at__gte=replay_cutoff()).exists():
             return _replay(request, key, scope, fingerprint)
+        release_idempotency_keys(request)
         raise
+    if not 200 <= response.status_code < 300:
+        release_idempotency_keys(request)
     return response
 
 

@@ -7,12 +7,14 @@ clients an increasing id to resync from.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
+from django.conf import settings
 from django.db import transaction
 
 from notifications.models import Event
@@ -66,19 +68,22 @@ def _broadcast_many(messages: list[tuple[str, dict[str, Any]]]) -> None:
     if layer is None:
         return
 
+    # Live delivery is best effort (clients resync over HTTP from the event log), and this runs
+    # after the commit inside the request: a dead or stuck Redis must cost it a bounded wait.
+    budget = getattr(settings, "REDIS_TIMEOUT_SECONDS", 0.5) * 2
+
     async def send_all() -> None:
         if isinstance(layer, RedisPubSubChannelLayer):
             try:
-                await _publish_pipelined(layer, messages)
-            except Exception:
-                # Live delivery is best effort; clients resync over HTTP from the event log.
-                logger.warning("realtime broadcast of %d events failed", len(messages), exc_info=True)
+                await asyncio.wait_for(_publish_pipelined(layer, messages), budget)
+            except Exception as exc:
+                logger.warning("realtime broadcast of %d events failed: %r", len(messages), exc)
             return
         for stream, message in messages:
             try:
-                await layer.group_send(group_name(stream), message)
-            except Exception:
-                logger.warning("realtime broadcast to %s failed", stream, exc_info=True)
+                await asyncio.wait_for(layer.group_send(group_name(stream), message), budget)
+            except Exception as exc:
+                logger.warning("realtime broadcast to %s failed: %r", stream, exc)
 
     async_to_sync(send_all)()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import cache
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -17,6 +16,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.cache import get_if_up, set_if_up
 from core.errors import Forbidden, NotFound
 from core.idempotency import idempotent
 from core.pagination import page_response, parse_limit
@@ -186,11 +186,11 @@ class RegionQrcodeView(APIView):
     def get(self, request, region_id: int):
         neighborhood = queries.neighborhood_or_404(region_id)
         key = f"residents:join_qrcode:{neighborhood.pk}"
-        image = cache.get(key)
+        image = get_if_up(key)
         if image is None:
             image = wechat.get_unlimited_qrcode(scene=f"n={neighborhood.pk}", page=JOIN_PAGE)
             # Unlimited codes never expire; caching also saves the daily quota.
-            cache.set(key, image, QRCODE_CACHE_SECONDS)
+            set_if_up(key, image, QRCODE_CACHE_SECONDS)
         response = HttpResponse(image, content_type="image/png")
         response["Cache-Control"] = "public, max-age=86400"
         return response

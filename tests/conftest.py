@@ -18,8 +18,10 @@ def _fresh_cache():
     from django.core.cache import cache
 
     from core.memo import clear_all
+    from core.ratelimit import reset_local
 
     cache.clear()
+    reset_local()  # the throttles' counters when the cache is not Redis
     # Per-process memos of reference rows: a test's rows are rolled back without a signal.
     clear_all()
     yield

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,8 +88,20 @@ class ContentVerdict:
         return self.suggest == "pass"
 
 
+# The process's copy of what DjangoCacheStorage wrote, shared by the per-thread clients:
+# key → (value, monotonic expiry or None).
+_process_copy_lock = threading.Lock()
+_process_copy: dict[str, tuple[Any, float | None]] = {}
+
+
 class DjangoCacheStorage(SessionStorage):
-    """wechatpy session storage on Django's cache, honouring the TTL."""
+    """wechatpy session storage on Django's cache, honouring the TTL.
+
+    The cache (Redis in production) is where processes share the token; every value is also
+    kept in this process, and read from there while the cache is unreachable. A process that
+    has no copy fetches one: `stable_token` without force_refresh hands every caller the same
+    token while it is valid, so processes that fetch on their own during an outage still agree.
+    """
 
     def __init__(self, cache: Any = None, prefix: str = "wechat") -> None:
         self.cache = cache if cache is not None else default_cache
@@ -98,15 +111,36 @@ class DjangoCacheStorage(SessionStorage):
         return f"{self.prefix}:{key}"
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.cache.get(self.key_name(key), default)
+        name = self.key_name(key)
+        try:
+            return self.cache.get(name, default)
+        except Exception as exc:
+            logger.warning("wechat: token cache unreachable (%s), using this process's copy", exc)
+        with _process_copy_lock:
+            value, expires = _process_copy.get(name, (None, None))
+            if value is None or (expires is not None and expires <= time.monotonic()):
+                return default
+            return value
 
     def set(self, key: str, value: Any, ttl: int | None = None) -> None:
         if value is None:
             return
-        self.cache.set(self.key_name(key), value, timeout=ttl)
+        name = self.key_name(key)
+        with _process_copy_lock:
+            _process_copy[name] = (value, time.monotonic() + ttl if ttl else None)
+        try:
+            self.cache.set(name, value, timeout=ttl)
+        except Exception as exc:
+            logger.warning("wechat: token cache unreachable (%s), token kept in this process only", exc)
 
     def delete(self, key: str) -> None:
-        self.cache.delete(self.key_name(key))
+        name = self.key_name(key)
+        with _process_copy_lock:
+            _process_copy.pop(name, None)
+        try:
+            self.cache.delete(name)
+        except Exception as exc:
+            logger.warning("wechat: token cache unreachable (%s), token not dropped there", exc)
 
 
 def _request_never_left(exc: requests.RequestException) -> bool:

@@ -1,12 +1,17 @@
 """Test-only endpoints mounted next to the real ones, to drive the shared machinery
 (body limits, the exception handler, faults) without depending on a domain app."""
 
+import uuid
+
+from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import InvalidInput
+from core.idempotency import idempotent
 from core.models import IdempotencyRecord
 from core.throttling import LoginThrottle, PostThrottle
 
@@ -29,6 +34,27 @@ class ThrottledPostProbe(APIView):
 
     def post(self, request):
         return Response({"ok": True}, status=201)
+
+
+@extend_schema(exclude=True)
+class KeyedPostProbe(APIView):
+    """A throttled create that honours Idempotency-Key; an empty title is refused."""
+
+    throttle_classes = [PostThrottle]
+
+    @idempotent
+    def post(self, request):
+        if not request.data.get("title"):
+            raise InvalidInput("title_required", "标题不能为空")
+        return Response({"title": request.data["title"], "made": uuid.uuid4().hex}, status=201)
+
+
+@extend_schema(exclude=True)
+class CacheReadProbe(APIView):
+    """A feature that reads the cache without degrading: Redis errors reach the handler."""
+
+    def get(self, request):
+        return Response({"value": cache.get("probe")})
 
 
 @extend_schema(exclude=True)
@@ -62,6 +88,8 @@ urlpatterns = [
     path("api/v1/_probe/echo", EchoProbe.as_view()),
     path("api/v1/_probe/posts", ThrottledPostProbe.as_view()),
     path("api/v1/_probe/login", ThrottledLoginProbe.as_view()),
+    path("api/v1/_probe/keyed-posts", KeyedPostProbe.as_view()),
+    path("api/v1/_probe/cache", CacheReadProbe.as_view()),
     path("api/v1/_probe/drop-connection", DropConnectionProbe.as_view()),
     path("", include("config.urls")),
 ]
