@@ -266,7 +266,7 @@ def test_worker_killed_mid_send_does_not_send_twice(system: FaultSystem):
     system.control("DELETE", "faults")
     ledger = SendLedger(system).start()
     # WeChat takes 3 s to answer this send (within the 4 s budget): the worker is killed meanwhile.
-    system.control("POST", "faults", {"path": SEND_PATH, "kind": "delay", "delay": 3.0, "times": 1})
+    system.control("POST", "faults", {"path": SEND_PATH, "kind": "delay", "delay": 3.0, "after": True, "times": 1})
     _, outbox_id = _request_with_push(system)
     system.wait_until(
         lambda: system.sql("SELECT status FROM notifications_outboxmessage WHERE id = %s", outbox_id)[0][0] == "sending",
@@ -294,7 +294,7 @@ def test_wechat_slower_than_the_budget_does_not_send_twice(system: FaultSystem):
     ledger = SendLedger(system).start()
     # WeChat accepts the message but answers after our budget: we cannot know it arrived.
     system.control(
-        "POST", "faults", {"path": SEND_PATH, "kind": "delay", "delay": WECHAT_TIMEOUT_SECONDS + 1.5, "times": 1}
+        "POST", "faults", {"path": SEND_PATH, "kind": "delay", "delay": WECHAT_TIMEOUT_SECONDS + 1.5, "after": True, "times": 1}
     )
     _, outbox_id = _request_with_push(system)
     # The first retry comes after ~10 s of backoff (notifications/delivery.py).
