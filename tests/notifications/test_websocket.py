@@ -196,3 +196,46 @@ def test_rolled_back_change_publishes_nothing(neighborhood):
         await communicator.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.fixture
+def seeded_catalog():
+    """Transactional tests start after some flush has wiped the migration-seeded catalog."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("services.migrations.0002_seed_catalog").seed(apps, None)
+
+
+def test_frame_times_read_as_the_rest_api_writes_them(api_for, seeded_catalog, neighborhood):
+    from services.actions import do_create_service_request
+    from services.models import ServiceItem
+
+    staff = f.staff(neighborhood)
+    son = f.resident(neighborhood)
+    f.BeneficiaryFactory(owner=son, neighborhood=neighborhood, birth_year=1938, is_default=True)
+    stream = f"staff.neighborhood.{neighborhood.pk}"
+    raw = f.token_for(staff)
+
+    def one_tap():
+        meal = ServiceItem.objects.get(code="meal-delivery")
+        return do_create_service_request(actor=son, item=meal, extra={"diet": "低盐", "time_slot": "午餐"}).pk
+
+    async def scenario():
+        communicator = await connect(raw)
+        await subscribe(communicator, stream)
+        request_id = await sync_to_async(one_tap)()
+        frame = await communicator.receive_json_from(timeout=2)
+        await communicator.disconnect()
+        return request_id, frame
+
+    request_id, frame = async_to_sync(scenario)()
+    assert (frame["type"], frame["payload"]["id"]) == ("service_request.created", request_id)
+    rest = api_for(staff).get(f"/api/v1/service-requests/{request_id}").json()
+    for field in ("accept_due_at", "complete_due_at"):
+        assert frame["payload"][field].endswith("+08:00"), frame["payload"][field]
+        assert frame["payload"][field] == rest[field]
+    resynced = api_for(staff).get("/api/v1/events", {"stream": stream}).json()["results"]
+    assert [e["payload"]["accept_due_at"] for e in resynced] == [rest["accept_due_at"]]
+    assert resynced[0]["created_at"].endswith("+08:00")
