@@ -7,7 +7,8 @@ Client → server: {"action": "subscribe" | "unsubscribe", "stream": "neighborho
 Server → client:  {"type": "subscribed", "stream", "last_id"}   (resync point for GET /api/v1/events)
                   {"id", "stream", "type", "payload"}           (an event)
                   {"type": "subscription_ended", "stream", "reason"}  (a membership or role ended)
-                  {"error": {...}} then close 4403 for a stream the user may not read.
+                  {"error": {"code": "stream_not_found", "detail": {"stream"}}} for a stream the user
+                      may not read; the socket and its other streams stay.
                   {"error": {"code": "session_revoked", ...}} then close 4401 after logout, ban, erasure.
 
 A socket's session ends with its token: each socket joins its user's and its token's
@@ -35,7 +36,6 @@ from residents.auth import authenticate_token, reauthenticate_token
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_MESSAGE = 4400
 MAX_STREAMS = 50
 
@@ -66,15 +66,16 @@ def _reauthenticate(token_id: int):
 
 
 @database_sync_to_async
-def _authorize(token_id: int, stream: str) -> tuple[str | None, int | None]:
-    """(None, the stream's last event id) if the token is still good and its user may read
-    the stream; (error code, None) for a dead token; (None, None) for a refused stream."""
+def _authorize(token_id: int, stream: str) -> tuple[str | None, bool]:
+    """(None, True) if the token is still good and its user may read the stream; (error code,
+    False) for a dead token; (None, False) for a refused stream."""
     user, error_code = _reauthenticate(token_id)
     if user is None:
-        return error_code, None
-    if not streams.can_read(user, stream):
-        return None, None
-    return None, queries.last_event_id(stream)
+        return error_code, False
+    return None, streams.can_read(user, stream)
+
+
+_last_event_id = database_sync_to_async(queries.last_event_id)
 
 
 @database_sync_to_async
@@ -156,20 +157,24 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({"type": "unsubscribed", "stream": stream})
                 return
             if len(self.streams) >= MAX_STREAMS and stream not in self.streams:
-                await self.send_json(error_body("too_many_streams", f"最多同时订阅 {MAX_STREAMS} 个频道"))
+                await self.send_json(error_body("too_many_streams", f"最多同时订阅 {MAX_STREAMS} 个频道", {"stream": stream}))
                 return
             # Read afresh on each subscribe: a revoked token must not subscribe, and a
             # membership that ended must not come back through a profile cached at connect.
-            error_code, last_id = await _authorize(self.token_id, stream)
+            error_code, readable = await _authorize(self.token_id, stream)
             if error_code is not None:
                 await self._refuse_token(error_code)
                 return
-            if last_id is None:
-                # Same answer as for a stream that does not exist.
-                await self._refuse(CLOSE_FORBIDDEN, "stream_not_found", "订阅的频道不存在", stream=stream)
+            if not readable:
+                # Same answer as for a stream that does not exist. Only this subscription is
+                # refused: the socket keeps the streams it holds.
+                await self.send_json(error_body("stream_not_found", "订阅的频道不存在", {"stream": stream}))
                 return
             self.streams.add(stream)
             await self.channel_layer.group_add(group_name(stream), self.channel_name)
+            # Read after joining: an event committed from here on is delivered live, and any
+            # earlier one has an id at most last_id, so resync from last_id misses nothing.
+            last_id = await _last_event_id(stream)
             await self.send_json({"type": "subscribed", "stream": stream, "last_id": last_id})
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:

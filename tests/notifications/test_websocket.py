@@ -88,15 +88,25 @@ def test_resident_receives_neighborhood_events_live(neighborhood):
     async_to_sync(scenario)()
 
 
-def test_outsider_is_refused_with_4403(neighborhood, other_neighborhood):
+def test_a_refused_subscription_is_answered_and_the_socket_keeps_its_other_streams(neighborhood, other_neighborhood):
     outsider = f.resident(other_neighborhood)
     raw = f.token_for(outsider)
+    own = f"neighborhood.{other_neighborhood.pk}"
+    forbidden = f"neighborhood.{neighborhood.pk}"
 
     async def scenario():
         communicator = await connect(raw)
-        error = await subscribe(communicator, f"neighborhood.{neighborhood.pk}")
-        assert error["error"]["code"] == "stream_not_found"
-        assert (await communicator.receive_output())["code"] == 4403
+        assert (await subscribe(communicator, own))["type"] == "subscribed"
+        refused = await subscribe(communicator, forbidden)
+        assert refused == {"error": {"code": "stream_not_found", "message": "订阅的频道不存在", "detail": {"stream": forbidden}}}
+        # Not closed: the stream it already held still delivers, and it may subscribe again.
+        event_id = await sync_to_async(publish)(own, "post.created", {"post_id": 1})
+        await sync_to_async(publish)(forbidden, "post.created", {"post_id": 2})
+        frame = await communicator.receive_json_from(timeout=2)
+        assert (frame["id"], frame["stream"]) == (event_id, own)
+        assert await communicator.receive_nothing(timeout=0.5)
+        assert (await subscribe(communicator, f"user.{outsider.pk}"))["type"] == "subscribed"
+        await communicator.disconnect()
 
     async_to_sync(scenario)()
 
@@ -116,8 +126,9 @@ def test_streams_beyond_the_users_reach_are_refused(neighborhood, street, stream
     async def scenario():
         communicator = await connect(raw)
         error = await subscribe(communicator, stream)
-        assert error["error"]["code"] == "stream_not_found"
-        assert (await communicator.receive_output())["code"] == 4403
+        assert error["error"]["code"] == "stream_not_found" and error["error"]["detail"] == {"stream": stream}
+        assert (await subscribe(communicator, f"user.{user.pk}"))["type"] == "subscribed"
+        await communicator.disconnect()
 
     async_to_sync(scenario)()
 
