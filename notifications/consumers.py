@@ -11,6 +11,9 @@ Server → client:  {"type": "subscribed", "stream", "last_id"}   (resync point 
                       may not read; the socket and its other streams stay.
                   {"error": {"code": "session_revoked", ...}} then close 4401 after logout, ban, erasure.
 
+Without Redis (the in-memory layer) events reach the socket through its process's relay
+(notifications.relay), which reads the event log: the socket attaches to it on connect.
+
 A socket's session ends with its token: each socket joins its user's and its token's
 control groups (notifications.sessions), so logout, ban and erasure close it on every
 server process once they commit; as a backstop for a lost control message the token is
@@ -29,8 +32,8 @@ from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 
 from core.errors import error_body
-from notifications import queries, sessions, streams
-from notifications.realtime import group_name
+from notifications import queries, relay, sessions, streams
+from notifications.groups import group_name
 from residents.auth import authenticate_token, reauthenticate_token
 
 logger = logging.getLogger(__name__)
@@ -94,6 +97,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.streams: set[str] = set()
         self.control_groups: list[str] = []
         self.recheck_task: asyncio.Task | None = None
+        self.relay = None
         # Subscribing, dropping streams and the periodic re-check each read the database
         # between awaits; one at a time, so a drop cannot interleave with a subscribe.
         self.lock = asyncio.Lock()
@@ -116,6 +120,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if error_code is not None:
             await self._refuse_token(error_code)
             return
+        if relay.delivers_for(self.channel_layer):
+            self.relay = await relay.attach(self.channel_layer)
         self.user, self.token_id = user, api_token.pk
         if settings.WS_RECHECK_SECONDS > 0:
             self.recheck_task = asyncio.create_task(self._recheck_periodically(settings.WS_RECHECK_SECONDS))
@@ -238,6 +244,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         task = getattr(self, "recheck_task", None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
+        if getattr(self, "relay", None) is not None:
+            self.relay.detach()
+            self.relay = None
         await self._drop_all_streams()
         for group in getattr(self, "control_groups", []):
             await self.channel_layer.group_discard(group, self.channel_name)
