@@ -7,8 +7,12 @@ Client → server: {"action": "subscribe" | "unsubscribe", "stream": "neighborho
 Server → client:  {"type": "subscribed", "stream", "last_id"}   (resync point for GET /api/v1/events)
                   {"id", "stream", "type", "payload"}           (an event)
                   {"type": "subscription_ended", "stream", "reason"}  (a membership or role ended)
-                  {"error": {...}} then close 4403 for a stream the user may not read.
+                  {"error": {"code": "stream_not_found", "detail": {"stream"}}} for a stream the user
+                      may not read; the socket and its other streams stay.
                   {"error": {"code": "session_revoked", ...}} then close 4401 after logout, ban, erasure.
+
+Without Redis (the in-memory layer) events reach the socket through its process's relay
+(notifications.relay), which reads the event log: the socket attaches to it on connect.
 
 A socket's session ends with its token: each socket joins its user's and its token's
 control groups (notifications.sessions), so logout, ban and erasure close it on every
@@ -28,14 +32,13 @@ from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 
 from core.errors import error_body
-from notifications import queries, sessions, streams
-from notifications.realtime import group_name
+from notifications import queries, relay, sessions, streams
+from notifications.groups import group_name
 from residents.auth import authenticate_token, reauthenticate_token
 
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_MESSAGE = 4400
 MAX_STREAMS = 50
 
@@ -66,15 +69,16 @@ def _reauthenticate(token_id: int):
 
 
 @database_sync_to_async
-def _authorize(token_id: int, stream: str) -> tuple[str | None, int | None]:
-    """(None, the stream's last event id) if the token is still good and its user may read
-    the stream; (error code, None) for a dead token; (None, None) for a refused stream."""
+def _authorize(token_id: int, stream: str) -> tuple[str | None, bool]:
+    """(None, True) if the token is still good and its user may read the stream; (error code,
+    False) for a dead token; (None, False) for a refused stream."""
     user, error_code = _reauthenticate(token_id)
     if user is None:
-        return error_code, None
-    if not streams.can_read(user, stream):
-        return None, None
-    return None, queries.last_event_id(stream)
+        return error_code, False
+    return None, streams.can_read(user, stream)
+
+
+_last_event_id = database_sync_to_async(queries.last_event_id)
 
 
 @database_sync_to_async
@@ -93,6 +97,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         self.streams: set[str] = set()
         self.control_groups: list[str] = []
         self.recheck_task: asyncio.Task | None = None
+        self.relay = None
         # Subscribing, dropping streams and the periodic re-check each read the database
         # between awaits; one at a time, so a drop cannot interleave with a subscribe.
         self.lock = asyncio.Lock()
@@ -115,6 +120,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if error_code is not None:
             await self._refuse_token(error_code)
             return
+        if relay.delivers_for(self.channel_layer):
+            self.relay = await relay.attach(self.channel_layer)
         self.user, self.token_id = user, api_token.pk
         if settings.WS_RECHECK_SECONDS > 0:
             self.recheck_task = asyncio.create_task(self._recheck_periodically(settings.WS_RECHECK_SECONDS))
@@ -156,20 +163,24 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({"type": "unsubscribed", "stream": stream})
                 return
             if len(self.streams) >= MAX_STREAMS and stream not in self.streams:
-                await self.send_json(error_body("too_many_streams", f"最多同时订阅 {MAX_STREAMS} 个频道"))
+                await self.send_json(error_body("too_many_streams", f"最多同时订阅 {MAX_STREAMS} 个频道", {"stream": stream}))
                 return
             # Read afresh on each subscribe: a revoked token must not subscribe, and a
             # membership that ended must not come back through a profile cached at connect.
-            error_code, last_id = await _authorize(self.token_id, stream)
+            error_code, readable = await _authorize(self.token_id, stream)
             if error_code is not None:
                 await self._refuse_token(error_code)
                 return
-            if last_id is None:
-                # Same answer as for a stream that does not exist.
-                await self._refuse(CLOSE_FORBIDDEN, "stream_not_found", "订阅的频道不存在", stream=stream)
+            if not readable:
+                # Same answer as for a stream that does not exist. Only this subscription is
+                # refused: the socket keeps the streams it holds.
+                await self.send_json(error_body("stream_not_found", "订阅的频道不存在", {"stream": stream}))
                 return
             self.streams.add(stream)
             await self.channel_layer.group_add(group_name(stream), self.channel_name)
+            # Read after joining: an event committed from here on is delivered live, and any
+            # earlier one has an id at most last_id, so resync from last_id misses nothing.
+            last_id = await _last_event_id(stream)
             await self.send_json({"type": "subscribed", "stream": stream, "last_id": last_id})
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
@@ -233,6 +244,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         task = getattr(self, "recheck_task", None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
+        if getattr(self, "relay", None) is not None:
+            self.relay.detach()
+            self.relay = None
         await self._drop_all_streams()
         for group in getattr(self, "control_groups", []):
             await self.channel_layer.group_discard(group, self.channel_name)

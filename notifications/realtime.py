@@ -3,6 +3,14 @@
 Streams: `neighborhood.<id>`, `user.<id>`, `staff.neighborhood.<id>`, `staff.street.<id>`,
 `topic.<id>`, ... A stream name maps to a channels group name; the event row gives
 clients an increasing id to resync from.
+
+Which path an event takes to the sockets depends on the channel layer:
+- channels-redis (`REDIS_URL`): published through Redis on commit, which reaches every process.
+- the in-memory layer (embedded default): the row is the message. After commit this only wakes
+  the local relay (notifications.relay), and each server process's relay reads the new rows and
+  hands them to its own sockets, so events raised by the worker, the scheduler or a command
+  arrive too. Publishing through the in-memory layer as well would deliver this process's
+  events twice.
 """
 
 from __future__ import annotations
@@ -17,14 +25,14 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.db import transaction
 
+from notifications import relay
+from notifications.groups import event_message, group_name
 from notifications.models import Event
 
 logger = logging.getLogger(__name__)
 
 
-def group_name(stream: str) -> str:
-    # channels group names allow only ASCII alphanumerics, hyphens, underscores and periods.
-    return "stq." + stream
+__all__ = ["broadcast_on_commit", "group_name", "publish_many_on_commit", "publish_on_commit"]
 
 
 def publish_on_commit(stream: str, type: str, payload: dict[str, Any]) -> Event:
@@ -50,10 +58,7 @@ def broadcast_on_commit(events: list[tuple[int, str, str, dict[str, Any]]]) -> N
     once the transaction commits: for writers that INSERT their events themselves."""
     if not events:
         return
-    messages = [
-        (stream, {"type": "stq.event", "id": event_id, "stream": stream, "event": type, "payload": payload})
-        for event_id, stream, type, payload in events
-    ]
+    messages = [(stream, event_message(event_id, stream, type, payload)) for event_id, stream, type, payload in events]
 
     def broadcast_all() -> None:
         _broadcast_many(messages)
@@ -66,6 +71,9 @@ def _broadcast_many(messages: list[tuple[str, dict[str, Any]]]) -> None:
     switch and a wait each: ~8 per one-tap create)."""
     layer = get_channel_layer()
     if layer is None:
+        return
+    if relay.delivers_for(layer):
+        relay.wake()
         return
 
     # Live delivery is best effort (clients resync over HTTP from the event log), and this runs

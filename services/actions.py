@@ -16,6 +16,7 @@ from core.content import SCENE_COMMENT, check_text, recheck_text, schedule_reche
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from core.images import validate_image_ids
 from core.insert import insert_pair
+from core.times import api_datetime
 from notifications.actions import do_notify
 from notifications.inbox_sql import RoleHolders
 from notifications.realtime import publish_on_commit
@@ -172,8 +173,9 @@ def _board_payload(req: ServiceRequest) -> dict[str, Any]:
         "item_id": req.item_id,
         "status": req.status,
         "neighborhood_id": req.neighborhood_id,
-        "accept_due_at": req.accept_due_at.isoformat(),
-        "complete_due_at": req.complete_due_at.isoformat(),
+        # As the REST detail shows them (+08:00), not the stored UTC value.
+        "accept_due_at": api_datetime(req.accept_due_at),
+        "complete_due_at": api_datetime(req.complete_due_at),
         "filed_on_behalf": req.filed_on_behalf,
     }
 

@@ -88,15 +88,25 @@ def test_resident_receives_neighborhood_events_live(neighborhood):
     async_to_sync(scenario)()
 
 
-def test_outsider_is_refused_with_4403(neighborhood, other_neighborhood):
+def test_a_refused_subscription_is_answered_and_the_socket_keeps_its_other_streams(neighborhood, other_neighborhood):
     outsider = f.resident(other_neighborhood)
     raw = f.token_for(outsider)
+    own = f"neighborhood.{other_neighborhood.pk}"
+    forbidden = f"neighborhood.{neighborhood.pk}"
 
     async def scenario():
         communicator = await connect(raw)
-        error = await subscribe(communicator, f"neighborhood.{neighborhood.pk}")
-        assert error["error"]["code"] == "stream_not_found"
-        assert (await communicator.receive_output())["code"] == 4403
+        assert (await subscribe(communicator, own))["type"] == "subscribed"
+        refused = await subscribe(communicator, forbidden)
+        assert refused == {"error": {"code": "stream_not_found", "message": "订阅的频道不存在", "detail": {"stream": forbidden}}}
+        # Not closed: the stream it already held still delivers, and it may subscribe again.
+        event_id = await sync_to_async(publish)(own, "post.created", {"post_id": 1})
+        await sync_to_async(publish)(forbidden, "post.created", {"post_id": 2})
+        frame = await communicator.receive_json_from(timeout=2)
+        assert (frame["id"], frame["stream"]) == (event_id, own)
+        assert await communicator.receive_nothing(timeout=0.5)
+        assert (await subscribe(communicator, f"user.{outsider.pk}"))["type"] == "subscribed"
+        await communicator.disconnect()
 
     async_to_sync(scenario)()
 
@@ -116,8 +126,9 @@ def test_streams_beyond_the_users_reach_are_refused(neighborhood, street, stream
     async def scenario():
         communicator = await connect(raw)
         error = await subscribe(communicator, stream)
-        assert error["error"]["code"] == "stream_not_found"
-        assert (await communicator.receive_output())["code"] == 4403
+        assert error["error"]["code"] == "stream_not_found" and error["error"]["detail"] == {"stream": stream}
+        assert (await subscribe(communicator, f"user.{user.pk}"))["type"] == "subscribed"
+        await communicator.disconnect()
 
     async_to_sync(scenario)()
 
@@ -196,3 +207,46 @@ def test_rolled_back_change_publishes_nothing(neighborhood):
         await communicator.disconnect()
 
     async_to_sync(scenario)()
+
+
+@pytest.fixture
+def seeded_catalog():
+    """Transactional tests start after some flush has wiped the migration-seeded catalog."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("services.migrations.0002_seed_catalog").seed(apps, None)
+
+
+def test_frame_times_read_as_the_rest_api_writes_them(api_for, seeded_catalog, neighborhood):
+    from services.actions import do_create_service_request
+    from services.models import ServiceItem
+
+    staff = f.staff(neighborhood)
+    son = f.resident(neighborhood)
+    f.BeneficiaryFactory(owner=son, neighborhood=neighborhood, birth_year=1938, is_default=True)
+    stream = f"staff.neighborhood.{neighborhood.pk}"
+    raw = f.token_for(staff)
+
+    def one_tap():
+        meal = ServiceItem.objects.get(code="meal-delivery")
+        return do_create_service_request(actor=son, item=meal, extra={"diet": "低盐", "time_slot": "午餐"}).pk
+
+    async def scenario():
+        communicator = await connect(raw)
+        await subscribe(communicator, stream)
+        request_id = await sync_to_async(one_tap)()
+        frame = await communicator.receive_json_from(timeout=2)
+        await communicator.disconnect()
+        return request_id, frame
+
+    request_id, frame = async_to_sync(scenario)()
+    assert (frame["type"], frame["payload"]["id"]) == ("service_request.created", request_id)
+    rest = api_for(staff).get(f"/api/v1/service-requests/{request_id}").json()
+    for field in ("accept_due_at", "complete_due_at"):
+        assert frame["payload"][field].endswith("+08:00"), frame["payload"][field]
+        assert frame["payload"][field] == rest[field]
+    resynced = api_for(staff).get("/api/v1/events", {"stream": stream}).json()["results"]
+    assert [e["payload"]["accept_due_at"] for e in resynced] == [rest["accept_due_at"]]
+    assert resynced[0]["created_at"].endswith("+08:00")
