@@ -114,11 +114,17 @@ class CoverageRow:
     population: int
     households_joined: int
     residents_joined: int
-    party_members: int
+    party_members: int  # verified (an active party_member role) and so showing the badge
+    party_registered: int = 0  # 在册党员: Region.registered_party_members
 
     @property
     def household_rate(self) -> float | None:
         return _ratio(self.households_joined, self.households)
+
+    @property
+    def party_rate(self) -> float | None:
+        """党员亮身份率: party members showing the badge over the party roll (None without a roll)."""
+        return _ratio(self.party_members, self.party_registered)
 
     @property
     def resident_rate(self) -> float | None:
@@ -135,7 +141,9 @@ def _approved_by(at: datetime) -> Q:
 def coverage(neighborhood_ids: list[int], *, until: datetime) -> list[CoverageRow]:
     """Households and residents joined per neighborhood, as of `until` (two GROUP BYs)."""
     regions = (
-        Region.objects.filter(pk__in=neighborhood_ids).order_by("code").values("id", "name", "households", "population")
+        Region.objects.filter(pk__in=neighborhood_ids)
+        .order_by("code")
+        .values("id", "name", "households", "population", "registered_party_members")
     )
     joined = {
         row["neighborhood_id"]: row
@@ -163,6 +171,7 @@ def coverage(neighborhood_ids: list[int], *, until: datetime) -> list[CoverageRo
             households_joined=joined.get(r["id"], {}).get("households_joined", 0),
             residents_joined=joined.get(r["id"], {}).get("residents_joined", 0),
             party_members=party.get(r["id"], 0),
+            party_registered=r["registered_party_members"],
         )
         for r in regions
     ]
@@ -179,6 +188,8 @@ def coverage_total(rows: list[CoverageRow], *, name: str) -> CoverageRow:
         households_joined=sum(r.households_joined for r in rows),
         residents_joined=sum(r.residents_joined for r in rows),
         party_members=sum(r.party_members for r in rows),
+        # Rates of a street or the district come from these sums, never from averaging rates.
+        party_registered=sum(r.party_registered for r in rows),
     )
 
 

@@ -503,7 +503,7 @@ class Figures:
         regions = list(
             Region.objects.filter(pk__in=self.neighborhood_ids)
             .order_by("code")
-            .values("id", "name", "households", "population", "level")
+            .values("id", "name", "households", "population", "registered_party_members", "level")
         )
         # A street's row (the district view) counts the households and residents of its neighborhoods.
         streets = [r["id"] for r in regions if r["level"] != Region.Level.NEIGHBORHOOD]
@@ -512,13 +512,17 @@ class Figures:
                 r["parent_id"]: r
                 for r in Region.objects.filter(level=Region.Level.NEIGHBORHOOD, parent_id__in=streets)
                 .values("parent_id")
-                .annotate(households=Sum("households"), population=Sum("population"))
+                .annotate(
+                    households=Sum("households"),
+                    population=Sum("population"),
+                    registered_party_members=Sum("registered_party_members"),
+                )
                 .order_by()
             }
             for r in regions:
                 if r["id"] in sums:
-                    r["households"] = sums[r["id"]]["households"] or 0
-                    r["population"] = sums[r["id"]]["population"] or 0
+                    for name in ("households", "population", "registered_party_members"):
+                        r[name] = sums[r["id"]][name] or 0
         snap = {
             r["neighborhood_id"]: r
             for r in NeighborhoodDaySnapshot.objects.filter(neighborhood_id__in=self.neighborhood_ids, day=day).values(
@@ -534,6 +538,7 @@ class Figures:
                 households_joined=snap.get(r["id"], {}).get("households_joined", 0),
                 residents_joined=snap.get(r["id"], {}).get("residents_joined", 0),
                 party_members=snap.get(r["id"], {}).get("party_members", 0),
+                party_registered=r["registered_party_members"],
             )
             for r in regions
         ]

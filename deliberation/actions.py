@@ -37,6 +37,7 @@ from deliberation.models import (
     Milestone,
     MilestonePhoto,
     MilestoneUpdate,
+    MoveCondition,
     Reply,
     Support,
     Topic,
@@ -261,8 +262,18 @@ def do_transition_topic(
     vote_rules: dict[str, Any] | None = None,
     merge_into_id: int | None = None,
     evaluation_closes_at: datetime | None = None,
+    stop_implementation: bool = False,
 ) -> Topic:
-    """Move a topic along Topic.TRANSITIONS. Raises Conflict (409) if it moved first."""
+    """Move a topic along Topic.TRANSITIONS. Raises Conflict (409) if it moved first, or with
+    the code of a Topic.MOVE_CONDITIONS entry it does not meet yet.
+
+    `stop_implementation` (终止实施) moves implementing → evaluating before the milestones
+    are done; it needs a `note`, which residents read in the event log and the notification."""
+    if stop_implementation:
+        if to != S.EVALUATING:
+            raise InvalidInput("stop_implementation_invalid", "只有实施中的议题可以终止实施", field="stop_implementation")
+        if not note.strip():
+            raise InvalidInput("stop_reason_required", "终止实施须填写原因（居民可见）", field="note")
     if to == S.DECIDED:
         return do_close_vote(topic_id=topic_id, actor=actor, note=note, expected_from=expected_from)
     if to == S.MERGED:
@@ -275,6 +286,11 @@ def do_transition_topic(
         _check_actor(topic, actor, to)
         if (expected_from and topic.status != expected_from) or not topic.can_move_to(to):
             raise _state_changed(topic)
+        condition = topic.unmet_condition(to, now=now)
+        if condition is not None:
+            if not (condition.overridable and stop_implementation):
+                raise Conflict(condition.code, condition.message, **_condition_detail(topic, condition))
+            note = f"终止实施：{note.strip()}"
         if to in (S.DISCUSSING, S.VOTING):
             _require_public(topic)
         if to == S.VOTING:
@@ -295,11 +311,30 @@ def do_transition_topic(
             closes = evaluation_closes_at or now + timedelta(days=DEFAULT_EVALUATION_DAYS)
             if closes <= now:
                 raise InvalidInput("evaluation_window_invalid", "评估截止时间须晚于现在", field="evaluation_closes_at")
+            if (timezone.localdate(closes) - timezone.localdate(now)).days < rules.MIN_EVALUATION_DAYS:
+                # Closing waits for the window, so a window of minutes would make that gate empty.
+                # Counted in calendar days: "a week from now" picked to the minute is a week.
+                raise InvalidInput(
+                    "evaluation_window_too_short",
+                    f"效果评估期至少 {rules.MIN_EVALUATION_DAYS} 天",
+                    field="evaluation_closes_at",
+                    min_days=rules.MIN_EVALUATION_DAYS,
+                )
             topic.evaluation_closes_at = closes
         elif to == S.CLOSED and topic.status == S.EVALUATING:
             topic.evaluation_summary = evaluation_summary(topic)
         _move(topic, to, actor=actor, note=note or summary[:200])
     return topic
+
+
+def _condition_detail(topic: Topic, condition: MoveCondition) -> dict[str, Any]:
+    detail: dict[str, Any] = {"current": topic.status}
+    if condition.predicate == "can_start_evaluation":
+        total, unfinished = topic.milestone_counts()
+        detail.update(milestones=total, unfinished=unfinished, progress=topic_progress(topic))
+    elif condition.predicate == "can_close_evaluation" and topic.evaluation_closes_at:
+        detail["evaluation_closes_at"] = timezone.localtime(topic.evaluation_closes_at).isoformat()
+    return detail
 
 
 def _check_actor(topic: Topic, actor: User, to: str) -> None:

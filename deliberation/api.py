@@ -259,6 +259,7 @@ class TopicTransitionView(APIView):
             vote_rules=v.get("vote"),
             merge_into_id=v.get("merge_into"),
             evaluation_closes_at=v.get("evaluation_closes_at"),
+            stop_implementation=v["stop_implementation"],
         )
         return Response(_detail(request, topic_id))
 

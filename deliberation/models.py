@@ -8,7 +8,8 @@ summary) is a COUNT over those rows, never a counter that could drift.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -18,6 +19,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from residents.models import Region
+
+
+class MoveCondition(NamedTuple):
+    """What a move needs beyond the transition table: the `Topic.can_*` predicate that must
+    hold, the error code and message of a refusal, and whether staff may move on anyway by
+    recording a reason residents see (`overridable`)."""
+
+    predicate: str
+    code: str
+    message: str
+    overridable: bool = False
 
 
 def edit_window() -> timedelta:
@@ -89,6 +101,23 @@ class Topic(models.Model):
         Status.DECIDED: frozenset({Status.IMPLEMENTING, Status.CLOSED}),
         Status.IMPLEMENTING: frozenset({Status.EVALUATING}),
         Status.EVALUATING: frozenset({Status.CLOSED}),
+    }
+    # Moves the table allows only once something has happened. A committee does not ask
+    # residents to judge a half-built result, nor close the judging before the window it
+    # announced has run: "done" is every milestone at 100 % (or staff end the work early
+    # with a reason, 终止实施), "judged" is the evaluation window over.
+    MOVE_CONDITIONS: dict[tuple[str, str], MoveCondition] = {
+        (Status.IMPLEMENTING, Status.EVALUATING): MoveCondition(
+            "can_start_evaluation",
+            "milestones_incomplete",
+            "实施节点尚未全部完成（进度须达 100%），如需提前结束请选择终止实施并说明原因",
+            overridable=True,
+        ),
+        (Status.EVALUATING, Status.CLOSED): MoveCondition(
+            "can_close_evaluation",
+            "evaluation_window_open",
+            "效果评估期尚未结束，评估截止后才能办结",
+        ),
     }
     PRE_VOTE = (Status.PROPOSED, Status.DISCUSSING)
     SUPPORTABLE = (Status.PROPOSED, Status.DISCUSSING)
@@ -162,6 +191,30 @@ class Topic(models.Model):
             # Only a passed topic is implemented; a failed one is simply archived.
             return (to == self.Status.IMPLEMENTING) == (self.outcome == self.Outcome.PASSED)
         return True
+
+    def milestone_counts(self) -> tuple[int, int]:
+        """(milestones, of which not at 100 %): one query."""
+        agg = self.milestones.aggregate(
+            total=models.Count("id"), unfinished=models.Count("id", filter=Q(progress__lt=100))
+        )
+        return agg["total"], agg["unfinished"]
+
+    def can_start_evaluation(self, now: datetime | None = None) -> bool:
+        """Implementation is done: there are milestones and every one is at 100 %."""
+        total, unfinished = self.milestone_counts()
+        return total > 0 and unfinished == 0
+
+    def can_close_evaluation(self, now: datetime | None = None) -> bool:
+        """The evaluation window residents were given has run its length."""
+        now = now or timezone.now()
+        return self.evaluation_closes_at is not None and now >= self.evaluation_closes_at
+
+    def unmet_condition(self, to: str, *, now: datetime | None = None) -> MoveCondition | None:
+        """The condition of MOVE_CONDITIONS the move to `to` still lacks, or None."""
+        condition = self.MOVE_CONDITIONS.get((self.status, to))
+        if condition is None or getattr(self, condition.predicate)(now):
+            return None
+        return condition
 
     @classmethod
     def actor_kind_for(cls, to: str) -> str:

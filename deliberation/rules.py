@@ -17,6 +17,9 @@ from core.errors import InvalidInput
 from deliberation.models import Topic, Vote
 
 DEFAULT_SUPPORT_HOUSEHOLDS = 10
+# The shortest evaluation window staff may announce: a topic closes only once its window has
+# run (Topic.can_close_evaluation), and a week lets residents who walk past the result rate it.
+MIN_EVALUATION_DAYS = 7
 
 
 def support_threshold(topic: Topic) -> int:

@@ -63,6 +63,11 @@ class TopicTransitionIn(serializers.Serializer):
     vote = VoteRulesIn(required=False)
     merge_into = serializers.IntegerField(min_value=1, required=False)
     evaluation_closes_at = serializers.DateTimeField(required=False)
+    stop_implementation = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="终止实施: move implementing → evaluating before every milestone is at 100 %; needs a note residents see",
+    )
 
 
 class TopicEditIn(serializers.Serializer):

@@ -16,7 +16,7 @@ from residents.models import (
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ("name", "level", "code", "parent", "households", "population")
+    list_display = ("name", "level", "code", "parent", "households", "population", "registered_party_members")
     list_filter = ("level",)
     search_fields = ("name", "code")
     raw_id_fields = ("parent",)

@@ -42,6 +42,16 @@ REGIONS = [
     ("310113004003", "长浜村村委会", Region.Level.NEIGHBORHOOD, "310113004000", 900, 2300),
 ]
 
+# 在册党员 per neighborhood (the party roll, the 亮身份率 denominator), by code.
+PARTY_ROLL = {
+    "310113003001": 180,
+    "310113003002": 150,
+    "310113003003": 110,
+    "310113004001": 140,
+    "310113004002": 95,
+    "310113004003": 60,
+}
+
 # openid -> (name, console username or None)
 PERSONAS = {
     "zhangsan": ("张三", None),
@@ -99,6 +109,7 @@ def seed(stdout: TextIO) -> None:
                 "parent": regions[parent_code] if parent_code else None,
                 "households": households,
                 "population": population,
+                "registered_party_members": PARTY_ROLL.get(code, 0),
             },
         )
         regions[code] = region

@@ -39,6 +39,12 @@ class Region(models.Model):
     name = models.CharField("名称", max_length=64)
     households = models.PositiveIntegerField("户数", default=0, help_text="居委/村的户数，覆盖率分母")
     population = models.PositiveIntegerField("常住人口", default=0, help_text="居委/村的居民数，覆盖率分母")
+    # The party roll is kept by the neighborhood's party organization, not on the platform,
+    # so like households and population it is entered, not counted (db_default: bulk loaders
+    # that name their columns keep working).
+    registered_party_members = models.PositiveIntegerField(
+        "在册党员数", default=0, db_default=0, help_text="居委/村党组织在册党员数，党员亮身份率分母"
+    )
     # Settings a neighborhood may tune (thresholds for reports, topics, ...).
     settings = models.JSONField("参数", default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -33,6 +33,11 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def _percent(value: float | None) -> float | None:
+    """A ratio as a percentage for the charts' JSON; None (no denominator) stays None."""
+    return None if value is None else round(value * 100, 1)
+
+
 def _units(region: Region, neighborhood_ids: list[int]) -> tuple[list[int], str]:
     """What the per-region tables list: neighborhoods, or for the district its streets, read
     from their rolled-up snapshot rows (12 rows instead of 550: bench/README.md), when every
@@ -70,6 +75,8 @@ def build_tables(region, neighborhood_ids: list[int], period: queries.Period) ->
             "已加入居民",
             "居民覆盖率",
             "亮身份党员",
+            "在册党员",
+            "党员亮身份率",
         ],
         rows=[
             [
@@ -81,6 +88,8 @@ def build_tables(region, neighborhood_ids: list[int], period: queries.Period) ->
                 r.residents_joined,
                 _pct(r.resident_rate),
                 r.party_members,
+                r.party_registered,
+                _pct(r.party_rate),
             ]
             for r in [*rows, total]
         ],
@@ -96,6 +105,7 @@ def build_tables(region, neighborhood_ids: list[int], period: queries.Period) ->
             "已加入居民",
             "居民覆盖率",
             "亮身份党员",
+            "党员亮身份率",
         ],
         rows=[
             [
@@ -105,6 +115,8 @@ def build_tables(region, neighborhood_ids: list[int], period: queries.Period) ->
                 t["residents_joined"],
                 _pct(queries._ratio(t["residents_joined"], total.population)),
                 t["party_members"],
+                # Over today's roll, as the coverage rates use today's households and population.
+                _pct(queries._ratio(t["party_members"], total.party_registered)),
             ]
             for t in trend_rows
         ],
@@ -347,12 +359,23 @@ def dashboard(request):
             "names": [r.name for r in tables["_coverage_rows"]],
             "household_rate": [round((r.household_rate or 0) * 100, 1) for r in tables["_coverage_rows"]],
             "resident_rate": [round((r.resident_rate or 0) * 100, 1) for r in tables["_coverage_rows"]],
+            # 党员亮身份率 with what it is made of, per row and for the total (rates of a street
+            # or the district are the total's sums divided, not an average of the rows' rates).
+            "party_rate": [_percent(r.party_rate) for r in tables["_coverage_rows"]],
+            "party_members": [r.party_members for r in tables["_coverage_rows"]],
+            "party_registered": [r.party_registered for r in tables["_coverage_rows"]],
+            "total": {
+                "party_members": total.party_members,
+                "party_registered": total.party_registered,
+                "party_rate": _percent(total.party_rate),
+            },
         },
         "coverage_trend": {
             "periods": [t["period"] for t in tables["_trend"]],
             "households_joined": [t["households_joined"] for t in tables["_trend"]],
             "residents_joined": [t["residents_joined"] for t in tables["_trend"]],
             "party_members": [t["party_members"] for t in tables["_trend"]],
+            "party_rate": [_percent(queries._ratio(t["party_members"], total.party_registered)) for t in tables["_trend"]],
         },
         "extra": tables["_charts"],
     }
@@ -367,6 +390,7 @@ def dashboard(request):
             "total": total,
             "household_rate": _pct(total.household_rate),
             "resident_rate": _pct(total.resident_rate),
+            "party_rate": _pct(total.party_rate),
             "tables": [t for k, t in tables.items() if not k.startswith("_")],
             "chart": chart,
             "chart_boxes": [{"id": c["id"], "title": TITLES.get(c["id"], "")} for c in tables["_charts"]],

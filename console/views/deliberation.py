@@ -87,12 +87,17 @@ def topic_list(request):
     )
 
 
-def _moves(topic: Topic) -> list[tuple[str, str]]:
-    return [
-        (to, MOVE_LABELS.get(to, S(to).label))
-        for to in sorted(Topic.TRANSITIONS.get(topic.status, ()), key=list(S.values).index)
-        if Topic.actor_kind_for(to) == "staff" and topic.can_move_to(to)
-    ]
+def _moves(topic: Topic) -> list[dict]:
+    """The staff moves the table allows, each with the Topic.MOVE_CONDITIONS entry it still
+    lacks: an unmet condition shows its message instead of the button, or — where staff may
+    move on anyway (终止实施) — a form that asks for the reason residents will read."""
+    now = timezone.now()
+    moves = []
+    for to in sorted(Topic.TRANSITIONS.get(topic.status, ()), key=list(S.values).index):
+        if Topic.actor_kind_for(to) != "staff" or not topic.can_move_to(to):
+            continue
+        moves.append({"to": to, "label": MOVE_LABELS.get(to, S(to).label), "unmet": topic.unmet_condition(to, now=now)})
+    return moves
 
 
 @console_view()
@@ -174,8 +179,10 @@ def topic_transition(request, topic_id: int):
     if to == S.VOTING:
         kwargs["summary"] = request.POST.get("summary", "")
         kwargs["vote_rules"] = _vote_rules(request.POST)
-    elif to == S.EVALUATING and request.POST.get("evaluation_closes_at"):
-        kwargs["evaluation_closes_at"] = _local_datetime(request.POST["evaluation_closes_at"])
+    elif to == S.EVALUATING:
+        if request.POST.get("evaluation_closes_at"):
+            kwargs["evaluation_closes_at"] = _local_datetime(request.POST["evaluation_closes_at"])
+        kwargs["stop_implementation"] = request.POST.get("stop_implementation") == "on"
     elif to == S.MERGED:
         raw = request.POST.get("merge_into", "")
         kwargs["merge_into_id"] = int(raw) if raw.isdigit() else None

@@ -13,12 +13,13 @@
   }
   if (data.coverage) {
     draw("chart-coverage", {
-      legend: { data: ["户覆盖率", "居民覆盖率"] },
+      legend: { data: ["户覆盖率", "居民覆盖率", "党员亮身份率"] },
       xAxis: { type: "category", data: data.coverage.names, axisLabel: { interval: 0, rotate: data.coverage.names.length > 4 ? 30 : 0 } },
       yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
       series: [
         { name: "户覆盖率", type: "bar", data: data.coverage.household_rate },
-        { name: "居民覆盖率", type: "bar", data: data.coverage.resident_rate }
+        { name: "居民覆盖率", type: "bar", data: data.coverage.resident_rate },
+        { name: "党员亮身份率", type: "bar", data: data.coverage.party_rate || [] }
       ]
     });
   }

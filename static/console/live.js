@@ -31,6 +31,16 @@
     });
   }
 
+  // The caption counts the rows on the page: recounted from the table after every insert or
+  // removal, so it cannot drift from what the officer sees.
+  function recount() {
+    var node = document.getElementById("dispatch-row-count");
+    if (!node || !rows) return;
+    var n = rows.querySelectorAll("tr[data-request]").length;
+    node.textContent = n;
+    node.setAttribute("data-row-count", n);
+  }
+
   function rowFrom(html) {
     var tmp = document.createElement("tbody");
     tmp.innerHTML = html.trim();
@@ -44,7 +54,7 @@
       var empty = rows.querySelector(".empty-row");
       if (empty) empty.remove();
       var row = rowFrom(html);
-      if (row) { rows.insertBefore(row, rows.firstChild); say("新工单 #" + id + " 已到达"); }
+      if (row) { rows.insertBefore(row, rows.firstChild); recount(); say("新工单 #" + id + " 已到达"); }
     });
   }
 
@@ -56,7 +66,7 @@
     fetchRow(id, true).then(function (html) {
       var current = rows.querySelector('tr[data-request="' + id + '"]');
       if (!current) return;
-      if (html === null) { current.remove(); return; }
+      if (html === null) { current.remove(); recount(); return; }
       if (!html) return;
       var row = rowFrom(html);
       if (!row) return;

@@ -178,3 +178,56 @@ def test_milestone_of_another_topic_or_street_is_404(neighborhood, committee_sta
     )
     milestone.refresh_from_db()
     assert milestone.title == "施工队进场"
+
+
+def test_steering_screen_gates_evaluation_on_finished_milestones(neighborhood, committee_staff, console_for):
+    topic, milestone = _implementing(neighborhood, committee_staff)
+    topic.refresh_from_db()
+    client = console_for(committee_staff)
+    page = client.get(f"/console/topics/{topic.id}/").content.decode()
+    # At 10 % the move is offered only as 终止实施, which asks for the reason.
+    assert 'data-move="evaluating" data-unmet="milestones_incomplete"' in page and "终止原因（居民可见）" in page
+    page = _drive(client, topic, "evaluating").content.decode()
+    assert "msg-error" in page and "实施节点尚未全部完成" in page
+    topic.refresh_from_db()
+    assert topic.status == "implementing"
+    # Stopping early without a reason is refused too; with one it moves and residents read it.
+    _drive(client, topic, "evaluating", stop_implementation="on", note="")
+    topic.refresh_from_db()
+    assert topic.status == "implementing"
+    _drive(client, topic, "evaluating", stop_implementation="on", note="资金未到位，暂停施工")
+    topic.refresh_from_db()
+    assert topic.status == "evaluating"
+    assert TopicEvent.objects.filter(topic=topic).latest("id").note == "终止实施：资金未到位，暂停施工"
+
+
+def test_steering_screen_offers_evaluation_once_milestones_are_done(neighborhood, committee_staff, console_for):
+    topic, milestone = _implementing(neighborhood, committee_staff)
+    actions.do_update_milestone(topic_id=topic.pk, milestone_id=milestone.pk, actor=committee_staff, changes={"progress": 100})
+    topic.refresh_from_db()
+    client = console_for(committee_staff)
+    page = client.get(f"/console/topics/{topic.id}/").content.decode()
+    assert 'data-move="evaluating">' in page and "终止原因" not in page
+    _drive(client, topic, "evaluating")
+    topic.refresh_from_db()
+    assert topic.status == "evaluating"
+
+
+def test_steering_screen_closes_only_after_the_evaluation_window(neighborhood, committee_staff, console_for):
+    topic, milestone = _implementing(neighborhood, committee_staff)
+    actions.do_update_milestone(topic_id=topic.pk, milestone_id=milestone.pk, actor=committee_staff, changes={"status": "done"})
+    actions.do_transition_topic(topic_id=topic.pk, actor=committee_staff, to="evaluating")
+    topic.refresh_from_db()
+    client = console_for(committee_staff)
+    page = client.get(f"/console/topics/{topic.id}/").content.decode()
+    assert 'data-unmet="evaluation_window_open"' in page and 'name="to" value="closed"' not in page
+    page = _drive(client, topic, "closed").content.decode()
+    assert "效果评估期尚未结束" in page
+    topic.refresh_from_db()
+    assert topic.status == "evaluating"
+    Topic.objects.filter(pk=topic.pk).update(evaluation_closes_at=timezone.now() - timedelta(minutes=1))
+    page = client.get(f"/console/topics/{topic.id}/").content.decode()
+    assert 'name="to" value="closed"' in page
+    _drive(client, topic, "closed")
+    topic.refresh_from_db()
+    assert topic.status == "closed"

@@ -238,3 +238,33 @@ def test_officer_completes_on_the_providers_behalf_from_the_board(
     )
     req.refresh_from_db()
     assert req.status == "completed" and req.completion_note == "服务社电话确认已送达"
+
+
+def _caption(page: str) -> str:
+    import re
+
+    return re.search(r"<caption>(.*?)</caption>", page, re.S).group(1)
+
+
+def test_caption_counts_the_rows_shown(neighborhood, item, street_officer, console_for):
+    resident = f.resident(neighborhood)
+    for due in (timedelta(hours=2), timedelta(hours=-1), timedelta(hours=5)):
+        make_request(neighborhood, item, due_in=due, requester=resident)
+    make_request(neighborhood, item, status="completed", requester=resident)  # not on the working view
+    page = console_for(street_officer).get("/console/dispatch/").content.decode()
+    rows = page.count("<tr data-request=")
+    assert rows == 3
+    assert 'data-row-count="3">3</span> 件' in _caption(page) and _caption(page).startswith("共")
+
+
+def test_caption_of_a_paged_board_counts_this_pages_rows(neighborhood, item, street_officer, console_for):
+    from console.views.dispatch import PAGE_SIZE
+
+    resident = f.resident(neighborhood)
+    for _ in range(PAGE_SIZE + 2):
+        make_request(neighborhood, item, requester=resident)
+    client = console_for(street_officer)
+    for number, expected in ((1, PAGE_SIZE), (2, 2)):
+        page = client.get(f"/console/dispatch/?page={number}").content.decode()
+        assert page.count("<tr data-request=") == expected
+        assert _caption(page).startswith("本页") and f'data-row-count="{expected}">{expected}</span>' in _caption(page)

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def _evaluating(neighborhood, zhangsan, staff, lisi):
     topic = _implementing(neighborhood, zhangsan, staff, lisi)
+    actions.do_add_milestone(topic_id=topic.pk, actor=staff, title="完工", progress=100)
     return actions.do_transition_topic(topic_id=topic.pk, actor=staff, to="evaluating")
 
 

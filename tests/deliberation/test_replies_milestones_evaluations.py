@@ -88,6 +88,7 @@ def test_evaluation_window_and_input(neighborhood, staff, zhangsan, lisi, wangwu
     path = f"/api/v1/topics/{topic.pk}/evaluations"
     assert_error(Api(zhangsan).post(path, {"rating": 5}), 409, "evaluation_closed")
     chen = Api(staff)
+    actions.do_add_milestone(topic_id=topic.pk, actor=staff, title="完工", progress=100)
     assert_error(
         chen.post(
             f"/api/v1/topics/{topic.pk}/transitions",

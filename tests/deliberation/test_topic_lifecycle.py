@@ -102,8 +102,11 @@ def test_topic_goes_from_proposal_to_evaluated_close(
     assert chen.patch(f"/api/v1/topics/{topic_id}/milestones/{m1}", {"status": "done"}).json()["progress"] == 100
     assert chen.patch(f"/api/v1/topics/{topic_id}/milestones/{m2}", {"progress": 50}).status_code == 200
     assert zs.get(f"/api/v1/topics/{topic_id}").json()["progress"] == 75
+    # Evaluation opens once every milestone is done.
+    assert_error(chen.post(f"/api/v1/topics/{topic_id}/transitions", {"to": "evaluating"}), 409, "milestones_incomplete")
+    assert chen.patch(f"/api/v1/topics/{topic_id}/milestones/{m2}", {"status": "done"}).json()["progress"] == 100
     assert (
-        Notification.objects.filter(recipient=lisi, kind="topic_update", event_key__contains="milestone").count() == 4
+        Notification.objects.filter(recipient=lisi, kind="topic_update", event_key__contains="milestone").count() == 5
     )
 
     # Evaluation window, ratings, and the summary closes the topic.
@@ -115,6 +118,9 @@ def test_topic_goes_from_proposal_to_evaluated_close(
     assert zs.post(f"/api/v1/topics/{topic_id}/evaluations", {"rating": 5, "comment": "异味没了"}).status_code == 201
     assert ls.post(f"/api/v1/topics/{topic_id}/evaluations", {"rating": 4}).status_code == 201
     assert_error(zs.post(f"/api/v1/topics/{topic_id}/evaluations", {"rating": 1}), 409, "already_evaluated")
+    # Closed once the announced window has run (time moved on).
+    assert_error(chen.post(f"/api/v1/topics/{topic_id}/transitions", {"to": "closed"}), 409, "evaluation_window_open")
+    Topic.objects.filter(pk=topic_id).update(evaluation_closes_at=timezone.now() - timedelta(seconds=1))
     r = chen.post(f"/api/v1/topics/{topic_id}/transitions", {"to": "closed", "note": "项目办结"})
     assert r.status_code == 200
     assert r.json()["status"] == "closed"

@@ -12,8 +12,12 @@ def _district(asgi_server):
     district = f.DistrictFactory(name="宝山区")
     street = f.StreetFactory(parent=district, name="友谊路街道")
     other_street = f.StreetFactory(parent=district, name="吴淞街道")
-    n1 = f.NeighborhoodFactory(parent=street, name="宝林一村居委会", households=40, population=90)
-    n2 = f.NeighborhoodFactory(parent=street, name="宝林二村居委会", households=30, population=70)
+    n1 = f.NeighborhoodFactory(
+        parent=street, name="宝林一村居委会", households=40, population=90, registered_party_members=5
+    )
+    n2 = f.NeighborhoodFactory(
+        parent=street, name="宝林二村居委会", households=30, population=70, registered_party_members=3
+    )
     far = f.NeighborhoodFactory(parent=other_street, name="塘后路居委会", households=20, population=50)
     for i in range(12):
         u = f.UserFactory()
@@ -65,7 +69,9 @@ def test_dashboard_renders_charts_with_numbers_from_the_database(new_page, asgi_
     assert page.locator("[data-kpi=household_rate]").inner_text() == f"{db['h'] / households * 100:.1f}%"
     assert page.locator("[data-kpi=resident_rate]").inner_text() == f"{db['r'] / 160 * 100:.1f}%"
     party = Role.objects.filter(kind="party_member", region__parent=street).count()
-    assert page.locator("[data-kpi=party_members]").inner_text() == str(party)
+    kpi = page.locator("[data-kpi=party_rate]")
+    assert kpi.get_attribute("data-numerator") == str(party) and kpi.get_attribute("data-denominator") == "8"
+    assert kpi.inner_text() == f"{party / 8 * 100:.1f}%"  # 5 + 3 on the two rolls
     # The chart draws the same series the table shows.
     series = page.evaluate("window.consoleCharts[0].getOption().series[0].data")
     assert len(series) == 2
