@@ -198,3 +198,14 @@ def test_me_topics_pages_at_a_fixed_query_count_and_rejects_bad_input(neighborho
     assert_error(api.get("/api/v1/me/topics", {"limit": "0"}), 400, "invalid_limit")
     assert_error(api.get("/api/v1/me/topics", {"cursor": "@@@"}), 400, "invalid_cursor")
     assert_error(anon.get("/api/v1/me/topics"), 401)
+
+
+def test_a_reporters_export_holds_their_reports_and_erasure_drops_the_note(neighborhood, staff, zhangsan, lisi):
+    topic = topic_in(neighborhood, zhangsan, staff=staff)
+    Api(lisi).post(f"/api/v1/topics/{topic.pk}/reports", {"reason": "rumor", "note": "李四的举报说明"})
+    exported = Api(lisi).get("/api/v1/me/export")
+    assert exported.status_code == 200, exported.content
+    assert [r["note"] for r in exported.json()["sections"]["deliberation"]["reports"]] == ["李四的举报说明"]
+    assert Api(lisi).delete("/api/v1/me").status_code == 204
+    report = TopicReport.objects.get(topic=topic)
+    assert report.note == "" and report.status == "open"  # still counted until staff review it
