@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from community.models import Comment, ContentStatus, Mute, Post
+from community.models import AnswererRole, Comment, ContentStatus, Mute, Post
 from core.errors import Forbidden, NotFound
 from residents.access import can_moderate, can_read_neighborhood, is_staff_for, profile
 from residents.models import Region, Role, User
@@ -50,6 +50,17 @@ def can_answer_officially(user: User, post: Post) -> bool:
     if post.scope == Post.Scope.NEIGHBORHOOD:
         return is_staff_for(user, post.region_id)
     return can_moderate_post(user, post)
+
+
+def answerer_role(user: User, post: Post) -> str:
+    """The capacity in which an official reply answers the post: the neighborhood's committee
+    first, then the street, then the district (call only for someone who may answer)."""
+    p = profile(user)
+    if post.scope == Post.Scope.NEIGHBORHOOD and p.has_role(Role.Kind.COMMITTEE_STAFF, post.region_id):
+        return AnswererRole.COMMITTEE_STAFF
+    if p.has_role(Role.Kind.STREET_OFFICER):
+        return AnswererRole.STREET_OFFICER
+    return AnswererRole.DISTRICT_ADMIN
 
 
 def _post_visible(user: User, post: Post) -> bool:

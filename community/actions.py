@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from community.access import (
+    answerer_role,
     can_answer_officially,
     can_moderate_post,
     neighborhoods_reached,
@@ -261,7 +262,7 @@ def _comment_became_public(comment: Comment, post: Post) -> None:
         now = timezone.now()
         # Conditional: only the first official reply sets the response time.
         answered = Post.objects.filter(pk=post.pk, answered_at__isnull=True).update(
-            answered_at=now, answered_by=comment.author_id
+            answered_at=now, answered_by=comment.author_id, answered_by_role=answerer_role(comment.author, post)
         )
         if answered:
             do_notify(

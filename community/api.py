@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from community import actions, feed, queries
 from community import serializers as s
 from community.access import access_comment, access_post, can_moderate_post
-from community.models import ModerationLog, sections
+from community.models import GONE_STATUSES, ContentStatus, ModerationLog, sections
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.idempotency import idempotent
 from core.images import do_upload_image
@@ -32,6 +32,17 @@ def _int_param(request, name: str) -> int | None:
         return int(raw)
     except ValueError:
         raise InvalidInput("invalid_parameter", f"{name} 必须是整数") from None
+
+
+def _bool_param(request, name: str) -> bool | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    if raw in ("true", "1"):
+        return True
+    if raw in ("false", "0"):
+        return False
+    raise InvalidInput("invalid_parameter", f"{name} 只能是 true 或 false")
 
 
 def _post_detail(request, post_id: int) -> dict:
@@ -116,18 +127,45 @@ class PostDetailView(APIView):
 
 class UnansweredView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("neighborhood_id", int, required=False), *CURSOR_PARAMS],
-        responses=s.FeedPageOutput,
-        summary="发帖必响应：本辖区尚未官方回复的居民帖子（最早的在前）",
+        parameters=[
+            OpenApiParameter("neighborhood_id", int, required=False),
+            OpenApiParameter("overdue", bool, required=False, description="true：仅已超时；false：仅未超时"),
+            *CURSOR_PARAMS,
+        ],
+        responses=s.UnansweredPageOutput,
+        summary="发帖必响应：本辖区尚未官方回复的居民帖子（已超时的在前，按回应时限排序）",
     )
     def get(self, request):
         page = queries.unanswered_page(
             viewer=request.user,
             neighborhood_id=_int_param(request, "neighborhood_id"),
+            overdue=_bool_param(request, "overdue"),
             cursor=request.query_params.get("cursor") or None,
             limit=parse_limit(request.query_params.get("limit")),
         )
-        return Response(page_response(page, s.PostOutput(page.items, many=True).data))
+        return Response(page_response(page, s.PostAnswerOutput(page.items, many=True).data))
+
+
+MY_POST_STATUSES = [status for status in ContentStatus.values if status not in GONE_STATUSES]
+
+
+class MyPostsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, required=False, enum=MY_POST_STATUSES), *CURSOR_PARAMS],
+        responses=s.MyPostPageOutput,
+        summary="我发的帖子（含待审核、已隐藏的，按时间倒序）",
+    )
+    def get(self, request):
+        status = request.query_params.get("status") or None
+        if status is not None and status not in MY_POST_STATUSES:
+            raise InvalidInput("invalid_parameter", "status 无效", fields={"status": status})
+        page = queries.my_posts_page(
+            viewer=request.user,
+            status=status,
+            cursor=request.query_params.get("cursor") or None,
+            limit=parse_limit(request.query_params.get("limit")),
+        )
+        return Response(page_response(page, s.MyPostOutput(page.items, many=True).data))
 
 
 class CommentListCreateView(APIView):
@@ -287,7 +325,28 @@ class PostModerationLogView(APIView):
         return Response(s.ModerationLogOutput(entries, many=True).data)
 
 
-class MuteCreateView(APIView):
+class MuteListCreateView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("active", bool, required=False, description="默认 true：仅仍在禁言期内的；false：含已到期/已解除的"),
+            *CURSOR_PARAMS,
+        ],
+        responses=s.MutePageOutput,
+        summary="本居委/村的禁言名单（版主/居委工作人员）",
+    )
+    def get(self, request, neighborhood_id: int):
+        neighborhood = access_neighborhood(request.user, neighborhood_id)
+        if not can_moderate(request.user, neighborhood.pk):
+            raise Forbidden("not_moderator", "仅限版主或居委工作人员")
+        active = _bool_param(request, "active")
+        page = queries.mutes_page(
+            neighborhood=neighborhood,
+            active_only=active is not False,
+            cursor=request.query_params.get("cursor") or None,
+            limit=parse_limit(request.query_params.get("limit")),
+        )
+        return Response(page_response(page, s.MuteListOutput(page.items, many=True).data))
+
     @extend_schema(request=s.MuteInput, responses={201: s.MuteOutput}, summary="在本居委/村禁言某位居民一段时间")
     @idempotent
     def post(self, request, neighborhood_id: int):

@@ -9,6 +9,12 @@ class CommunityConfig(AppConfig):
         from core.scheduler import register_periodic
 
         register_periodic("community.tasks.recheck_pending_content", 60)
+        register_periodic("community.tasks.escalate_unanswered_posts", 60)
+
+        from community.answers import receives_unanswered_posts
+        from notifications import kinds
+
+        kinds.register_audience("post_answer_overdue", receives_unanswered_posts)
 
         from community.actions import on_image_checked
         from core.images import image_checked

@@ -39,6 +39,26 @@ def edit_window() -> timedelta:
     return timedelta(minutes=int(getattr(settings, "COMMUNITY_EDIT_WINDOW_MINUTES", 30)))
 
 
+def answer_target(section: str) -> timedelta:
+    """发帖必响应: how long staff have to answer a post in this section.
+
+    A section may carry its own `answer_hours` (COMMUNITY_SECTIONS); otherwise
+    COMMUNITY_ANSWER_HOURS (default 24) applies.
+    """
+    hours = next((s.get("answer_hours") for s in sections() if s["key"] == section), None)
+    if hours is None:
+        hours = getattr(settings, "COMMUNITY_ANSWER_HOURS", 24)
+    return timedelta(hours=float(hours))
+
+
+class AnswererRole(models.TextChoices):
+    """Whose answer it was, shown next to the answerer's name (never anything personal)."""
+
+    COMMITTEE_STAFF = "committee_staff", "居委"
+    STREET_OFFICER = "street_officer", "街道"
+    DISTRICT_ADMIN = "district_admin", "区"
+
+
 MAX_IMAGES_PER_POST = 9
 DEFAULT_REPORT_HIDE_THRESHOLD = 3
 
@@ -121,6 +141,11 @@ class Post(models.Model):
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="回应人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    answered_by_role = models.CharField("回应人身份", max_length=16, choices=AnswererRole.choices, blank=True)
+    # The deadline of 发帖必响应 (created_at + answer_target(section)); null when no answer is owed.
+    answer_due_at = models.DateTimeField("应回应时限", null=True, blank=True)
+    # Set once, by the sweep that tells the street a post went unanswered past its deadline.
+    answer_escalated_at = models.DateTimeField("超时上报街道", null=True, blank=True)
     content_trace_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField("发布时间", default=timezone.now)
     edited_at = models.DateTimeField("编辑时间", null=True, blank=True)
@@ -144,7 +169,10 @@ class Post(models.Model):
             # The feed: region IN (neighborhood, street, district), status, then the keyset ordering.
             models.Index(fields=["region", "status", "-is_pinned", "-created_at", "-id"], name="post_feed"),
             models.Index(fields=["region", "section", "status", "-is_pinned", "-created_at", "-id"], name="post_feed_section"),
-            models.Index(fields=["region", "needs_answer", "answered_at", "created_at", "id"], name="post_unanswered"),
+            # The staff queue of 发帖必响应: unanswered posts by deadline, so the overdue come first.
+            models.Index(fields=["region", "needs_answer", "answered_at", "answer_due_at", "id"], name="post_unanswered_due"),
+            # The author's own posts, newest first (GET /me/posts).
+            models.Index(fields=["author", "-created_at", "-id"], name="post_author_recent"),
             models.Index(fields=["status", "created_at"], name="post_status"),
             # The feed's "my posts still being checked" source: a handful of rows, not an author's history.
             models.Index(
@@ -164,10 +192,24 @@ class Post(models.Model):
         if self._state.adding and self.author_day_seq is None:
             self.author_day = shanghai_day(self.created_at)
             self.author_day_seq = next_author_day_seq(self.author_id, self.author_day)
+        if self._state.adding and self.needs_answer and self.answer_due_at is None:
+            self.answer_due_at = self.created_at + answer_target(self.section)
         super().save(*args, **kwargs)
 
     def can_move_to(self, status: str) -> bool:
         return status in CONTENT_TRANSITIONS[self.status]
+
+    def is_answer_overdue_at(self, now: datetime) -> bool:
+        """The answer came after the deadline, or has not come and the deadline passed."""
+        if not self.needs_answer or self.answer_due_at is None:
+            return False
+        return (self.answered_at or now) > self.answer_due_at
+
+    @property
+    def response_minutes(self) -> int | None:
+        if self.answered_at is None:
+            return None
+        return int((self.answered_at - self.created_at).total_seconds() // 60)
 
     @property
     def is_broadcast(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import (
     Count,
     Exists,
@@ -14,14 +16,15 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from community.access import moderated_neighborhood_ids
-from community.models import Comment, ContentStatus, Like, Post, PostImage, Report
+from community.models import GONE_STATUSES, Comment, ContentStatus, Like, Mute, Post, PostImage, Report
 from core.errors import Forbidden, NotFound
 from core.models import Image
 from core.pagination import Page, paginate_keyset
 from residents.access import profile, require_staff
-from residents.models import Role, User
+from residents.models import Region, Role, User
 
 FEED_ORDERING = ("-is_pinned", "-created_at", "-id")
 OLDEST_FIRST = ("created_at", "id")
@@ -58,7 +61,7 @@ def with_post_details(queryset: QuerySet[Post], viewer: User) -> QuerySet[Post]:
         .order_by("position", "id")
     )
     return (
-        queryset.select_related("author", "region")
+        queryset.select_related("author", "region", "answered_by")
         .prefetch_related(_badge_prefetch("author__roles"), Prefetch("post_images", queryset=images, to_attr="visible_images"))
         .annotate(liked_by_me=Exists(Like.objects.filter(post=OuterRef("pk"), user_id=viewer.pk)))
     )
@@ -93,8 +96,17 @@ def _unanswered_posts(region_ids: set[int] | frozenset[int]) -> QuerySet[Post]:
     )
 
 
-def unanswered_page(*, viewer: User, neighborhood_id: int | None, cursor: str | None, limit: int) -> Page:
-    """发帖必响应: resident posts without an official reply in the staff member's region, oldest first."""
+# Earliest deadline first: every overdue post (deadline passed) comes before every post still in
+# time, and the order does not move under a cursor as the clock runs.
+UNANSWERED_ORDERING = ("answer_due_at", "id")
+
+
+def unanswered_page(
+    *, viewer: User, neighborhood_id: int | None, overdue: bool | None = None, cursor: str | None, limit: int,
+    now: dt.datetime | None = None,
+) -> Page:
+    """发帖必响应: resident posts without an official reply in the staff member's region, overdue
+    first (earliest deadline first). `overdue` True/False keeps only those past / within their deadline."""
     p = require_staff(viewer)
     region_ids = set(p.staff_of)
     if neighborhood_id is not None:
@@ -102,13 +114,43 @@ def unanswered_page(*, viewer: User, neighborhood_id: int | None, cursor: str | 
             raise NotFound()
         region_ids = {neighborhood_id}
     posts = _unanswered_posts(region_ids)
-    return paginate_keyset(with_post_details(posts, viewer), ordering=OLDEST_FIRST, cursor=cursor, limit=limit)
+    now = now or timezone.now()
+    if overdue is True:
+        posts = posts.filter(answer_due_at__lt=now)
+    elif overdue is False:
+        posts = posts.filter(answer_due_at__gte=now)
+    return paginate_keyset(with_post_details(posts, viewer), ordering=UNANSWERED_ORDERING, cursor=cursor, limit=limit)
+
+
+MY_POSTS_ORDERING = ("-created_at", "-id")
+
+
+def my_posts_page(*, viewer: User, status: str | None, cursor: str | None, limit: int) -> Page:
+    """The viewer's own posts, newest first: published, pending and hidden ones (which the feed does
+    not show), wherever they were posted. Removed and deleted ones are left out, as GET /posts/{id}
+    answers 404 for them."""
+    posts = Post.objects.filter(author_id=viewer.pk).exclude(status__in=GONE_STATUSES)
+    if status is not None:
+        posts = posts.filter(status=status)
+    return paginate_keyset(with_post_details(posts, viewer), ordering=MY_POSTS_ORDERING, cursor=cursor, limit=limit)
 
 
 def unanswered_count_for(user: User) -> int:
     """How many posts `unanswered_page` holds for this user over all their neighborhoods (0 for non-staff)."""
     region_ids = profile(user).staff_of
     return _unanswered_posts(region_ids).count() if region_ids else 0
+
+
+MUTES_ORDERING = ("-created_at", "-id")
+
+
+def mutes_page(*, neighborhood: Region, active_only: bool, cursor: str | None, limit: int) -> Page:
+    """Mutes in one neighborhood, newest first, with the muted user's and the moderator's names
+    (one query per page). The caller checked that the viewer moderates the neighborhood."""
+    mutes = Mute.objects.filter(neighborhood=neighborhood).select_related("user", "created_by")
+    if active_only:
+        mutes = mutes.filter(until__gt=timezone.now())
+    return paginate_keyset(mutes, ordering=MUTES_ORDERING, cursor=cursor, limit=limit)
 
 
 def _open_reports(**outer: OuterRef) -> Coalesce:

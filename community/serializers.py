@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from community.actions import COMMENT_ACTIONS, POST_ACTIONS
-from community.models import Report, sections
+from community.models import AnswererRole, Report, sections
 from community.queries import badges_of
 from core.images import absolute_url
 
@@ -164,7 +165,39 @@ class PostOutput(serializers.Serializer):
         return ThumbnailOutput([link.image for link in post.visible_images], many=True).data
 
 
-class PostDetailOutput(PostOutput):
+class AnswererOutput(serializers.Serializer):
+    """Who answered: the staff member's shown name and capacity, nothing personal."""
+
+    name = serializers.CharField()
+    role = serializers.CharField(help_text="committee_staff / street_officer / district_admin")
+    role_label = serializers.CharField(help_text="居委 / 街道 / 区")
+
+
+class PostAnswerOutput(PostOutput):
+    """A post with its 发帖必响应 service level (detail, staff queue, the author's own list)."""
+
+    answer_due_at = serializers.DateTimeField(allow_null=True, help_text="应回应时限；无需回应的帖子为 null")
+    answered_by = serializers.SerializerMethodField()
+    response_minutes = serializers.IntegerField(allow_null=True, help_text="从发帖到首个官方回复的分钟数")
+    is_overdue = serializers.SerializerMethodField(help_text="超过时限仍未回应，或回应晚于时限")
+
+    @extend_schema_field(AnswererOutput(allow_null=True))
+    def get_answered_by(self, post):
+        if post.answered_at is None:
+            return None
+        answerer = post.answered_by
+        role = post.answered_by_role or AnswererRole.COMMITTEE_STAFF
+        return {
+            "name": answerer.display_name if answerer is not None else "已注销用户",
+            "role": role,
+            "role_label": AnswererRole(role).label,
+        }
+
+    def get_is_overdue(self, post) -> bool:
+        return post.is_answer_overdue_at(self.context.get("now") or timezone.now())
+
+
+class PostDetailOutput(PostAnswerOutput):
     """The detail: full images, and what the viewer may do."""
 
     can_edit = serializers.SerializerMethodField()
@@ -192,6 +225,12 @@ class CommentOutput(serializers.Serializer):
     is_official = serializers.BooleanField()
     author = AuthorOutput()
     created_at = serializers.DateTimeField()
+
+
+class MyPostOutput(PostAnswerOutput):
+    """One of the author's own posts: any status but deleted, with why it is not public."""
+
+    hidden_by_reports = serializers.BooleanField()
 
 
 class QueuePostOutput(PostOutput):
@@ -225,6 +264,25 @@ class MuteOutput(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class UserRefOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="display_name")
+
+
+class MuteListOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    user = UserRefOutput()
+    neighborhood_id = serializers.IntegerField()
+    until = serializers.DateTimeField()
+    reason = serializers.CharField()
+    is_active = serializers.SerializerMethodField()
+    created_by = UserRefOutput()
+    created_at = serializers.DateTimeField()
+
+    def get_is_active(self, mute) -> bool:
+        return mute.until > timezone.now()
+
+
 class ModerationLogOutput(serializers.Serializer):
     id = serializers.IntegerField()
     action = serializers.CharField()
@@ -252,6 +310,9 @@ def page_serializer(name: str, item: type[serializers.Serializer]) -> type[seria
 
 
 FeedPageOutput = page_serializer("FeedPage", PostOutput)
+UnansweredPageOutput = page_serializer("UnansweredPostPage", PostAnswerOutput)
+MyPostPageOutput = page_serializer("MyPostPage", MyPostOutput)
+MutePageOutput = page_serializer("MutePage", MuteListOutput)
 CommentPageOutput = page_serializer("CommentPage", CommentOutput)
 QueuePostPageOutput = page_serializer("ModerationQueuePostPage", QueuePostOutput)
 QueueCommentPageOutput = page_serializer("ModerationQueueCommentPage", QueueCommentOutput)

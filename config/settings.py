@@ -375,6 +375,10 @@ SENSITIVE_RETENTION_DAYS = env.int("SENSITIVE_RETENTION_DAYS", default=180)
 # community.models.POST_DAILY_CAP_CEILING (the CHECK constraint's literal) are clamped to it.
 POST_DAILY_CAP = env.int("POST_DAILY_CAP", default=20)
 
+# 发帖必响应: hours staff have to answer a resident post before the street is told (a section
+# in COMMUNITY_SECTIONS may set its own "answer_hours").
+COMMUNITY_ANSWER_HOURS = env.float("COMMUNITY_ANSWER_HOURS", default=24.0)
+
 # API tokens
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 # How often an open WebSocket reads its token again (0: never). Logout, ban and erasure close

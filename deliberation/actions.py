@@ -44,6 +44,7 @@ from deliberation.models import (
     TopicContentLog,
     TopicEvent,
     TopicImage,
+    TopicReport,
     Vote,
 )
 from notifications.actions import do_notify
@@ -866,8 +867,13 @@ def do_moderate_topic(*, topic_id: int, actor: User, action: str, reason: str = 
             raise Conflict("topic_in_vote", "议题已进入表决，不能隐藏或删除", current=topic.status)
         _log(topic, actor=actor, action=action, reason=reason, snapshot=_snapshot_topic(topic))
         was_public = topic.is_public
-        topic.content_status = target
-        topic.save(update_fields=["content_status"])
+        topic.content_status, topic.hidden_by_reports = target, False
+        topic.save(update_fields=["content_status", "hidden_by_reports"])
+        if action in ("restore", "remove"):
+            # Reviewed: these reports are settled; new ones count afresh.
+            TopicReport.objects.filter(topic=topic, reply__isnull=True, status=TopicReport.Status.OPEN).update(
+                status=TopicReport.Status.RESOLVED
+            )
         if was_public and not topic.is_public:
             _publish(topic, "topic.hidden", {"reason": action})
         elif topic.is_public and not was_public:
@@ -893,8 +899,12 @@ def do_moderate_reply(*, topic_id: int, reply_id: int, actor: User, action: str,
             raise Conflict("content_state_changed", "内容状态已变化，请刷新", current=reply.content_status)
         _log(topic, actor=actor, action=action, reason=reason, reply=reply, snapshot=_snapshot_reply(reply))
         was_public = reply.content_status == C.PUBLISHED
-        reply.content_status = target
-        reply.save(update_fields=["content_status"])
+        reply.content_status, reply.hidden_by_reports = target, False
+        reply.save(update_fields=["content_status", "hidden_by_reports"])
+        if action in ("restore", "remove"):
+            TopicReport.objects.filter(reply=reply, status=TopicReport.Status.OPEN).update(
+                status=TopicReport.Status.RESOLVED
+            )
         if was_public and target != C.PUBLISHED:
             _publish(topic, "topic.reply_hidden", {"reply_id": reply.pk, "reason": action})
         elif target == C.PUBLISHED and not was_public:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from deliberation.models import Decision, Milestone, Topic, TopicContentLog, TopicEvent, Vote
+from deliberation.models import Decision, Milestone, Topic, TopicContentLog, TopicEvent, TopicReport, Vote
 
 
 class TopicEventInline(admin.TabularInline):
@@ -73,3 +73,10 @@ class TopicContentLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(TopicReport)
+class TopicReportAdmin(admin.ModelAdmin):
+    list_display = ("id", "topic", "reply", "reporter", "reason", "status", "created_at")
+    list_filter = ("reason", "status")
+    raw_id_fields = ("topic", "reply", "reporter")

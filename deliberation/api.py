@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 from core.errors import NotFound
 from core.idempotency import idempotent
 from core.pagination import page_response, parse_limit
-from core.throttling import CommentThrottle, TopicThrottle, VoteThrottle
-from deliberation import actions, queries
+from core.throttling import CommentThrottle, ReportThrottle, TopicThrottle, VoteThrottle
+from deliberation import actions, queries, reports
 from deliberation import serializers as s
 from deliberation.access import access_topic, access_topic_as_staff, is_topic_staff, visible_topics_for
 from deliberation.models import Ballot, BallotRevision, Topic
@@ -383,3 +383,83 @@ class TopicEvaluationsView(APIView):
         data.is_valid(raise_exception=True)
         evaluation = actions.do_add_evaluation(topic_id=topic_id, actor=request.user, **data.validated_data)
         return Response(s.EvaluationOut(evaluation).data, status=status.HTTP_201_CREATED)
+
+
+CURSOR_PARAMS = [OpenApiParameter("cursor", str, required=False), OpenApiParameter("limit", int, required=False)]
+
+
+class MyTopicsView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="我提出的议题（含待审核、已隐藏的，按时间倒序）",
+        parameters=CURSOR_PARAMS,
+        responses={200: s.MyTopicPageOut, **ERRORS},
+    )
+    def get(self, request):
+        page = queries.my_topics_page(
+            user=request.user,
+            cursor=request.query_params.get("cursor") or None,
+            limit=parse_limit(request.query_params.get("limit")),
+        )
+        return Response(page_response(page, s.MyTopicOut(page.items, many=True).data))
+
+
+class TopicReportView(APIView):
+    throttle_classes = [ReportThrottle]
+
+    @extend_schema(
+        tags=TAG,
+        summary="举报议题",
+        request=s.TopicReportIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.TopicReportOut, **ERRORS},
+    )
+    @idempotent
+    def post(self, request, topic_id: int):
+        topic = access_topic(request.user, topic_id)
+        data = s.TopicReportIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = reports.do_report(reporter=request.user, topic=topic, **data.validated_data)
+        return Response(s.TopicReportOut(report).data, status=status.HTTP_201_CREATED)
+
+
+class ReplyReportView(APIView):
+    throttle_classes = [ReportThrottle]
+
+    @extend_schema(
+        tags=TAG,
+        summary="举报议事发言",
+        request=s.TopicReportIn,
+        parameters=[IDEMPOTENCY],
+        responses={201: s.TopicReportOut, **ERRORS},
+    )
+    @idempotent
+    def post(self, request, topic_id: int, reply_id: int):
+        topic = access_topic(request.user, topic_id)
+        reply = reports.check_report_reply(reporter=request.user, topic=topic, reply_id=reply_id)
+        data = s.TopicReportIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = reports.do_report(reporter=request.user, topic=topic, reply=reply, **data.validated_data)
+        return Response(s.TopicReportOut(report).data, status=status.HTTP_201_CREATED)
+
+
+class ModerationQueueView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="议事待处理队列：待人工审核、因举报隐藏、有未处理举报的议题/发言（最早的在前）",
+        parameters=[s.ModerationQueueQuery, OpenApiParameter("limit", int, required=False)],
+        responses={200: s.QueueTopicPageOut, **ERRORS},
+    )
+    def get(self, request):
+        query = s.ModerationQueueQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        q = query.validated_data
+        page = queries.moderation_queue_page(
+            user=request.user,
+            neighborhood_id=q.get("neighborhood"),
+            kind=q["kind"],
+            cursor=q.get("cursor") or None,
+            limit=parse_limit(request.query_params.get("limit")),
+        )
+        out = s.QueueReplyOut if q["kind"] == "reply" else s.QueueTopicOut
+        return Response(page_response(page, out(page.items, many=True).data))

@@ -144,6 +144,7 @@ class Topic(models.Model):
         "内容状态", max_length=16, choices=ContentStatus.choices, default=ContentStatus.PENDING_CHECK
     )
     content_trace_id = models.CharField(max_length=64, blank=True)
+    hidden_by_reports = models.BooleanField("因举报隐藏", default=False)
     edited_at = models.DateTimeField("编辑时间", null=True, blank=True)
     outcome = models.CharField("表决结果", max_length=16, choices=Outcome.choices, blank=True)
     merged_into = models.ForeignKey(
@@ -162,6 +163,8 @@ class Topic(models.Model):
             models.Index(fields=["neighborhood", "-created_at", "-id"]),
             models.Index(fields=["neighborhood", "status", "-created_at"]),
             models.Index(fields=["status"], condition=Q(status="voting"), name="topic_voting_idx"),
+            # The author's own topics, newest first (GET /me/topics).
+            models.Index(fields=["author", "-created_at", "-id"], name="topic_author_recent"),
         ]
 
     def __str__(self) -> str:
@@ -298,6 +301,7 @@ class Reply(models.Model):
         "内容状态", max_length=16, choices=ContentStatus.choices, default=ContentStatus.PENDING_CHECK
     )
     content_trace_id = models.CharField(max_length=64, blank=True)
+    hidden_by_reports = models.BooleanField("因举报隐藏", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -487,6 +491,49 @@ class Evaluation(models.Model):
         ]
 
 
+DEFAULT_REPORT_HIDE_THRESHOLD = 3  # the feed's default too; Region.settings["report_hide_threshold"] overrides both
+
+
+class TopicReport(models.Model):
+    """举报 of a topic or one of its replies: the feed's rules (community.Report), for 议事.
+
+    One per user per topic / per reply; the Nth open report hides the item until staff review it."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "垃圾广告"
+        ABUSE = "abuse", "辱骂攻击"
+        RUMOR = "rumor", "谣言"
+        PRIVACY = "privacy", "泄露隐私"
+        ILLEGAL = "illegal", "违法违规"
+        OTHER = "other", "其他"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待处理"
+        RESOLVED = "resolved", "已处理"
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="reports")
+    # Set for a report on a reply (topic is then the reply's topic, for scoping).
+    reply = models.ForeignKey(Reply, null=True, blank=True, on_delete=models.CASCADE, related_name="reports")
+    reason = models.CharField("原因", max_length=16, choices=Reason.choices)
+    note = models.CharField("说明", max_length=200, blank=True)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "议事举报"
+        verbose_name_plural = "议事举报"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reporter", "topic"], condition=Q(reply__isnull=True), name="topic_report_once_per_topic"
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "reply"], condition=Q(reply__isnull=False), name="topic_report_once_per_reply"
+            ),
+        ]
+        indexes = [models.Index(fields=["topic", "reply", "status"], name="topic_report_open")]
+
+
 class TopicContentLog(models.Model):
     """Append-only: every edit and moderation act on a topic or one of its replies — who, why,
     and the content as it was before. Actor null means the system (a late content-check verdict)."""
@@ -497,6 +544,7 @@ class TopicContentLog(models.Model):
         RESTORE = "restore", "恢复/通过审核"
         REMOVE = "remove", "删除"
         CONTENT_CHECK = "content_check", "内容安全复检"
+        AUTO_HIDE = "auto_hide", "举报达到阈值自动隐藏"
 
     topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="content_log")
     reply = models.ForeignKey(Reply, null=True, blank=True, on_delete=models.PROTECT, related_name="content_log")

@@ -8,6 +8,8 @@ Erasure rules:
 - Supports and evaluations stay counted (thresholds already crossed and published
   averages must not move), attached to the tombstone, which identifies nobody.
 - Follows go (a private preference with no public effect).
+- Reports (举报) stay counted (an item they hid stays hidden until staff review it); their
+  free-text note goes, as in the feed.
 - Ballots stay counted, and become unlinkable: each is moved to one shared "erased voters"
   account, and a per-person voter key (`u:<user id>`) is replaced by a random one, so no
   row joins a choice back to the erased account (or to its public posts). A household
@@ -24,7 +26,17 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from core.pipl import ERASED_NICKNAME, model_rows, register_eraser, register_exporter
-from deliberation.models import Ballot, BallotMark, BallotRevision, Evaluation, Follow, Reply, Support, Topic
+from deliberation.models import (
+    Ballot,
+    BallotMark,
+    BallotRevision,
+    Evaluation,
+    Follow,
+    Reply,
+    Support,
+    Topic,
+    TopicReport,
+)
 
 ERASED_VOTERS_USERNAME = "erased_voters"
 
@@ -56,6 +68,7 @@ def export(user) -> dict:
             for b in ballots.order_by("pk")
         ],
         "evaluations": model_rows(Evaluation.objects.filter(user=user)),
+        "reports": model_rows(TopicReport.objects.filter(reporter=user)),
     }
 
 
@@ -74,6 +87,8 @@ def erased_voters_account():
 
 def erase(user) -> None:
     Follow.objects.filter(user=user).delete()
+    # As in the feed: the report still counts, its free-text note (never public) goes.
+    TopicReport.objects.filter(reporter=user).update(note="")
     ballots = list(Ballot.objects.select_for_update().filter(user=user))
     if not ballots:
         return

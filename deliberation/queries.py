@@ -16,6 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from core.errors import Forbidden, NotFound
 from core.models import Image
 from core.pagination import Page, paginate_keyset
 from deliberation.models import (
@@ -30,7 +31,9 @@ from deliberation.models import (
     Support,
     Topic,
     TopicImage,
+    TopicReport,
 )
+from residents.access import profile
 from residents.models import User
 
 TOPIC_ORDERING = ("-created_at", "-id")
@@ -184,3 +187,70 @@ def topic_detail(topic_id: int, *, queryset: QuerySet[Topic], user: User) -> Top
     topic.can_manage = is_topic_staff(user, topic)
     topic.editable_by_me = topic.can_edit(user)
     return topic
+
+
+MY_TOPICS_ORDERING = ("-created_at", "-id")
+
+
+def my_topics_page(*, user: User, cursor: str | None, limit: int) -> Page:
+    """The user's own topics, newest first, held and hidden ones too (with their content_status),
+    wherever they were proposed; removed ones are gone, as in GET /topics/{id}."""
+    queryset = Topic.objects.filter(author_id=user.pk).exclude(content_status=ContentStatus.REMOVED)
+    return paginate_keyset(with_counts(queryset, user), ordering=MY_TOPICS_ORDERING, cursor=cursor, limit=limit)
+
+
+QUEUE_ORDERING = ("created_at", "id")
+
+
+def _open_reports(**outer: OuterRef) -> Coalesce:
+    counted = (
+        TopicReport.objects.filter(status=TopicReport.Status.OPEN, **outer)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def moderation_queue_items(neighborhood_ids: set[int] | frozenset[int], kind: str) -> QuerySet:
+    """Held for review, hidden by reports, or published with open reports (the feed's queue rule)."""
+    if kind == "reply":
+        has_reports = Exists(TopicReport.objects.filter(reply=OuterRef("pk"), status=TopicReport.Status.OPEN))
+        return Reply.objects.filter(topic__neighborhood_id__in=neighborhood_ids).filter(
+            Q(content_status=ContentStatus.PENDING_REVIEW)
+            | Q(content_status=ContentStatus.HIDDEN, hidden_by_reports=True)
+            | Q(has_reports, content_status=ContentStatus.PUBLISHED)
+        )
+    has_reports = Exists(
+        TopicReport.objects.filter(topic=OuterRef("pk"), reply__isnull=True, status=TopicReport.Status.OPEN)
+    )
+    return Topic.objects.filter(neighborhood_id__in=neighborhood_ids).filter(
+        Q(content_status=ContentStatus.PENDING_REVIEW)
+        | Q(content_status=ContentStatus.HIDDEN, hidden_by_reports=True)
+        | Q(has_reports, content_status=ContentStatus.PUBLISHED)
+    )
+
+
+def moderation_queue_page(
+    *, user: User, neighborhood_id: int | None, kind: str, cursor: str | None, limit: int
+) -> Page:
+    """What needs 议事 staff: held topics/replies, hidden by reports, or published with open reports; oldest first."""
+    neighborhood_ids = set(profile(user).staff_of)
+    if not neighborhood_ids:
+        raise Forbidden("staff_only", "仅限本居委工作人员操作")
+    if neighborhood_id is not None:
+        if neighborhood_id not in neighborhood_ids:
+            raise NotFound()
+        neighborhood_ids = {neighborhood_id}
+    if kind == "reply":
+        items = (
+            moderation_queue_items(neighborhood_ids, "reply")
+            .select_related("author", "topic")
+            .annotate(open_report_count=_open_reports(reply=OuterRef("pk")))
+        )
+    else:
+        items = with_counts(moderation_queue_items(neighborhood_ids, "topic"), user).annotate(
+            open_report_count=_open_reports(topic=OuterRef("pk"), reply__isnull=True)
+        )
+    return paginate_keyset(items, ordering=QUEUE_ORDERING, cursor=cursor, limit=limit)

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from core.images import absolute_url
 from deliberation.actions import MODERATION_ACTIONS
-from deliberation.models import ContentStatus, Milestone, Reply, Topic, Vote
+from deliberation.models import ContentStatus, Milestone, Reply, Topic, TopicReport, Vote
 
 # --- inputs ----------------------------------------------------------------------------
 
@@ -39,6 +39,17 @@ class TopicListQuery(serializers.Serializer):
     )
     cursor = serializers.CharField(required=False, allow_blank=True)
     limit = serializers.IntegerField(min_value=1, max_value=100, required=False)
+
+
+class ModerationQueueQuery(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[("topic", "议题"), ("reply", "发言")], required=False, default="topic")
+    neighborhood = serializers.IntegerField(min_value=1, required=False)
+    cursor = serializers.CharField(required=False, allow_blank=True)
+
+
+class TopicReportIn(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=TopicReport.Reason.choices)
+    note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
 
 class VoteRulesIn(serializers.Serializer):
@@ -353,4 +364,42 @@ class EvaluationListItemOut(serializers.Serializer):
 
 class EvaluationPageOut(serializers.Serializer):
     results = EvaluationListItemOut(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class MyTopicOut(TopicListItemOut):
+    hidden_by_reports = serializers.BooleanField()
+
+
+class QueueTopicOut(TopicListItemOut):
+    open_report_count = serializers.IntegerField()
+    hidden_by_reports = serializers.BooleanField()
+
+
+class QueueReplyOut(ReplyOut):
+    topic_id = serializers.IntegerField()
+    open_report_count = serializers.IntegerField()
+    hidden_by_reports = serializers.BooleanField()
+
+
+class TopicReportOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    topic_id = serializers.IntegerField()
+    reply_id = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class MyTopicPageOut(serializers.Serializer):
+    results = MyTopicOut(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class QueueTopicPageOut(serializers.Serializer):
+    results = QueueTopicOut(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class QueueReplyPageOut(serializers.Serializer):
+    results = QueueReplyOut(many=True)
     next_cursor = serializers.CharField(allow_null=True)

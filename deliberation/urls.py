@@ -4,6 +4,14 @@ from deliberation import api
 
 urlpatterns = [
     path("topics", api.TopicListView.as_view(), name="topic-list"),
+    path("me/topics", api.MyTopicsView.as_view(), name="me-topics"),
+    path("topics/moderation-queue", api.ModerationQueueView.as_view(), name="topic-moderation-queue"),
+    path("topics/<int:topic_id>/reports", api.TopicReportView.as_view(), name="topic-reports"),
+    path(
+        "topics/<int:topic_id>/replies/<int:reply_id>/reports",
+        api.ReplyReportView.as_view(),
+        name="topic-reply-reports",
+    ),
     path("topics/<int:topic_id>", api.TopicDetailView.as_view(), name="topic-detail"),
     path("topics/<int:topic_id>/moderation", api.TopicModerationView.as_view(), name="topic-moderation"),
     path(
