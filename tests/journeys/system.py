@@ -154,12 +154,12 @@ class Backend:
 
 
 def backends_from_environment() -> list[Backend]:
-    """Always the embedded defaults; in CI's second pass also PostgreSQL + Redis."""
-    found = [Backend("sqlite")]
+    """The embedded defaults (SQLite, in-memory layers); in CI's second pass, where DATABASE_URL is
+    PostgreSQL and REDIS_URL is set, PostgreSQL + Redis instead (the first pass ran SQLite)."""
     database_url = os.environ.get("DATABASE_URL", "")
     if database_url.startswith(("postgres://", "postgresql://")) and os.environ.get("REDIS_URL"):
-        found.append(Backend("postgres", redis_url=os.environ["REDIS_URL"], admin_url=database_url))
-    return found
+        return [Backend("postgres", redis_url=os.environ["REDIS_URL"], admin_url=database_url)]
+    return [Backend("sqlite")]
 
 
 # --- the stack ---------------------------------------------------------------------------------
@@ -246,16 +246,23 @@ class System:
         messages = self.standin_get("messages", openid=openid)["messages"]
         return [m for m in messages if m["touser"] == openid and (template_id is None or m["template_id"] == template_id)]
 
-    def wait_for_message(self, openid: str, template_id: str, page: str, what: str) -> dict:
-        """The one subscribe message WeChat received for `openid` that opens `page`."""
+    def wait_for_message(self, openid: str, template_id: str, page: str, what: str, **values: str) -> dict:
+        """The one subscribe message WeChat received for `openid` that opens `page` (and whose
+        fields have `values`, when several pushes open the same page)."""
 
         def found() -> dict | None:
-            matching = [m for m in self.messages_to(openid, template_id) if m.get("page") == page]
+            matching = [
+                m for m in self.messages_to(openid, template_id)
+                if m.get("page") == page and all(m["data"].get(k, {}).get("value") == v for k, v in values.items())
+            ]
             assert len(matching) <= 1, f"sent twice: {matching}"
             return matching[0] if matching else None
 
-        return wait_until(found, f"{what}: the push to {openid} opening {page} (received: "
-                                 f"{[(m['template_id'], m.get('page')) for m in self.messages_to(openid)]})")
+        received = lambda: [(m["template_id"], m.get("page"), m["data"]) for m in self.messages_to(openid)]  # noqa: E731
+        try:
+            return wait_until(found, f"{what}: the push to {openid} opening {page} {values or ''}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; WeChat received for {openid}: {received()}") from None
 
 
 # --- a person on a phone -----------------------------------------------------------------------
@@ -305,15 +312,17 @@ class Person:
     def post(self, path: str, body: Any = None, **kw: Any) -> Any:
         return self.call("POST", path, body, **kw)
 
-    def accept_every_template(self) -> list[str]:
-        """What the mini-program does after wx.requestSubscribeMessage: every template the person
-        can receive, accepted once — reported to us and, as WeChat would count it, to the stand-in."""
+    def accept_every_template(self, taps: int = 10) -> list[str]:
+        """What the mini-program does after wx.requestSubscribeMessage, `taps` times: every template
+        the person can receive, accepted — reported to us and, as WeChat counts it, to the stand-in.
+        One accept is one push, so a journey with a push at each step needs a tap per step."""
         templates = self.get("/api/v1/notifications/templates")["templates"]
         template_ids = sorted({t["template_id"] for t in templates})
-        self.post("/api/v1/notifications/consents", {"results": {tid: "accept" for tid in template_ids}})
-        response = requests.post(f"{self.system.standin}/__standin__/consents/accept",
-                                 json={"openid": self.openid, "template_ids": template_ids}, timeout=10)
-        response.raise_for_status()
+        for _ in range(taps):
+            self.post("/api/v1/notifications/consents", {"results": {tid: "accept" for tid in template_ids}})
+            response = requests.post(f"{self.system.standin}/__standin__/consents/accept",
+                                     json={"openid": self.openid, "template_ids": template_ids}, timeout=10)
+            response.raise_for_status()
         return template_ids
 
     def socket(self, *streams: str) -> Socket:
@@ -326,6 +335,10 @@ class Person:
             return self.http.get(absolute, timeout=15)
         except requests.RequestException as exc:
             raise AssertionError(f"{url} handed out by the server at {self.system.base} cannot be fetched: {exc}") from exc
+
+
+class SocketClosed(Exception):
+    pass
 
 
 class Socket:
@@ -351,12 +364,21 @@ class Socket:
                 frame = json.loads(raw)
                 self.frames.append(frame)
         except ConnectionClosed as exc:
-            self.closed_with = exc.rcvd.code if exc.rcvd else None
+            self.closed_with = exc.rcvd.code if exc.rcvd else -1
 
     def wait_for(self, match: Callable[[dict], bool], what: str, timeout: float = WAIT_SECONDS) -> dict:
-        return wait_until(lambda: next((f for f in self.frames if match(f)), None),
-                          f"socket frame: {what} (frames so far: {[(f.get('stream'), f.get('type')) for f in self.frames]})",
-                          timeout=timeout, every=0.1)
+        def found() -> dict | None:
+            frame = next((f for f in self.frames if match(f)), None)
+            if frame is None and self.closed_with is not None:
+                raise SocketClosed(f"socket frame: {what}: never came")
+            return frame
+
+        try:
+            return wait_until(found, f"socket frame: {what}", timeout=timeout, every=0.1)
+        except (AssertionError, SocketClosed) as exc:
+            seen = [(f.get("stream"), f.get("type") or f.get("error")) for f in self.frames]
+            closed = "" if self.closed_with is None else f"; the server closed the socket with {self.closed_with}"
+            raise AssertionError(f"{exc} (frames received: {seen}{closed})") from None
 
     def event(self, stream: str, type_: str, what: str, timeout: float = WAIT_SECONDS, **payload: Any) -> dict:
         def match(frame: dict) -> bool:
