@@ -68,7 +68,7 @@ def test_a_topic_from_proposal_to_evaluation(system, people):
     staff.post(f"/api/v1/topics/{tid}/transitions", {"to": "implementing", "from_status": "decided", "note": "物业下周施工"})
     staff.post(f"/api/v1/topics/{tid}/milestones", {"title": "东区重新划线", "status": "done", "responsible_party": "物业"},
                expect=201)
-    push = system.wait_for_message("lisi", TOPIC, page, "implementing", phrase2="实施中")
+    push = system.wait_for_message("lisi", TOPIC, page, "implementing", phrase2="实施中", thing3="物业下周施工")
     assert_push(push, {"thing1": "小区停车位重新划线", "phrase2": "实施中"})
     staff.post(f"/api/v1/topics/{tid}/transitions", {"to": "evaluating", "from_status": "implementing"})
     push = system.wait_for_message("lisi", TOPIC, page, "evaluating", phrase2="效果评估中")
