@@ -77,7 +77,7 @@ class Backend:
     name: str  # "sqlite" | "postgres"
     redis_url: str = ""
     admin_url: str = ""  # PostgreSQL: the cluster's URL (DATABASE_URL of the outer run)
-    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="stq-journey-db.")))
+    folder: Path | None = None  # made by prepare(), removed by cleanup()
     template_url: str = ""
 
     def environment(self, database_url: str, folder: Path) -> dict[str, str]:
@@ -100,6 +100,7 @@ class Backend:
         """Migrate and load the demo district into the template, once."""
         if self.template_url:
             return
+        self.folder = self.folder or Path(tempfile.mkdtemp(prefix="stq-journey-db."))
         url = self._new_database("template") if self.name == "postgres" else f"sqlite:///{self.folder / 'template.sqlite3'}"
         env = self.environment(url, self.folder)
         # WeChat is not up while the demo loads: the seed approves its own text then, as in `make demo`.
@@ -132,7 +133,9 @@ class Backend:
     def cleanup(self) -> None:
         if self.template_url:
             self.drop(self.template_url)
-        shutil.rmtree(self.folder, ignore_errors=True)
+            self.template_url = ""
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def _new_database(self, prefix: str, template: str | None = None) -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
@@ -170,7 +173,7 @@ class System:
     """`make run`'s four processes (stand-in, task worker, scheduler, daphne) under run_dev.py."""
 
     backend: Backend
-    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="stq-journey.")))
+    folder: Path = Path()  # made by start(), removed by stop()
     env: dict[str, str] = field(default_factory=dict)
     launcher: subprocess.Popen | None = None
     base: str = ""
@@ -179,6 +182,7 @@ class System:
 
     def start(self) -> System:
         port, standin_port = free_port(), free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="stq-journey."))
         self.database_url = self.backend.fresh_database(self.folder)
         env = self.backend.environment(self.database_url, self.folder)
         env.update(
@@ -214,7 +218,8 @@ class System:
                 self.launcher.wait()
         if self.database_url:
             self.backend.drop(self.database_url)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self.folder != Path():
+            shutil.rmtree(self.folder, ignore_errors=True)
 
     def log(self) -> str:
         path = self.folder / "run_dev.log"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -43,6 +44,15 @@ def dashboard_requests(console: ConsoleUser) -> int:
     return sum(int(row["工单数"]) for row in services_table(console))
 
 
+def dashboard_says(console: ConsoleUser, requests: int) -> Callable[[], bool]:
+    def check() -> bool:
+        shown = dashboard_requests(console)
+        assert shown == requests, f"the dashboard says {shown} requests, the rows {requests}"
+        return True
+
+    return check
+
+
 def test_the_district_dashboard_equals_the_rows_behind_it(system, people):
     admin, son = people("qianqu"), people("zhangsan")
     console = ConsoleUser(system, "qianqu")
@@ -57,9 +67,7 @@ def test_the_district_dashboard_equals_the_rows_behind_it(system, people):
     assert cards["memberships"] == before["pending_memberships"], (cards, before)
 
     # 数据看板 (snapshots, refreshed by the scheduler's job on the worker): every request asked.
-    assert wait_until(lambda: dashboard_requests(console) == before["requests"] and True,
-                      f"the dashboard counts {before['requests']} requests like the rows "
-                      f"(it says {dashboard_requests(console)})")
+    wait_until(dashboard_says(console, before["requests"]), "the dashboard counts the requests the rows hold")
 
     # A new request: the counts follow at once, the dashboard after its next refresh.
     call = next(item for category in son.get("/api/v1/service-catalog")["categories"]
@@ -69,8 +77,7 @@ def test_the_district_dashboard_equals_the_rows_behind_it(system, people):
     assert after["requests"] == before["requests"] + 1
     cards = console.http.get(f"{system.base}/console/counts/", timeout=30).json()
     assert cards["service_new"] == before["submitted"] + 1 == after["submitted"]
-    wait_until(lambda: dashboard_requests(console) == after["requests"],
-               "the dashboard counts the new request after the scheduler's refresh")
+    wait_until(dashboard_says(console, after["requests"]), "the dashboard counts the new request after the scheduler's refresh")
     # The page the admin reads says what the export says, category by category.
     page = console.page("/console/dashboard/")
     for row in services_table(console):

@@ -142,3 +142,46 @@ def test_an_overdue_request_is_escalated_to_the_street_officer(system, people):
     officer_socket.event(f"staff.street.{street['id']}", "service_request.overdue",
                          "the worker's escalation reaches the officer's socket", id=rid)
     officer_socket.close()
+
+
+def test_committee_staff_dispatch_a_morning_of_requests_from_the_board(system, people):
+    son, neighbour, staff, provider = people("zhangsan"), people("lisi"), people("chenjuwei"), people("wuzhuli")
+    hood = son.get("/api/v1/me")["current_neighborhood"]
+    board_socket = staff.socket(f"staff.neighborhood.{hood['id']}")
+    call = catalog_item(son, "safety-emergency-call")
+    org_id = call["default_provider_id"]
+    assert org_id, call
+    asked = [person.post("/api/v1/service-requests", {"item": call["id"], "extra": {}}, expect=201)["id"]
+             for person in (son, neighbour)]
+    for rid in asked:
+        board_socket.event(f"staff.neighborhood.{hood['id']}", "service_request.created", "a new card on the board", id=rid)
+
+    # 陈主任 ticks both on 派单台 and sends them to the item's provider organization.
+    console = ConsoleUser(system, "chenjuwei")
+    board = console.page("/console/dispatch/?status=submitted")
+    assert all(f"/console/dispatch/{rid}/" in board for rid in asked)
+    answer = console.form_post("/console/dispatch/bulk-assign/",
+                               {"ids": [str(rid) for rid in asked], "assignee_org": str(org_id)},
+                               page="/console/dispatch/?status=submitted")
+    assert answer.status_code == 302, (answer.status_code, answer.text[:500])
+    for rid in asked:
+        board_socket.event(f"staff.neighborhood.{hood['id']}", "service_request.updated", "the card moves", id=rid,
+                           status="assigned")
+        assert staff.get(f"/api/v1/service-requests/{rid}")["status"] == "assigned"
+        # Every member of the organization is told, on the phone.
+        push = system.wait_for_message("wuzhuli", "demo-tpl-service-assigned", detail_page(rid), "bulk assigned")
+        assert_push(push, {"thing1": call["name"], "thing2": hood["name"], "time3": ANY_TIME})
+    for person, rid in zip((son, neighbour), asked, strict=True):
+        push = system.wait_for_message(person.openid, STATUS, detail_page(rid), "assigned", phrase2="已派单")
+        assert_push(push, {"thing1": call["name"], "phrase2": "已派单"})
+    assert set(asked) <= {r["id"] for r in provider.get("/api/v1/service-requests?scope=assigned")["results"]}
+
+    # The board's counts are the API's counts for the same person.
+    counts = console.http.get(f"{system.base}/console/dispatch/counts/", timeout=30).json()
+    api_counts = staff.get("/api/v1/service-requests/counts")
+    by_status = api_counts["by_status"]
+    assert counts == {
+        "submitted": by_status.get("submitted", 0), "accepted": by_status.get("accepted", 0),
+        "in_service": by_status.get("assigned", 0) + by_status.get("in_service", 0), "overdue": api_counts["overdue"],
+    }, (counts, api_counts)
+    board_socket.close()
