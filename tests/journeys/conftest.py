@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.journeys.system import Person, System, backends_from_environment
+from tests.journeys.people import Person
+from tests.journeys.system import System, backends_from_environment
 
 BACKENDS = backends_from_environment()
 

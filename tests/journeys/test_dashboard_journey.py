@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.journeys.system import ConsoleUser, wait_until
+from tests.journeys.people import ConsoleUser
+from tests.journeys.system import wait_until
 
 pytestmark = pytest.mark.slow
 

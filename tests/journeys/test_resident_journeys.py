@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.journeys.system import ANY_TIME, ConsoleUser, assert_push, jpeg, wait_until
+from tests.journeys.people import ANY_TIME, ConsoleUser, assert_push, jpeg
+from tests.journeys.system import wait_until
 
 pytestmark = pytest.mark.slow
 

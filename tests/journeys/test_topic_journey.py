@@ -12,7 +12,8 @@ import datetime as dt
 
 import pytest
 
-from tests.journeys.system import ANY_TIME, assert_push, wait_until
+from tests.journeys.people import ANY_TIME, assert_push
+from tests.journeys.system import wait_until
 
 pytestmark = pytest.mark.slow
 
