@@ -146,19 +146,18 @@ def test_an_overdue_request_is_escalated_to_the_street_officer(system, people):
 
 
 def test_committee_staff_dispatch_a_morning_of_requests_from_the_board(system, people):
-    son, neighbour, staff, provider = people("zhangsan"), people("lisi"), people("chenjuwei"), people("wuzhuli")
+    son, staff, provider = people("zhangsan"), people("chenjuwei"), people("wuzhuli")
     hood = son.get("/api/v1/me")["current_neighborhood"]
     board_socket = staff.socket(f"staff.neighborhood.{hood['id']}")
-    # A service anyone may ask for at any age, that a provider organization serves by default.
-    call = next(item for category in son.get("/api/v1/service-catalog")["categories"] for item in category["items"]
-                if item["default_provider_id"] and item["min_age"] == 0 and item["who_may_ask"] == "anyone")
-    org_id = call["default_provider_id"]
-    asked = [person.post("/api/v1/service-requests", {"item": call["id"], "extra": {}}, expect=201)["id"]
-             for person in (son, neighbour)]
+    # Two services for his mother, both served by the street's 助老服务社 by default.
+    items = [catalog_item(son, "clean-home"), catalog_item(son, "company-visit")]
+    org_id = items[0]["default_provider_id"]
+    assert org_id and items[1]["default_provider_id"] == org_id, items
+    asked = [son.post("/api/v1/service-requests", {"item": item["id"]}, expect=201)["id"] for item in items]
     for rid in asked:
         board_socket.event(f"staff.neighborhood.{hood['id']}", "service_request.created", "a new card on the board", id=rid)
 
-    # 陈主任 ticks both on 派单台 and sends them to the item's provider organization.
+    # 陈主任 ticks both on 派单台 and sends them to the organization.
     console = ConsoleUser(system, "chenjuwei")
     board = console.page("/console/dispatch/?status=submitted")
     assert all(f"/console/dispatch/{rid}/" in board for rid in asked)
@@ -166,16 +165,15 @@ def test_committee_staff_dispatch_a_morning_of_requests_from_the_board(system, p
                                {"ids": [str(rid) for rid in asked], "assignee_org": str(org_id)},
                                page="/console/dispatch/?status=submitted")
     assert answer.status_code == 302, (answer.status_code, answer.text[:500])
-    for rid in asked:
+    for rid, item in zip(asked, items, strict=True):
         board_socket.event(f"staff.neighborhood.{hood['id']}", "service_request.updated", "the card moves", id=rid,
                            status="assigned")
         assert staff.get(f"/api/v1/service-requests/{rid}")["status"] == "assigned"
-        # Every member of the organization is told, on the phone.
+        # The organization's member and the son are told, on their phones.
         push = system.wait_for_message("wuzhuli", "demo-tpl-service-assigned", detail_page(rid), "bulk assigned")
-        assert_push(push, {"thing1": call["name"], "thing2": hood["name"], "time3": ANY_TIME})
-    for person, rid in zip((son, neighbour), asked, strict=True):
-        push = system.wait_for_message(person.openid, STATUS, detail_page(rid), "assigned", phrase2="已派单")
-        assert_push(push, {"thing1": call["name"], "phrase2": "已派单"})
+        assert_push(push, {"thing1": item["name"], "thing2": hood["name"], "time3": ANY_TIME})
+        push = system.wait_for_message("zhangsan", STATUS, detail_page(rid), "assigned", phrase2="已派单")
+        assert_push(push, {"thing1": item["name"], "phrase2": "已派单"})
     assert set(asked) <= {r["id"] for r in provider.get("/api/v1/service-requests?scope=assigned")["results"]}
 
     # The board's counts are the API's counts for the same person.
