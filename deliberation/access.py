@@ -83,6 +83,11 @@ def visible_topics_for(user: User) -> QuerySet[Topic]:
     return Topic.objects.filter(condition)
 
 
+def can_read_topic_stream(user: User, ident: str) -> bool:
+    """The realtime stream `topic.<id>`: whoever may read the topic (notifications.streams)."""
+    return ident.isdigit() and visible_topics_for(user).filter(pk=int(ident)).exists()
+
+
 def access_topic(user: User, topic_id: int) -> Topic:
     try:
         return visible_topics_for(user).select_related("neighborhood", "building_group", "author").get(pk=topic_id)

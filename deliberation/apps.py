@@ -10,3 +10,9 @@ class DeliberationConfig(AppConfig):
 
         register_periodic("deliberation.tasks.close_due_votes", 60)
         register_periodic("deliberation.tasks.recheck_pending_content", 60)
+
+        from deliberation.access import can_read_topic_stream
+        from notifications import streams
+
+        # actions publish a topic's moves, replies and milestones on `topic.<id>`.
+        streams.register("topic", can_read_topic_stream)
