@@ -133,3 +133,15 @@ def _standin_singleton(start):
 
         _STANDIN = start(host="127.0.0.1", port=0, appid=dj.WECHAT_APPID, secret=dj.WECHAT_SECRET)
     return _STANDIN
+
+
+@pytest.fixture
+def seeded_catalog():
+    """Transactional tests start after some flush has wiped the migration-seeded catalog: seed
+    it again with the migrations' own (idempotent) functions, the one-tap defaults included."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("services.migrations.0002_seed_catalog").seed(apps, None)
+    importlib.import_module("services.migrations.0006_one_tap_defaults").add_defaults(apps, None)

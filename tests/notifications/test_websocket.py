@@ -209,16 +209,6 @@ def test_rolled_back_change_publishes_nothing(neighborhood):
     async_to_sync(scenario)()
 
 
-@pytest.fixture
-def seeded_catalog():
-    """Transactional tests start after some flush has wiped the migration-seeded catalog."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("services.migrations.0002_seed_catalog").seed(apps, None)
-
-
 def test_frame_times_read_as_the_rest_api_writes_them(api_for, seeded_catalog, neighborhood):
     from services.actions import do_create_service_request
     from services.models import ServiceItem

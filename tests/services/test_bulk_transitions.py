@@ -3,7 +3,6 @@ transaction, an outcome per id, and ids of another region answer exactly like id
 
 from __future__ import annotations
 
-import importlib
 import threading
 
 import pytest
@@ -142,14 +141,6 @@ def test_the_console_calls_the_same_action(world):
 
 
 # --- two staff at once ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def seeded_catalog():
-    """Transactional tests start after some flush has wiped the migration-seeded catalog."""
-    from django.apps import apps
-
-    importlib.import_module("services.migrations.0002_seed_catalog").seed(apps, None)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,7 +4,6 @@ IMMEDIATE; PostgreSQL blocks on SELECT ... FOR UPDATE)."""
 
 from __future__ import annotations
 
-import importlib
 import threading
 
 import pytest
@@ -20,13 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def catalog():
-    """Transactional tests start after some flush has wiped the migration-seeded catalog:
-    seed it again with the migration's own (idempotent) function."""
-    from django.apps import apps
-
-    seed_migration = importlib.import_module("services.migrations.0002_seed_catalog")
-    seed_migration.seed(apps, None)
+def catalog(seeded_catalog):
+    """Every story here is transactional (tests/conftest.py's seeded_catalog)."""
 
 
 def _race(calls):

@@ -132,14 +132,6 @@ def test_the_migration_backfills_ratings_given_before_the_aggregate_existed(worl
 # --- ratings landing at once ----------------------------------------------------------------
 
 
-@pytest.fixture
-def seeded_catalog():
-    """Transactional tests start after some flush has wiped the migration-seeded catalog."""
-    from django.apps import apps
-
-    importlib.import_module("services.migrations.0002_seed_catalog").seed(apps, None)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_aggregate_equals_a_direct_count_after_concurrent_ratings(seeded_catalog, street, neighborhood):
     son = f.resident(neighborhood)

@@ -4,7 +4,6 @@ Idempotency-Key (which held whole create responses: addresses, health notes, pho
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import logging
@@ -65,11 +64,8 @@ def _consent(user, *purposes: str) -> None:
 
 
 @pytest.fixture
-def catalog():
+def catalog(seeded_catalog):
     """Transactional tests may start after a flush wiped the migration-seeded catalog."""
-    from django.apps import apps
-
-    importlib.import_module("services.migrations.0002_seed_catalog").seed(apps, None)
 
 
 def _meal() -> int:

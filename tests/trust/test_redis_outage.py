@@ -115,7 +115,7 @@ def _events(user, stream: str) -> list[dict]:
     return response.json()["results"]
 
 
-def test_writes_with_redis_killed_answer_2xx_or_503_and_work_again_when_it_returns(on_redis, feed_world):
+def test_writes_with_redis_killed_answer_2xx_or_503_and_work_again_when_it_returns(on_redis, seeded_catalog, feed_world):
     post = make_post(feed_world["neighborhood"], feed_world["staff"])
     tally = Tally()
 
@@ -178,7 +178,7 @@ def test_throttles_count_again_once_redis_returns(on_redis, settings):
     assert [api.post("/api/v1/_probe/posts", {}).status_code for _ in range(3)] == [201, 201, 429]
 
 
-def test_a_stuck_redis_costs_a_write_a_bounded_wait_not_a_hang(on_redis, feed_world):
+def test_a_stuck_redis_costs_a_write_a_bounded_wait_not_a_hang(on_redis, seeded_catalog, feed_world):
     """SIGSTOP: connections are accepted, nothing answers. Short socket timeouts and a bounded
     publish keep the comment (throttle, token, content check, event) within seconds."""
     post = make_post(feed_world["neighborhood"], feed_world["staff"])
