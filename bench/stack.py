@@ -125,8 +125,11 @@ class Stack:
         return proc
 
     def tail(self, name: str, chars: int = 3000) -> str:
+        return self.full_log(name)[-chars:]
+
+    def full_log(self, name: str) -> str:
         log = self.logs.get(name)
-        return log.read_text(errors="replace")[-chars:] if log and log.exists() else ""
+        return log.read_text(errors="replace") if log and log.exists() else ""
 
     def check_alive(self) -> None:
         for name, proc in self.procs:

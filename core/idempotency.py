@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework.response import Response
@@ -42,6 +43,8 @@ PURGE_BATCH = 1000
 # A claim (a record without a response) older than this belongs to a request that died: no
 # request runs this long (WeChat's budget is seconds), so a repeat may take the key over.
 ABANDONED_CLAIM = timedelta(seconds=60)
+# How long a claim's last write keeps trying through a database restart.
+CLAIM_WRITE_PATIENCE = timedelta(seconds=15)
 
 
 def replay_cutoff(now: datetime | None = None) -> datetime:
@@ -71,13 +74,31 @@ def _drop_expired(user, key: str) -> bool:
     return deleted > 0
 
 
+def _outlasting_a_restart(write: Callable[[], object], what: str) -> bool:
+    """Run a one-statement write on the claim, retrying through a database restart for up to
+    CLAIM_WRITE_PATIENCE (a `pg_ctl restart` takes a few seconds): a claim left unresolved
+    answers every repeat 409 until ABANDONED_CLAIM, and a create whose answer was never stored
+    could then be made twice. Outside a transaction only; False if it never got through."""
+    deadline = time.monotonic() + CLAIM_WRITE_PATIENCE.total_seconds()
+    pause = 0.2
+    while True:
+        try:
+            write()
+            return True
+        except DatabaseError:
+            if transaction.get_connection().in_atomic_block or time.monotonic() + pause > deadline:
+                logger.warning("idempotency: could not %s; a repeat takes the key over later", what)
+                return False
+        close_old_connections()
+        transaction.get_connection().close()
+        time.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
+
 def _release_claim(record: IdempotencyRecord) -> None:
-    """Give the key back after a failed attempt. If the database itself is what failed, the
-    claim stays behind and a repeat takes it over once it is ABANDONED_CLAIM old."""
-    try:
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
-    except DatabaseError:
-        logger.warning("idempotency: could not release claim %s; a repeat takes it over later", record.pk)
+    """Give the key back after a failed attempt (through a database restart, if that is what
+    failed); if even that fails, a repeat takes the claim over once it is ABANDONED_CLAIM old."""
+    _outlasting_a_restart(lambda: IdempotencyRecord.objects.filter(pk=record.pk).delete(), f"release claim {record.pk}")
 
 
 def idempotent(
@@ -191,13 +212,18 @@ def _replay(request, key: str, scope: str, fingerprint: str) -> Response:
 
 
 def _finish(record: IdempotencyRecord, response) -> None:
+    """Store the answer of a create that committed (or give the key back after an error). The
+    create is done whatever happens here, so the write waits out a database restart."""
     if 200 <= response.status_code < 300:
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status_code=response.status_code, response_body=response.data
+        _outlasting_a_restart(
+            lambda: IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status_code=response.status_code, response_body=response.data
+            ),
+            f"store the answer of claim {record.pk}",
         )
     else:
         # Errors are not remembered: fixing the input and retrying with the key must work.
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        _release_claim(record)
 
 
 def purge_expired_records(*, now: datetime | None = None) -> int:

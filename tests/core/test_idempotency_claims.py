@@ -58,3 +58,30 @@ def test_an_answered_record_is_never_taken_over_within_the_day(son):
     again = api.post(URL, ELDER, headers={"Idempotency-Key": "tap"})
     assert again["Idempotent-Replayed"] == "true" and again.json()["id"] == first.json()["id"]
     assert Beneficiary.objects.filter(owner=son).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_answer_of_a_committed_create_is_stored_through_a_database_blip(neighborhood):
+    """The create committed, then the database went away for a moment: its answer is still
+    stored (the write waits the restart out) and the person gets their 201, so a repeat replays
+    it instead of answering 409 for a minute and then making the elder a second time."""
+    from django.db import OperationalError, connection
+
+    son = f.resident(neighborhood, nickname="张三")
+    blips = {"left": 2}
+
+    def drop_the_first_answers(execute, sql, params, many, context):
+        if sql.lstrip().upper().startswith("UPDATE") and "core_idempotencyrecord" in sql and blips["left"]:
+            blips["left"] -= 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    api = Api(son)
+    with connection.execute_wrapper(drop_the_first_answers):
+        first = api.post(URL, ELDER, headers={"Idempotency-Key": "tap"})
+    assert first.status_code == 201, first.content
+    assert blips["left"] == 0  # the blip happened
+    again = api.post(URL, ELDER, headers={"Idempotency-Key": "tap"})
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert Beneficiary.objects.filter(owner=son).count() == 1

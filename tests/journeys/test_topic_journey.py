@@ -76,6 +76,14 @@ def test_a_topic_from_proposal_to_evaluation(system, people):
     assert_push(push, {"thing1": "小区停车位重新划线", "phrase2": "效果评估中"})
     for voter, rating in ((author, 5), (lisi, 4)):
         voter.post(f"/api/v1/topics/{tid}/evaluations", {"rating": rating, "comment": "划线清楚多了"}, expect=201)
+    # Closing waits for the evaluation window to have run (at least 7 days): refused now, in the
+    # one error shape; then the window is moved into the past, as the days would.
+    early = staff.post(f"/api/v1/topics/{tid}/transitions", {"to": "closed", "from_status": "evaluating"}, expect=409)
+    assert early["error"]["code"] == "evaluation_window_open", early
+    system.shell(
+        "from datetime import timedelta; from django.utils import timezone; from deliberation.models import Topic; "
+        f"Topic.objects.filter(pk={tid}).update(evaluation_closes_at=timezone.now() - timedelta(seconds=1))"
+    )
     staff.post(f"/api/v1/topics/{tid}/transitions", {"to": "closed", "from_status": "evaluating"})
     closed = author.get(f"/api/v1/topics/{tid}")
     assert closed["status"] == "closed"
