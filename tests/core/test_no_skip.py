@@ -74,15 +74,15 @@ def _run(tmp_path: Path, *, database_url: str = "", redis_url: str = "", chromiu
     if chromium:
         fake_chromium.write_text("")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(PYTHONPATH=str(REPO), NO_SKIP_TEST_CHROMIUM=str(fake_chromium))
+    # Only this plugin: the installed ones (django, hypothesis, playwright…) cost seconds per child.
+    env.update(PYTHONPATH=str(REPO), NO_SKIP_TEST_CHROMIUM=str(fake_chromium), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     if database_url:
         env["DATABASE_URL"] = database_url
     if redis_url:
         env["REDIS_URL"] = redis_url
     junit = tmp_path / "junit.xml"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "tests.no_skip", "-p", "no:django", "-p", "no:cacheprovider",
-         "-p", "no:randomly", "-q", f"--junitxml={junit}", "test_generated.py"],
+        [sys.executable, "-m", "pytest", "-p", "tests.no_skip", "-p", "no:cacheprovider", "-q", f"--junitxml={junit}", "test_generated.py"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )
     outcomes = {}
