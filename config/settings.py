@@ -1,4 +1,4 @@
-"""Settings for 社区通, read from the environment only (DESIGN.md §4).
+"""Settings for 社区通, read from the environment only (README.md, Configuration).
 
 With DJANGO_DEBUG=true the embedded defaults apply (SQLite, in-memory layers, the
 local WeChat stand-in). Without it the process is a production one: every setting

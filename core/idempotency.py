@@ -1,4 +1,4 @@
-"""Idempotency-Key for creates a double tap could repeat (DESIGN.md §5).
+"""Idempotency-Key for creates a double tap could repeat (README.md, API conventions).
 
 Same user + key + body → the first response again, and no second row. Same key with a
 different body or path → 422. A repeat that arrives while the first is still running →

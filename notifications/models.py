@@ -74,7 +74,7 @@ class SubscribeTemplate(models.Model):
 
 
 class SubscribeConsent(models.Model):
-    """Unused subscribe-message consents of one user for one template (WECHAT.md: one accept = one message).
+    """Unused subscribe-message consents of one user for one template (docs/wechat.md: one accept = one message).
 
     For a long-term template `long_term_active` says whether the user keeps it on; `remaining` is unused.
     """

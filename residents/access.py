@@ -1,4 +1,4 @@
-"""Who may see and do what, by region (DESIGN.md §6). Every endpoint starts here.
+"""Who may see and do what, by region (docs/residents.md, Roles). Every endpoint starts here.
 
 `access_*` return the object or raise NotFound — the same error for "does not exist"
 and "not yours". `visible_*_for` return the scoped queryset every list starts from.
@@ -186,7 +186,7 @@ def neighborhood_ids_of_street(street_id: int) -> QuerySet:
 
 
 def grantable_role_kinds(user: User, region: Region) -> frozenset[str]:
-    """The role kinds `user` may grant or revoke in `region` (DESIGN.md §6, roles table in docs/residents.md).
+    """The role kinds `user` may grant or revoke in `region` (roles table in docs/residents.md).
 
     Committee staff: moderator and building leader in their neighborhood. Street officers: also
     committee staff in the neighborhoods of their street. District admins: anything in their district.

@@ -1,4 +1,4 @@
-"""Every write about identity, homes, roles and beneficiaries (DESIGN.md §3).
+"""Every write about identity, homes, roles and beneficiaries (docs/architecture.md, Inside an app).
 
 Each action runs in one transaction, locks the rows it changes, and announces the
 change on commit (notifications.realtime / notifications.actions.do_notify).

@@ -1,4 +1,4 @@
-"""The demo district of /work/notes/DEMO.md: regions, personas, homes, roles, one elder.
+"""The demo district (README.md, "Logging in as a demo persona"): regions, personas, homes, roles, one elder.
 
 Idempotent: regions are found by code, people by openid, everything else by its natural key.
 """

@@ -333,7 +333,7 @@ class Beneficiary(models.Model):
 
 
 class SensitiveAccessLog(models.Model):
-    """Every full view of someone else's phone, address or health notes by staff (DESIGN.md §6)."""
+    """Every full view of someone else's phone, address or health notes by staff (docs/residents.md, Privacy rules)."""
 
     viewer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     subject_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -233,7 +233,7 @@ class MembershipListItemOut(MembershipOut):
 
 
 class StaffMembershipOut(MembershipListItemOut):
-    """The staff queue: who applied, with the room masked (DESIGN.md §6)."""
+    """The staff queue: who applied, with the room masked (docs/residents.md, Privacy rules)."""
 
     room = serializers.SerializerMethodField()
 

@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests import factories as f
+from tests.no_skip import pytest_runtest_makereport  # noqa: F401 (hook: no skip where the backend is present)
 
 
 @pytest.fixture(autouse=True)

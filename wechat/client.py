@@ -1,6 +1,6 @@
 """The WeChat mini-program API adapter — the functions other apps call.
 
-Built on wechatpy's `WeChatClient` for HTTP plumbing only (see WECHAT.md): the
+Built on wechatpy's `WeChatClient` for HTTP plumbing only (see docs/wechat.md): the
 token comes from the stable-token endpoint and lives in Django's cache so every
 process shares one; token errors are retried a bounded number of times; every
 other WeChat failure becomes one of the exceptions in `wechat.errors`.

@@ -16,9 +16,12 @@ from residents.models import Role
 from tests import factories as f
 from tests.notifications.conftest import give_consents
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's; elsewhere both are the ORM"
-)
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's; elsewhere both are the ORM"
+    ),
+]
 
 
 def _broadcasts(monkeypatch) -> list:

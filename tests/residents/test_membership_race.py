@@ -12,6 +12,7 @@ from tests import factories as f
 from tests.conftest import Api
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(
     "sqlite" in settings.DATABASES["default"]["ENGINE"],
     reason="in-memory SQLite locks whole tables across threads; the locked re-check is shown sequentially "

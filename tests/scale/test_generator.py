@@ -71,6 +71,7 @@ def test_small_district_has_the_configured_counts():
     assert district.settings["generated"]["seed"] == 1
 
 
+@pytest.mark.slow  # three generations of the small district: 12.9 s measured
 @pytest.mark.django_db
 def test_same_seed_gives_the_same_district_and_another_seed_does_not():
     generate(7)

@@ -14,9 +14,13 @@ from services.models import ServiceRequest, ServiceRequestEvent
 from tests import factories as f
 from tests.services.conftest import item
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="elsewhere insert_pair is save() twice, so there is nothing to compare"
-)
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="elsewhere insert_pair is save() twice, so there is nothing to compare",
+    ),
+]
 
 
 NOW = timezone.now()

@@ -11,18 +11,19 @@ import os
 
 import pytest
 
-schemathesis = pytest.importorskip("schemathesis")
-
-from django.core.wsgi import get_wsgi_application  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+# A plain import: schemathesis is pinned in requirements-dev.txt, and a fuzz suite that
+# skipped when it failed to import would quietly stop fuzzing.
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
 )
 
-from residents.models import Role, User  # noqa: E402
-from tests import factories as f  # noqa: E402
+from residents.models import Role, User
+from tests import factories as f
 
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
 # Same examples on every CI run (no flaky reds); FUZZ_RANDOM=1 explores new ones locally.

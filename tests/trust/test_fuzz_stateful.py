@@ -14,19 +14,20 @@ import os
 
 import pytest
 
-schemathesis = pytest.importorskip("schemathesis")
-
-from django.core.wsgi import get_wsgi_application  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+# A plain import: schemathesis is pinned in requirements-dev.txt, and a fuzz suite that
+# skipped when it failed to import would quietly stop fuzzing.
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
 )
 
-from config.openapi_links import LINKS  # noqa: E402
-from residents.models import User  # noqa: E402
-from tests import factories as f  # noqa: E402
+from config.openapi_links import LINKS
+from residents.models import User
+from tests import factories as f
 
 EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "20"))
 STEPS = int(os.environ.get("FUZZ_STATEFUL_STEPS", "10"))

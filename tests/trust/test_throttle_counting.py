@@ -81,6 +81,7 @@ def test_sixty_creates_at_once_against_thirty_a_minute_let_thirty_through(rate_3
     assert verdicts.count(True) == LIMIT
 
 
+@pytest.mark.redis
 def test_on_redis_sixty_creates_at_once_let_exactly_thirty_through(rate_30, on_redis):
     verdicts = _parallel_creates(user_pk=42, attempts=ATTEMPTS)
     assert len(verdicts) == ATTEMPTS
@@ -121,6 +122,7 @@ def test_replays_of_a_stored_answer_are_not_counted_or_refused(db, rate_2):
     _replays_are_free(f.UserFactory())
 
 
+@pytest.mark.redis
 def test_on_redis_replays_of_a_stored_answer_are_not_counted_or_refused(db, rate_2, on_redis):
     _replays_are_free(f.UserFactory())
 
