@@ -20,11 +20,11 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
 from bench.stack import Stack, production_env
+from tests.scale.database import shared_database_url
 
 pytestmark = [
     pytest.mark.postgres,
@@ -74,14 +74,7 @@ def _worker(stack: Stack, name: str, env: dict[str, str]):
 
 @pytest.fixture
 def stack_env(django_db_setup):
-    db = connection.settings_dict
-    database_url = "postgres://{user}:{password}@{host}:{port}/{name}".format(
-        user=urllib.parse.quote(db["USER"] or "postgres"),
-        password=urllib.parse.quote(db["PASSWORD"] or ""),
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        name=db["NAME"],
-    )
+    database_url = shared_database_url()
     stack = Stack()
     try:
         env = production_env(database_url=database_url, redis_url=os.environ["REDIS_URL"], wechat_base="http://127.0.0.1:1/")

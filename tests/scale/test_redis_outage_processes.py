@@ -15,18 +15,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from bench.stack import Stack, production_env
 from community.models import Comment
 from tests import factories as f
 from tests.community.conftest import make_post
 from tests.redis_process import RedisProcess
+from tests.scale.database import shared_database_url
 
 pytestmark = [
     pytest.mark.postgres,
@@ -44,14 +43,7 @@ LIMIT = 10
 
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker):
-    db = connection.settings_dict
-    database_url = "postgres://{user}:{password}@{host}:{port}/{name}".format(
-        user=urllib.parse.quote(db["USER"] or "postgres"),
-        password=urllib.parse.quote(db["PASSWORD"] or ""),
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        name=db["NAME"],
-    )
+    database_url = shared_database_url()
     redis = RedisProcess()
     redis.start()
     stack = Stack()

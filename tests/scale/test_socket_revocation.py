@@ -15,14 +15,13 @@ import os
 import re
 import socket
 import time
-import urllib.parse
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from bench.stack import Stack, production_env
 from tests import factories as f
+from tests.scale.database import shared_database_url
 from tests.scale.test_two_processes import Browser, call
 
 pytestmark = [
@@ -41,14 +40,7 @@ DEADLINE_SECONDS = 2.0
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker):
     """Servers A and B, one uvicorn process each; nothing here calls WeChat or queues a task."""
-    db = connection.settings_dict
-    database_url = "postgres://{user}:{password}@{host}:{port}/{name}".format(
-        user=urllib.parse.quote(db["USER"] or "postgres"),
-        password=urllib.parse.quote(db["PASSWORD"] or ""),
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        name=db["NAME"],
-    )
+    database_url = shared_database_url()
     stack = Stack()
     try:
         env = production_env(database_url=database_url, redis_url=os.environ["REDIS_URL"], wechat_base="http://127.0.0.1:1/")

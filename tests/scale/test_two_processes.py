@@ -16,9 +16,9 @@ import urllib.request
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from bench.stack import Stack, production_env
+from tests.scale.database import shared_database_url
 
 pytestmark = [
     pytest.mark.postgres,
@@ -34,15 +34,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def two_servers(django_db_setup, django_db_blocker):
     """Servers A and B (one uvicorn process each), two db_workers and the WeChat stand-in."""
-    db = connection.settings_dict
-    # pytest-django's test database: the subprocesses must use the same one.
-    database_url = "postgres://{user}:{password}@{host}:{port}/{name}".format(
-        user=urllib.parse.quote(db["USER"] or "postgres"),
-        password=urllib.parse.quote(db["PASSWORD"] or ""),
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        name=db["NAME"],
-    )
+    database_url = shared_database_url()
     stack = Stack()
     try:
         env = production_env(
