@@ -17,6 +17,7 @@ searched through. Erasure (PIPL) deletes the person's records (`erase_user_recor
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import time
@@ -26,11 +27,13 @@ from functools import wraps
 
 from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 from django.db.models import Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from rest_framework.response import Response
 
 from core.crypto import blind_index
-from core.errors import Conflict, InvalidInput, Unprocessable
+from core.errors import Conflict, InvalidInput, Unprocessable, error_body
 from core.insert import insert_one
 from core.models import IdempotencyRecord
 from core.throttling import release_idempotency_keys
@@ -95,6 +98,34 @@ def _outlasting_a_restart(write: Callable[[], object], what: str) -> bool:
         pause = min(pause * 2, 2.0)
 
 
+# Rows created (and committed) while a claimed view runs: (model label, pk), in order.
+_COMMITTED_CREATES: contextvars.ContextVar[list[tuple[str, object]] | None] = contextvars.ContextVar(
+    "idempotency_committed_creates", default=None
+)
+
+
+@receiver(post_save, dispatch_uid="core.idempotency.committed_creates")
+def _note_committed_create(sender, instance, created: bool, **kwargs) -> None:
+    committed = _COMMITTED_CREATES.get()
+    if committed is not None and created:
+        # Runs right after COMMIT (at once in autocommit): a rolled-back row is never noted.
+        transaction.on_commit(lambda: committed.append((sender._meta.label, instance.pk)))
+
+
+def _answer_lost(record: IdempotencyRecord, committed: list[tuple[str, object]]) -> None:
+    """Store, as the key's answer, that the create was made and which rows it made: repeats get
+    409 `idempotency_answer_lost` naming them, never a second create."""
+    label, pk = committed[0]
+    body = error_body(
+        "idempotency_answer_lost", "请求已经完成，但结果未能返回，请刷新后查看",
+        {"object": label, "id": pk, "created": [{"object": lb, "id": key} for lb, key in committed]},
+    )
+    _outlasting_a_restart(
+        lambda: IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=409, response_body=body),
+        f"record the lost answer of claim {record.pk}",
+    )
+
+
 def _release_claim(record: IdempotencyRecord) -> None:
     """Give the key back after a failed attempt (through a database restart, if that is what
     failed); if even that fails, a repeat takes the claim over once it is ABANDONED_CLAIM old."""
@@ -144,12 +175,21 @@ def idempotent(
                     return _replay(request, key, scope, fingerprint)
         if record is None:
             return _replay(request, key, scope, fingerprint)
+        committed: list[tuple[str, object]] = []
+        watching = _COMMITTED_CREATES.set(committed)
         try:
             response = view_method(self, request, *args, **kwargs)
-        except BaseException:
-            _release_claim(record)
-            release_idempotency_keys(request)
+        except BaseException as exc:
+            if committed and isinstance(exc, DatabaseError):
+                # The create committed, then the database went away before its answer was
+                # built: giving the key back would let a repeat make it twice.
+                _answer_lost(record, committed)
+            else:
+                _release_claim(record)
+                release_idempotency_keys(request)
             raise
+        finally:
+            _COMMITTED_CREATES.reset(watching)
         _finish(record, response)
         if not 200 <= response.status_code < 300:
             release_idempotency_keys(request)

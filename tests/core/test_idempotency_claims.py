@@ -85,3 +85,40 @@ def test_the_answer_of_a_committed_create_is_stored_through_a_database_blip(neig
     assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert Beneficiary.objects.filter(owner=son).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_create_that_committed_before_the_database_went_away_is_never_made_twice(neighborhood):
+    """The row committed, then building the answer met a dead database: the key is not given
+    back (a repeat would make it again); repeats are told it was made, and which row."""
+    from django.db import OperationalError
+    from rest_framework.parsers import JSONParser
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from core.idempotency import idempotent
+
+    son = f.resident(neighborhood, nickname="张三")
+    made: list[int] = []
+
+    class ElderView:
+        @idempotent
+        def post(self, request):
+            made.append(Beneficiary.objects.create(owner=son, neighborhood=neighborhood, name="王阿婆", birth_year=1938).pk)
+            raise OperationalError("server closed the connection unexpectedly")
+
+    def tap():
+        raw = APIRequestFactory().post(URL, {"name": "王阿婆"}, format="json", HTTP_IDEMPOTENCY_KEY="tap")
+        request = Request(raw, parsers=[JSONParser()])
+        request.user = son
+        return ElderView().post(request)
+
+    with pytest.raises(OperationalError):
+        tap()
+    again = tap()  # the repeat: not run again
+    assert made and len(made) == 1
+    assert again.status_code == 409 and again["Idempotent-Replayed"] == "true"
+    error = again.data["error"]
+    assert error["code"] == "idempotency_answer_lost"
+    assert error["detail"]["object"] == "residents.Beneficiary" and error["detail"]["id"] == made[0]
+    assert Beneficiary.objects.filter(owner=son).count() == 1

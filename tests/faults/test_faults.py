@@ -71,6 +71,11 @@ class WriteLoop(threading.Thread):
             if 200 <= reply.status < 300:
                 self.log.acknowledged[key] = reply.body["id"]
                 return
+            if reply.status == 409 and _error_shape(reply.body) and reply.body["error"]["code"] == "idempotency_answer_lost":
+                # The create committed but its answer was lost with the database: the server
+                # names the row it made (and will never make a second one for this key).
+                self.log.acknowledged[key] = reply.body["error"]["detail"]["id"]
+                return
             if reply.status >= 500 and not (reply.status == 503 and _error_shape(reply.body)):
                 self.log.bad.append(f"{reply.status} {str(reply.body)[:300]}")
             elif reply.status not in RETRYABLE:
