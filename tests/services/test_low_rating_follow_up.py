@@ -96,3 +96,16 @@ def test_already_rated_and_state_changed_are_different_errors(world, api_for):
     assert_error(son.post(f"{BASE}/{req.pk}/rating", {"score": 1}), 409, "already_rated")
     son.post(f"{BASE}/{req.pk}/transitions", {"to": "reopened"})
     assert_error(son.post(f"{BASE}/{req.pk}/rating", {"score": 1}), 409, "request_state_changed")
+
+
+def test_staff_of_another_region_get_404_and_a_double_tap_records_one_call(world, api_for):
+    req = _completed(world)
+    do_rate_service_request(req.pk, actor=world.son, score=1)
+    assert_error(api_for(world.other_officer).post(f"{BASE}/{req.pk}/follow-up", {"note": "回访"}), 404)
+    assert_error(api_for(world.outsider).post(f"{BASE}/{req.pk}/follow-up", {"note": "回访"}), 404)
+    assert_error(api_for(world.staff).post(f"{BASE}/{req.pk}/follow-up", b"{not json", content_type="application/json"), 400)
+    staff = api_for(world.staff)
+    first = staff.post(f"{BASE}/{req.pk}/follow-up", {"note": "已电话联系"}, headers={"Idempotency-Key": "call-1"})
+    again = staff.post(f"{BASE}/{req.pk}/follow-up", {"note": "已电话联系"}, headers={"Idempotency-Key": "call-1"})
+    assert first.status_code == again.status_code == 200 and again["Idempotent-Replayed"] == "true"
+    assert ServiceRequestEvent.objects.filter(request=req, kind="followed_up").count() == 1
