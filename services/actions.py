@@ -627,29 +627,28 @@ def _withdraw_rating(req: ServiceRequest) -> None:
     rating = ServiceRating.objects.filter(request=req).first()
     if rating is None:
         return
-    key = {
-        "date": timezone.localdate(rating.created_at),
-        "item_id": req.item_id,
-        "provider_key": req.assigned_org_id or 0,
-        "neighborhood_id": req.neighborhood_id,
-    }
-    satisfied = 1 if rating.score >= ServiceRating.SATISFIED_FROM else 0
+    key, satisfied = _satisfaction_key(req, rating)
     SatisfactionDaily.objects.filter(**key).update(
         ratings=F("ratings") - 1, satisfied=F("satisfied") - satisfied, score_sum=F("score_sum") - rating.score
     )
     rating.delete()
 
 
-def _count_in_satisfaction(req: ServiceRequest, rating: ServiceRating) -> None:
-    """Add one rating to its day's aggregate row, in the rating's transaction (a rolled-back
-    rating never counts). Call while holding the request's row lock."""
+def _satisfaction_key(req: ServiceRequest, rating: ServiceRating) -> tuple[dict[str, Any], int]:
+    """The aggregate row a rating counts in, and whether it counts as satisfied (1 or 0)."""
     key = {
         "date": timezone.localdate(rating.created_at),
         "item_id": req.item_id,
         "provider_key": req.assigned_org_id or 0,
         "neighborhood_id": req.neighborhood_id,
     }
-    satisfied = 1 if rating.score >= ServiceRating.SATISFIED_FROM else 0
+    return key, 1 if rating.score >= ServiceRating.SATISFIED_FROM else 0
+
+
+def _count_in_satisfaction(req: ServiceRequest, rating: ServiceRating) -> None:
+    """Add one rating to its day's aggregate row, in the rating's transaction (a rolled-back
+    rating never counts). Call while holding the request's row lock."""
+    key, satisfied = _satisfaction_key(req, rating)
     # F() increments: two ratings of the same key committing at once both count.
     increments = {"ratings": F("ratings") + 1, "satisfied": F("satisfied") + satisfied, "score_sum": F("score_sum") + rating.score}
     if SatisfactionDaily.objects.filter(**key).update(**increments):
