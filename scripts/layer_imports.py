@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     # Image upload with its media check, and the text check with the moderation lifecycle:
     # the two services the domain apps share that call WeChat.
     "images": {"core", "wechat"},
-    "moderation": {"core", "wechat", "images"},
+    "moderation": {"core", "wechat"},
     "residents": {"core", "wechat"},
     "notifications": {"core", "wechat", "residents"},
     "community": {"core", "images", "moderation", "residents", "notifications"},
