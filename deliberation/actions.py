@@ -18,9 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
-from core.content import SCENE_COMMENT, SCENE_FORUM, TextCheck, check_text, recheck_text, schedule_recheck
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.images import validate_image_ids
 from deliberation import rules
 from deliberation.access import Home, is_topic_staff, require_verified_home
 from deliberation.models import (
@@ -47,6 +45,9 @@ from deliberation.models import (
     TopicReport,
     Vote,
 )
+from images.pipeline import validate_image_ids
+from moderation import recheck
+from moderation.content import SCENE_COMMENT, SCENE_FORUM, TextCheck, check_text, schedule_recheck
 from notifications.actions import do_notify
 from notifications.realtime import publish_on_commit
 from residents.access import profile
@@ -83,7 +84,7 @@ def _require_public(topic: Topic) -> None:
 
 
 def _schedule_recheck() -> None:
-    from deliberation.tasks import recheck_pending_content
+    from moderation.tasks import recheck_pending_content
 
     schedule_recheck(recheck_pending_content, delay_setting="DELIBERATION_RECHECK_DELAY_SECONDS")
 
@@ -950,21 +951,6 @@ def _apply_late_verdict(item: Topic | Reply, check: TextCheck | None) -> str:
 
 
 def recheck_pending(*, limit: int = 100) -> dict[str, int]:
-    """Check again the topics and replies saved while WeChat was unreachable; never public before."""
-    done = {"published": 0, "review": 0, "removed": 0, "still_pending": 0}
-    items: list[Topic | Reply] = [
-        *Topic.objects.filter(content_status=C.PENDING_CHECK).select_related("author").order_by("created_at")[:limit],
-        *Reply.objects.filter(content_status=C.PENDING_CHECK).select_related("author").order_by("created_at")[:limit],
-    ]
-    for item in items:
-        if isinstance(item, Topic):
-            check = recheck_text(user=item.author, content=item.body, title=item.title, scene=SCENE_FORUM)
-        else:
-            check = recheck_text(user=item.author, content=item.body, scene=SCENE_COMMENT)
-        if check is not None and check.status == C.PENDING_CHECK:
-            done["still_pending"] += 1
-            continue
-        outcome = _apply_late_verdict(item, check)
-        if outcome in done:
-            done[outcome] += 1
-    return done
+    """Check again the topics and replies saved while WeChat was unreachable; never public before
+    (moderation's shared sweep, limited to 议事's kinds; `_apply_late_verdict` is their apply)."""
+    return recheck.recheck_pending(names=("deliberation.topic", "deliberation.reply"), limit=limit)

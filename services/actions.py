@@ -12,11 +12,12 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from core.content import SCENE_COMMENT, check_text, recheck_text, schedule_recheck
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from core.images import validate_image_ids
 from core.insert import insert_pair
 from core.times import api_datetime
+from images.pipeline import validate_image_ids
+from moderation import recheck
+from moderation.content import SCENE_COMMENT, check_text, schedule_recheck
 from notifications.actions import do_notify
 from notifications.inbox_sql import RoleHolders
 from notifications.realtime import publish_on_commit
@@ -52,7 +53,7 @@ def _page(request_id: int) -> str:
 
 
 def _check_resident_text(author: User, text: str, *, typed_by_staff: bool = False) -> str:
-    """The TextStatus a resident's note or comment is born with (core.content: msgSecCheck v2).
+    """The TextStatus a resident's note or comment is born with (moderation.content: msgSecCheck v2).
 
     risky → InvalidInput content_rejected (the caller saves nothing); review → pending_review;
     WeChat unreachable → pending_check, and the request is accepted anyway: an elder's request
@@ -64,9 +65,9 @@ def _check_resident_text(author: User, text: str, *, typed_by_staff: bool = Fals
 
 
 def _schedule_text_recheck() -> None:
-    from services.tasks import recheck_pending_text
+    from moderation.tasks import recheck_pending_content
 
-    schedule_recheck(recheck_pending_text, delay_setting="SERVICES_TEXT_RECHECK_DELAY_SECONDS")
+    schedule_recheck(recheck_pending_content, delay_setting="SERVICES_TEXT_RECHECK_DELAY_SECONDS")
 
 
 # --- who is it for, where, and may they ask ------------------------------------------
@@ -735,28 +736,10 @@ def do_recheck_pending_text(*, limit: int = 100) -> dict[str, int]:
     """Ask WeChat again about notes and comments saved while it was unreachable.
 
     pass → published, review → pending_review, risky → removed (the request and the rating
-    stay: only the text is hidden). The UPDATE is conditional, so a staff decision made
-    meanwhile, or a second sweep running at once, is never overwritten."""
-    done = {"published": 0, "review": 0, "removed": 0, "still_pending": 0}
-    waiting_notes = (
-        ServiceRequest.objects.filter(note_status=TextStatus.PENDING_CHECK).select_related("requester").order_by("id")[:limit]
-    )
-    waiting_comments = (
-        ServiceRating.objects.filter(comment_status=TextStatus.PENDING_CHECK).select_related("rater").order_by("id")[:limit]
-    )
-    # (model, pk, status field, author, text)
-    work: list[tuple[Any, int, str, User, str]] = [
-        (ServiceRequest, r.pk, "note_status", r.requester, r.note) for r in waiting_notes
-    ] + [(ServiceRating, r.pk, "comment_status", r.rater, r.comment) for r in waiting_comments]
-    for model, pk, status_field, author, text in work:
-        check = recheck_text(user=author, content=text, scene=SCENE_COMMENT)
-        if check is not None and check.status == TextStatus.PENDING_CHECK:
-            done["still_pending"] += 1
-            continue
-        outcome = TextStatus.REMOVED if check is None else check.status
-        if model.objects.filter(pk=pk, **{status_field: TextStatus.PENDING_CHECK}).update(**{status_field: outcome}):
-            done[{TextStatus.PUBLISHED: "published", TextStatus.PENDING_REVIEW: "review"}.get(outcome, "removed")] += 1
-    return done
+    stay: only the text is hidden). moderation's shared sweep, limited to services' kinds: its
+    UPDATE is conditional, so a staff decision made meanwhile, or a second sweep running at
+    once, is never overwritten."""
+    return recheck.recheck_pending(names=("services.note", "services.rating_comment"), limit=limit)
 
 
 # --- deadlines ------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from itertools import count
 import pytest
 from django.utils import timezone
 
-from core.models import Image
 from deliberation import actions
 from deliberation.models import Topic
+from images.models import Image
 from residents.models import Membership
 from tests import factories as f
 
