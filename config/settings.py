@@ -187,6 +187,7 @@ INSTALLED_APPS = [
     "core",
     "django_tasks_db",
     "wechat",
+    "privacy",
     "residents",
     "notifications",
     "community",

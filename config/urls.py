@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core import views as core_views
 
 api_v1 = [
-    path("", include("core.pipl_urls")),
+    path("", include("privacy.urls")),
     path("", include("residents.urls")),
     path("", include("notifications.urls")),
     path("", include("community.urls")),

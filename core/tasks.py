@@ -5,19 +5,12 @@ from __future__ import annotations
 from django.tasks import task
 
 from core import idempotency, images
-from core.retention import purge_expired
 
 
 @task(queue_name="wechat")
 def check_pending_images() -> int:
     """Retry mediaCheckAsync for images WeChat has not accepted yet (unreachable, or -1008)."""
     return images.check_pending_images()
-
-
-@task()
-def purge_expired_sensitive_data() -> dict[str, int]:
-    """Daily: clear health notes and addresses kept past SENSITIVE_RETENTION_DAYS."""
-    return purge_expired()
 
 
 @task()

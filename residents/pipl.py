@@ -1,4 +1,4 @@
-"""PIPL export and erasure for identity, homes, roles, consents and beneficiaries (core/pipl.py).
+"""PIPL export and erasure for identity, homes, roles, consents and beneficiaries (privacy/pipl.py).
 
 Written by the trust engineer; residents owns the models, this file only reads and scrubs them.
 """
@@ -9,8 +9,8 @@ from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
-from core.pipl import model_rows, register_eraser, register_exporter
 from notifications import sessions
+from privacy.pipl import model_rows, register_eraser, register_exporter
 from residents.models import (
     ApiToken,
     Beneficiary,
