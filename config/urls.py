@@ -14,7 +14,7 @@ api_v1 = [
     path("", include("services.urls")),
     path("", include("deliberation.urls")),
 ]
-if settings.BENCH_ENDPOINTS:
+if settings.BENCH:
     # Behind the same middleware and auth as the real API, so its throughput is their ceiling.
     api_v1.append(path("", include("bench.urls")))
 
