@@ -39,7 +39,7 @@ def main() -> None:
             Path(str(db) + suffix).unlink(missing_ok=True)
     os.environ["DATABASE_URL"] = f"sqlite:///{db}"
     os.environ.setdefault("DJANGO_DEBUG", "true")
-    os.environ["BENCH_ENDPOINTS"] = "true"
+    os.environ["BENCH"] = "true"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 

@@ -58,7 +58,7 @@ def busiest_neighborhood() -> Region:
         .first()
     )
     if row is None:
-        raise SystemExit("no approved residents: run manage.py generate_district first")
+        raise SystemExit("no approved residents: run BENCH=true manage.py generate_district first")
     return Region.objects.get(pk=row["neighborhood_id"])
 
 

@@ -38,7 +38,7 @@ def main() -> None:
     env = production_env(
         database_url=database_url, redis_url=os.environ.get("REDIS_URL", ""), wechat_base="http://127.0.0.1:1/"
     )
-    os.environ.update({**env, "BENCH_ENDPOINTS": "true", "THROTTLE_SERVICE_REQUEST": "1000000/min"})
+    os.environ.update({**env, "BENCH": "true", "THROTTLE_SERVICE_REQUEST": "1000000/min"})
     import django
 
     django.setup()

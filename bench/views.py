@@ -4,7 +4,7 @@ It runs the same middleware, the same bearer-token authentication (one indexed t
 lookup) and the same JSON renderer as every real endpoint, then returns a constant.
 bench/load.py reports each real endpoint as a ratio against it, so the numbers compare
 like with like on whatever machine they were measured. Mounted only when
-settings.BENCH_ENDPOINTS is true.
+settings.BENCH is true (config/urls.py).
 """
 
 from __future__ import annotations

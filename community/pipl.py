@@ -1,4 +1,4 @@
-"""PIPL export and erasure for the feed: posts, comments, likes, reports, images (core/pipl.py).
+"""PIPL export and erasure for the feed: posts, comments, likes, reports, images (privacy/pipl.py).
 
 Written by the trust engineer; community owns the models, this file only reads and scrubs them.
 
@@ -12,8 +12,8 @@ uploaded images that no post uses, and mutes about them.
 from __future__ import annotations
 
 from community.models import Comment, Like, Mute, Post, PostRevision, Report
-from core.pipl import model_rows, register_eraser, register_exporter
 from images.models import Image
+from privacy.pipl import model_rows, register_eraser, register_exporter
 
 
 def export(user) -> dict:

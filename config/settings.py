@@ -189,6 +189,7 @@ INSTALLED_APPS = [
     "wechat",
     "images",
     "moderation",
+    "privacy",
     "residents",
     "notifications",
     "community",
@@ -366,8 +367,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# The framework-ceiling endpoint bench/load.py measures against (/api/v1/bench/ceiling).
-BENCH_ENDPOINTS = _bool("BENCH_ENDPOINTS", False)
+# The bench app (bench/README.md): the Baoshan-scale generator (manage.py generate_district) and
+# the framework-ceiling endpoint bench/load.py measures against (/api/v1/bench/ceiling). Off in
+# production: the app sits above every other and no app imports it.
+BENCH = _bool("BENCH", False)
+if BENCH:
+    INSTALLED_APPS.append("bench")
 
 # PIPL retention: health notes and addresses of closed service requests are cleared after this.
 SENSITIVE_RETENTION_DAYS = env.int("SENSITIVE_RETENTION_DAYS", default=180)

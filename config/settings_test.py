@@ -9,6 +9,10 @@ from config.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 # Tests run tasks inline unless a test drives the db worker explicitly.
+# The bench app's generator (manage.py generate_district) is tested (tests/scale, tests/console);
+# its ceiling endpoint stays unmounted (BENCH is false), tests/scale/urls_with_bench.py mounts it.
+if "bench" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS.append("bench")  # noqa: F405
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "wechat"]}}
 # SQLite: a file, not the default shared-cache in-memory database. Shared-cache mode answers
 # a concurrent writer with SQLITE_LOCKED at once (the busy timeout does not apply), so race

@@ -7,14 +7,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core import views as core_views
 
 api_v1 = [
-    path("", include("core.pipl_urls")),
+    path("", include("privacy.urls")),
     path("", include("residents.urls")),
     path("", include("notifications.urls")),
     path("", include("community.urls")),
     path("", include("services.urls")),
     path("", include("deliberation.urls")),
 ]
-if settings.BENCH_ENDPOINTS:
+if settings.BENCH:
     # Behind the same middleware and auth as the real API, so its throughput is their ceiling.
     api_v1.append(path("", include("bench.urls")))
 

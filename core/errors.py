@@ -90,5 +90,16 @@ class ServiceUnavailable(DomainError):
         self.retry_after = retry_after
 
 
+class ExternalServiceError(Exception):
+    """An exception from an adapter to an outside service (e.g. wechat.errors) that knows its API answer.
+
+    The adapter subclasses it and says which DomainError a request that hit it answers with;
+    core.exceptions asks, so core knows no adapter.
+    """
+
+    def as_domain_error(self) -> DomainError:
+        raise NotImplementedError
+
+
 def error_body(code: str, message: str, detail: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "detail": detail or {}}}

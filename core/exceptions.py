@@ -13,7 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from core.errors import DomainError, ServiceUnavailable, error_body
+from core.errors import DomainError, ExternalServiceError, ServiceUnavailable, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -39,30 +39,11 @@ def _flatten_validation(detail) -> dict:
     return str(detail)
 
 
-def wechat_error_to_domain(exc: Exception) -> DomainError | None:
-    """Map the adapter's exceptions (wechat.errors) to API errors."""
-    try:
-        from wechat import errors as wx
-    except ImportError:  # pragma: no cover - wechat app always installed
-        return None
-    if isinstance(exc, wx.WeChatCodeInvalid):
-        err = DomainError("wechat_code_invalid", "微信授权码无效或已使用，请重新授权")
-        err.status_code = 401
-        return err
-    if isinstance(exc, wx.WeChatUnavailable):
-        return ServiceUnavailable("wechat_unavailable", "微信服务繁忙，请稍后重试", retry_after=getattr(exc, "retry_after", 5))
-    if isinstance(exc, wx.WeChatQuotaExceeded):
-        return ServiceUnavailable("wechat_quota_exceeded", "微信接口今日调用已达上限", retry_after=3600)
-    if isinstance(exc, wx.WeChatError):
-        return ServiceUnavailable("wechat_error", "微信服务返回错误，请稍后重试", retry_after=30)
-    return None
-
-
 def api_exception_handler(exc, context) -> Response | None:
     headers: dict[str, str] = {}
-    mapped = wechat_error_to_domain(exc)
-    if mapped is not None:
-        exc = mapped
+    if isinstance(exc, ExternalServiceError):
+        # An adapter's failure (e.g. WeChat down) carries its own answer (wechat/errors.py).
+        exc = exc.as_domain_error()
     if isinstance(exc, DomainError):
         if isinstance(exc, ServiceUnavailable):
             headers["Retry-After"] = str(exc.retry_after)

@@ -12,7 +12,7 @@ gone even before the purge (`purge_expired_records`, a periodic task) deletes it
 an expired key runs the create anew, which is what Stripe does with a pruned key. The stored
 response is encrypted (core.crypto.EncryptedJSONField) and the body's fingerprint is a keyed
 hash: a room number or a phone is a small space, and a plain sha256 of the body could be
-searched through. Erasure (PIPL) deletes the person's records (`erase_user_records`).
+searched through. Erasure (PIPL) deletes the person's records (privacy/idempotency.py).
 """
 
 from __future__ import annotations
@@ -277,15 +277,3 @@ def purge_expired_records(*, now: datetime | None = None) -> int:
             return purged
         deleted, _ = IdempotencyRecord.objects.filter(pk__in=batch).delete()
         purged += deleted
-
-
-def export_user_records(user) -> dict:
-    """PIPL export: the creates of the last 24 hours whose answers are kept for replay."""
-    from core.pipl import model_rows
-
-    return {"idempotency_records": model_rows(IdempotencyRecord.objects.filter(user=user), exclude=("fingerprint",))}
-
-
-def erase_user_records(user) -> None:
-    """PIPL erasure: the person's stored responses go with their account (core.pipl eraser)."""
-    IdempotencyRecord.objects.filter(user=user).delete()

@@ -1,4 +1,4 @@
-"""PIPL export and erasure for 议事: topics, replies, supports, ballots, evaluations (core/pipl.py).
+"""PIPL export and erasure for 议事: topics, replies, supports, ballots, evaluations (privacy/pipl.py).
 
 Written by the trust engineer; deliberation owns the models, this file only reads and scrubs them.
 
@@ -25,7 +25,6 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from core.pipl import ERASED_NICKNAME, model_rows, register_eraser, register_exporter
 from deliberation.models import (
     Ballot,
     BallotMark,
@@ -37,6 +36,7 @@ from deliberation.models import (
     Topic,
     TopicReport,
 )
+from privacy.pipl import ERASED_NICKNAME, model_rows, register_eraser, register_exporter
 
 ERASED_VOTERS_USERNAME = "erased_voters"
 

@@ -194,7 +194,7 @@ CONSENT_RESULTS = ("accept", "reject", "ban", "filter")
 
 def do_record_consent_results(
     *,
-    user: Any,
+    actor: Any,
     results: dict[str, str],
     source: str = ConsentGrant.Source.CLIENT,
     dedupe_key_prefix: str | None = None,
@@ -208,7 +208,7 @@ def do_record_consent_results(
     touched: list[SubscribeConsent] = []
     with transaction.atomic():
         for template_id, result in results.items():
-            consent = _locked_consent(user.pk, template_id)
+            consent = _locked_consent(actor.pk, template_id)
             if result == "accept":
                 if is_long_term(template_id):
                     consent.long_term_active = True
@@ -267,10 +267,10 @@ def _grant_one(consent: SubscribeConsent, source: str, dedupe_key: str | None) -
     consent.save(update_fields=["remaining", "updated_at"])
 
 
-def do_turn_off_consents(*, user: Any, template_ids: Iterable[str]) -> None:
-    """subscribe_msg_change_event: the user switched these templates off in WeChat's settings."""
+def do_turn_off_consents(*, actor: Any, template_ids: Iterable[str]) -> None:
+    """subscribe_msg_change_event: the user (`actor`) switched these templates off in WeChat's settings."""
     for template_id in template_ids:
-        do_spend_all_consents(user_id=user.pk, template_id=template_id)
+        do_spend_all_consents(user_id=actor.pk, template_id=template_id)
 
 
 # ---- inbox -------------------------------------------------------------------------

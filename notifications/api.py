@@ -87,7 +87,7 @@ class ConsentsView(APIView):
     def post(self, request):
         form = ConsentResultsIn(data=request.data)
         form.is_valid(raise_exception=True)
-        do_record_consent_results(user=request.user, results=form.validated_data["results"])
+        do_record_consent_results(actor=request.user, results=form.validated_data["results"])
         return Response({"consents": ConsentOut(queries.consents_of(request.user), many=True).data})
 
 

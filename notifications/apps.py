@@ -16,6 +16,11 @@ class NotificationsConfig(AppConfig):
 
         push_received.connect(receivers.on_push, dispatch_uid="notifications.consents")
 
+        from notifications import on_residents
+
+        # Logout, bans, erasure, ended memberships and roles, decisions (residents/signals.py).
+        on_residents.connect()
+
         from notifications.models import SubscribeTemplate
         from notifications.templates import TEMPLATES
 

@@ -24,7 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from psycopg.types.json import Jsonb
 
-from residents.models import Role
+from residents import roles
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,7 @@ class RoleHolders:
     kind: str
 
     def user_ids(self) -> list[int]:
-        return list(
-            Role.objects.filter(region_id=self.region_id, kind=self.kind, revoked_at__isnull=True)
-            .order_by("user_id")
-            .values_list("user_id", flat=True)
-            .distinct()
-        )
+        return roles.holder_ids(self.region_id, self.kind)
 
 
 def notice_event(notification_id: int, recipient_id: int, kind: str, title: str, page: str) -> tuple[str, str, dict]:
@@ -109,10 +104,7 @@ def insert(
 @cache
 def _sql(by_role: bool) -> str:
     if by_role:
-        recipients = (
-            "(SELECT DISTINCT user_id FROM residents_role WHERE region_id = %s AND kind = %s AND revoked_at IS NULL) AS r"
-            " ORDER BY r.user_id"
-        )
+        recipients = f"({roles.holder_ids_sql()}) AS r ORDER BY r.user_id"
     else:
         recipients = "unnest(%s::bigint[]) WITH ORDINALITY AS r(user_id, o) ORDER BY r.o"
     return f"""

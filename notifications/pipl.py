@@ -1,12 +1,12 @@
-"""PIPL export and erasure for the in-app inbox and the per-user event stream (core/pipl.py).
+"""PIPL export and erasure for the in-app inbox and the per-user event stream (privacy/pipl.py).
 
 Written by the trust engineer; notifications owns the models.
 """
 
 from __future__ import annotations
 
-from core.pipl import model_rows, register_eraser, register_exporter
 from notifications.models import ConsentGrant, Event, Notification, OutboxMessage, SubscribeConsent
+from privacy.pipl import model_rows, register_eraser, register_exporter
 
 
 def export(user) -> dict:

@@ -33,7 +33,7 @@ def on_push(sender: Any, event: str = "", message: dict[str, Any] | None = None,
         }
         # WeChat retries a push with the same sender and CreateTime; that pair names this push.
         do_record_consent_results(
-            user=user,
+            actor=user,
             results={t: r for t, r in results.items() if r in ("accept", "reject", "ban", "filter")},
             source=ConsentGrant.Source.PUSH,
             dedupe_key_prefix=f"popup:{message.get('FromUserName')}:{message.get('CreateTime')}",
@@ -48,4 +48,4 @@ def on_push(sender: Any, event: str = "", message: dict[str, Any] | None = None,
             for item in message.get("List", [])
             if item.get("TemplateId") and item.get("SubscribeStatusString") == "reject"
         ]
-        do_turn_off_consents(user=user, template_ids=off)
+        do_turn_off_consents(actor=user, template_ids=off)

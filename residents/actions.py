@@ -1,7 +1,8 @@
 """Every write about identity, homes, roles and beneficiaries (docs/architecture.md, Inside an app).
 
-Each action runs in one transaction, locks the rows it changes, and announces the
-change on commit (notifications.realtime / notifications.actions.do_notify).
+Each action runs in one transaction, locks the rows it changes, and announces the change
+through residents/signals.py inside that transaction; notifications connects to them
+(notifications/on_residents.py) and sends its messages and events once it commits.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from django.utils import timezone
 
 from core.crypto import blind_index
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
-from notifications import sessions
-from notifications.actions import do_notify
-from notifications.realtime import publish_on_commit
-from residents import access
+from residents import access, signals
 from residents.models import (
     ApiToken,
     Beneficiary,
@@ -77,7 +75,7 @@ def do_logout(*, token: ApiToken) -> None:
     """Revoke one token; the WebSockets opened with it close (4401) once this commits."""
     with transaction.atomic():
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        sessions.close_sessions_on_commit(reason=sessions.REASON_LOGOUT, token_id=token.pk)
+        signals.token_revoked.send(sender=ApiToken, token_id=token.pk)
 
 
 def do_ban_user(*, user_id: int, actor: User | None) -> User:
@@ -88,7 +86,7 @@ def do_ban_user(*, user_id: int, actor: User | None) -> User:
         user.is_banned = True
         user.save(update_fields=["is_banned"])
         revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        sessions.close_sessions_on_commit(reason=sessions.REASON_BANNED, user_id=user.pk)
+        signals.user_banned.send(sender=User, user_id=user.pk)
         logger.info("user %s banned by %s; %d tokens revoked", user.pk, getattr(actor, "pk", None), revoked)
     return user
 
@@ -224,9 +222,7 @@ def do_apply_membership(
             floor_area=floor_area,
             joined_via=joined_via,
         )
-        publish_on_commit(
-            f"staff.neighborhood.{neighborhood.pk}", "membership.applied", {"membership_id": membership.pk}
-        )
+        signals.membership_applied.send(sender=Membership, membership=membership)
     access.forget_profile(actor)
     return membership, True
 
@@ -252,30 +248,8 @@ def do_decide_membership(*, membership_id: int, actor: User, approve: bool, reas
             fields.append("is_current")
         membership.save(update_fields=fields)
         if not approve:
-            sessions.recheck_streams_on_commit(
-                user_id=membership.user_id, reason=sessions.REASON_MEMBERSHIP_ENDED, region_id=membership.neighborhood_id
-            )
-        name = membership.neighborhood.name
-        decision = "approved" if approve else "rejected"
-        do_notify(
-            recipients=[membership.user_id],
-            kind=f"membership_{decision}",
-            title="入驻申请已通过" if approve else "入驻申请未通过",
-            body=f"您加入{name}的申请已通过审核。" if approve else f"您加入{name}的申请未通过：{membership.reject_reason}",
-            # Approved: the neighborhood's home; rejected: the application, with its reason.
-            page=f"pages/home/index?neighborhood_id={membership.neighborhood_id}" if approve
-            else f"pages/me/membership?id={membership.pk}",
-            data={
-                "membership_id": membership.pk, "neighborhood_id": membership.neighborhood_id, "neighborhood_name": name,
-                "reason": membership.reject_reason,
-            },
-            event_key=f"membership:{membership.pk}:{decision}",
-        )
-        publish_on_commit(
-            f"staff.neighborhood.{membership.neighborhood_id}",
-            "membership.decided",
-            {"membership_id": membership.pk, "status": membership.status},
-        )
+            signals.membership_ended.send(sender=Membership, user_id=membership.user_id, region_id=membership.neighborhood_id)
+        signals.membership_decided.send(sender=Membership, membership=membership, approved=approve)
     return membership
 
 
@@ -317,9 +291,7 @@ def do_leave_membership(*, membership_id: int, actor: User) -> Membership:
             )
             if successor is not None:
                 Membership.objects.filter(pk=successor.pk).update(is_current=True)
-        sessions.recheck_streams_on_commit(
-            user_id=actor.pk, reason=sessions.REASON_MEMBERSHIP_ENDED, region_id=membership.neighborhood_id
-        )
+        signals.membership_ended.send(sender=Membership, user_id=actor.pk, region_id=membership.neighborhood_id)
     access.forget_profile(actor)
     return membership
 
@@ -348,9 +320,7 @@ def do_request_party_identity(
         request = PartyIdentityRequest.objects.create(
             user=actor, neighborhood=neighborhood, party_branch=party_branch, joined_party_year=joined_party_year
         )
-        publish_on_commit(
-            f"staff.neighborhood.{neighborhood.pk}", "party_identity.requested", {"request_id": request.pk}
-        )
+        signals.party_identity_requested.send(sender=PartyIdentityRequest, request=request)
     return request, True
 
 
@@ -376,25 +346,7 @@ def do_decide_party_identity(*, request_id: int, actor: User, approve: bool, rea
                 revoked_at=None,
                 defaults={"title": request.party_branch[:32], "granted_by": actor},
             )
-            do_notify(
-                recipients=[request.user_id],
-                kind="party_identity_verified",
-                title="党员身份已认证",
-                body=f"您在{request.neighborhood.name}的党员身份已认证，将显示党员标识。",
-                page=f"pages/me/party-identity?id={request.pk}",
-                data={"request_id": request.pk, "neighborhood_name": request.neighborhood.name},
-                event_key=f"party_identity:{request.pk}:approved",
-            )
-        else:
-            do_notify(
-                recipients=[request.user_id],
-                kind="party_identity_rejected",
-                title="亮身份申请未通过",
-                body=f"原因：{request.reject_reason}",
-                page=f"pages/me/party-identity?id={request.pk}",
-                data={"request_id": request.pk, "neighborhood_name": request.neighborhood.name, "reason": request.reject_reason},
-                event_key=f"party_identity:{request.pk}:rejected",
-            )
+        signals.party_identity_decided.send(sender=PartyIdentityRequest, request=request, approved=approve)
     return request
 
 
@@ -421,15 +373,7 @@ def do_grant_role(*, actor: User, grantee: User, region: Region, kind: str, titl
         if Role.objects.filter(user=grantee, region=region, kind=kind, revoked_at__isnull=True).exists():
             raise Conflict("role_exists", "该用户已有此角色")
         role = Role.objects.create(user=grantee, region=region, kind=kind, title=title, granted_by=actor)
-        do_notify(
-            recipients=[grantee.pk],
-            kind="role_granted",
-            title="您有新的身份",
-            body=f"您已成为{region.name}的{role.get_kind_display()}。",
-            page="pages/me/index",
-            data={"role_id": role.pk},
-            event_key=f"role:{role.pk}:granted",
-        )
+        signals.role_granted.send(sender=Role, role=role)
     return role
 
 
@@ -443,7 +387,7 @@ def do_revoke_role(*, role_id: int, actor: User) -> Role:
         role.revoked_at = timezone.now()
         role.save(update_fields=["revoked_at"])
         # Staff streams of the region (and anything else the role granted) end with it.
-        sessions.recheck_streams_on_commit(user_id=role.user_id, reason=sessions.REASON_ROLE_REVOKED, region_id=role.region_id)
+        signals.role_revoked.send(sender=Role, user_id=role.user_id, region_id=role.region_id)
     return role
 
 

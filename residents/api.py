@@ -20,8 +20,8 @@ from core.cache import get_if_up, set_if_up
 from core.errors import Forbidden, NotFound
 from core.idempotency import idempotent
 from core.pagination import page_response, parse_limit
-from core.pipl_api import ERASE_SCHEMA, erase_me
 from core.throttling import LoginThrottle, MembershipThrottle
+from privacy.api import ERASE_SCHEMA, erase_me
 from residents import access, actions, queries
 from residents import serializers as s
 from residents.models import Beneficiary, Membership, PersonalInfoConsent, Region, User

@@ -1,4 +1,4 @@
-"""PIPL export and erasure for identity, homes, roles, consents and beneficiaries (core/pipl.py).
+"""PIPL export and erasure for identity, homes, roles, consents and beneficiaries (privacy/pipl.py).
 
 Written by the trust engineer; residents owns the models, this file only reads and scrubs them.
 """
@@ -9,8 +9,8 @@ from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
-from core.pipl import model_rows, register_eraser, register_exporter
-from notifications import sessions
+from privacy.pipl import model_rows, register_eraser, register_exporter
+from residents import signals
 from residents.models import (
     ApiToken,
     Beneficiary,
@@ -52,7 +52,7 @@ def erase(user: User) -> None:
     now = timezone.now()
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
     # Open WebSockets close (4401) on every server once the erasure commits.
-    sessions.close_sessions_on_commit(reason=sessions.REASON_ERASED, user_id=user.pk)
+    signals.user_erased.send(sender=User, user_id=user.pk)
     PersonalInfoConsent.objects.filter(user=user, withdrawn_at__isnull=True).update(withdrawn_at=now)
     Role.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
     PartyIdentityRequest.objects.filter(user=user).update(party_branch="", joined_party_year=None)

@@ -1,4 +1,4 @@
-"""PIPL export, erasure and retention for service requests and plans (core/pipl.py, core/retention.py).
+"""PIPL export, erasure and retention for service requests and plans (privacy/pipl.py, privacy/retention.py).
 
 Written by the trust engineer; services owns the models, this file only reads and scrubs them.
 
@@ -15,8 +15,8 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from core.pipl import model_rows, register_eraser, register_exporter
-from core.retention import register_purger
+from privacy.pipl import model_rows, register_eraser, register_exporter
+from privacy.retention import register_purger
 from services.models import ServicePlan, ServiceRating, ServiceRequest, ServiceRequestEvent
 
 CLOSED_STATUSES = (

@@ -1,13 +1,16 @@
 """Exceptions raised by the WeChat adapter.
 
-Plain Python exceptions: the project's core layer maps them to HTTP answers.
-Messages carry WeChat's errcode/errmsg only, never a session_key or secret.
+Each one carries the API answer a request that hit it gets (`as_domain_error`): core's
+exception handler asks for it (core.errors.ExternalServiceError), so core imports no part
+of this app. Messages carry WeChat's errcode/errmsg only, never a session_key or secret.
 """
 
 from __future__ import annotations
 
+from core.errors import DomainError, ExternalServiceError, ServiceUnavailable
 
-class WeChatError(Exception):
+
+class WeChatError(ExternalServiceError):
     """Any failure talking to WeChat. `errcode` is WeChat's code (None for transport errors)."""
 
     def __init__(self, errcode: int | None, errmsg: str = "") -> None:
@@ -15,9 +18,17 @@ class WeChatError(Exception):
         self.errmsg = errmsg
         super().__init__(f"WeChat error {errcode}: {errmsg}")
 
+    def as_domain_error(self) -> DomainError:
+        return ServiceUnavailable("wechat_error", "微信服务返回错误，请稍后重试", retry_after=30)
+
 
 class WeChatCodeInvalid(WeChatError):
     """A login or phone code is unknown, expired (40029) or already used (40163)."""
+
+    def as_domain_error(self) -> DomainError:
+        err = DomainError("wechat_code_invalid", "微信授权码无效或已使用，请重新授权")
+        err.status_code = 401
+        return err
 
 
 class WeChatUnavailable(WeChatError):
@@ -32,6 +43,9 @@ class WeChatUnavailable(WeChatError):
         super().__init__(errcode, errmsg)
         self.retry_after = retry_after
 
+    def as_domain_error(self) -> DomainError:
+        return ServiceUnavailable("wechat_unavailable", "微信服务繁忙，请稍后重试", retry_after=self.retry_after)
+
 
 class WeChatOutcomeUnknown(WeChatUnavailable):
     """The request left and no usable answer came back (read timeout, connection dropped, an
@@ -44,6 +58,9 @@ class WeChatOutcomeUnknown(WeChatUnavailable):
 
 class WeChatQuotaExceeded(WeChatError):
     """The daily quota of this API is spent (45009); retrying today will not help."""
+
+    def as_domain_error(self) -> DomainError:
+        return ServiceUnavailable("wechat_quota_exceeded", "微信接口今日调用已达上限", retry_after=3600)
 
 
 class WeChatNoConsent(WeChatError):

@@ -17,7 +17,7 @@ from core.models import PeriodicJobState
 from core.scheduler import enqueue_due_jobs, periodic_jobs, register_periodic
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PURGE = "core.tasks.purge_expired_sensitive_data"
+PURGE = "privacy.tasks.purge_expired_sensitive_data"
 OUTBOX_SWEEP = "notifications.tasks.deliver_due_outbox"
 
 

@@ -35,7 +35,7 @@ pytestmark = [
 PERIOD = 2  # seconds, every interval job (SCHEDULER_INTERVAL_SECONDS)
 OUTAGE = 7  # seconds PostgreSQL is down: longer than the pool's 5 s wait for a connection
 INTERVAL_JOBS = sorted(job.task_path for job in periodic_jobs() if job.every_seconds)
-PURGE = "core.tasks.purge_expired_sensitive_data"
+PURGE = "privacy.tasks.purge_expired_sensitive_data"
 
 
 def wait_until(check, what: str, timeout: float, stack: Stack):

@@ -10,7 +10,7 @@ CEILING = "/api/v1/bench/ceiling"
 
 
 def test_ceiling_is_not_mounted_by_default(db, anon):
-    assert settings.BENCH_ENDPOINTS is False
+    assert settings.BENCH is False
     assert_error(anon.get(CEILING), 404, "not_found")
 
 

@@ -1,4 +1,4 @@
-"""The project's URLs as if BENCH_ENDPOINTS were true (config/urls.py reads it at import)."""
+"""The project's URLs as if BENCH were true (config/urls.py reads it at import)."""
 
 from django.urls import include, path
 

@@ -1,4 +1,4 @@
-"""DELETE /api/v1/me through the real URLconf: residents' MeView hands erasure to core.pipl."""
+"""DELETE /api/v1/me through the real URLconf: residents' MeView hands erasure to privacy.pipl."""
 
 from __future__ import annotations
 

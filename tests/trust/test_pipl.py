@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import pipl
 from core.errors import NotFound
 from notifications.actions import do_notify
 from notifications.models import Notification
+from privacy import pipl
 from residents.models import ApiToken, Beneficiary, Membership, PersonalInfoConsent, SensitiveAccessLog, User
 from tests import factories as f
 from tests.conftest import Api, assert_error

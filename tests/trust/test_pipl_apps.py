@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from community.models import Comment, Like, Post, Report
-from core import pipl
 from deliberation import actions as deliberation
 from deliberation.models import Ballot, BallotMark, Follow, Reply, Topic
+from privacy import pipl
 from residents.models import User
 from services import actions as services
 from services.models import ServiceRequest

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from core import retention
-from core.tasks import purge_expired_sensitive_data
+from privacy import retention
+from privacy.tasks import purge_expired_sensitive_data
 from residents.models import Beneficiary
 from tests import factories as f
 

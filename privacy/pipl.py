@@ -1,10 +1,10 @@
 """PIPL rights: everything held about a person can be exported, and erased on request.
 
 Each app that holds personal data registers what it knows and how to forget it, in a
-`pipl.py` module of its own (found at start-up by CoreConfig.ready, like admin.py):
+`pipl.py` module of its own (found at start-up by PrivacyConfig.ready, like admin.py):
 
     # services/pipl.py
-    from core.pipl import register_eraser, register_exporter
+    from privacy.pipl import register_eraser, register_exporter
 
     def export(user) -> dict:       # JSON-serialisable, full values: it is their own data
         return {"service_requests": [...]}

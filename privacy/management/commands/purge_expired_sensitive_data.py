@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from core.retention import purge_expired, retention_cutoff
+from privacy.retention import purge_expired, retention_cutoff
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import pipl
+from privacy import pipl
 
 
 class ExportOut(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 Apps register purgers in their `pipl.py` (autodiscovered with the PIPL registry):
 
-    from core.retention import register_purger
+    from privacy.retention import register_purger
 
     def purge_closed_requests(cutoff) -> int:   # clear sensitive fields of things closed before cutoff
         return ServiceRequest.objects.filter(closed_at__lt=cutoff).exclude(address="").update(address="", health_notes="")
