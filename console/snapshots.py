@@ -3,10 +3,11 @@ read the dashboard's figures back from them (Figures).
 
 The refresh computes a window of days for every neighborhood at once, in a fixed number
 of grouped queries (none per neighborhood or per day), and upserts: running it twice, or
-two runs at once, leaves the same rows. Figures reproduce `console.queries`' live
-computations exactly, except medians, which come from summed duration histograms (see
-`duration_bucket`: each middle item is read as its bucket's lower bound, so a median is
-at most one bucket width low: 6 minutes up to a day, 1 hour up to 3 days, 1 day beyond).
+two runs at once, leaves the same rows. Figures reproduce the live computations (test
+code: tests/console/reference.py) exactly, except medians, which come from summed duration
+histograms (see `duration_bucket`: each middle item is read as its bucket's lower bound, so
+a median is at most one bucket width low: 6 minutes up to a day, 1 hour up to 3 days, 1 day
+beyond).
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ from console.models import DurationHistogram, NeighborhoodDaySnapshot, ServiceDa
 from console.queries import (
     CoverageRow,
     Period,
-    _ratio,
-    _was_overdue,
     bucket_label,
     hours,
     local_midnight,
+    ratio,
     resident_posts,
+    was_overdue,
 )
 from residents.models import Membership, Region, Role
 
@@ -227,71 +228,142 @@ def _party_members(first: date, last: date) -> dict[tuple[int, date], int]:
 
 
 def refresh_snapshots(first: date, last: date | None = None) -> int:
-    """Recompute the snapshot rows of every neighborhood for the days first..last (inclusive).
-    Returns the number of neighborhood-day rows written."""
-    from deliberation.models import Topic, TopicEvent
-    from services.models import ServiceRating, ServiceRequest, ServiceRequestEvent
-
+    """Recompute the snapshot rows of every neighborhood for the days first..last (inclusive),
+    and each street's rows as their sums. Returns the number of neighborhood-day rows written."""
     last = last or first
     now = timezone.now()
     window = Period(start=first, end=last, granularity="week")
-    all_ids = list(Region.objects.filter(level=Region.Level.NEIGHBORHOOD).values_list("pk", flat=True))
-    days = _days(first, last)
+    neighborhood_ids = list(Region.objects.filter(level=Region.Level.NEIGHBORHOOD).values_list("pk", flat=True))
+    rows = _neighborhood_days(neighborhood_ids, window, now)
+    services = _service_days(window, now)
+    histograms = [
+        *_post_response_histograms(neighborhood_ids, window, now),
+        *_service_histograms(window, now),
+    ]
+    street_of = dict(Region.objects.filter(level=Region.Level.NEIGHBORHOOD).values_list("pk", "parent_id"))
+    _write(
+        rows + _street_rollup(rows, street_of, ("day",), SNAPSHOT_SUMS, now),
+        services + _street_rollup(services, street_of, ("day", "category_id"), SERVICE_SUMS, now),
+        histograms + _street_rollup(histograms, street_of, ("day", "metric", "category_id", "bucket"), ("count",), now),
+        window=window,
+        now=now,
+    )
+    return len(rows)
 
+
+def _neighborhood_days(neighborhood_ids: list[int], window: Period, now: datetime) -> list[NeighborhoodDaySnapshot]:
+    """One NeighborhoodDaySnapshot per neighborhood and day of the window, zeros included (the
+    coverage figures are cumulative: a day with no change still carries them)."""
+    first, last = window.start, window.end
     households = _cumulative_joins(first, last, field="household_key", extra=~Q(household_key=""))
     residents = _cumulative_joins(first, last, field="user_id", extra=Q())
     party = _party_members(first, last)
+    posts = _post_days(neighborhood_ids, window)
+    topics = _topic_days(window)
+    return [
+        NeighborhoodDaySnapshot(
+            neighborhood_id=nid,
+            day=d,
+            households_joined=households.get((nid, d), 0),
+            residents_joined=residents.get((nid, d), 0),
+            party_members=party.get((nid, d), 0),
+            **posts.get((nid, d), _NO_POSTS),
+            **topics.get((nid, d), _NO_TOPICS),
+            refreshed_at=now,
+        )
+        for nid in neighborhood_ids
+        for d in _days(first, last)
+    ]
 
-    posts_qs = resident_posts(all_ids, window).annotate(day=TruncDate("created_at"))
-    posts = {
-        (r["region_id"], r["day"]): r
-        for r in posts_qs.values("region_id", "day")
+
+_NO_POSTS = {"posts": 0, "posts_answered": 0}
+
+
+def _resident_posts_by_day(neighborhood_ids: list[int], window: Period):
+    return resident_posts(neighborhood_ids, window).annotate(day=TruncDate("created_at"))
+
+
+def _post_days(neighborhood_ids: list[int], window: Period) -> dict[tuple[int, date], dict[str, int]]:
+    """Resident posts (发帖必响应) made on each day, and how many of them are answered."""
+    return {
+        (r["region_id"], r["day"]): {"posts": r["posts"], "posts_answered": r["answered"]}
+        for r in _resident_posts_by_day(neighborhood_ids, window)
+        .values("region_id", "day")
         .annotate(posts=Count("pk"), answered=Count("pk", filter=Q(answered_at__isnull=False)))
         .order_by()
     }
-    histograms: list[DurationHistogram] = []
-    for r in _histogram(
-        posts_qs.filter(answered_at__isnull=False),
-        later="answered_at",
-        earlier="created_at",
-        group=["region_id", "day"],
-    ):
-        histograms.append(
-            DurationHistogram(
-                neighborhood_id=r["region_id"],
-                day=r["day"],
-                metric=DurationHistogram.Metric.POST_RESPONSE,
-                category_id=0,
-                bucket=r["_b"],
-                count=r["n"],
-                refreshed_at=now,
-            )
+
+
+def _post_response_histograms(neighborhood_ids: list[int], window: Period, now: datetime) -> list[DurationHistogram]:
+    """How long the answered posts of each day waited for their answer, as bucket counts."""
+    answered = _resident_posts_by_day(neighborhood_ids, window).filter(answered_at__isnull=False)
+    return [
+        DurationHistogram(
+            neighborhood_id=r["region_id"],
+            day=r["day"],
+            metric=DurationHistogram.Metric.POST_RESPONSE,
+            category_id=0,
+            bucket=r["_b"],
+            count=r["n"],
+            refreshed_at=now,
         )
+        for r in _histogram(answered, later="answered_at", earlier="created_at", group=["region_id", "day"])
+    ]
+
+
+_NO_TOPICS = {
+    "topics_proposed": 0, "topics_discussed": 0, "topics_voted": 0,
+    "topics_passed": 0, "topics_implemented": 0, "topics_evaluated": 0,
+}
+
+
+def _topic_days(window: Period) -> dict[tuple[int, date], dict[str, int]]:
+    """Topics proposed on each day (merged ones left out), how many passed, and how many of
+    them reached discussion, voting, implementation and evaluation (from the stage log)."""
+    from deliberation.models import Topic, TopicEvent
 
     topics = Topic.objects.filter(created_at__gte=window.start_at, created_at__lt=window.end_at).exclude(
         status=Topic.Status.MERGED
     )
-    topic_heads = {
-        (r["neighborhood_id"], r["day"]): r
-        for r in topics.annotate(day=TruncDate("created_at"))
+    out: dict[tuple[int, date], dict[str, int]] = defaultdict(lambda: dict(_NO_TOPICS))
+    for r in (
+        topics.annotate(day=TruncDate("created_at"))
         .values("neighborhood_id", "day")
         .annotate(proposed=Count("pk"), passed=Count("pk", filter=Q(outcome=Topic.Outcome.PASSED)))
         .order_by()
+    ):
+        out[(r["neighborhood_id"], r["day"])].update(topics_proposed=r["proposed"], topics_passed=r["passed"])
+    reached_field = {
+        Topic.Status.DISCUSSING: "topics_discussed",
+        Topic.Status.VOTING: "topics_voted",
+        Topic.Status.IMPLEMENTING: "topics_implemented",
+        Topic.Status.EVALUATING: "topics_evaluated",
     }
-    reached: dict[tuple[int, date], dict[str, int]] = defaultdict(dict)
     for r in (
-        TopicEvent.objects.filter(topic__in=topics)
+        TopicEvent.objects.filter(topic__in=topics, to_status__in=list(reached_field))
         .annotate(day=TruncDate("topic__created_at"))
         .values("topic__neighborhood_id", "day", "to_status")
         .annotate(n=Count("topic_id", distinct=True))
         .order_by()
     ):
-        reached[(r["topic__neighborhood_id"], r["day"])][r["to_status"]] = r["n"]
+        out[(r["topic__neighborhood_id"], r["day"])][reached_field[r["to_status"]]] = r["n"]
+    return dict(out)
 
-    requests = ServiceRequest.objects.filter(created_at__gte=window.start_at, created_at__lt=window.end_at).annotate(
+
+def _service_requests_by_day(window: Period):
+    from services.models import ServiceRequest
+
+    return ServiceRequest.objects.filter(created_at__gte=window.start_at, created_at__lt=window.end_at).annotate(
         day=TruncDate("created_at")
     )
-    services: list[ServiceDaySnapshot] = [
+
+
+def _service_days(window: Period, now: datetime) -> list[ServiceDaySnapshot]:
+    """Per neighborhood, day and category: requests asked, completed, ever overdue, rated,
+    and rated satisfied."""
+    from services.models import ServiceRating, ServiceRequest
+
+    return [
         ServiceDaySnapshot(
             neighborhood_id=r["neighborhood_id"],
             day=r["day"],
@@ -303,16 +375,24 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
             satisfied=r["satisfied"],
             refreshed_at=now,
         )
-        for r in requests.values("neighborhood_id", "day", "item__category_id")
+        for r in _service_requests_by_day(window)
+        .values("neighborhood_id", "day", "item__category_id")
         .annotate(
             requests=Count("pk", filter=ServiceRequest.asked()),
             completed=Count("pk", filter=Q(completed_at__isnull=False)),
-            overdue=Count("pk", filter=_was_overdue(now)),
+            overdue=Count("pk", filter=was_overdue(now)),
             rated=Count("rating"),
             satisfied=Count("rating", filter=Q(rating__score__gte=ServiceRating.SATISFIED_FROM)),
         )
         .order_by()
     ]
+
+
+def _service_histograms(window: Period, now: datetime) -> list[DurationHistogram]:
+    """How long the requests of each day waited to be first accepted, and to be completed."""
+    from services.models import ServiceRequest, ServiceRequestEvent
+
+    requests = _service_requests_by_day(window)
     first_accept = (
         ServiceRequestEvent.objects.filter(request=OuterRef("pk"), to_status=ServiceRequest.Status.ACCEPTED)
         .order_by()
@@ -321,6 +401,7 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
         .values("at")[:1]
     )
     group = ["neighborhood_id", "day", "item__category_id"]
+    out: list[DurationHistogram] = []
     for metric, queryset, later in (
         (
             DurationHistogram.Metric.SERVICE_ACCEPT,
@@ -329,52 +410,30 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
         ),
         (DurationHistogram.Metric.SERVICE_COMPLETE, requests.filter(completed_at__isnull=False), "completed_at"),
     ):
-        for r in _histogram(queryset, later=later, earlier="created_at", group=group):
-            histograms.append(
-                DurationHistogram(
-                    neighborhood_id=r["neighborhood_id"],
-                    day=r["day"],
-                    metric=metric,
-                    category_id=r["item__category_id"] or 0,
-                    bucket=r["_b"],
-                    count=r["n"],
-                    refreshed_at=now,
-                )
+        out += [
+            DurationHistogram(
+                neighborhood_id=r["neighborhood_id"],
+                day=r["day"],
+                metric=metric,
+                category_id=r["item__category_id"] or 0,
+                bucket=r["_b"],
+                count=r["n"],
+                refreshed_at=now,
             )
+            for r in _histogram(queryset, later=later, earlier="created_at", group=group)
+        ]
+    return out
 
-    S = Topic.Status
-    rows = []
-    for nid in all_ids:
-        for d in days:
-            p = posts.get((nid, d), {})
-            t = topic_heads.get((nid, d), {})
-            reach = reached.get((nid, d), {})
-            rows.append(
-                NeighborhoodDaySnapshot(
-                    neighborhood_id=nid,
-                    day=d,
-                    households_joined=households.get((nid, d), 0),
-                    residents_joined=residents.get((nid, d), 0),
-                    party_members=party.get((nid, d), 0),
-                    posts=p.get("posts", 0),
-                    posts_answered=p.get("answered", 0),
-                    topics_proposed=t.get("proposed", 0),
-                    topics_discussed=reach.get(S.DISCUSSING, 0),
-                    topics_voted=reach.get(S.VOTING, 0),
-                    topics_passed=t.get("passed", 0),
-                    topics_implemented=reach.get(S.IMPLEMENTING, 0),
-                    topics_evaluated=reach.get(S.EVALUATING, 0),
-                    refreshed_at=now,
-                )
-            )
 
-    written = len(rows)
-    street_of = dict(Region.objects.filter(level=Region.Level.NEIGHBORHOOD).values_list("pk", "parent_id"))
-    rows, services, histograms = (
-        rows + _street_rollup(rows, street_of, ("day",), SNAPSHOT_SUMS, now),
-        services + _street_rollup(services, street_of, ("day", "category_id"), SERVICE_SUMS, now),
-        histograms + _street_rollup(histograms, street_of, ("day", "metric", "category_id", "bucket"), ("count",), now),
-    )
+def _write(
+    rows: list[NeighborhoodDaySnapshot],
+    services: list[ServiceDaySnapshot],
+    histograms: list[DurationHistogram],
+    *,
+    window: Period,
+    now: datetime,
+) -> None:
+    """Upsert the window's rows in one transaction and drop the sparse rows it no longer has."""
     snapshot_fields = [
         f.name for f in NeighborhoodDaySnapshot._meta.concrete_fields if f.name not in ("id", "neighborhood", "day")
     ]
@@ -391,7 +450,7 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
             batch_size=BATCH,
             update_conflicts=True,
             unique_fields=["neighborhood", "day", "category_id"],
-            update_fields=["requests", "completed", "overdue", "rated", "satisfied", "refreshed_at"],
+            update_fields=[*SERVICE_SUMS, "refreshed_at"],
         )
         DurationHistogram.objects.bulk_create(
             histograms,
@@ -404,8 +463,7 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
         # a duration moved bucket). A concurrent later run stamps a later time, so this
         # never deletes its rows.
         for model in (ServiceDaySnapshot, DurationHistogram):
-            model.objects.filter(day__gte=first, day__lte=last, refreshed_at__lt=now).delete()
-    return written
+            model.objects.filter(day__gte=window.start, day__lte=window.end, refreshed_at__lt=now).delete()
 
 
 SERVICE_SUMS = ("requests", "completed", "overdue", "rated", "satisfied")
@@ -662,10 +720,10 @@ class Figures:
                     "median_accept_hours": hours(median_from_buckets(accept)) if accept else None,
                     "median_complete_hours": hours(median_from_buckets(complete)) if complete else None,
                     "overdue": c["overdue"],
-                    "overdue_rate": _ratio(c["overdue"], c["requests"]),
+                    "overdue_rate": ratio(c["overdue"], c["requests"]),
                     "rated": c["rated"],
                     "satisfied": c["satisfied"],
-                    "satisfaction_rate": _ratio(c["satisfied"], c["rated"]),
+                    "satisfaction_rate": ratio(c["satisfied"], c["rated"]),
                 }
             )
         return out
@@ -681,8 +739,8 @@ class Figures:
             {
                 "period": t["period"],
                 "requests": t["requests"],
-                "overdue_rate": _ratio(t["overdue"], t["requests"]),
-                "satisfaction_rate": _ratio(t["satisfied"], t["rated"]),
+                "overdue_rate": ratio(t["overdue"], t["requests"]),
+                "satisfaction_rate": ratio(t["satisfied"], t["rated"]),
             }
             for t in self._bucketed(daily, ("requests", "overdue", "rated", "satisfied"), "requests")
         ]
