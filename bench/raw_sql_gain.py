@@ -1,7 +1,7 @@
 """Was each piece of hand-written SQL on the one-tap create worth keeping? ORM against raw, same run.
 
-    git worktree add /tmp/before-16 <the commit before "Services: the one-tap create through the ORM">
-    cd /tmp/before-16 && DATABASE_URL=postgres://… python bench/raw_sql_gain.py [--creates 300]
+    git worktree add --detach /tmp/raw-sql $(git log --diff-filter=A --format=%h -- bench/raw_sql_gain.py)
+    cd /tmp/raw-sql && DATABASE_URL=postgres://… python bench/raw_sql_gain.py [--creates 400]
 
 Run with the bench's production settings (bench/stack.py production_env: DEBUG off), Django's
 test client and no server, as bench/profile.py.
@@ -21,10 +21,10 @@ when it has no regions), this times N one-tap creates by a plain resident of the
 neighborhood who has a default elder, with the code as it was (`raw`), with each piece alone
 replaced by its ORM equivalent, and with all three replaced (`orm`), in interleaved blocks
 whose order rotates, so every variant sees the same machine load; `raw again` times the
-unchanged code a second time, to show the noise. It prints the median and mean ms per create, statements per
-create, and each variant's median against `raw`'s. It needs the code that still has the three pieces (the
-commit before their removal); on later commits it says so and exits. The figures are in
-bench/README.md.
+unchanged code a second time, to show the noise. It prints the median and mean ms per create,
+statements per create, and each variant's median against `raw`'s. It needs the code that still
+has the three pieces (the commit that added this script); on later commits it says so and
+exits. The figures, and what was kept, are in bench/README.md ("Raw SQL, measured").
 """
 
 from __future__ import annotations
