@@ -17,8 +17,8 @@ from console.access import (
     default_dashboard_region,
 )
 from console.export import Table, export_response
+from console.figures import Figures
 from console.models import NeighborhoodDaySnapshot
-from console.snapshots import Figures
 from residents.models import Region
 
 

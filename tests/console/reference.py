@@ -1,5 +1,5 @@
 """The dashboard's figures computed live from the apps' rows: the reference the snapshot
-figures (console.snapshots.Figures, what the console shows) are checked against
+figures (console.figures.Figures, what the console shows) are checked against
 (tests/console/test_dashboard_snapshots.py), and that the tests check against rows they made.
 
 The console never calls these: at district scale they are a full scan per request. They are

@@ -10,8 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from console import queries
+from console.durations import bucket_start_seconds, duration_bucket, median_from_buckets
+from console.figures import Figures
 from console.models import DurationHistogram, NeighborhoodDaySnapshot
-from console.snapshots import Figures, bucket_start_seconds, duration_bucket, median_from_buckets, refresh_snapshots
+from console.snapshots import refresh_snapshots
 from residents.models import Region
 from tests import factories as f
 from tests.console import reference
