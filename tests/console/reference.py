@@ -1,6 +1,7 @@
 """The dashboard's figures computed live from the apps' rows: the reference the snapshot
 figures (console.figures.Figures, what the console shows) are checked against
-(tests/console/test_dashboard_snapshots.py), and that the tests check against rows they made.
+(tests/console/test_dashboard_snapshots.py), itself checked against rows the tests make
+(tests/console/test_dashboard_apps.py, test_dashboard_coverage.py).
 
 The console never calls these: at district scale they are a full scan per request. They are
 one GROUP BY (or one row of conditional aggregates) per figure, with no loop over rows in
@@ -26,7 +27,7 @@ from residents.models import Membership, Region, Role
 def approved_by(at: datetime) -> Q:
     # Coverage as of a moment: approved memberships decided before it. A membership that
     # was approved and later left is not counted at all (the current status is what we
-    # keep; DESIGN has no membership history table).
+    # keep; there is no membership history table).
     return Q(status=Membership.Status.APPROVED, decided_at__lt=at)
 
 
