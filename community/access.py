@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -115,11 +118,35 @@ def access_comment_for_moderation(user: User, comment_id: int) -> Comment:
     return comment
 
 
+@dataclass(frozen=True)
+class FeedVisibility:
+    """Which posts a neighborhood's feed shows a viewer: the posts of the regions that reach it
+    (the neighborhood, its street, its district) that are `published`, plus the viewer's own
+    posts there still in one of `own_pending` (waiting for the content check or a review).
+
+    The one statement of the rule: the ORM path (`visible_posts_for`) filters with `as_q()`, and
+    the feed's SQL (community/feed.py) takes its parameters from the same object."""
+
+    regions: tuple[int | None, ...]  # (neighborhood, street, district); None where there is none
+    viewer_id: int
+    published: str = ContentStatus.PUBLISHED
+    own_pending: tuple[str, ...] = (ContentStatus.PENDING_CHECK, ContentStatus.PENDING_REVIEW)
+
+    def as_q(self) -> Q:
+        regions = [r for r in self.regions if r is not None]
+        own_pending = Q(author_id=self.viewer_id, status__in=self.own_pending)
+        return Q(region_id__in=regions) & (Q(status=self.published) | own_pending)
+
+
+def feed_visibility(viewer_id: int, reach: Sequence[int | None]) -> FeedVisibility:
+    """The feed's visibility rule for a viewer and a neighborhood's reach (`reach_of`, or
+    `community.feed.reach` for the memoised chain)."""
+    return FeedVisibility(regions=tuple(reach), viewer_id=viewer_id)
+
+
 def visible_posts_for(user: User, neighborhood: Region) -> QuerySet[Post]:
     """Posts in this neighborhood's feed: published ones that reach it, plus the user's own still waiting for a check."""
-    reach = reach_of(neighborhood)
-    own_pending = Q(author_id=user.pk, status__in=[ContentStatus.PENDING_CHECK, ContentStatus.PENDING_REVIEW])
-    return Post.objects.filter(region_id__in=reach).filter(Q(status=ContentStatus.PUBLISHED) | own_pending)
+    return Post.objects.filter(feed_visibility(user.pk, reach_of(neighborhood)).as_q())
 
 
 def neighborhoods_reached(post: Post) -> list[int]:

@@ -135,7 +135,7 @@ _SLOT_ATTEMPTS = 5
 
 def do_create_post(
     *,
-    author: User,
+    actor: User,
     section: str,
     title: str,
     body: str,
@@ -147,12 +147,12 @@ def do_create_post(
     if section not in section_keys():
         raise InvalidInput("invalid_section", "栏目不存在", fields={"section": section})
     region, scope = _resolve_target(
-        author, neighborhood_id=neighborhood_id, broadcast_region_id=broadcast_region_id, section=section
+        actor, neighborhood_id=neighborhood_id, broadcast_region_id=broadcast_region_id, section=section
     )
-    require_not_muted(author, region, scope)
-    image_ids = _validate_images(author, list(image_ids or []))
-    check = check_text(user=author, content=body, title=title, scene=SCENE_FORUM)
-    is_staff_author = scope != Post.Scope.NEIGHBORHOOD or is_staff_for(author, region.pk)
+    require_not_muted(actor, region, scope)
+    image_ids = _validate_images(actor, list(image_ids or []))
+    check = check_text(user=actor, content=body, title=title, scene=SCENE_FORUM)
+    is_staff_author = scope != Post.Scope.NEIGHBORHOOD or is_staff_for(actor, region.pk)
     now = timezone.now()
     day = shanghai_day(now)
     cap = post_daily_cap()
@@ -160,7 +160,7 @@ def do_create_post(
         for _ in range(_SLOT_ATTEMPTS):
             # The cap holds because each post takes a numbered daily slot that the database keeps
             # unique; a concurrent create that took the same slot makes ours fail, and we recount.
-            seq = next_author_day_seq(author.pk, day)
+            seq = next_author_day_seq(actor.pk, day)
             if seq > cap:
                 raise TooManyRequests("daily_cap_reached", f"今天已发布{cap}条帖子，请明天再发", cap=cap)
             try:
@@ -169,7 +169,7 @@ def do_create_post(
                         region=region,
                         scope=scope,
                         section=section,
-                        author=author,
+                        author=actor,
                         title=title,
                         body=body,
                         status=check.status,
@@ -281,25 +281,25 @@ def _comment_left_public(comment: Comment) -> None:
 
 
 def do_create_comment(
-    *, post: Post, author: User, body: str, parent_id: int | None = None, official: bool = False
+    *, post: Post, actor: User, body: str, parent_id: int | None = None, official: bool = False
 ) -> Comment:
     if post.status != ContentStatus.PUBLISHED:
         raise Conflict("post_state_changed", "帖子当前不可评论", current=post.status)
-    if official and not can_answer_officially(author, post):
+    if official and not can_answer_officially(actor, post):
         raise Forbidden("not_official", "只有居委或街道工作人员可以发布官方回复")
     if post.comments_closed and not official:
         raise Forbidden("comments_closed", "该帖子已关闭评论")
-    require_not_muted(author, post.region, post.scope)
+    require_not_muted(actor, post.region, post.scope)
     if parent_id is not None:
         parent = Comment.objects.filter(pk=parent_id, post=post, status=ContentStatus.PUBLISHED).first()
         if parent is None:
             raise InvalidInput("parent_not_found", "回复的评论不存在", fields={"parent_id": parent_id})
         if parent.parent_id is not None:
             raise InvalidInput("reply_too_deep", "只能回复一级评论")
-    check = check_text(user=author, content=body, scene=SCENE_COMMENT)
+    check = check_text(user=actor, content=body, scene=SCENE_COMMENT)
     with transaction.atomic():
         comment = Comment.objects.create(
-            post=post, parent_id=parent_id, author=author, body=body, status=check.status,
+            post=post, parent_id=parent_id, author=actor, body=body, status=check.status,
             is_official=official, content_trace_id=check.trace_id,
         )
         if comment.status == ContentStatus.PUBLISHED:
@@ -324,14 +324,14 @@ def do_delete_comment(*, comment_id: int, actor: User) -> Comment:
 # ---- likes -----------------------------------------------------------------------------
 
 
-def do_like_post(*, post: Post, user: User) -> bool:
+def do_like_post(*, post: Post, actor: User) -> bool:
     """Like once; repeating is harmless. Returns whether this call added the like."""
     if post.status != ContentStatus.PUBLISHED:
         raise Conflict("post_state_changed", "帖子当前不可点赞", current=post.status)
     with transaction.atomic():
         try:
             with transaction.atomic():
-                Like.objects.create(post=post, user=user)
+                Like.objects.create(post=post, user=actor)
         except IntegrityError:
             return False  # the unique constraint says this user already likes it
         # F(): concurrent likes by different people add up instead of overwriting each other.
@@ -339,9 +339,9 @@ def do_like_post(*, post: Post, user: User) -> bool:
     return True
 
 
-def do_unlike_post(*, post: Post, user: User) -> bool:
+def do_unlike_post(*, post: Post, actor: User) -> bool:
     with transaction.atomic():
-        deleted, _ = Like.objects.filter(post=post, user=user).delete()
+        deleted, _ = Like.objects.filter(post=post, user=actor).delete()
         if deleted:
             Post.objects.filter(pk=post.pk, like_count__gt=0).update(like_count=F("like_count") - 1)
     return bool(deleted)
@@ -357,14 +357,14 @@ def _report_threshold(post: Post) -> int:
         return DEFAULT_REPORT_HIDE_THRESHOLD
 
 
-def do_report(*, reporter: User, post: Post, comment: Comment | None = None, reason: str, note: str = "") -> Report:
+def do_report(*, actor: User, post: Post, comment: Comment | None = None, reason: str, note: str = "") -> Report:
     """One report per user per item. The Nth distinct reporter hides the item until a moderator reviews it."""
     if reason not in Report.Reason.values:
         raise InvalidInput("invalid_reason", "举报原因无效", fields={"reason": reason})
     with transaction.atomic():
         try:
             with transaction.atomic():
-                report = Report.objects.create(reporter=reporter, post=post, comment=comment, reason=reason, note=note)
+                report = Report.objects.create(reporter=actor, post=post, comment=comment, reason=reason, note=note)
         except IntegrityError:
             raise Conflict("already_reported", "您已举报过该内容") from None
         threshold = _report_threshold(post)

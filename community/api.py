@@ -100,7 +100,7 @@ class PostCreateView(APIView):
     def post(self, request):
         data = s.PostCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        post = actions.do_create_post(author=request.user, **data.validated_data)
+        post = actions.do_create_post(actor=request.user, **data.validated_data)
         return Response(_post_detail(request, post.pk), status=201)
 
 
@@ -186,7 +186,7 @@ class CommentListCreateView(APIView):
         post = access_post(request.user, post_id)
         data = s.CommentCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        comment = actions.do_create_comment(post=post, author=request.user, **data.validated_data)
+        comment = actions.do_create_comment(post=post, actor=request.user, **data.validated_data)
         return Response(_comment_out(comment), status=201)
 
 
@@ -216,13 +216,13 @@ class LikeView(APIView):
     @extend_schema(request=None, responses=s.LikeOutput, summary="点赞（重复点赞无副作用）")
     def post(self, request, post_id: int):
         post = access_post(request.user, post_id)
-        actions.do_like_post(post=post, user=request.user)
+        actions.do_like_post(post=post, actor=request.user)
         return self._answer(post_id, True)
 
     @extend_schema(request=None, responses=s.LikeOutput, summary="取消点赞（重复取消无副作用）")
     def delete(self, request, post_id: int):
         post = access_post(request.user, post_id)
-        actions.do_unlike_post(post=post, user=request.user)
+        actions.do_unlike_post(post=post, actor=request.user)
         return self._answer(post_id, False)
 
 
@@ -235,7 +235,7 @@ class PostReportView(APIView):
         post = access_post(request.user, post_id)
         data = s.ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
-        report = actions.do_report(reporter=request.user, post=post, **data.validated_data)
+        report = actions.do_report(actor=request.user, post=post, **data.validated_data)
         return Response(s.ReportOutput(report).data, status=201)
 
 
@@ -248,7 +248,7 @@ class CommentReportView(APIView):
         comment = access_comment(request.user, comment_id)
         data = s.ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
-        report = actions.do_report(reporter=request.user, post=comment.post, comment=comment, **data.validated_data)
+        report = actions.do_report(actor=request.user, post=comment.post, comment=comment, **data.validated_data)
         return Response(s.ReportOutput(report).data, status=201)
 
 

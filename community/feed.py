@@ -28,7 +28,8 @@ from django.db import connection
 from django.utils.dateparse import parse_datetime
 from rest_framework.fields import DateTimeField
 
-from community.models import ContentStatus, Like, Post, PostImage, sections
+from community.access import feed_visibility
+from community.models import Like, Post, PostImage, sections
 from community.queries import BADGE_LABELS, FEED_ORDERING
 from core.errors import InvalidInput, NotFound
 from core.memo import ProcessMemo
@@ -37,8 +38,6 @@ from images.models import Image
 from images.pipeline import absolute_url
 from residents.access import can_read_neighborhood
 from residents.models import Region, Role, User, display_name
-
-PENDING = (ContentStatus.PENDING_CHECK, ContentStatus.PENDING_REVIEW)
 
 
 def feed_page(*, viewer: User, neighborhood_id: int, section: str | None, cursor: str | None, limit: int) -> dict:
@@ -53,12 +52,13 @@ def feed_page(*, viewer: User, neighborhood_id: int, section: str | None, cursor
         if not isinstance(pinned, bool) or not isinstance(created_at, dt.datetime) or not isinstance(post_id, int):
             raise InvalidInput("invalid_cursor", "分页游标无效")
         after = [pinned, connection.ops.adapt_datetimefield_value(created_at), post_id]
-    neighborhood, street, district = reach(neighborhood_id)
-    part: list = [ContentStatus.PUBLISHED]
+    rule = feed_visibility(viewer.pk, reach(neighborhood_id))
+    neighborhood, street, district = rule.regions
+    part: list = [rule.published]
     if section:
         part.append(section)
     part += [*after, limit + 1]
-    pending: list = [viewer.pk, *PENDING]
+    pending: list = [rule.viewer_id, *rule.own_pending]
     if section:
         pending.append(section)
     pending += [*after, limit + 1]
@@ -109,44 +109,57 @@ def reach(neighborhood_id: int) -> tuple[int, int | None, int | None]:
 
 def _load_reach(neighborhood_id: int) -> tuple[int, int | None, int | None]:
     with connection.cursor() as c:
-        c.execute(_REACH_SQL.format(region=Region._meta.db_table), [neighborhood_id])
+        c.execute(_reach_sql(), [neighborhood_id])
         row = c.fetchone()
     return (neighborhood_id, row[0], row[1]) if row else (neighborhood_id, None, None)
 
 
-_REACH_SQL = "SELECT n.parent_id, s.parent_id FROM {region} n LEFT JOIN {region} s ON s.id = n.parent_id WHERE n.id = %s"
+@cache
+def _reach_sql() -> str:
+    region, parent, pk = Region._meta.db_table, _column(Region, "parent"), _column(Region, "id")
+    return (
+        f"SELECT n.{parent}, s.{parent} FROM {region} n LEFT JOIN {region} s ON s.{pk} = n.{parent}"
+        f" WHERE n.{pk} = %s"
+    )
 
 
 # --- SQL ---------------------------------------------------------------------------------
 
+def _column(model, field: str) -> str:
+    """A field's column name, from the model (`_meta`): the SQL follows a renamed column."""
+    return model._meta.get_field(field).column
+
+
+# The row's columns, as (table alias, model field); the alias's model is in _ALIASES.
 _COLUMNS = (
-    "p.id",
-    "p.region_id",
-    "r.name",
-    "r.level",
-    "p.scope",
-    "p.section",
-    "p.title",
-    "p.body",
-    "p.status",
-    "p.author_id",
-    "u.nickname",
-    "u.first_name",
-    "u.last_name",
-    "u.username",
-    "u.deleted_at",
-    "u.avatar_url",
-    "p.like_count",
-    "p.comment_count",
-    "l.id",  # liked_by_me
-    "p.is_pinned",
-    "p.comments_closed",
-    "p.needs_answer",
-    "p.answered_at",
-    "p.created_at",
-    "p.edited_at",
+    ("p", "id"),
+    ("p", "region"),
+    ("r", "name"),
+    ("r", "level"),
+    ("p", "scope"),
+    ("p", "section"),
+    ("p", "title"),
+    ("p", "body"),
+    ("p", "status"),
+    ("p", "author"),
+    ("u", "nickname"),
+    ("u", "first_name"),
+    ("u", "last_name"),
+    ("u", "username"),
+    ("u", "deleted_at"),
+    ("u", "avatar_url"),
+    ("p", "like_count"),
+    ("p", "comment_count"),
+    ("l", "id"),  # liked_by_me
+    ("p", "is_pinned"),
+    ("p", "comments_closed"),
+    ("p", "needs_answer"),
+    ("p", "answered_at"),
+    ("p", "created_at"),
+    ("p", "edited_at"),
 )
-_CREATED_AT = _COLUMNS.index("p.created_at")
+_ALIASES = {"p": Post, "r": Region, "u": User, "l": Like}
+_CREATED_AT = _COLUMNS.index(("p", "created_at"))
 # Each row also carries its author's badges and its images, as JSON arrays of arrays (sorted in
 # Python: SQLite before 3.44 cannot order inside an aggregate), so the page is one statement.
 _JSON = {
@@ -163,40 +176,53 @@ def _page_sql(vendor: str, with_section: bool, with_cursor: bool) -> str:
         User._meta.db_table,
         Like._meta.db_table,
     )
-    extra = (" AND section = %s" if with_section else "") + (
-        " AND (is_pinned, created_at, id) < (%s, %s, %s)" if with_cursor else ""
+    P = {name: _column(Post, name) for name in ("id", "region", "author", "status", "section", "is_pinned", "created_at")}
+    n_pending = len(feed_visibility(0, ()).own_pending)
+    extra = (f" AND {P['section']} = %s" if with_section else "") + (
+        f" AND ({P['is_pinned']}, {P['created_at']}, {P['id']}) < (%s, %s, %s)" if with_cursor else ""
     )
-    order = "ORDER BY is_pinned DESC, created_at DESC, id DESC"
+    order = f"ORDER BY {P['is_pinned']} DESC, {P['created_at']} DESC, {P['id']} DESC"
     # Wrapped in a SELECT each: SQLite allows no LIMIT directly inside a UNION member. The sources
     # are disjoint (by region, or pending against published), so UNION ALL repeats no post.
-    keys = "id, is_pinned, created_at"
+    # The visibility rule's parameters come from community.access.feed_visibility.
+    keys = f"{P['id']}, {P['is_pinned']}, {P['created_at']}"
     parts = [
-        f"SELECT {keys} FROM (SELECT {keys} FROM {post} WHERE region_id = %s AND status = %s{extra} {order} LIMIT %s) f{i}"
+        f"SELECT {keys} FROM (SELECT {keys} FROM {post} WHERE {P['region']} = %s AND {P['status']} = %s{extra}"
+        f" {order} LIMIT %s) f{i}"
         for i in range(3)
     ]
     parts.append(
-        f"SELECT {keys} FROM (SELECT {keys} FROM {post} WHERE region_id IN (%s, %s, %s) AND author_id = %s"
-        f" AND status IN (%s, %s){extra} {order} LIMIT %s) f3"
+        f"SELECT {keys} FROM (SELECT {keys} FROM {post} WHERE {P['region']} IN (%s, %s, %s) AND {P['author']} = %s"
+        f" AND {P['status']} IN ({', '.join(['%s'] * n_pending)}){extra} {order} LIMIT %s) f3"
     )
     aggregate, empty = _JSON[vendor]
+    kind, role_id, title, holder, revoked_at = (_column(Role, n) for n in ("kind", "id", "title", "user", "revoked_at"))
+    badge_columns = f"b.{kind}, b.{role_id}, b.{title}"
     badges = empty.format(
-        f"(SELECT {aggregate.format('b.kind, b.id, b.title')} FROM {Role._meta.db_table} b"
-        f" WHERE b.user_id = p.author_id AND b.revoked_at IS NULL"
-        f" AND b.kind IN ({', '.join(['%s'] * len(Role.BADGE_KINDS))}))"
+        f"(SELECT {aggregate.format(badge_columns)} FROM {Role._meta.db_table} b"
+        f" WHERE b.{holder} = p.{P['author']} AND b.{revoked_at} IS NULL"
+        f" AND b.{kind} IN ({', '.join(['%s'] * len(Role.BADGE_KINDS))}))"
     )
+    position, link_id, linked_image, linked_post = (_column(PostImage, n) for n in ("position", "id", "image", "post"))
+    image_id, image_status, thumbnail, owner = (_column(Image, n) for n in ("id", "status", "thumbnail", "owner"))
+    image_columns = f"pi.{position}, pi.{link_id}, i.{image_id}, i.{image_status}, i.{thumbnail}"
     images = empty.format(
-        f"(SELECT {aggregate.format('pi.position, pi.id, i.id, i.status, i.thumbnail')}"
-        f" FROM {PostImage._meta.db_table} pi JOIN {Image._meta.db_table} i ON i.id = pi.image_id"
-        " WHERE pi.post_id = p.id AND (i.status = %s OR i.owner_id = %s))"
+        f"(SELECT {aggregate.format(image_columns)}"
+        f" FROM {PostImage._meta.db_table} pi JOIN {Image._meta.db_table} i ON i.{image_id} = pi.{linked_image}"
+        f" WHERE pi.{linked_post} = p.{P['id']} AND (i.{image_status} = %s OR i.{owner} = %s))"
     )
-    columns = ", ".join([*_COLUMNS, badges, images])
+    columns = ", ".join([*(f"{alias}.{_column(_ALIASES[alias], name)}" for alias, name in _COLUMNS), badges, images])
+    rid, uid = _column(Region, "id"), _column(User, "id")
+    like_post, like_user = _column(Like, "post"), _column(Like, "user")
     # The page's ids first (from the index alone), then the joins for those rows only: planning
     # the joins against the union directly cost PostgreSQL more than running the whole page.
     return (
         f"WITH page AS MATERIALIZED (SELECT {keys} FROM ({' UNION ALL '.join(parts)}) ids {order} LIMIT %s)"
-        f" SELECT {columns} FROM page JOIN {post} p ON p.id = page.id JOIN {region} r ON r.id = p.region_id"
-        f" JOIN {user} u ON u.id = p.author_id LEFT JOIN {like} l ON l.post_id = p.id AND l.user_id = %s"
-        " ORDER BY page.is_pinned DESC, page.created_at DESC, page.id DESC"
+        f" SELECT {columns} FROM page JOIN {post} p ON p.{P['id']} = page.{P['id']}"
+        f" JOIN {region} r ON r.{rid} = p.{P['region']}"
+        f" JOIN {user} u ON u.{uid} = p.{P['author']}"
+        f" LEFT JOIN {like} l ON l.{like_post} = p.{P['id']} AND l.{like_user} = %s"
+        f" ORDER BY page.{P['is_pinned']} DESC, page.{P['created_at']} DESC, page.{P['id']} DESC"
     )
 
 

@@ -74,7 +74,7 @@ class ServiceDaySnapshot(models.Model):
 
 class DurationHistogram(models.Model):
     """How many items of a day cohort took a duration that falls in `bucket` (see
-    console.snapshots.duration_bucket): medians cannot be summed, bucket counts can."""
+    console.durations.duration_bucket): medians cannot be summed, bucket counts can."""
 
     class Metric(models.TextChoices):
         POST_RESPONSE = "post_response", "帖子回应时间"

@@ -34,7 +34,6 @@ from rest_framework.response import Response
 
 from core.crypto import blind_index
 from core.errors import Conflict, InvalidInput, Unprocessable, error_body
-from core.insert import insert_one
 from core.models import IdempotencyRecord
 from core.throttling import release_idempotency_keys
 
@@ -213,12 +212,10 @@ def _run_in_one_transaction(view_method, view, request, args, kwargs, key, scope
             response = view_method(view, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
                 try:
-                    insert_one(
-                        IdempotencyRecord(
-                            user=request.user, key=key, scope=scope, fingerprint=fingerprint,
-                            status_code=response.status_code, response_body=response.data,
-                        )
-                    )
+                    IdempotencyRecord(
+                        user=request.user, key=key, scope=scope, fingerprint=fingerprint,
+                        status_code=response.status_code, response_body=response.data,
+                    ).save(force_insert=True)
                 except IntegrityError:
                     raise _KeyTaken from None
     except _KeyTaken:

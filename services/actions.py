@@ -13,7 +13,6 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from core.insert import insert_pair
 from core.times import api_datetime
 from images.pipeline import validate_image_ids
 from moderation import recheck
@@ -24,6 +23,7 @@ from notifications.realtime import publish_on_commit
 from residents.access import current_neighborhood_id, is_staff_for, profile, require_staff
 from residents.models import Beneficiary, Membership, Region, Role, User
 from services.access import is_family_of, may_act_as
+from services.beneficiary_sql import live_beneficiary
 from services.extra import clean_extra, field_definition, unanswered, with_fallbacks
 from services.models import (
     ProviderOrganization,
@@ -87,7 +87,7 @@ def _resolve_subject(actor: User, beneficiary_id: int | None) -> Subject:
     the neighborhood the service happens in, and the address to copy onto the request."""
     p = profile(actor)
     if beneficiary_id is not None:
-        beneficiary = _live_beneficiary("b.id = %s", beneficiary_id)
+        beneficiary = live_beneficiary(pk=beneficiary_id)
         if beneficiary is None:
             raise NotFound("beneficiary_not_found", "服务对象不存在")
         if beneficiary.owner_id == actor.pk:
@@ -98,7 +98,7 @@ def _resolve_subject(actor: User, beneficiary_id: int | None) -> Subject:
         else:
             raise NotFound("beneficiary_not_found", "服务对象不存在")
     else:
-        beneficiary = _live_beneficiary("b.owner_id = %s AND b.is_default", actor.pk)
+        beneficiary = live_beneficiary(default_of=actor.pk)
         filed_on_behalf = False
     if beneficiary is not None:
         # The elder's neighborhood, not the family member's: the service happens where the elder lives.
@@ -122,27 +122,6 @@ def _resolve_subject(actor: User, beneficiary_id: int | None) -> Subject:
     assert membership is not None
     address = f"{membership.neighborhood.name}{membership.building}{membership.room}"
     return Subject(None, membership.neighborhood, address, "", False)
-
-
-# The elder and their neighborhood, with SQL written once: building the ORM's select_related
-# query for this lookup cost a one-tap create more CPU than anything but its serializer.
-_BENEFICIARY_SQL = (
-    "SELECT b.*, n.level AS n_level, n.parent_id AS n_parent_id, n.name AS n_name"
-    " FROM {beneficiary} b JOIN {region} n ON n.id = b.neighborhood_id"
-    " WHERE {where} AND b.deleted_at IS NULL ORDER BY b.id LIMIT 1"
-)
-
-
-def _live_beneficiary(where: str, param: int) -> Beneficiary | None:
-    sql = _BENEFICIARY_SQL.format(beneficiary=Beneficiary._meta.db_table, region=Region._meta.db_table, where=where)
-    found = next(iter(Beneficiary.objects.raw(sql, [param])), None)
-    if found is None:
-        return None
-    # Only the neighborhood's fields the create reads; any other loads on access, like a deferred field.
-    values = {"id": found.neighborhood_id, "level": found.n_level, "parent_id": found.n_parent_id, "name": found.n_name}
-    names = [f.attname for f in Region._meta.concrete_fields if f.attname in values]
-    found.neighborhood = Region.from_db(found._state.db, names, [values[name] for name in names])
-    return found
 
 
 def _check_eligible(actor: User, item: ServiceItem, subject: Subject) -> None:
@@ -253,7 +232,9 @@ def do_create_service_request(
             kind=ServiceRequestEvent.Kind.CREATED, actor=actor, from_status="", to_status=req.status,
             note="居委代为申请" if subject.filed_on_behalf else "",
         )
-        insert_pair(req, created, "request")  # one statement on PostgreSQL
+        req.save(force_insert=True)
+        created.request = req
+        created.save(force_insert=True)
         _announce_created(req, item)
         if note_status == TextStatus.PENDING_CHECK:
             _schedule_text_recheck()

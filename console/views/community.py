@@ -132,7 +132,7 @@ def official_reply(request, post_id: int):
     if not body:
         messages.error(request, "请填写回复内容")
         return redirect(back_url(request, reverse("console:unanswered")))
-    comment = community_actions.do_create_comment(post=post, author=request.user, body=body[:500], official=True)
+    comment = community_actions.do_create_comment(post=post, actor=request.user, body=body[:500], official=True)
     if comment.status == ContentStatus.PUBLISHED:
         messages.success(request, f"已官方回复《{post.title}》")
     else:
@@ -164,7 +164,7 @@ def announce(request):
             messages.error(request, "请填写标题、正文并选择发布范围")
         else:
             post = community_actions.do_create_post(
-                author=request.user,
+                actor=request.user,
                 section=form["section"],
                 title=form["title"][:60],
                 body=form["body"][:2000],

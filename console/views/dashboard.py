@@ -17,8 +17,8 @@ from console.access import (
     default_dashboard_region,
 )
 from console.export import Table, export_response
+from console.figures import Figures
 from console.models import NeighborhoodDaySnapshot
-from console.snapshots import Figures
 from residents.models import Region
 
 
@@ -111,12 +111,12 @@ def build_tables(region, neighborhood_ids: list[int], period: queries.Period) ->
             [
                 t["period"],
                 t["households_joined"],
-                _pct(queries._ratio(t["households_joined"], total.households)),
+                _pct(queries.ratio(t["households_joined"], total.households)),
                 t["residents_joined"],
-                _pct(queries._ratio(t["residents_joined"], total.population)),
+                _pct(queries.ratio(t["residents_joined"], total.population)),
                 t["party_members"],
                 # Over today's roll, as the coverage rates use today's households and population.
-                _pct(queries._ratio(t["party_members"], total.party_registered)),
+                _pct(queries.ratio(t["party_members"], total.party_registered)),
             ]
             for t in trend_rows
         ],
@@ -191,7 +191,7 @@ def _post_tables(
                 names.get(nid, "—"),
                 r["posts"],
                 r["answered"],
-                _pct(queries._ratio(r["answered"], r["posts"])),
+                _pct(queries.ratio(r["answered"], r["posts"])),
                 _hours(queries.hours(stats["median"].get(nid))),
             ]
         )
@@ -202,7 +202,7 @@ def _post_tables(
             "合计",
             total_posts,
             total_answered,
-            _pct(queries._ratio(total_answered, total_posts)),
+            _pct(queries.ratio(total_answered, total_posts)),
             _hours(queries.hours(stats["overall_median"])),
         ]
     )
@@ -214,7 +214,7 @@ def _post_tables(
         "posts_trend",
         "发帖回应趋势",
         ["周期", "居民帖子", "已回应", "回应率"],
-        [[t["period"], t["posts"], t["answered"], _pct(queries._ratio(t["answered"], t["posts"]))] for t in trend],
+        [[t["period"], t["posts"], t["answered"], _pct(queries.ratio(t["answered"], t["posts"]))] for t in trend],
     )
     charts.append(
         _bar(
@@ -375,7 +375,7 @@ def dashboard(request):
             "households_joined": [t["households_joined"] for t in tables["_trend"]],
             "residents_joined": [t["residents_joined"] for t in tables["_trend"]],
             "party_members": [t["party_members"] for t in tables["_trend"]],
-            "party_rate": [_percent(queries._ratio(t["party_members"], total.party_registered)) for t in tables["_trend"]],
+            "party_rate": [_percent(queries.ratio(t["party_members"], total.party_registered)) for t in tables["_trend"]],
         },
         "extra": tables["_charts"],
     }

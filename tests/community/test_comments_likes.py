@@ -76,7 +76,7 @@ def test_concurrent_likes_are_all_counted_once(neighborhood):
     def like(user):
         try:
             barrier.wait()
-            _busy_retry(lambda: do_like_post(post=post, user=user))
+            _busy_retry(lambda: do_like_post(post=post, actor=user))
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:

@@ -37,11 +37,11 @@ def test_moderation_count_covers_posts_and_comments_in_the_queue(
     zhangsan, lisi, zhoubanzhu, chenjuwei, zhaoliu, other_neighborhood, neighborhood, standin
 ):
     reported = make_post(neighborhood, zhangsan, title="有人举报")
-    do_report(reporter=lisi, post=reported, reason="spam")
+    do_report(actor=lisi, post=reported, reason="spam")
     make_post(neighborhood, zhangsan, status=ContentStatus.PENDING_REVIEW, title="待审")
     make_post(neighborhood, zhangsan, title="正常帖子")
-    comment = do_create_comment(post=reported, author=zhangsan, body="评论一下")
-    do_report(reporter=lisi, post=reported, comment=comment, reason="abuse")
+    comment = do_create_comment(post=reported, actor=zhangsan, body="评论一下")
+    do_report(actor=lisi, post=reported, comment=comment, reason="abuse")
     make_post(other_neighborhood, zhaoliu, status=ContentStatus.PENDING_REVIEW, title="别处待审")
     posts = moderation_queue_page(viewer=zhoubanzhu, neighborhood_id=None, kind="post", cursor=None, limit=50).items
     comments = moderation_queue_page(

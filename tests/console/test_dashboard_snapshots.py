@@ -10,10 +10,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from console import queries
+from console.durations import bucket_start_seconds, duration_bucket, median_from_buckets
+from console.figures import Figures
 from console.models import DurationHistogram, NeighborhoodDaySnapshot
-from console.snapshots import Figures, bucket_start_seconds, duration_bucket, median_from_buckets, refresh_snapshots
+from console.snapshots import refresh_snapshots
 from residents.models import Region
 from tests import factories as f
+from tests.console import reference
 from tests.console.conftest import refresh_snapshots as refresh_recent
 
 NOW = date(2026, 5, 1)
@@ -42,14 +45,14 @@ def _close_hours(snap: float | None, live: float | None, live_exact: timedelta |
 
 def _assert_same(ids: list[int], period: queries.Period) -> None:
     figures = Figures(ids, period)
-    assert figures.coverage() == queries.coverage(ids, until=period.end_at)
-    assert figures.coverage_trend() == queries.coverage_trend(ids, period)
-    assert figures.topic_funnel() == queries.topic_funnel(ids, period)
-    assert figures.topic_trend() == queries.topic_trend(ids, period)
-    assert figures.post_trend() == queries.post_trend(ids, period)
-    assert figures.service_trend() == queries.service_trend(ids, period)
+    assert figures.coverage() == reference.coverage(ids, until=period.end_at)
+    assert figures.coverage_trend() == reference.coverage_trend(ids, period)
+    assert figures.topic_funnel() == reference.topic_funnel(ids, period)
+    assert figures.topic_trend() == reference.topic_trend(ids, period)
+    assert figures.post_trend() == reference.post_trend(ids, period)
+    assert figures.service_trend() == reference.service_trend(ids, period)
 
-    snap_posts, live_posts = figures.post_stats(), queries.post_stats(ids, period)
+    snap_posts, live_posts = figures.post_stats(), reference.post_stats(ids, period)
     assert {k: (v["posts"], v["answered"]) for k, v in snap_posts["per"].items()} == {
         k: (v["posts"], v["answered"]) for k, v in live_posts["per"].items()
     }
@@ -57,7 +60,7 @@ def _assert_same(ids: list[int], period: queries.Period) -> None:
     for nid, live_median in live_posts["median"].items():
         assert _close_median(snap_posts["median"].get(nid), live_median), nid
 
-    snap_services, live_services = figures.service_stats(), queries.service_stats(ids, period)
+    snap_services, live_services = figures.service_stats(), reference.service_stats(ids, period)
     exact = {"median_accept_hours", "median_complete_hours"}
     assert [{k: v for k, v in s.items() if k not in exact} for s in snap_services] == [
         {k: v for k, v in s.items() if k not in exact} for s in live_services

@@ -128,7 +128,8 @@ def test_a_day_the_family_cancelled_stays_cancelled_through_pause_and_resume(wor
 
 
 def test_paused_days_are_off_the_queues_and_out_of_the_dashboard_counts(world, api_for):
-    from console.queries import Period, service_stats
+    from console.queries import Period
+    from tests.console.reference import service_stats
 
     son = api_for(world.son)
     plan_id = son.post(URL, _body(days=30)).json()["id"]
