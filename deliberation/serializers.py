@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from core.images import absolute_url
-from deliberation.actions import MODERATION_ACTIONS
+from deliberation.actions.moderation import MODERATION_ACTIONS
 from deliberation.models import ContentStatus, Milestone, Reply, Topic, TopicReport, Vote
 
 # --- inputs ----------------------------------------------------------------------------

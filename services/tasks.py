@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.tasks import task
 
-from services.actions import do_flag_overdue_requests, do_recheck_pending_text
+from services.actions.deadlines import do_flag_overdue_requests
+from services.actions.text_review import do_recheck_pending_text
 
 
 @task()

@@ -147,7 +147,7 @@ SETUP = """
 import datetime as dt
 from django.utils import timezone
 from residents.models import ApiToken
-from services.actions import do_create_service_request
+from services.actions.requests import do_create_service_request
 from services.models import ServiceItem, ServiceRequest
 from tests import factories as f
 street = f.StreetFactory(parent=f.DistrictFactory(name="宝山区", code="310113000000"), name="友谊路街道", code="310113001000")

@@ -210,7 +210,7 @@ def test_rolled_back_change_publishes_nothing(neighborhood):
 
 
 def test_frame_times_read_as_the_rest_api_writes_them(api_for, seeded_catalog, neighborhood):
-    from services.actions import do_create_service_request
+    from services.actions.requests import do_create_service_request
     from services.models import ServiceItem
 
     staff = f.staff(neighborhood)

@@ -9,7 +9,9 @@ import pytest
 from django.db import connection
 
 from notifications.models import Notification
-from services.actions import do_bulk_transition, do_create_service_request, do_transition_service_request
+from services.actions.bulk import do_bulk_transition
+from services.actions.requests import do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRequest, ServiceRequestEvent
 from tests import factories as f
 from tests.conftest import Api, assert_error

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from notifications.models import Event
-from services.actions import do_create_service_request
+from services.actions.requests import do_create_service_request
 from services.models import ServiceRequest, ServiceRequestEvent
 from tests.conftest import assert_error
 from tests.services.conftest import MEAL, item

@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.models import Image
-from services.actions import do_create_service_request, do_transition_service_request
+from services.actions.requests import do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRequest, ServiceRequestPhoto
 from tests.conftest import assert_error
 from tests.services.conftest import MEAL, item

@@ -8,12 +8,9 @@ from __future__ import annotations
 import pytest
 
 from core.errors import Conflict
-from services.actions import (
-    do_create_service_request,
-    do_recheck_pending_text,
-    do_review_service_text,
-    do_transition_service_request,
-)
+from services.actions.requests import do_create_service_request
+from services.actions.text_review import do_recheck_pending_text, do_review_service_text
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRating, ServiceRequest
 from tests import factories as f
 from tests.conftest import assert_error
@@ -186,17 +183,17 @@ def test_the_content_check_of_a_note_runs_outside_any_transaction(world, api_for
     # the Idempotency-Key's row lock open meanwhile (a one-tap without a note is one transaction).
     from django.db import connection
 
-    from services import actions
+    from services.actions import common
 
     seen = []
-    real = actions.check_text
+    real = common.check_text
     outside = len(connection.atomic_blocks)  # the test's own transaction
 
     def observed(**kwargs):
         seen.append(len(connection.atomic_blocks) > outside)
         return real(**kwargs)
 
-    monkeypatch.setattr(actions, "check_text", observed)
+    monkeypatch.setattr(common, "check_text", observed)
     response = _ask(api_for(world.son), "下午三点后在家", headers={"Idempotency-Key": "note-1"})
     assert response.status_code == 201 and response.json()["note_status"] == "published"
     assert seen == [False]

@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from notifications.models import Notification
-from services.actions import do_create_service_request, do_flag_overdue_requests
+from services.actions.deadlines import do_flag_overdue_requests
+from services.actions.requests import do_create_service_request
 from services.models import ServiceRequest
 from services.tasks import flag_overdue_requests
 from tests.services.conftest import MEAL, item

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from residents.models import SensitiveAccessLog
-from services.actions import do_create_service_request, do_transition_service_request
+from services.actions.requests import do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from tests.conftest import assert_error
 from tests.services.conftest import MEAL, item
 

@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from services.actions import do_create_service_request, do_transition_service_request
+from services.actions.requests import do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRequest
 from tests import factories as f
 from tests.conftest import assert_error

@@ -9,7 +9,7 @@ import threading
 import pytest
 from django.db import connection
 
-from services.actions import do_create_service_request
+from services.actions.requests import do_create_service_request
 from services.models import ServiceRequest
 from tests import factories as f
 from tests.conftest import Api

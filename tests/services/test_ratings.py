@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.actions import do_create_service_request, do_rate_service_request, do_transition_service_request
+from services.actions.ratings import do_rate_service_request
+from services.actions.requests import do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRating
 from tests import factories as f
 from tests.conftest import assert_error

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from notifications.models import Event, Notification
-from services.actions import do_create_service_request, do_transition_service_request
+from services.actions.requests import do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRequest
 from tests import factories as f
 from tests.conftest import assert_error

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from core.errors import Conflict, InvalidInput, NotFound
-from deliberation.actions import _lock, _log, _publish, _snapshot_reply, _snapshot_topic
+from deliberation.actions.common import lock_topic, log_content, publish_topic, snapshot_reply, snapshot_topic
 from deliberation.models import DEFAULT_REPORT_HIDE_THRESHOLD, ContentStatus, Reply, Topic, TopicContentLog, TopicReport
 from residents.models import User
 
@@ -47,7 +47,7 @@ def do_report(*, reporter: User, topic: Topic, reply: Reply | None = None, reaso
     if reason not in TopicReport.Reason.values:
         raise InvalidInput("invalid_reason", "举报原因无效", fields={"reason": reason})
     with transaction.atomic():
-        locked = _lock(topic.pk)
+        locked = lock_topic(topic.pk)
         try:
             with transaction.atomic():
                 report = TopicReport.objects.create(reporter=reporter, topic=locked, reply=reply, reason=reason, note=note)
@@ -63,20 +63,20 @@ def do_report(*, reporter: User, topic: Topic, reply: Reply | None = None, reaso
                 and locked.content_status == ContentStatus.PUBLISHED
                 and locked.status in Topic.PRE_VOTE
             ):
-                snapshot = _snapshot_topic(locked)
+                snapshot = snapshot_topic(locked)
                 locked.content_status, locked.hidden_by_reports = ContentStatus.HIDDEN, True
                 locked.save(update_fields=["content_status", "hidden_by_reports"])
-                _log(locked, actor=None, action=TopicContentLog.Action.AUTO_HIDE, reason=f"{open_reports} 人举报",
+                log_content(locked, actor=None, action=TopicContentLog.Action.AUTO_HIDE, reason=f"{open_reports} 人举报",
                      snapshot=snapshot)
-                _publish(locked, "topic.hidden", {"reason": "reports"})
+                publish_topic(locked, "topic.hidden", {"reason": "reports"})
         else:
             target = Reply.objects.select_for_update().get(pk=reply.pk)
             open_reports = TopicReport.objects.filter(reply=target, status=TopicReport.Status.OPEN).count()
             if open_reports >= threshold and target.content_status == ContentStatus.PUBLISHED:
-                snapshot = _snapshot_reply(target)
+                snapshot = snapshot_reply(target)
                 target.content_status, target.hidden_by_reports = ContentStatus.HIDDEN, True
                 target.save(update_fields=["content_status", "hidden_by_reports"])
-                _log(locked, actor=None, action=TopicContentLog.Action.AUTO_HIDE, reply=target,
+                log_content(locked, actor=None, action=TopicContentLog.Action.AUTO_HIDE, reply=target,
                      reason=f"{open_reports} 人举报", snapshot=snapshot)
-                _publish(locked, "topic.reply_hidden", {"reply_id": target.pk, "reason": "reports"})
+                publish_topic(locked, "topic.reply_hidden", {"reply_id": target.pk, "reason": "reports"})
     return report
