@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +23,78 @@ from residents.models import User
 DEFAULT_EVALUATION_DAYS = 14
 
 
+@dataclass
+class StageMove:
+    """What the caller gave for one stage move; the table's step for the target stage reads it."""
+
+    topic: Topic
+    now: datetime
+    summary: str
+    vote_rules: dict[str, Any] | None
+    evaluation_closes_at: datetime | None
+
+
+# --- what a move into each stage checks and sets on the topic, before move_topic() saves it,
+# records the event, publishes it and tells the topic's audience (the same for every stage) ---
+
+
+def _open_discussion(move: StageMove) -> None:
+    require_public(move.topic)
+
+
+def _open_vote(move: StageMove) -> None:
+    topic = move.topic
+    require_public(topic)
+    if not move.summary.strip():
+        raise InvalidInput("summary_required", "开启表决前须发布讨论小结", field="summary")
+    if move.vote_rules is None:
+        raise InvalidInput("vote_rules_required", "请设置表决规则", field="vote")
+    fields = rules.normalize_vote_rules(move.vote_rules, now=move.now)
+    if fields["pass_rule"] == Vote.PassRule.CIVIL_CODE:
+        owners, area = eligible_owners(topic)
+        if owners == 0 or area <= 0:
+            raise InvalidInput("vote_rule_impossible", "范围内没有登记面积的业主，民法典规则无法满足", field="pass_rule")
+    Vote.objects.create(topic=topic, **fields)
+    topic.summary = move.summary.strip()
+
+
+def _open_evaluation(move: StageMove) -> None:
+    now = move.now
+    closes = move.evaluation_closes_at or now + timedelta(days=DEFAULT_EVALUATION_DAYS)
+    if closes <= now:
+        raise InvalidInput("evaluation_window_invalid", "评估截止时间须晚于现在", field="evaluation_closes_at")
+    if (timezone.localdate(closes) - timezone.localdate(now)).days < rules.MIN_EVALUATION_DAYS:
+        # Closing waits for the window, so a window of minutes would make that gate empty.
+        # Counted in calendar days: "a week from now" picked to the minute is a week.
+        raise InvalidInput(
+            "evaluation_window_too_short",
+            f"效果评估期至少 {rules.MIN_EVALUATION_DAYS} 天",
+            field="evaluation_closes_at",
+            min_days=rules.MIN_EVALUATION_DAYS,
+        )
+    move.topic.evaluation_closes_at = closes
+
+
+def _close(move: StageMove) -> None:
+    if move.topic.status == S.EVALUATING:
+        move.topic.evaluation_summary = evaluation_summary(move.topic)
+
+
+STAGE_WRITES: dict[str, Callable[[StageMove], None]] = {
+    S.DISCUSSING: _open_discussion,
+    S.VOTING: _open_vote,
+    S.EVALUATING: _open_evaluation,
+    S.CLOSED: _close,
+}
+
+
+def _check_stop_implementation(to: str, note: str) -> None:
+    if to != S.EVALUATING:
+        raise InvalidInput("stop_implementation_invalid", "只有实施中的议题可以终止实施", field="stop_implementation")
+    if not note.strip():
+        raise InvalidInput("stop_reason_required", "终止实施须填写原因（居民可见）", field="note")
+
+
 def do_transition_topic(
     *,
     topic_id: int,
@@ -35,15 +109,14 @@ def do_transition_topic(
     stop_implementation: bool = False,
 ) -> Topic:
     """Move a topic along Topic.TRANSITIONS. Raises Conflict (409) if it moved first, or with
-    the code of a Topic.MOVE_CONDITIONS entry it does not meet yet.
+    the code of a Topic.MOVE_CONDITIONS entry it does not meet yet. Closing the vote and merging
+    are actions of their own (votes.do_close_vote, do_merge_topic); every other stage's checks
+    and fields are its STAGE_WRITES step.
 
     `stop_implementation` (终止实施) moves implementing → evaluating before the milestones
     are done; it needs a `note`, which residents read in the event log and the notification."""
     if stop_implementation:
-        if to != S.EVALUATING:
-            raise InvalidInput("stop_implementation_invalid", "只有实施中的议题可以终止实施", field="stop_implementation")
-        if not note.strip():
-            raise InvalidInput("stop_reason_required", "终止实施须填写原因（居民可见）", field="note")
+        _check_stop_implementation(to, note)
     if to == S.DECIDED:
         return do_close_vote(topic_id=topic_id, actor=actor, note=note, expected_from=expected_from)
     if to == S.MERGED:
@@ -61,38 +134,8 @@ def do_transition_topic(
             if not (condition.overridable and stop_implementation):
                 raise Conflict(condition.code, condition.message, **_condition_detail(topic, condition))
             note = f"终止实施：{note.strip()}"
-        if to in (S.DISCUSSING, S.VOTING):
-            require_public(topic)
-        if to == S.VOTING:
-            if not summary.strip():
-                raise InvalidInput("summary_required", "开启表决前须发布讨论小结", field="summary")
-            if vote_rules is None:
-                raise InvalidInput("vote_rules_required", "请设置表决规则", field="vote")
-            fields = rules.normalize_vote_rules(vote_rules, now=now)
-            if fields["pass_rule"] == Vote.PassRule.CIVIL_CODE:
-                owners, area = eligible_owners(topic)
-                if owners == 0 or area <= 0:
-                    raise InvalidInput(
-                        "vote_rule_impossible", "范围内没有登记面积的业主，民法典规则无法满足", field="pass_rule"
-                    )
-            Vote.objects.create(topic=topic, **fields)
-            topic.summary = summary.strip()
-        elif to == S.EVALUATING:
-            closes = evaluation_closes_at or now + timedelta(days=DEFAULT_EVALUATION_DAYS)
-            if closes <= now:
-                raise InvalidInput("evaluation_window_invalid", "评估截止时间须晚于现在", field="evaluation_closes_at")
-            if (timezone.localdate(closes) - timezone.localdate(now)).days < rules.MIN_EVALUATION_DAYS:
-                # Closing waits for the window, so a window of minutes would make that gate empty.
-                # Counted in calendar days: "a week from now" picked to the minute is a week.
-                raise InvalidInput(
-                    "evaluation_window_too_short",
-                    f"效果评估期至少 {rules.MIN_EVALUATION_DAYS} 天",
-                    field="evaluation_closes_at",
-                    min_days=rules.MIN_EVALUATION_DAYS,
-                )
-            topic.evaluation_closes_at = closes
-        elif to == S.CLOSED and topic.status == S.EVALUATING:
-            topic.evaluation_summary = evaluation_summary(topic)
+        if to in STAGE_WRITES:
+            STAGE_WRITES[to](StageMove(topic, now, summary, vote_rules, evaluation_closes_at))
         move_topic(topic, to, actor=actor, note=note or summary[:200])
     return topic
 
