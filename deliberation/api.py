@@ -428,7 +428,7 @@ class TopicReportView(APIView):
         topic = access_topic(request.user, topic_id)
         data = s.TopicReportIn(data=request.data)
         data.is_valid(raise_exception=True)
-        report = do_report(reporter=request.user, topic=topic, **data.validated_data)
+        report = do_report(actor=request.user, topic=topic, **data.validated_data)
         return Response(s.TopicReportOut(report).data, status=status.HTTP_201_CREATED)
 
 
@@ -445,10 +445,10 @@ class ReplyReportView(APIView):
     @idempotent
     def post(self, request, topic_id: int, reply_id: int):
         topic = access_topic(request.user, topic_id)
-        reply = check_report_reply(reporter=request.user, topic=topic, reply_id=reply_id)
+        reply = check_report_reply(actor=request.user, topic=topic, reply_id=reply_id)
         data = s.TopicReportIn(data=request.data)
         data.is_valid(raise_exception=True)
-        report = do_report(reporter=request.user, topic=topic, reply=reply, **data.validated_data)
+        report = do_report(actor=request.user, topic=topic, reply=reply, **data.validated_data)
         return Response(s.TopicReportOut(report).data, status=status.HTTP_201_CREATED)
 
 

@@ -90,7 +90,7 @@ def _detail_response(request, service_request, status: int = 200) -> Response:
         prefetch_related_objects([service_request], queries.visible_photos(request.user))
     reason = full_view_reason(request.user, service_request)
     if reason in (FullView.STAFF, FullView.PROVIDER):
-        do_log_sensitive_view(viewer=request.user, request=service_request, screen=request.path)
+        do_log_sensitive_view(actor=request.user, request=service_request, screen=request.path)
     context = {
         "full": reason is not None,
         "allowed_transitions": allowed_transitions(request.user, service_request),

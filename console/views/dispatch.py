@@ -152,7 +152,7 @@ def detail(request, request_id: int):
     service_request = access_region_request(request, request_id)
     show_full = request.GET.get("full") == "1"
     if show_full and full_view_reason(request.user, service_request) is not None:
-        do_log_sensitive_view(viewer=request.user, request=service_request, screen=request.path)
+        do_log_sensitive_view(actor=request.user, request=service_request, screen=request.path)
         address, health = service_request.address, service_request.health_note
     else:
         show_full = False

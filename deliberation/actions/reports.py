@@ -25,11 +25,11 @@ def _threshold(topic: Topic) -> int:
         return DEFAULT_REPORT_HIDE_THRESHOLD
 
 
-def check_report_reply(*, reporter: User, topic: Topic, reply_id: int) -> Reply:
-    """The reply, if the reporter can read it (published, or their own not removed); else 404."""
+def check_report_reply(*, actor: User, topic: Topic, reply_id: int) -> Reply:
+    """The reply, if the actor can read it (published, or their own not removed); else 404."""
     reply = (
         Reply.objects.filter(pk=reply_id, topic=topic)
-        .filter(Q(content_status=ContentStatus.PUBLISHED) | Q(author_id=reporter.pk))
+        .filter(Q(content_status=ContentStatus.PUBLISHED) | Q(author_id=actor.pk))
         .exclude(content_status=ContentStatus.REMOVED)
         .first()
     )
@@ -38,8 +38,8 @@ def check_report_reply(*, reporter: User, topic: Topic, reply_id: int) -> Reply:
     return reply
 
 
-def do_report(*, reporter: User, topic: Topic, reply: Reply | None = None, reason: str, note: str = "") -> TopicReport:
-    """Record one report on a topic (or on one of its replies) the reporter can see (the caller
+def do_report(*, actor: User, topic: Topic, reply: Reply | None = None, reason: str, note: str = "") -> TopicReport:
+    """Record one report on a topic (or on one of its replies) the actor can see (the caller
     ran access_topic / check_report_reply). The Nth distinct reporter hides the item.
 
     Takes the topic's row lock (like every 议事 write) so two last reports cannot both miss the
@@ -50,7 +50,7 @@ def do_report(*, reporter: User, topic: Topic, reply: Reply | None = None, reaso
         locked = lock_topic(topic.pk)
         try:
             with transaction.atomic():
-                report = TopicReport.objects.create(reporter=reporter, topic=locked, reply=reply, reason=reason, note=note)
+                report = TopicReport.objects.create(reporter=actor, topic=locked, reply=reply, reason=reason, note=note)
         except IntegrityError:
             raise Conflict("already_reported", "您已举报过该内容") from None
         threshold = _threshold(topic)

@@ -90,7 +90,7 @@ def due_times(item: ServiceItem, now: dt.datetime, scheduled_for: dt.datetime | 
     return now + item.accept_within, start + item.complete_within
 
 
-def check_resident_text(author: User, text: str, *, typed_by_staff: bool = False) -> str:
+def check_resident_text(actor: User, text: str, *, typed_by_staff: bool = False) -> str:
     """The TextStatus a resident's note or comment is born with (core.content: msgSecCheck v2).
 
     risky → InvalidInput content_rejected (the caller saves nothing); review → pending_review;
@@ -99,7 +99,7 @@ def check_resident_text(author: User, text: str, *, typed_by_staff: bool = False
     text is not sent. Call outside any transaction: a network call must not hold row locks."""
     if typed_by_staff or not text.strip():
         return TextStatus.PUBLISHED
-    return check_text(user=author, content=text, scene=SCENE_COMMENT).status
+    return check_text(user=actor, content=text, scene=SCENE_COMMENT).status
 
 
 def schedule_text_recheck() -> None:

@@ -6,14 +6,14 @@ from residents.models import User
 from services.models import ServiceRequest
 
 
-def do_log_sensitive_view(*, viewer: User, request: ServiceRequest, screen: str) -> None:
-    """Record that staff or a provider saw this request's address / health notes in full."""
+def do_log_sensitive_view(*, actor: User, request: ServiceRequest, screen: str) -> None:
+    """Record that the actor (staff or a provider) saw this request's address / health notes in full."""
     from residents.models import SensitiveAccessLog
 
     subject_user_id = request.beneficiary.owner_id if request.beneficiary_id else request.requester_id
     SensitiveAccessLog.objects.bulk_create(
         SensitiveAccessLog(
-            viewer=viewer, subject_user_id=subject_user_id, subject_label=f"service_request:{request.pk}",
+            viewer=actor, subject_user_id=subject_user_id, subject_label=f"service_request:{request.pk}",
             field=field, screen=screen[:100],
         )
         for field, value in (("address", request.address), ("health_note", request.health_note))
