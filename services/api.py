@@ -36,7 +36,7 @@ from services.actions.plans import (
 )
 from services.actions.privacy import do_log_sensitive_view
 from services.actions.ratings import do_rate_service_request
-from services.actions.requests import do_create_service_request
+from services.actions.requests import CheckedServiceRequest, check_create_service_request, do_create_service_request
 from services.actions.text_review import do_review_service_text
 from services.actions.transitions import do_transition_service_request
 from services.models import ServiceItem, ServicePlan, ServiceRating, ServiceRequest, TextStatus
@@ -131,9 +131,18 @@ def _filtered(request, queryset):
     return filterset.qs
 
 
-def _no_text_to_check(request) -> bool:
-    note = request.data.get("note") if isinstance(request.data, dict) else None
-    return not (isinstance(note, str) and note.strip())
+def _check_create(view, request) -> CheckedServiceRequest:
+    """Validation and the content check of a typed note, before the create's transaction opens."""
+    data = _valid(ServiceRequestCreateIn, request.data)
+    return check_create_service_request(
+        actor=request.user,
+        item=_item(data["item"]),
+        beneficiary_id=data.get("beneficiary"),
+        scheduled_for=data.get("scheduled_for"),
+        note=data["note"],
+        extra=data["extra"],
+        health_note=data["health_note"],
+    )
 
 
 class ServiceRequestListCreateView(APIView):
@@ -158,20 +167,10 @@ class ServiceRequestListCreateView(APIView):
 
     @extend_schema(operation_id="service_requests_create", request=ServiceRequestCreateIn,
                    responses={201: ServiceRequestDetailOut}, parameters=[IDEMPOTENCY_HEADER], summary="一键申请服务")
-    # One commit instead of three, unless a typed note goes to WeChat's content check first: a
-    # network call must not hold the transaction (and the key's row lock) open.
-    @idempotent(single_transaction=_no_text_to_check)
-    def post(self, request):
-        data = _valid(ServiceRequestCreateIn, request.data)
-        service_request = do_create_service_request(
-            actor=request.user,
-            item=_item(data["item"]),
-            beneficiary_id=data.get("beneficiary"),
-            scheduled_for=data.get("scheduled_for"),
-            note=data["note"],
-            extra=data["extra"],
-            health_note=data["health_note"],
-        )
+    # One commit: the checks (and WeChat's check of a typed note) run first, outside it.
+    @idempotent(single_transaction=True, check=_check_create)
+    def post(self, request, checked: CheckedServiceRequest):
+        service_request = do_create_service_request(checked)
         # The actor just made it, so it is visible to them; the action's instance already carries
         # item/category, beneficiary and neighborhood (re-reading it cost two queries).
         return _detail_response(request, service_request, status=201)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from residents.models import Beneficiary, Region, Role, User
 from services.actions.deadlines import do_flag_overdue_requests
 from services.actions.ratings import do_rate_service_request
-from services.actions.requests import do_create_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
 from services.actions.transitions import do_transition_service_request
 from services.models import ProviderOrganization, ServiceItem, ServiceRating, ServiceRequest, TextStatus
 
@@ -63,7 +63,7 @@ def _requests(people: dict[str, User], org: ProviderOrganization) -> None:
     items = {i.code: i for i in ServiceItem.objects.all()}
 
     def new(code: str, extra: dict | None = None, **kwargs) -> ServiceRequest:
-        return do_create_service_request(actor=zhangsan, item=items[code], extra=extra or {}, **kwargs)
+        return do_create_service_request(check_create_service_request(actor=zhangsan, item=items[code], extra=extra or {}, **kwargs))
 
     def move(req: ServiceRequest, *steps: tuple[User, str, dict]) -> None:
         for actor, to, options in steps:

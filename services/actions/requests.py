@@ -4,6 +4,7 @@ transaction), then `do_create_service_request` writes in its own transaction."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -45,7 +46,16 @@ def _announce_created(req: ServiceRequest, item: ServiceItem) -> None:
     )
 
 
-def do_create_service_request(
+@dataclass(frozen=True)
+class CheckedServiceRequest:
+    """A one-tap request that passed every check (the content check of its note included),
+    not saved yet: what `check_create_service_request` hands to `do_create_service_request`."""
+
+    actor: User
+    request: ServiceRequest
+
+
+def check_create_service_request(
     *,
     actor: User,
     item: ServiceItem,
@@ -54,8 +64,9 @@ def do_create_service_request(
     note: str = "",
     extra: dict[str, Any] | None = None,
     health_note: str | None = None,
-) -> ServiceRequest:
-    """One tap: everything not given comes from the requester's membership and default elder."""
+) -> CheckedServiceRequest:
+    """One tap: everything not given comes from the requester's membership and default elder.
+    Validation and WeChat's check of a typed note; reads only, so call it outside any transaction."""
     subject = resolve_subject(actor, beneficiary_id)
     check_eligible(actor, item, subject)
     now = timezone.now()
@@ -65,34 +76,40 @@ def do_create_service_request(
         raise InvalidInput("scheduled_in_past", "预约时间不能早于现在", field="scheduled_for")
     accept_due_at, complete_due_at = due_times(item, now, scheduled_for)
     note_status = check_resident_text(actor, note, typed_by_staff=is_staff_for(actor, subject.neighborhood.pk))
+    request = ServiceRequest(
+        item=item,
+        requester=actor,
+        created_by=actor,
+        beneficiary=subject.beneficiary,
+        beneficiary_name=subject.beneficiary.name if subject.beneficiary else actor.display_name,
+        neighborhood=subject.neighborhood,
+        street_id=subject.neighborhood.parent_id,
+        filed_on_behalf=subject.filed_on_behalf,
+        address=subject.address,
+        health_note=subject.health_note if health_note is None else health_note,
+        note=note,
+        note_status=note_status,
+        extra=cleaned,
+        scheduled_for=scheduled_for,
+        accept_due_at=accept_due_at,
+        complete_due_at=complete_due_at,
+    )
+    return CheckedServiceRequest(actor=actor, request=request)
+
+
+def do_create_service_request(checked: CheckedServiceRequest) -> ServiceRequest:
+    """Write the checked request, its timeline row and the staff's notice in one transaction."""
+    req, actor = checked.request, checked.actor
     # No savepoint inside the caller's transaction (the one-tap view's): nothing here is caught
     # and retried, so a failure rolls back everything either way, and two round trips are saved.
     with transaction.atomic(savepoint=False):
-        req = ServiceRequest(
-            item=item,
-            requester=actor,
-            created_by=actor,
-            beneficiary=subject.beneficiary,
-            beneficiary_name=subject.beneficiary.name if subject.beneficiary else actor.display_name,
-            neighborhood=subject.neighborhood,
-            street_id=subject.neighborhood.parent_id,
-            filed_on_behalf=subject.filed_on_behalf,
-            address=subject.address,
-            health_note=subject.health_note if health_note is None else health_note,
-            note=note,
-            note_status=note_status,
-            extra=cleaned,
-            scheduled_for=scheduled_for,
-            accept_due_at=accept_due_at,
-            complete_due_at=complete_due_at,
-        )
         created = ServiceRequestEvent(
             kind=ServiceRequestEvent.Kind.CREATED, actor=actor, from_status="", to_status=req.status,
-            note="居委代为申请" if subject.filed_on_behalf else "",
+            note="居委代为申请" if req.filed_on_behalf else "",
         )
         insert_pair(req, created, "request")  # one statement on PostgreSQL
-        _announce_created(req, item)
-        if note_status == TextStatus.PENDING_CHECK:
+        _announce_created(req, req.item)
+        if req.note_status == TextStatus.PENDING_CHECK:
             schedule_text_recheck()
     return req
 

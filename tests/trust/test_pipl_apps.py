@@ -13,7 +13,7 @@ from deliberation.actions.supports import do_add_support, do_follow_topic
 from deliberation.actions.votes import do_cast_ballot, do_close_vote
 from deliberation.models import Ballot, BallotMark, Follow, Reply, Topic
 from residents.models import User
-from services.actions.requests import do_create_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
 from services.models import ServiceRequest
 from tests import factories as f
 from tests.community.conftest import make_image, make_post
@@ -52,8 +52,8 @@ def activity(people, neighborhood, wechat_standin):
     Report.objects.create(reporter=zhangsan, post=theirs, reason="spam", note="张三的举报说明")
     make_image(zhangsan)  # uploaded, never used
     meal = item("meal-delivery")
-    request = do_create_service_request(actor=zhangsan, item=meal, extra=MEAL, note="请敲门")
-    do_create_service_request(actor=lisi, item=meal, extra=MEAL)
+    request = do_create_service_request(check_create_service_request(actor=zhangsan, item=meal, extra=MEAL, note="请敲门"))
+    do_create_service_request(check_create_service_request(actor=lisi, item=meal, extra=MEAL))
     topic = topic_in(neighborhood, zhangsan, staff=staff, title="张三的议题")
     do_add_reply(topic_id=topic.pk, actor=lisi, body="李四的发言", stance="oppose")
     do_add_reply(topic_id=topic.pk, actor=zhangsan, body="张三的发言", stance="support")
