@@ -2,7 +2,7 @@
 
 Every rule comes from the services app: which requests are visible (access), which moves a
 user may make (access.allowed_transitions over the model's transition table), the move
-itself (actions.do_transition_service_request), queue order and deadlines (queries).
+itself (services.actions.transitions.do_transition_service_request), queue order and deadlines (queries).
 """
 
 from __future__ import annotations

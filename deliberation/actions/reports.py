@@ -2,7 +2,7 @@
 topic or reply (database constraints; a repeat is 409 `already_reported`); when the open reports
 reach the neighborhood's `report_hide_threshold` (default 3) the item is hidden until staff review
 it, and it waits in the staff's moderation queue. Staff `restore` or `remove` settles the open
-reports (deliberation.actions.do_moderate_topic / do_moderate_reply).
+reports (deliberation.actions.moderation: do_moderate_topic / do_moderate_reply).
 
 One rule of 议事 wins over the feed's: a topic already put to the vote is never hidden from under
 its voters, so reports on it only queue it for staff."""
