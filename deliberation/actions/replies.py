@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from core.content import SCENE_COMMENT, check_text
+from core.content import SCENE_COMMENT, TextCheck, check_text
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from deliberation.access import is_topic_staff, require_verified_home
 from deliberation.actions.common import (
@@ -19,9 +19,8 @@ from deliberation.models import Reply, Topic
 from residents.models import User
 
 
-def do_add_reply(*, topic_id: int, actor: User, body: str, stance: str = "", official: bool = False) -> Reply:
-    """A resident's reply (with a stance) or staff's official reply. The text is checked by WeChat
-    before the transaction; it is public (counted, announced, notified) only once it passed."""
+def check_add_reply(*, topic_id: int, actor: User, body: str, stance: str, official: bool) -> TextCheck:
+    """Before any transaction: who may reply, then WeChat's check of the text (risky → 400)."""
     topic = Topic.objects.filter(pk=topic_id).first()
     if topic is None:
         raise NotFound("topic_not_found", "议题不存在")
@@ -36,7 +35,14 @@ def do_add_reply(*, topic_id: int, actor: User, body: str, stance: str = "", off
     if topic.status not in Topic.REPLYABLE:
         raise Conflict("discussion_closed", "议题讨论已结束", current=topic.status)
     require_public(topic)
-    check = check_text(user=actor, content=body, scene=SCENE_COMMENT)
+    return check_text(user=actor, content=body, scene=SCENE_COMMENT)
+
+
+def do_add_reply(*, topic_id: int, actor: User, body: str, stance: str = "", official: bool = False) -> Reply:
+    """A resident's reply (with a stance) or staff's official reply. The checks
+    (check_add_reply) run before the transaction; the reply is public (counted, announced,
+    notified) only once its text passed."""
+    check = check_add_reply(topic_id=topic_id, actor=actor, body=body, stance=stance, official=official)
     with transaction.atomic():
         topic = lock_topic(topic_id)
         if topic.status not in Topic.REPLYABLE:

@@ -25,9 +25,9 @@ from services.actions.follow_up import open_follow_up
 from services.models import SatisfactionDaily, ServiceRating, ServiceRequest, ServiceRequestEvent, TextStatus
 
 
-def do_rate_service_request(request_id: int, *, actor: User, score: int, comment: str = "") -> ServiceRating:
-    """The requester's word closes a completed request for good. The comment goes through
-    msgSecCheck first (risky → 400 and no rating); the checks are repeated under the lock."""
+def check_rate_service_request(request_id: int, *, actor: User, comment: str) -> str:
+    """Before any transaction: the cheap refusals, then msgSecCheck of the comment (risky → 400
+    and no rating). Returns the comment's TextStatus."""
     seen = ServiceRequest.objects.select_related("beneficiary").filter(pk=request_id).first()
     if seen is None:
         raise NotFound("service_request_not_found", "服务工单不存在")
@@ -35,7 +35,13 @@ def do_rate_service_request(request_id: int, *, actor: User, score: int, comment
     if not is_family_of(actor, seen):
         raise Forbidden("transition_not_allowed", "只有申请人可以评价")
     _check_ratable(seen)
-    comment_status = check_resident_text(actor, comment)
+    return check_resident_text(actor, comment)
+
+
+def do_rate_service_request(request_id: int, *, actor: User, score: int, comment: str = "") -> ServiceRating:
+    """The requester's word closes a completed request for good. The checks
+    (check_rate_service_request) run first and are repeated under the lock."""
+    comment_status = check_rate_service_request(request_id, actor=actor, comment=comment)
     with transaction.atomic():
         req = lock_request(request_id)
         if not is_family_of(actor, req):
