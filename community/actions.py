@@ -5,7 +5,6 @@ status the row is born with, and nothing is public until a check said pass."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -38,10 +37,11 @@ from community.models import (
     section_keys,
     shanghai_day,
 )
-from core.content import SCENE_COMMENT, SCENE_FORUM, TextCheck, check_text, recheck_text, schedule_recheck
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
-from core.images import validate_image_ids
-from core.models import Image
+from images.models import Image
+from images.pipeline import validate_image_ids
+from moderation import recheck
+from moderation.content import SCENE_COMMENT, SCENE_FORUM, TextCheck, check_text
 from notifications.actions import do_notify
 from notifications.realtime import publish_on_commit
 from residents.access import is_staff_for, profile
@@ -50,13 +50,11 @@ from residents.models import Membership, Region, Role, User
 logger = logging.getLogger(__name__)
 
 
-# ---- content security (core.content: msgSecCheck v2; the verdict strings are ContentStatus values) ----
+# ---- content security (moderation.content: msgSecCheck v2; the verdict strings are ContentStatus values) ----
 
 
 def _schedule_recheck() -> None:
-    from community.tasks import recheck_pending_content
-
-    schedule_recheck(recheck_pending_content, delay_setting="COMMUNITY_RECHECK_DELAY_SECONDS")
+    recheck.schedule(delay_setting="COMMUNITY_RECHECK_DELAY_SECONDS")
 
 
 # ---- events ----------------------------------------------------------------------------
@@ -187,7 +185,7 @@ def do_create_post(
         else:
             raise Conflict("post_create_busy", "发帖过于集中，请稍后重试")
         PostImage.objects.bulk_create(
-            [PostImage(post=post, image_id=image_id, position=i) for i, image_id in enumerate(image_ids)]
+            PostImage.rows(image_ids, post=post)
         )
         if post.status == ContentStatus.PUBLISHED:
             _publish(post, "post.created")
@@ -227,7 +225,7 @@ def do_edit_post(
         if image_ids is not None:
             PostImage.objects.filter(post=post).delete()
             PostImage.objects.bulk_create(
-                [PostImage(post=post, image_id=image_id, position=i) for i, image_id in enumerate(image_ids)]
+                PostImage.rows(image_ids, post=post)
             )
         post.save(update_fields=["title", "body", "edited_at", "status", "content_trace_id"])
         if post.status == ContentStatus.PUBLISHED:
@@ -542,13 +540,14 @@ def do_unmute_user(*, neighborhood: Region, actor: User, user_id: int, reason: s
 # ---- background: re-check text WeChat could not see, drop rejected images ----------------
 
 
-def _apply_late_verdict(item: Post | Comment, check: TextCheck | None) -> None:
-    """Under a lock, move an item still pending_check to what the late verdict says (None = risky)."""
+def apply_late_verdict(item: Post | Comment, check: TextCheck | None) -> str:
+    """Under a lock, move an item still pending_check to what the late verdict says (None = risky).
+    The feed's `apply` for the re-check sweep (moderation.recheck, registered in community.apps)."""
     model = type(item)
     with transaction.atomic():
         locked = model.objects.select_for_update().get(pk=item.pk)
         if locked.status != ContentStatus.PENDING_CHECK:
-            return  # deleted, or moderated meanwhile
+            return "skipped"  # deleted, or moderated meanwhile
         post = locked if isinstance(locked, Post) else Post.objects.get(pk=locked.post_id)
         if check is None:
             snapshot = _snapshot_post(locked) if isinstance(locked, Post) else _snapshot_comment(locked)
@@ -556,35 +555,22 @@ def _apply_late_verdict(item: Post | Comment, check: TextCheck | None) -> None:
             locked.save(update_fields=["status"])
             _log(region_id=post.region_id, actor=None, action=ModerationLog.Action.CONTENT_CHECK, reason="内容安全检测未通过",
                  post=post, comment=locked if isinstance(locked, Comment) else None, snapshot=snapshot)
-            return
+            return "removed"
         locked.status, locked.content_trace_id = check.status, check.trace_id
         locked.save(update_fields=["status", "content_trace_id"])
-        if check.status == ContentStatus.PUBLISHED:
-            if isinstance(locked, Post):
-                _publish(locked, "post.created")
-            else:
-                _comment_became_public(locked, post)
+        if check.status != ContentStatus.PUBLISHED:
+            return "review"
+        if isinstance(locked, Post):
+            _publish(locked, "post.created")
+        else:
+            _comment_became_public(locked, post)
+        return "published"
 
 
 def recheck_pending(*, limit: int = 100) -> dict[str, int]:
-    """Run the content check again for posts and comments saved while WeChat was unreachable."""
-    done = {"published": 0, "review": 0, "removed": 0, "still_pending": 0}
-    items: Iterable[Post | Comment] = [
-        *Post.objects.filter(status=ContentStatus.PENDING_CHECK).select_related("author").order_by("created_at")[:limit],
-        *Comment.objects.filter(status=ContentStatus.PENDING_CHECK).select_related("author").order_by("created_at")[:limit],
-    ]
-    for item in items:
-        content = item.body
-        title = item.title if isinstance(item, Post) else None
-        scene = SCENE_FORUM if isinstance(item, Post) else SCENE_COMMENT
-        check = recheck_text(user=item.author, content=content, title=title, scene=scene)
-        if check is not None and check.status == ContentStatus.PENDING_CHECK:
-            done["still_pending"] += 1
-            continue
-        _apply_late_verdict(item, check)
-        key = "removed" if check is None else ("published" if check.status == ContentStatus.PUBLISHED else "review")
-        done[key] += 1
-    return done
+    """Run the content check again for posts and comments saved while WeChat was unreachable
+    (the shared sweep, limited to the feed's kinds)."""
+    return recheck.recheck_pending(names=("community.post", "community.comment"), limit=limit)
 
 
 def on_image_checked(sender: Any, image: Image, **kwargs: Any) -> None:

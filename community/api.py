@@ -12,10 +12,10 @@ from community.access import access_comment, access_post, can_moderate_post
 from community.models import GONE_STATUSES, ContentStatus, ModerationLog, sections
 from core.errors import Forbidden, InvalidInput, NotFound
 from core.idempotency import idempotent
-from core.images import do_upload_image
 from core.pagination import page_response, parse_limit
 from core.parsers import SafeMultiPartParser
 from core.throttling import CommentThrottle, PostThrottle, ReportThrottle, UploadThrottle
+from images.pipeline import do_upload_image
 from residents.access import access_neighborhood, can_moderate
 
 CURSOR_PARAMS = [

@@ -31,10 +31,10 @@ from rest_framework.fields import DateTimeField
 from community.models import ContentStatus, Like, Post, PostImage, sections
 from community.queries import BADGE_LABELS, FEED_ORDERING
 from core.errors import InvalidInput, NotFound
-from core.images import absolute_url
 from core.memo import ProcessMemo
-from core.models import Image
 from core.pagination import decode_cursor, encode_cursor
+from images.models import Image
+from images.pipeline import absolute_url
 from residents.access import can_read_neighborhood
 from residents.models import Region, Role, User, display_name
 

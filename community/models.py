@@ -10,6 +10,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from images.models import ImageLink
+from moderation import models as moderation
+from moderation.models import Moderated, author_may_delete
 from residents.models import Region
 
 # Sections of the feed, per deployment (override COMMUNITY_SECTIONS in settings).
@@ -72,27 +75,9 @@ class ContentStatus(models.TextChoices):
     DELETED = "deleted", "已删除（作者）"
 
 
-# Which status may follow which; actions check this under a row lock.
-CONTENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    ContentStatus.PENDING_CHECK: frozenset(
-        {ContentStatus.PUBLISHED, ContentStatus.PENDING_REVIEW, ContentStatus.REMOVED, ContentStatus.DELETED}
-    ),
-    ContentStatus.PENDING_REVIEW: frozenset(
-        {ContentStatus.PUBLISHED, ContentStatus.HIDDEN, ContentStatus.REMOVED, ContentStatus.DELETED}
-    ),
-    ContentStatus.PUBLISHED: frozenset(
-        {
-            ContentStatus.HIDDEN,
-            ContentStatus.REMOVED,
-            ContentStatus.DELETED,
-            ContentStatus.PENDING_REVIEW,  # an edit WeChat wants reviewed
-            ContentStatus.PENDING_CHECK,  # an edit while WeChat is unreachable
-        }
-    ),
-    ContentStatus.HIDDEN: frozenset({ContentStatus.PUBLISHED, ContentStatus.REMOVED, ContentStatus.DELETED}),
-    ContentStatus.REMOVED: frozenset(),
-    ContentStatus.DELETED: frozenset(),
-}
+# Which status may follow which (moderation's lifecycle, plus the author's delete); actions check
+# this under a row lock.
+CONTENT_TRANSITIONS: dict[str, frozenset[str]] = author_may_delete(moderation.CONTENT_TRANSITIONS)
 
 GONE_STATUSES = (ContentStatus.REMOVED, ContentStatus.DELETED)
 
@@ -112,10 +97,12 @@ def shanghai_day(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
-class Post(models.Model):
+class Post(Moderated):
     """A post in one 居委/村, or an announcement broadcast to a whole street or district (one row)."""
 
     Status = ContentStatus
+    MODERATION_STATUS_FIELD = "status"
+    MODERATION_TRANSITIONS = CONTENT_TRANSITIONS
 
     class Scope(models.TextChoices):
         NEIGHBORHOOD = "neighborhood", "本居委/村"
@@ -130,7 +117,6 @@ class Post(models.Model):
     title = models.CharField("标题", max_length=60)
     body = models.TextField("正文", max_length=2000)
     status = models.CharField("状态", max_length=16, choices=ContentStatus.choices, default=ContentStatus.PENDING_CHECK)
-    hidden_by_reports = models.BooleanField("因举报隐藏", default=False)
     is_pinned = models.BooleanField("置顶", default=False)
     comments_closed = models.BooleanField("关闭评论", default=False)
     like_count = models.PositiveIntegerField("点赞数", default=0)
@@ -146,10 +132,9 @@ class Post(models.Model):
     answer_due_at = models.DateTimeField("应回应时限", null=True, blank=True)
     # Set once, by the sweep that tells the street a post went unanswered past its deadline.
     answer_escalated_at = models.DateTimeField("超时上报街道", null=True, blank=True)
-    content_trace_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField("发布时间", default=timezone.now)
     edited_at = models.DateTimeField("编辑时间", null=True, blank=True)
-    images = models.ManyToManyField("core.Image", through="PostImage", related_name="posts")
+    images = models.ManyToManyField("images.Image", through="PostImage", related_name="posts")
     # The daily cap as data: the n-th post of an author on a Shanghai day has seq n, and
     # (author, day, seq) is unique, so two racing creates cannot both take the last slot.
     author_day = models.DateField("发帖日", editable=False)
@@ -197,7 +182,7 @@ class Post(models.Model):
         super().save(*args, **kwargs)
 
     def can_move_to(self, status: str) -> bool:
-        return status in CONTENT_TRANSITIONS[self.status]
+        return self.can_moderate_to(status)
 
     def is_answer_overdue_at(self, now: datetime) -> bool:
         """The answer came after the deadline, or has not come and the deadline passed."""
@@ -224,15 +209,12 @@ class Post(models.Model):
         )
 
 
-class PostImage(models.Model):
+class PostImage(ImageLink):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="post_images")
-    image = models.ForeignKey("core.Image", on_delete=models.CASCADE, related_name="post_links")
-    position = models.PositiveSmallIntegerField(default=0)
 
-    class Meta:
+    class Meta(ImageLink.Meta):
         verbose_name = "帖子图片"
         verbose_name_plural = "帖子图片"
-        ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["post", "image"], name="post_image_once")]
 
 
@@ -251,19 +233,19 @@ class PostRevision(models.Model):
         verbose_name_plural = "帖子修改记录"
 
 
-class Comment(models.Model):
+class Comment(Moderated):
     """A comment on a post, or a reply to a top-level comment (one level only)."""
 
     Status = ContentStatus
+    MODERATION_STATUS_FIELD = "status"
+    MODERATION_TRANSITIONS = CONTENT_TRANSITIONS
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments")
     body = models.TextField("内容", max_length=500)
     status = models.CharField("状态", max_length=16, choices=ContentStatus.choices, default=ContentStatus.PENDING_CHECK)
-    hidden_by_reports = models.BooleanField("因举报隐藏", default=False)
     is_official = models.BooleanField("官方回复", default=False)
-    content_trace_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField("时间", default=timezone.now)
 
     class Meta:
@@ -272,7 +254,7 @@ class Comment(models.Model):
         indexes = [models.Index(fields=["post", "status", "created_at", "id"], name="comment_thread")]
 
     def can_move_to(self, status: str) -> bool:
-        return status in CONTENT_TRANSITIONS[self.status]
+        return self.can_moderate_to(status)
 
 
 class Like(models.Model):

@@ -12,8 +12,8 @@ uploaded images that no post uses, and mutes about them.
 from __future__ import annotations
 
 from community.models import Comment, Like, Mute, Post, PostRevision, Report
-from core.models import Image
 from core.pipl import model_rows, register_eraser, register_exporter
+from images.models import Image
 
 
 def export(user) -> dict:

@@ -21,7 +21,6 @@ from django.utils import timezone
 from community.access import moderated_neighborhood_ids
 from community.models import GONE_STATUSES, Comment, ContentStatus, Like, Mute, Post, PostImage, Report
 from core.errors import Forbidden, NotFound
-from core.models import Image
 from core.pagination import Page, paginate_keyset
 from residents.access import profile, require_staff
 from residents.models import Region, Role, User
@@ -56,7 +55,7 @@ def badges_of(user: User) -> list[dict]:
 def with_post_details(queryset: QuerySet[Post], viewer: User) -> QuerySet[Post]:
     """Author + badges, the images the viewer may see, and liked_by_me: four queries for any page."""
     images = (
-        PostImage.objects.filter(Q(image__status=Image.Status.PASSED) | Q(image__owner_id=viewer.pk))
+        PostImage.objects.visible_to(viewer)
         .select_related("image")
         .order_by("position", "id")
     )

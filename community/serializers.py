@@ -9,7 +9,7 @@ from rest_framework import serializers
 from community.actions import COMMENT_ACTIONS, POST_ACTIONS
 from community.models import AnswererRole, Report, sections
 from community.queries import badges_of
-from core.images import absolute_url
+from images.pipeline import absolute_url
 
 # ---- input -----------------------------------------------------------------------------
 

@@ -1,17 +1,11 @@
-"""Background work of the feed (run by `manage.py db_worker`; schedule the sweeps every minute)."""
+"""Background work of the feed (run by `manage.py db_worker`). The late content check of posts
+and comments is moderation's shared sweep (moderation/recheck.py, registered in community.apps)."""
 
 from __future__ import annotations
 
 from django.tasks import task
 
-from community import actions
 from community.answers import do_escalate_unanswered_posts
-
-
-@task(queue_name="wechat")
-def recheck_pending_content() -> dict[str, int]:
-    """Content-check posts and comments saved while WeChat was unreachable; never public before."""
-    return actions.recheck_pending()
 
 
 @task()

@@ -187,6 +187,8 @@ INSTALLED_APPS = [
     "core",
     "django_tasks_db",
     "wechat",
+    "images",
+    "moderation",
     "residents",
     "notifications",
     "community",
@@ -282,7 +284,7 @@ LOGIN_URL = "/console/login/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 MAX_IMAGE_UPLOAD_BYTES = env.int("MAX_IMAGE_UPLOAD_BYTES", default=10 * 1024 * 1024)
-# Pixel caps read from the header before decoding (core/images.py): JPEG decodes at reduced
+# Pixel caps read from the header before decoding (images/pipeline.py): JPEG decodes at reduced
 # scale, PNG/WEBP at full size, hence two.
 MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=50_000_000)
 MAX_LOSSLESS_IMAGE_PIXELS = env.int("MAX_LOSSLESS_IMAGE_PIXELS", default=16_000_000)

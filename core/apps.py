@@ -9,11 +9,7 @@ class CoreConfig(AppConfig):
         import core.schema  # noqa: F401  (registers the OpenAPI auth extension)
         from core import pipl
         from core.idempotency import erase_user_records, export_user_records
-        from core.images import on_wechat_push
-        from wechat.signals import push_received
 
-        # Image verdicts belong to the shared image pipeline, whichever app attached the image.
-        push_received.connect(on_wechat_push, dispatch_uid="core.images.media_check")
         # Each app's pipl.py registers its export, erase and retention steps (core/pipl.py).
         pipl.autodiscover()
         # Stored responses of creates can hold the person's phone, address, health note.
@@ -22,7 +18,6 @@ class CoreConfig(AppConfig):
 
         from core.scheduler import register_periodic
 
-        register_periodic("core.tasks.check_pending_images", 60)
         # At night, when no one is working (Asia/Shanghai).
         register_periodic("core.tasks.purge_expired_sensitive_data", cron="0 3 * * *")
         # Replay records expire after 24 hours (core.idempotency); the purge deletes them.

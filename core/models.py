@@ -30,53 +30,6 @@ class IdempotencyRecord(models.Model):
         indexes = [models.Index(fields=["created_at"])]
 
 
-class ImageQuerySet(models.QuerySet):
-    def visible_to(self, user) -> ImageQuerySet:
-        """Images a user may see: those that passed WeChat's check, and their own."""
-        return self.filter(models.Q(status=Image.Status.PASSED) | models.Q(owner_id=getattr(user, "pk", None)))
-
-
-class Image(models.Model):
-    """An uploaded picture, re-encoded without metadata. Shared by the feed, service requests
-    and deliberation: they attach images by id. Hidden from everyone but its owner until
-    WeChat's media check (mediaCheckAsync) says pass."""
-
-    class Status(models.TextChoices):
-        PENDING_CHECK = "pending_check", "待送审"  # not yet accepted by WeChat (unreachable); the sweep retries
-        CHECKING = "checking", "审核中"  # WeChat has it (trace_id); the verdict comes as a push
-        PASSED = "passed", "已通过"
-        REVIEW = "review", "待人工复核"  # WeChat suggests review: stays hidden until a person decides
-        REJECTED = "rejected", "未通过"
-
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传者", on_delete=models.CASCADE, related_name="images")
-    file = models.FileField("原图", max_length=200)
-    thumbnail = models.FileField("缩略图", max_length=200)
-    format = models.CharField("格式", max_length=8)
-    width = models.PositiveIntegerField("宽")
-    height = models.PositiveIntegerField("高")
-    size_bytes = models.PositiveIntegerField("大小(字节)")
-    status = models.CharField("审核状态", max_length=16, choices=Status.choices, default=Status.PENDING_CHECK)
-    trace_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    check_attempts = models.PositiveSmallIntegerField("送审次数", default=0)
-    label = models.PositiveIntegerField("审核标签", null=True, blank=True)
-    checked_at = models.DateTimeField("审核时间", null=True, blank=True)
-    created_at = models.DateTimeField("上传时间", auto_now_add=True)
-
-    objects = ImageQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = "图片"
-        verbose_name_plural = "图片"
-        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["owner", "-created_at"])]
-
-    def __str__(self) -> str:
-        return f"图片#{self.pk}（{self.get_status_display()}）"
-
-    @property
-    def is_public(self) -> bool:
-        return self.status == self.Status.PASSED
-
-
 class PeriodicJobState(models.Model):
     """One row per periodic job (core.scheduler): when it is next due, cluster-wide.
 

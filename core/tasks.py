@@ -1,17 +1,11 @@
-"""Background work of the shared pipeline (run by `manage.py db_worker`)."""
+"""Background work of the infrastructure (run by `manage.py db_worker`)."""
 
 from __future__ import annotations
 
 from django.tasks import task
 
-from core import idempotency, images
+from core import idempotency
 from core.retention import purge_expired
-
-
-@task(queue_name="wechat")
-def check_pending_images() -> int:
-    """Retry mediaCheckAsync for images WeChat has not accepted yet (unreachable, or -1008)."""
-    return images.check_pending_images()
 
 
 @task()

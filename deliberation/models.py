@@ -18,6 +18,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from images.models import ImageLink
+from moderation import models as moderation
+from moderation.models import Moderated
 from residents.models import Region
 
 
@@ -39,7 +42,7 @@ def edit_window() -> timedelta:
 class ContentStatus(models.TextChoices):
     """Whether residents may read a topic's or reply's text (apart from its stage).
 
-    The first three are the verdict strings of core.content.check_text: nothing is public
+    The first three are the verdict strings of moderation.content.check_text: nothing is public
     until WeChat's msgSecCheck said pass or staff approved it."""
 
     PENDING_CHECK = "pending_check", "待审核（内容安全未检）"  # WeChat unreachable; the task re-checks
@@ -49,25 +52,12 @@ class ContentStatus(models.TextChoices):
     REMOVED = "removed", "已删除（管理）"  # by staff, or a late risky verdict
 
 
-CONTENT_TRANSITIONS: dict[str, frozenset[str]] = {
-    ContentStatus.PENDING_CHECK: frozenset(
-        {ContentStatus.PUBLISHED, ContentStatus.PENDING_REVIEW, ContentStatus.REMOVED}
-    ),
-    ContentStatus.PENDING_REVIEW: frozenset({ContentStatus.PUBLISHED, ContentStatus.HIDDEN, ContentStatus.REMOVED}),
-    ContentStatus.PUBLISHED: frozenset(
-        {
-            ContentStatus.HIDDEN,
-            ContentStatus.REMOVED,
-            ContentStatus.PENDING_REVIEW,  # an edit WeChat wants reviewed
-            ContentStatus.PENDING_CHECK,  # an edit while WeChat is unreachable
-        }
-    ),
-    ContentStatus.HIDDEN: frozenset({ContentStatus.PUBLISHED, ContentStatus.REMOVED}),
-    ContentStatus.REMOVED: frozenset(),
-}
+# Which content status may follow which: moderation's lifecycle as is (staff act on text;
+# authors do not delete theirs).
+CONTENT_TRANSITIONS = moderation.CONTENT_TRANSITIONS
 
 
-class Topic(models.Model):
+class Topic(Moderated):
     class Category(models.TextChoices):
         PROPERTY = "property", "物业管理"
         OWNERS_COMMITTEE = "owners_committee", "业委会"
@@ -143,8 +133,6 @@ class Topic(models.Model):
     content_status = models.CharField(
         "内容状态", max_length=16, choices=ContentStatus.choices, default=ContentStatus.PENDING_CHECK
     )
-    content_trace_id = models.CharField(max_length=64, blank=True)
-    hidden_by_reports = models.BooleanField("因举报隐藏", default=False)
     edited_at = models.DateTimeField("编辑时间", null=True, blank=True)
     outcome = models.CharField("表决结果", max_length=16, choices=Outcome.choices, blank=True)
     merged_into = models.ForeignKey(
@@ -172,7 +160,7 @@ class Topic(models.Model):
 
     @property
     def is_public(self) -> bool:
-        return self.content_status == ContentStatus.PUBLISHED
+        return self.is_published
 
     def can_edit(self, user) -> bool:
         """The author, while the topic still collects supports, within the edit window, and not hidden."""
@@ -229,17 +217,14 @@ MAX_TOPIC_IMAGES = 9
 MAX_MILESTONE_PHOTOS = 9
 
 
-class TopicImage(models.Model):
-    """A picture attached by the topic's author (core.Image: shown to others only once WeChat passed it)."""
+class TopicImage(ImageLink):
+    """A picture attached by the topic's author (images.Image: shown to others only once WeChat passed it)."""
 
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="topic_images")
-    image = models.ForeignKey("core.Image", on_delete=models.CASCADE, related_name="topic_links")
-    position = models.PositiveSmallIntegerField(default=0)
 
-    class Meta:
+    class Meta(ImageLink.Meta):
         verbose_name = "议题图片"
         verbose_name_plural = "议题图片"
-        ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["topic", "image"], name="topic_image_once")]
 
 
@@ -286,7 +271,7 @@ class Follow(models.Model):
         constraints = [models.UniqueConstraint(fields=["topic", "user"], name="follow_one_per_user")]
 
 
-class Reply(models.Model):
+class Reply(Moderated):
     class Stance(models.TextChoices):
         SUPPORT = "support", "赞成"
         OPPOSE = "oppose", "反对"
@@ -300,8 +285,6 @@ class Reply(models.Model):
     content_status = models.CharField(
         "内容状态", max_length=16, choices=ContentStatus.choices, default=ContentStatus.PENDING_CHECK
     )
-    content_trace_id = models.CharField(max_length=64, blank=True)
-    hidden_by_reports = models.BooleanField("因举报隐藏", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -310,7 +293,7 @@ class Reply(models.Model):
         indexes = [models.Index(fields=["topic", "created_at", "id"])]
 
     def can_move_to(self, status: str) -> bool:
-        return status in CONTENT_TRANSITIONS[self.content_status]
+        return self.can_moderate_to(status)
 
 
 class Vote(models.Model):
@@ -448,17 +431,14 @@ class Milestone(models.Model):
         constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="milestone_progress_max_100")]
 
 
-class MilestonePhoto(models.Model):
+class MilestonePhoto(ImageLink):
     """A site photo of a milestone, uploaded by staff."""
 
     milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="milestone_photos")
-    image = models.ForeignKey("core.Image", on_delete=models.CASCADE, related_name="milestone_links")
-    position = models.PositiveSmallIntegerField(default=0)
 
-    class Meta:
+    class Meta(ImageLink.Meta):
         verbose_name = "节点照片"
         verbose_name_plural = "节点照片"
-        ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["milestone", "image"], name="milestone_photo_once")]
 
 

@@ -17,7 +17,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from core.errors import Forbidden, NotFound
-from core.models import Image
 from core.pagination import Page, paginate_keyset
 from deliberation.models import (
     Ballot,
@@ -55,9 +54,9 @@ def _count(model, **filters) -> Subquery:
 
 
 def visible_images(model, user: User, to_attr: str, lookup: str) -> Prefetch:
-    """One query for the pictures of a whole page: only those `Image.objects.visible_to(user)` allows
+    """One query for the pictures of a whole page: only those `ImageLink.objects.visible_to(user)` allows
     (passed WeChat's check, or the viewer's own)."""
-    links = model.objects.filter(image__in=Image.objects.visible_to(user)).select_related("image").order_by("position")
+    links = model.objects.visible_to(user).select_related("image").order_by("position")
     return Prefetch(lookup, queryset=links, to_attr=to_attr)
 
 

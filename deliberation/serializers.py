@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from core.images import absolute_url
 from deliberation.actions.moderation import MODERATION_ACTIONS
 from deliberation.models import ContentStatus, Milestone, Reply, Topic, TopicReport, Vote
+from images.pipeline import absolute_url
 
 # --- inputs ----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Closing votes at their deadline, and re-checking text WeChat could not see.
+"""Closing votes at their deadline. (Re-checking text WeChat could not see is moderation's
+shared sweep, moderation/recheck.py, registered in deliberation.apps.)
 
 `close_due_votes` closes every vote whose closes_at has passed. Run it from cron or a
 scheduler (`manage.py close_due_votes`), or enqueue it; it is safe to run twice at
@@ -12,7 +13,6 @@ import logging
 from django.tasks import task
 
 from core.errors import Conflict
-from deliberation.actions.content_checks import recheck_pending
 from deliberation.actions.votes import do_close_vote, due_vote_topic_ids
 
 logger = logging.getLogger(__name__)
@@ -30,9 +30,3 @@ def close_due_votes() -> list[int]:
     if closed:
         logger.info("closed %d due votes: %s", len(closed), closed)
     return closed
-
-
-@task(queue_name="wechat")
-def recheck_pending_content() -> dict[str, int]:
-    """Content-check topics and replies saved while WeChat was unreachable (schedule every minute)."""
-    return recheck_pending()

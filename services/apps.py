@@ -8,9 +8,24 @@ class ServicesConfig(AppConfig):
     def ready(self) -> None:
         from core.scheduler import register_periodic
 
-        # The sweep that catches notes/comments whose on-commit re-check was lost or failed again.
-        register_periodic("services.tasks.recheck_pending_text", 60)
         register_periodic("services.tasks.flag_overdue_requests", 60)
+
+        from moderation import recheck
+        from moderation.content import SCENE_COMMENT
+        from services.models import ServiceRating, ServiceRequest
+
+        # Notes and rating comments saved while WeChat was unreachable: moderation's sweep asks
+        # again; the row holds only the verdict, so a conditional UPDATE applies it.
+        recheck.register("services.note", recheck.Recheckable(
+            model=ServiceRequest, status_field="note_status", select_related=("requester",), order_by=("id",),
+            apply=recheck.conditional_update(ServiceRequest, "note_status"),
+            text=lambda req: {"user": req.requester, "content": req.note, "scene": SCENE_COMMENT},
+        ))
+        recheck.register("services.rating_comment", recheck.Recheckable(
+            model=ServiceRating, status_field="comment_status", select_related=("rater",), order_by=("id",),
+            apply=recheck.conditional_update(ServiceRating, "comment_status"),
+            text=lambda rating: {"user": rating.rater, "content": rating.comment, "scene": SCENE_COMMENT},
+        ))
 
         from services.models import ProviderOrganization, ServiceCategory, ServiceItem
         from services.queries import CATALOG

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.crypto import EncryptedTextField
+from images.models import ImageLink
 
 
 class ServiceCategory(models.Model):
@@ -139,13 +140,13 @@ class ServicePlan(models.Model):
 
 class TextStatus(models.TextChoices):
     """Where a resident's free text (request note, rating comment) stands with WeChat's
-    msgSecCheck. The values are core.content's verdict strings, so a verdict is stored as is.
+    msgSecCheck. The values are moderation.content's verdict strings, so a verdict is stored as is.
     Until it is `published` the text is shown only to its author's side (requester, the elder's
     registered family) and to the region's staff, who review it; providers see it blanked."""
 
     PUBLISHED = "published", "已通过"  # pass, or typed by staff, or approved by staff
     PENDING_REVIEW = "pending_review", "待人工审核"  # WeChat suggested review: staff decide
-    PENDING_CHECK = "pending_check", "待送审"  # WeChat was unreachable: services.tasks.recheck_pending_text asks again
+    PENDING_CHECK = "pending_check", "待送审"  # WeChat was unreachable: moderation's re-check sweep asks again
     REMOVED = "removed", "已隐藏"  # staff hid it, or the late check said risky
 
     @classmethod
@@ -346,8 +347,8 @@ class ServiceRating(models.Model):
         ]
 
 
-class ServiceRequestPhoto(models.Model):
-    """A picture the provider attached when completing a request (a `core.Image` they uploaded).
+class ServiceRequestPhoto(ImageLink):
+    """A picture the provider attached when completing a request (a `images.Image` they uploaded).
 
     Linked to the completion event, so a request completed twice (reopened in between) keeps
     each round's pictures on its own timeline line. Who sees a picture is the image's rule
@@ -356,8 +357,6 @@ class ServiceRequestPhoto(models.Model):
 
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="photos")
     event = models.ForeignKey(ServiceRequestEvent, on_delete=models.CASCADE, related_name="photos")
-    image = models.ForeignKey("core.Image", verbose_name="图片", on_delete=models.CASCADE, related_name="service_request_links")
-    position = models.PositiveSmallIntegerField("顺序", default=0)
 
     MAX_PER_COMPLETION = 9
 

@@ -21,7 +21,6 @@ from django.db.models import (
 from django.utils import timezone
 
 from core.memo import ProcessMemo
-from core.models import Image
 from services.models import (
     SatisfactionDaily,
     ServiceCategory,
@@ -79,7 +78,7 @@ def with_deadlines(queryset: QuerySet[ServiceRequest], now: dt.datetime | None =
 def visible_photos(viewer: Any) -> Prefetch:
     """Completion photos the viewer may see (the image's own rule), as `.visible_photos`: one
     query for a whole page of requests or events."""
-    photos = ServiceRequestPhoto.objects.filter(image__in=Image.objects.visible_to(viewer)).select_related("image")
+    photos = ServiceRequestPhoto.objects.visible_to(viewer).select_related("image")
     return Prefetch("photos", queryset=photos, to_attr="visible_photos")
 
 

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.crypto import mask_text
-from core.images import absolute_url
+from images.pipeline import absolute_url
 from services.access import sees_unchecked_text
 from services.extra import field_default, to_confirm
 from services.models import ServiceItem, ServicePlan, ServiceRequest, TextStatus

@@ -1,21 +1,14 @@
-"""Background work: the deadline sweep and the late content check. Both are periodic jobs of
-`manage.py run_scheduler` (core.scheduler; the re-check registers itself in services.apps)."""
+"""Background work: the deadline sweep, a periodic job of `manage.py run_scheduler` (core.scheduler,
+registered in services.apps). The late content check of notes and rating comments is moderation's
+shared sweep (moderation/recheck.py; services.apps registers what it re-checks)."""
 
 from __future__ import annotations
 
 from django.tasks import task
 
 from services.actions.deadlines import do_flag_overdue_requests
-from services.actions.text_review import do_recheck_pending_text
 
 
 @task()
 def flag_overdue_requests() -> int:
     return do_flag_overdue_requests()
-
-
-@task()
-def recheck_pending_text() -> dict[str, int]:
-    """Notes and rating comments saved while WeChat was unreachable (scheduled every minute
-    by services.apps; also enqueued shortly after such a save)."""
-    return do_recheck_pending_text()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.content import schedule_recheck
 from core.errors import Conflict, Forbidden, NotFound
 from deliberation.access import is_topic_staff
 from deliberation.models import Ballot, ContentStatus, Follow, Reply, Support, Topic, TopicContentLog, TopicImage
+from moderation.content import schedule_recheck
 from notifications.actions import do_notify
 from notifications.realtime import publish_on_commit
 from residents.models import User
@@ -42,7 +42,7 @@ def require_public(topic: Topic) -> None:
 
 
 def schedule_recheck_content() -> None:
-    from deliberation.tasks import recheck_pending_content
+    from moderation.tasks import recheck_pending_content
 
     schedule_recheck(recheck_pending_content, delay_setting="DELIBERATION_RECHECK_DELAY_SECONDS")
 

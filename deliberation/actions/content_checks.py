@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from core.content import SCENE_COMMENT, SCENE_FORUM, TextCheck, recheck_text
 from deliberation.actions.common import C, lock_topic, log_content, publish_topic, snapshot_reply, snapshot_topic
 from deliberation.actions.moves import maybe_open_discussion
 from deliberation.actions.replies import reply_became_public
 from deliberation.models import Reply, Topic, TopicContentLog
+from moderation import recheck
+from moderation.content import TextCheck
 
 
-def _apply_late_verdict(item: Topic | Reply, check: TextCheck | None) -> str:
+def apply_late_verdict(item: Topic | Reply, check: TextCheck | None) -> str:
     """Under the topic lock, move an item still pending_check to what the verdict says (None = risky)."""
     topic_id = item.pk if isinstance(item, Topic) else item.topic_id
     with transaction.atomic():
@@ -46,21 +47,6 @@ def _apply_late_verdict(item: Topic | Reply, check: TextCheck | None) -> str:
 
 
 def recheck_pending(*, limit: int = 100) -> dict[str, int]:
-    """Check again the topics and replies saved while WeChat was unreachable; never public before."""
-    done = {"published": 0, "review": 0, "removed": 0, "still_pending": 0}
-    items: list[Topic | Reply] = [
-        *Topic.objects.filter(content_status=C.PENDING_CHECK).select_related("author").order_by("created_at")[:limit],
-        *Reply.objects.filter(content_status=C.PENDING_CHECK).select_related("author").order_by("created_at")[:limit],
-    ]
-    for item in items:
-        if isinstance(item, Topic):
-            check = recheck_text(user=item.author, content=item.body, title=item.title, scene=SCENE_FORUM)
-        else:
-            check = recheck_text(user=item.author, content=item.body, scene=SCENE_COMMENT)
-        if check is not None and check.status == C.PENDING_CHECK:
-            done["still_pending"] += 1
-            continue
-        outcome = _apply_late_verdict(item, check)
-        if outcome in done:
-            done[outcome] += 1
-    return done
+    """Check again the topics and replies saved while WeChat was unreachable; never public before
+    (moderation's shared sweep, limited to 议事's kinds; `apply_late_verdict` is their apply)."""
+    return recheck.recheck_pending(names=("deliberation.topic", "deliberation.reply"), limit=limit)

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.db.models import Avg
 
 from core.errors import Conflict, NotFound
-from core.images import validate_image_ids
 from deliberation.actions.common import S, check_actor, lock_topic, notify_audience, publish_topic
 from deliberation.models import MAX_MILESTONE_PHOTOS, Milestone, MilestonePhoto, MilestoneUpdate, Topic
+from images.pipeline import validate_image_ids
 from residents.models import User
 
 MILESTONE_FIELDS = ("title", "due_date", "status", "progress", "responsible_party", "note")

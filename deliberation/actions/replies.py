@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from core.content import SCENE_COMMENT, TextCheck, check_text
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from deliberation.access import is_topic_staff, require_verified_home
 from deliberation.actions.common import (
@@ -16,6 +15,7 @@ from deliberation.actions.common import (
     schedule_recheck_content,
 )
 from deliberation.models import Reply, Topic
+from moderation.content import SCENE_COMMENT, TextCheck, check_text
 from residents.models import User
 
 

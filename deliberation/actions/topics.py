@@ -5,9 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from core.content import SCENE_FORUM, check_text
 from core.errors import Conflict, Forbidden, NotFound
-from core.images import validate_image_ids
 from deliberation.access import require_verified_home
 from deliberation.actions.common import (
     C,
@@ -19,6 +17,8 @@ from deliberation.actions.common import (
     snapshot_topic,
 )
 from deliberation.models import MAX_TOPIC_IMAGES, Follow, Topic, TopicContentLog, TopicEvent, TopicImage
+from images.pipeline import validate_image_ids
+from moderation.content import SCENE_FORUM, check_text
 from residents.access import profile
 from residents.models import Region, User
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from core.content import SCENE_COMMENT, check_text, schedule_recheck
 from core.errors import Conflict, NotFound
 from core.times import api_datetime
+from moderation.content import SCENE_COMMENT, check_text, schedule_recheck
 from notifications.actions import do_notify
 from notifications.realtime import publish_on_commit
 from residents.models import User
@@ -91,7 +91,7 @@ def due_times(item: ServiceItem, now: dt.datetime, scheduled_for: dt.datetime | 
 
 
 def check_resident_text(actor: User, text: str, *, typed_by_staff: bool = False) -> str:
-    """The TextStatus a resident's note or comment is born with (core.content: msgSecCheck v2).
+    """The TextStatus a resident's note or comment is born with (moderation.content: msgSecCheck v2).
 
     risky → InvalidInput content_rejected (the caller saves nothing); review → pending_review;
     WeChat unreachable → pending_check, and the request is accepted anyway: an elder's request
@@ -103,6 +103,6 @@ def check_resident_text(actor: User, text: str, *, typed_by_staff: bool = False)
 
 
 def schedule_text_recheck() -> None:
-    from services.tasks import recheck_pending_text
+    from moderation.tasks import recheck_pending_content
 
-    schedule_recheck(recheck_pending_text, delay_setting="SERVICES_TEXT_RECHECK_DELAY_SECONDS")
+    schedule_recheck(recheck_pending_content, delay_setting="SERVICES_TEXT_RECHECK_DELAY_SECONDS")

@@ -3,13 +3,11 @@ WeChat was unreachable."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 
-from core.content import SCENE_COMMENT, recheck_text
 from core.errors import Conflict, Forbidden, InvalidInput
+from moderation import recheck
 from notifications.realtime import publish_on_commit
 from residents.access import is_staff_for
 from residents.models import User
@@ -61,25 +59,7 @@ def do_recheck_pending_text(*, limit: int = 100) -> dict[str, int]:
     """Ask WeChat again about notes and comments saved while it was unreachable.
 
     pass → published, review → pending_review, risky → removed (the request and the rating
-    stay: only the text is hidden). The UPDATE is conditional, so a staff decision made
-    meanwhile, or a second sweep running at once, is never overwritten."""
-    done = {"published": 0, "review": 0, "removed": 0, "still_pending": 0}
-    waiting_notes = (
-        ServiceRequest.objects.filter(note_status=TextStatus.PENDING_CHECK).select_related("requester").order_by("id")[:limit]
-    )
-    waiting_comments = (
-        ServiceRating.objects.filter(comment_status=TextStatus.PENDING_CHECK).select_related("rater").order_by("id")[:limit]
-    )
-    # (model, pk, status field, author, text)
-    work: list[tuple[Any, int, str, User, str]] = [
-        (ServiceRequest, r.pk, "note_status", r.requester, r.note) for r in waiting_notes
-    ] + [(ServiceRating, r.pk, "comment_status", r.rater, r.comment) for r in waiting_comments]
-    for model, pk, status_field, author, text in work:
-        check = recheck_text(user=author, content=text, scene=SCENE_COMMENT)
-        if check is not None and check.status == TextStatus.PENDING_CHECK:
-            done["still_pending"] += 1
-            continue
-        outcome = TextStatus.REMOVED if check is None else check.status
-        if model.objects.filter(pk=pk, **{status_field: TextStatus.PENDING_CHECK}).update(**{status_field: outcome}):
-            done[{TextStatus.PUBLISHED: "published", TextStatus.PENDING_REVIEW: "review"}.get(outcome, "removed")] += 1
-    return done
+    stay: only the text is hidden). moderation's shared sweep, limited to services' kinds: its
+    UPDATE is conditional, so a staff decision made meanwhile, or a second sweep running at
+    once, is never overwritten."""
+    return recheck.recheck_pending(names=("services.note", "services.rating_comment"), limit=limit)

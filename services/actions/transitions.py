@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Forbidden, InvalidInput
-from core.images import validate_image_ids
+from images.pipeline import validate_image_ids
 from notifications.actions import do_notify
 from residents.models import Role, User
 from services.access import may_act_as

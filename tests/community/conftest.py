@@ -9,8 +9,8 @@ from django.core.cache import cache
 from PIL import Image as PILImage
 
 from community.models import ContentStatus, Post
-from core.models import Image
 from core.ratelimit import reset_local
+from images.models import Image
 from residents.models import Role
 from tests import factories as f
 

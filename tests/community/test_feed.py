@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from community.models import Like, PostImage
-from core.models import Image
+from images.models import Image
 from residents.models import Role
 from tests import factories as f
 from tests.community.conftest import make_image, make_post

@@ -20,8 +20,8 @@ from community.models import ContentStatus, Like, Post, PostImage
 from community.queries import FEED_ORDERING, with_post_details
 from community.serializers import PostOutput
 from core.errors import InvalidInput, NotFound
-from core.models import Image
 from core.pagination import paginate_keyset
+from images.models import Image
 from residents.models import Role
 from tests import factories as f
 from tests.community.conftest import make_image, make_post

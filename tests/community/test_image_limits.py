@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 from PIL import PngImagePlugin
 
-from core import images
-from core.models import Image
+from images import pipeline as images
+from images.models import Image
 from tests.conftest import assert_error
 
 

@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 
 from community.models import PostImage
-from core import images
-from core.models import Image
+from images import pipeline as images
+from images.models import Image
 from tests.community.conftest import jpeg_bytes, make_post
 from tests.conftest import assert_error
 from wechat.signals import push_received

@@ -10,10 +10,10 @@ from itertools import count
 import pytest
 from django.utils import timezone
 
-from core.models import Image
 from deliberation.actions.stages import do_transition_topic
 from deliberation.actions.topics import do_create_topic
 from deliberation.models import Topic
+from images.models import Image
 from residents.models import Membership
 from tests import factories as f
 

@@ -93,7 +93,7 @@ def test_wechat_unreachable_keeps_text_unchecked_until_the_task_checks_it(neighb
 
     assert recheck_pending()["still_pending"] == 3  # still down: nothing changes
     standin.control("DELETE", "faults")
-    from deliberation.tasks import recheck_pending_content
+    from moderation.tasks import recheck_pending_content
 
     result = recheck_pending_content.enqueue().return_value
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.models import Image
 from deliberation.models import MilestonePhoto, MilestoneUpdate, Topic, TopicImage
+from images.models import Image
 from tests.conftest import Api, assert_error
 from tests.deliberation.conftest import make_image
 from tests.deliberation.test_replies_milestones_evaluations import _implementing

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from core.models import Image
+from images.models import Image
 from services.actions.requests import check_create_service_request, do_create_service_request
 from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRequest, ServiceRequestPhoto

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from community.models import Comment, Post, Report
-from core.models import Image
 from deliberation.models import Ballot, Reply, Support, Topic
+from images.models import Image
 from residents.models import ApiToken, Membership, PartyIdentityRequest, User
 from services.models import ServicePlan, ServiceRequest
 from tests import factories as f

@@ -1,11 +1,11 @@
-"""The shared text check (core.content) over real HTTP against the stand-in."""
+"""The shared text check (moderation.content) over real HTTP against the stand-in."""
 
 from __future__ import annotations
 
 import pytest
 
-from core import content
 from core.errors import InvalidInput
+from moderation import content
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

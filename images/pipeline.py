@@ -11,9 +11,9 @@ EXIF orientation is applied, then the pixels are re-encoded with no metadata at 
 Media check: after the row is committed the image goes to mediaCheckAsync; the verdict
 arrives as a `wxa_media_check` push (wechat.signals.push_received) and lands in
 `apply_media_verdict`. WeChat unreachable, or it could not download the file (-1008):
-the image stays pending_check and `core.tasks.check_pending_images` tries again.
+the image stays pending_check and `images.tasks.check_pending_images` tries again.
 Apps react to a verdict through the `image_checked` signal (e.g. the feed drops a
-rejected picture from its posts).
+rejected picture from its posts). The push receiver is connected in images/apps.py.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from core.errors import InvalidInput, ServiceUnavailable, TooLarge
-from core.models import Image
+from images.models import Image
 
 logger = logging.getLogger(__name__)
 
