@@ -1,6 +1,6 @@
 """发帖必响应 deadlines: a resident post the committee has not answered by its `answer_due_at`
 is escalated once to the street's officers (inbox + WeChat where consented, and an event on
-the staff streams), the way services.actions.do_flag_overdue_requests escalates requests."""
+the staff streams), the way services.actions.deadlines.do_flag_overdue_requests escalates requests."""
 
 from __future__ import annotations
 

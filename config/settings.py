@@ -362,7 +362,7 @@ SPECTACULAR_SETTINGS = {
         "MilestoneStatusEnum": "deliberation.models.Milestone.Status",
         "ServiceRequestStatusEnum": "services.models.ServiceRequest.Status",
         # hide / restore / remove: the feed's comment moderation and 议事's topic and reply moderation.
-        "ModerationActionEnum": "deliberation.actions.MODERATION_ACTIONS",
+        "ModerationActionEnum": "deliberation.actions.moderation.MODERATION_ACTIONS",
         "TopicStatusEnum": "deliberation.models.Topic.Status",
     },
 }

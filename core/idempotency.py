@@ -132,33 +132,42 @@ def _release_claim(record: IdempotencyRecord) -> None:
 
 
 def idempotent(
-    view_method: Callable | None = None, *, single_transaction: bool | Callable[[object], bool] = False
+    view_method: Callable | None = None, *, single_transaction: bool = False, check: Callable | None = None
 ) -> Callable:
     """Decorate an APIView method (post) so a repeated Idempotency-Key replays the response.
 
     `@idempotent(single_transaction=True)`: run the view and store its response in ONE
-    transaction (one commit instead of three, one write for the record). Only for views that
+    transaction (one commit instead of three, one write for the record). The view itself must
     make no network call (a WeChat content check must not hold a transaction open). A
     concurrent repeat then waits on the key's unique index until the first commits, rolls back
     and replays its response.
-    `single_transaction` may be a function of the request, for views that call WeChat only for
-    some bodies (a typed note): True when this request makes no network call.
+    `check`: a function `(view, request, *args, **kwargs)` that runs the action's `check_*`
+    (validation and network calls, e.g. WeChat's content check) before any transaction opens;
+    what it returns reaches the view as `checked=`. So the view never needs to know whether
+    the action calls WeChat: the call is always made first, outside. A repeat runs the check
+    again; if it now refuses what the first attempt did, the first answer is replayed.
     """
     if view_method is None:
-        return lambda method: idempotent(method, single_transaction=single_transaction)
+        return lambda method: idempotent(method, single_transaction=single_transaction, check=check)
 
     @wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
         key = request.headers.get("Idempotency-Key")
         if key is None or not request.user.is_authenticated:
+            if check is not None:
+                kwargs = {**kwargs, "checked": check(self, request, *args, **kwargs)}
             return view_method(self, request, *args, **kwargs)
         key = key.strip()
         if not key or len(key) > MAX_KEY_LENGTH:
             raise InvalidInput("invalid_idempotency_key", f"Idempotency-Key 长度须为 1 到 {MAX_KEY_LENGTH} 个字符")
         scope = f"{request.method} {request.path}"
         fingerprint = _fingerprint(request)
-        one = single_transaction(request) if callable(single_transaction) else single_transaction
-        if one:
+        if single_transaction:
+            if check is not None:
+                try:
+                    kwargs = {**kwargs, "checked": check(self, request, *args, **kwargs)}
+                except Exception:
+                    return _replay_or_raise(request, key, scope, fingerprint)
             return _run_in_one_transaction(view_method, self, request, args, kwargs, key, scope, fingerprint)
         record = None
         # Twice at most: the second claim follows the deletion of an expired record.
@@ -177,6 +186,8 @@ def idempotent(
         committed: list[tuple[str, object]] = []
         watching = _COMMITTED_CREATES.set(committed)
         try:
+            if check is not None:
+                kwargs = {**kwargs, "checked": check(self, request, *args, **kwargs)}
             response = view_method(self, request, *args, **kwargs)
         except BaseException as exc:
             if committed and isinstance(exc, DatabaseError):
@@ -224,15 +235,19 @@ def _run_in_one_transaction(view_method, view, request, args, kwargs, key, scope
             return _run_in_one_transaction(view_method, view, request, args, kwargs, key, scope, fingerprint)
         return _replay(request, key, scope, fingerprint)
     except Exception:
-        # A repeat of an attempt that succeeded can fail where the first passed (the elder
-        # removed since, say): the first answer is the answer, while it is still kept.
-        if IdempotencyRecord.objects.filter(user=request.user, key=key, created_at__gte=replay_cutoff()).exists():
-            return _replay(request, key, scope, fingerprint)
-        release_idempotency_keys(request)
-        raise
+        return _replay_or_raise(request, key, scope, fingerprint)
     if not 200 <= response.status_code < 300:
         release_idempotency_keys(request)
     return response
+
+
+def _replay_or_raise(request, key: str, scope: str, fingerprint: str) -> Response:
+    """Call in an `except` block. A repeat of an attempt that succeeded can fail where the first
+    passed (the elder removed since, say): the first answer is the answer, while it is still kept."""
+    if IdempotencyRecord.objects.filter(user=request.user, key=key, created_at__gte=replay_cutoff()).exists():
+        return _replay(request, key, scope, fingerprint)
+    release_idempotency_keys(request)
+    raise
 
 
 def _replay(request, key: str, scope: str, fingerprint: str) -> Response:

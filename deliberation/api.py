@@ -11,9 +11,18 @@ from core.errors import NotFound
 from core.idempotency import idempotent
 from core.pagination import page_response, parse_limit
 from core.throttling import CommentThrottle, ReportThrottle, TopicThrottle, VoteThrottle
-from deliberation import actions, queries, reports
+from deliberation import queries
 from deliberation import serializers as s
 from deliberation.access import access_topic, access_topic_as_staff, is_topic_staff, visible_topics_for
+from deliberation.actions.evaluations import do_add_evaluation
+from deliberation.actions.milestones import do_add_milestone, do_update_milestone
+from deliberation.actions.moderation import do_moderate_reply, do_moderate_topic
+from deliberation.actions.replies import do_add_reply
+from deliberation.actions.reports import check_report_reply, do_report
+from deliberation.actions.stages import do_transition_topic
+from deliberation.actions.supports import do_add_support, do_follow_topic, do_remove_support, do_unfollow_topic
+from deliberation.actions.topics import do_create_topic, do_edit_topic
+from deliberation.actions.votes import do_cast_ballot, hash_receipt
 from deliberation.models import Ballot, BallotRevision, Topic
 from deliberation.rules import support_threshold
 
@@ -77,7 +86,7 @@ class TopicListView(APIView):
         data = s.TopicCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        topic = actions.do_create_topic(
+        topic = do_create_topic(
             actor=request.user,
             neighborhood_id=v["neighborhood"],
             building_group_id=v.get("building_group"),
@@ -105,7 +114,7 @@ class TopicDetailView(APIView):
         access_topic(request.user, topic_id)
         data = s.TopicEditIn(data=request.data)
         data.is_valid(raise_exception=True)
-        actions.do_edit_topic(topic_id=topic_id, actor=request.user, **data.validated_data)
+        do_edit_topic(topic_id=topic_id, actor=request.user, **data.validated_data)
         return Response(_detail(request, topic_id))
 
 
@@ -120,7 +129,7 @@ class TopicModerationView(APIView):
         access_topic_as_staff(request.user, topic_id)
         data = s.ModerationIn(data=request.data)
         data.is_valid(raise_exception=True)
-        actions.do_moderate_topic(topic_id=topic_id, actor=request.user, **data.validated_data)
+        do_moderate_topic(topic_id=topic_id, actor=request.user, **data.validated_data)
         return Response(_detail(request, topic_id))
 
 
@@ -135,7 +144,7 @@ class ReplyModerationView(APIView):
         access_topic_as_staff(request.user, topic_id)
         data = s.ModerationIn(data=request.data)
         data.is_valid(raise_exception=True)
-        reply = actions.do_moderate_reply(
+        reply = do_moderate_reply(
             topic_id=topic_id, reply_id=reply_id, actor=request.user, **data.validated_data
         )
         return Response(s.ReplyOut(reply).data)
@@ -167,13 +176,13 @@ class TopicSupportView(APIView):
     @idempotent
     def post(self, request, topic_id: int):
         access_topic(request.user, topic_id)
-        topic, created = actions.do_add_support(topic_id=topic_id, actor=request.user)
+        topic, created = do_add_support(topic_id=topic_id, actor=request.user)
         return Response(_support_state(request, topic), status=201 if created else 200)
 
     @extend_schema(tags=TAG, summary="撤回附议（幂等）", request=None, responses={200: s.SupportOut, **ERRORS})
     def delete(self, request, topic_id: int):
         access_topic(request.user, topic_id)
-        topic = actions.do_remove_support(topic_id=topic_id, actor=request.user)
+        topic = do_remove_support(topic_id=topic_id, actor=request.user)
         return Response(_support_state(request, topic))
 
 
@@ -181,13 +190,13 @@ class TopicFollowView(APIView):
     @extend_schema(tags=TAG, summary="关注议题（幂等）", request=None, responses={200: s.FollowOut, **ERRORS})
     def post(self, request, topic_id: int):
         topic = access_topic(request.user, topic_id)
-        actions.do_follow_topic(topic=topic, actor=request.user)
+        do_follow_topic(topic=topic, actor=request.user)
         return Response(s.FollowOut({"topic_id": topic.pk, "following": True}).data)
 
     @extend_schema(tags=TAG, summary="取消关注（幂等）", request=None, responses={200: s.FollowOut, **ERRORS})
     def delete(self, request, topic_id: int):
         topic = access_topic(request.user, topic_id)
-        actions.do_unfollow_topic(topic=topic, actor=request.user)
+        do_unfollow_topic(topic=topic, actor=request.user)
         return Response(s.FollowOut({"topic_id": topic.pk, "following": False}).data)
 
 
@@ -229,7 +238,7 @@ class TopicRepliesView(APIView):
         data = s.ReplyIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        reply = actions.do_add_reply(
+        reply = do_add_reply(
             topic_id=topic_id, actor=request.user, body=v["body"], stance=v["stance"], official=v["official"]
         )
         return Response(s.ReplyOut(reply).data, status=status.HTTP_201_CREATED)
@@ -249,7 +258,7 @@ class TopicTransitionView(APIView):
         data = s.TopicTransitionIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        actions.do_transition_topic(
+        do_transition_topic(
             topic_id=topic_id,
             actor=request.user,
             to=v["to"],
@@ -279,7 +288,7 @@ class TopicBallotView(APIView):
         access_topic(request.user, topic_id)
         data = s.BallotIn(data=request.data)
         data.is_valid(raise_exception=True)
-        result = actions.do_cast_ballot(topic_id=topic_id, actor=request.user, choices=data.validated_data["choices"])
+        result = do_cast_ballot(topic_id=topic_id, actor=request.user, choices=data.validated_data["choices"])
         body = s.BallotOut(
             {
                 "topic_id": topic_id,
@@ -298,7 +307,7 @@ class TopicReceiptView(APIView):
     )
     def get(self, request, topic_id: int, code: str):
         topic = access_topic(request.user, topic_id)
-        receipt_hash = actions.hash_receipt(code)
+        receipt_hash = hash_receipt(code)
         ballot = Ballot.objects.filter(topic=topic, receipt_hash=receipt_hash).first()
         if ballot is not None:
             state = (
@@ -331,7 +340,7 @@ class TopicMilestonesView(APIView):
         access_topic_as_staff(request.user, topic_id)
         data = s.MilestoneIn(data=request.data)
         data.is_valid(raise_exception=True)
-        milestone = actions.do_add_milestone(topic_id=topic_id, actor=request.user, **data.validated_data)
+        milestone = do_add_milestone(topic_id=topic_id, actor=request.user, **data.validated_data)
         milestone = queries.milestone_for(milestone.pk, user=request.user)
         return Response(s.MilestoneOut(milestone).data, status=status.HTTP_201_CREATED)
 
@@ -347,7 +356,7 @@ class MilestoneDetailView(APIView):
         access_topic_as_staff(request.user, topic_id)
         data = s.MilestonePatchIn(data=request.data)
         data.is_valid(raise_exception=True)
-        milestone = actions.do_update_milestone(
+        milestone = do_update_milestone(
             topic_id=topic_id, milestone_id=milestone_id, actor=request.user, changes=dict(data.validated_data)
         )
         return Response(s.MilestoneOut(queries.milestone_for(milestone.pk, user=request.user)).data)
@@ -381,7 +390,7 @@ class TopicEvaluationsView(APIView):
         access_topic(request.user, topic_id)
         data = s.EvaluationIn(data=request.data)
         data.is_valid(raise_exception=True)
-        evaluation = actions.do_add_evaluation(topic_id=topic_id, actor=request.user, **data.validated_data)
+        evaluation = do_add_evaluation(topic_id=topic_id, actor=request.user, **data.validated_data)
         return Response(s.EvaluationOut(evaluation).data, status=status.HTTP_201_CREATED)
 
 
@@ -419,7 +428,7 @@ class TopicReportView(APIView):
         topic = access_topic(request.user, topic_id)
         data = s.TopicReportIn(data=request.data)
         data.is_valid(raise_exception=True)
-        report = reports.do_report(reporter=request.user, topic=topic, **data.validated_data)
+        report = do_report(actor=request.user, topic=topic, **data.validated_data)
         return Response(s.TopicReportOut(report).data, status=status.HTTP_201_CREATED)
 
 
@@ -436,10 +445,10 @@ class ReplyReportView(APIView):
     @idempotent
     def post(self, request, topic_id: int, reply_id: int):
         topic = access_topic(request.user, topic_id)
-        reply = reports.check_report_reply(reporter=request.user, topic=topic, reply_id=reply_id)
+        reply = check_report_reply(actor=request.user, topic=topic, reply_id=reply_id)
         data = s.TopicReportIn(data=request.data)
         data.is_valid(raise_exception=True)
-        report = reports.do_report(reporter=request.user, topic=topic, reply=reply, **data.validated_data)
+        report = do_report(actor=request.user, topic=topic, reply=reply, **data.validated_data)
         return Response(s.TopicReportOut(report).data, status=status.HTTP_201_CREATED)
 
 

@@ -12,7 +12,13 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from deliberation import actions
+from deliberation.actions.milestones import do_add_milestone
+from deliberation.actions.moderation import do_moderate_reply, do_moderate_topic
+from deliberation.actions.replies import do_add_reply
+from deliberation.actions.stages import do_transition_topic
+from deliberation.actions.supports import do_add_support
+from deliberation.actions.topics import do_create_topic
+from deliberation.actions.votes import do_cast_ballot, do_close_vote
 from deliberation.models import Topic
 from residents.models import Membership, Region, User
 
@@ -58,7 +64,7 @@ def seed(stdout) -> None:
     def create(author: User, category: str, title: str, body: str, group_id: int | None = None) -> Topic | None:
         if title in existing:
             return None
-        topic = actions.do_create_topic(
+        topic = do_create_topic(
             actor=author,
             neighborhood_id=neighborhood.pk,
             building_group_id=group_id,
@@ -68,13 +74,13 @@ def seed(stdout) -> None:
         )
         if not topic.is_public:
             # Seed text is ours: when WeChat (the stand-in) could not check it, the committee approves it.
-            topic = actions.do_moderate_topic(topic_id=topic.pk, actor=chen, action="restore", reason="演示数据")
+            topic = do_moderate_topic(topic_id=topic.pk, actor=chen, action="restore", reason="演示数据")
         return topic
 
     def reply(topic: Topic, author: User, body: str, **kw) -> None:
-        posted = actions.do_add_reply(topic_id=topic.pk, actor=author, body=body, **kw)
+        posted = do_add_reply(topic_id=topic.pk, actor=author, body=body, **kw)
         if posted.content_status != "published":
-            actions.do_moderate_reply(topic_id=topic.pk, reply_id=posted.pk, actor=chen, action="restore")
+            do_moderate_reply(topic_id=topic.pk, reply_id=posted.pk, actor=chen, action="restore")
 
     # 停车: proposed, gathering supports.
     topic = create(
@@ -82,12 +88,12 @@ def seed(stdout) -> None:
     )
     if topic:
         for supporter in (lisi, zhou):
-            actions.do_add_support(topic_id=topic.pk, actor=supporter)
+            do_add_support(topic_id=topic.pk, actor=supporter)
 
     # 物业管理: in discussion with replies.
     topic = create(lisi, "property", "物业费调整方案征求意见", "物业公司提出物业费每平方米上调0.3元，请大家讨论。")
     if topic:
-        actions.do_transition_topic(topic_id=topic.pk, actor=chen, to="discussing", note="居委直接开启讨论")
+        do_transition_topic(topic_id=topic.pk, actor=chen, to="discussing", note="居委直接开启讨论")
         reply(topic, zhangsan, "服务质量提升的话可以接受。", stance="support")
         reply(topic, zhou, "希望先公开近两年收支。", stance="oppose")
         reply(topic, chen, "居委已要求物业下周公示收支明细。", official=True)
@@ -95,8 +101,8 @@ def seed(stdout) -> None:
     # 加装电梯: 1号楼组, voting under the Civil Code rule.
     topic = create(owners[0], "elevator", "5号楼加装电梯", "5号楼多为老年住户，上下楼困难，申请加装电梯。", group.pk)
     if topic:
-        actions.do_transition_topic(topic_id=topic.pk, actor=chen, to="discussing")
-        actions.do_transition_topic(
+        do_transition_topic(topic_id=topic.pk, actor=chen, to="discussing")
+        do_transition_topic(
             topic_id=topic.pk,
             actor=chen,
             to="voting",
@@ -111,13 +117,13 @@ def seed(stdout) -> None:
             },
         )
         for owner, choice in zip(owners[:3], ["yes", "yes", "abstain"], strict=False):
-            actions.do_cast_ballot(topic_id=topic.pk, actor=owner, choices=[choice])
+            do_cast_ballot(topic_id=topic.pk, actor=owner, choices=[choice])
 
     # 垃圾分类: passed, implementing with milestones.
     topic = create(zhou, "garbage", "垃圾箱房改造及定时定点投放", "改造3处垃圾箱房，增加洗手池和除臭设备。")
     if topic:
-        actions.do_transition_topic(topic_id=topic.pk, actor=chen, to="discussing")
-        actions.do_transition_topic(
+        do_transition_topic(topic_id=topic.pk, actor=chen, to="discussing")
+        do_transition_topic(
             topic_id=topic.pk,
             actor=chen,
             to="voting",
@@ -125,9 +131,9 @@ def seed(stdout) -> None:
             vote_rules={"kind": "yes_no_abstain", "pass_rule": "simple_majority", "closes_at": now + timedelta(days=7)},
         )
         for voter in (zhangsan, lisi, zhou):
-            actions.do_cast_ballot(topic_id=topic.pk, actor=voter, choices=["yes"])
-        actions.do_close_vote(topic_id=topic.pk, actor=chen, note="居民表决通过")
-        actions.do_transition_topic(topic_id=topic.pk, actor=chen, to="implementing")
+            do_cast_ballot(topic_id=topic.pk, actor=voter, choices=["yes"])
+        do_close_vote(topic_id=topic.pk, actor=chen, note="居民表决通过")
+        do_transition_topic(topic_id=topic.pk, actor=chen, to="implementing")
         today = date.today()
         for title, due, status, progress, party in [
             ("箱房改造设计", today - timedelta(days=20), "done", 100, "居委会"),
@@ -135,7 +141,7 @@ def seed(stdout) -> None:
             ("箱房施工", today + timedelta(days=20), "in_progress", 40, "施工单位"),
             ("定时定点投放宣传", today + timedelta(days=30), "planned", 0, "志愿者队伍"),
         ]:
-            actions.do_add_milestone(
+            do_add_milestone(
                 topic_id=topic.pk,
                 actor=chen,
                 title=title,

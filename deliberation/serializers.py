@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from deliberation.actions import MODERATION_ACTIONS
+from deliberation.actions.moderation import MODERATION_ACTIONS
 from deliberation.models import ContentStatus, Milestone, Reply, Topic, TopicReport, Vote
 from images.pipeline import absolute_url
 

@@ -13,7 +13,7 @@ import logging
 from django.tasks import task
 
 from core.errors import Conflict
-from deliberation.actions import do_close_vote, due_vote_topic_ids
+from deliberation.actions.votes import do_close_vote, due_vote_topic_ids
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from core.idempotency import idempotent
 from core.pagination import page_response, paginate_keyset, parse_limit
 from core.throttling import ServiceRequestThrottle
 from residents.access import profile, require_staff
-from services import actions, queries
+from services import queries
 from services.access import (
     FullView,
     access_service_plan,
@@ -26,6 +26,19 @@ from services.access import (
     visible_plans_for,
     visible_requests_for,
 )
+from services.actions.bulk import do_bulk_transition
+from services.actions.follow_up import do_follow_up_service_request
+from services.actions.plans import (
+    do_cancel_service_plan,
+    do_create_service_plan,
+    do_pause_service_plan,
+    do_resume_service_plan,
+)
+from services.actions.privacy import do_log_sensitive_view
+from services.actions.ratings import do_rate_service_request
+from services.actions.requests import CheckedServiceRequest, check_create_service_request, do_create_service_request
+from services.actions.text_review import do_review_service_text
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceItem, ServicePlan, ServiceRating, ServiceRequest, TextStatus
 from services.serializers import (
     BulkTransitionIn,
@@ -77,7 +90,7 @@ def _detail_response(request, service_request, status: int = 200) -> Response:
         prefetch_related_objects([service_request], queries.visible_photos(request.user))
     reason = full_view_reason(request.user, service_request)
     if reason in (FullView.STAFF, FullView.PROVIDER):
-        actions.do_log_sensitive_view(viewer=request.user, request=service_request, screen=request.path)
+        do_log_sensitive_view(actor=request.user, request=service_request, screen=request.path)
     context = {
         "full": reason is not None,
         "allowed_transitions": allowed_transitions(request.user, service_request),
@@ -118,9 +131,18 @@ def _filtered(request, queryset):
     return filterset.qs
 
 
-def _no_text_to_check(request) -> bool:
-    note = request.data.get("note") if isinstance(request.data, dict) else None
-    return not (isinstance(note, str) and note.strip())
+def _check_create(view, request) -> CheckedServiceRequest:
+    """Validation and the content check of a typed note, before the create's transaction opens."""
+    data = _valid(ServiceRequestCreateIn, request.data)
+    return check_create_service_request(
+        actor=request.user,
+        item=_item(data["item"]),
+        beneficiary_id=data.get("beneficiary"),
+        scheduled_for=data.get("scheduled_for"),
+        note=data["note"],
+        extra=data["extra"],
+        health_note=data["health_note"],
+    )
 
 
 class ServiceRequestListCreateView(APIView):
@@ -145,20 +167,10 @@ class ServiceRequestListCreateView(APIView):
 
     @extend_schema(operation_id="service_requests_create", request=ServiceRequestCreateIn,
                    responses={201: ServiceRequestDetailOut}, parameters=[IDEMPOTENCY_HEADER], summary="一键申请服务")
-    # One commit instead of three, unless a typed note goes to WeChat's content check first: a
-    # network call must not hold the transaction (and the key's row lock) open.
-    @idempotent(single_transaction=_no_text_to_check)
-    def post(self, request):
-        data = _valid(ServiceRequestCreateIn, request.data)
-        service_request = actions.do_create_service_request(
-            actor=request.user,
-            item=_item(data["item"]),
-            beneficiary_id=data.get("beneficiary"),
-            scheduled_for=data.get("scheduled_for"),
-            note=data["note"],
-            extra=data["extra"],
-            health_note=data["health_note"],
-        )
+    # One commit: the checks (and WeChat's check of a typed note) run first, outside it.
+    @idempotent(single_transaction=True, check=_check_create)
+    def post(self, request, checked: CheckedServiceRequest):
+        service_request = do_create_service_request(checked)
         # The actor just made it, so it is visible to them; the action's instance already carries
         # item/category, beneficiary and neighborhood (re-reading it cost two queries).
         return _detail_response(request, service_request, status=201)
@@ -177,7 +189,7 @@ class TransitionView(APIView):
     def post(self, request, request_id: int):
         access_service_request(request.user, request_id)
         data = _valid(TransitionIn, request.data)
-        actions.do_transition_service_request(
+        do_transition_service_request(
             request_id,
             actor=request.user,
             to=data["to"],
@@ -198,7 +210,7 @@ class BulkTransitionView(APIView):
     @idempotent
     def post(self, request):
         data = _valid(BulkTransitionIn, request.data)
-        outcomes = actions.do_bulk_transition(
+        outcomes = do_bulk_transition(
             actor=request.user,
             ids=data["ids"],
             to=data["to"],
@@ -242,7 +254,7 @@ class RatingView(APIView):
     def post(self, request, request_id: int):
         service_request = access_service_request(request.user, request_id)
         data = _valid(RatingIn, request.data)
-        rating = actions.do_rate_service_request(request_id, actor=request.user, score=data["score"], comment=data["comment"])
+        rating = do_rate_service_request(request_id, actor=request.user, score=data["score"], comment=data["comment"])
         context = {"viewer": request.user, "request_obj": service_request}
         return Response(RatingOut(rating, context=context).data, status=201)
 
@@ -255,7 +267,7 @@ class TextReviewView(APIView):
     def post(self, request, request_id: int):
         access_service_request(request.user, request_id)
         data = _valid(TextReviewIn, request.data)
-        actions.do_review_service_text(request_id, actor=request.user, field=data["field"], decision=data["decision"])
+        do_review_service_text(request_id, actor=request.user, field=data["field"], decision=data["decision"])
         return _detail_response(request, access_service_request(request.user, request_id))
 
 
@@ -267,7 +279,7 @@ class FollowUpView(APIView):
     def post(self, request, request_id: int):
         access_service_request(request.user, request_id)
         data = _valid(FollowUpIn, request.data)
-        actions.do_follow_up_service_request(request_id, actor=request.user, note=data["note"])
+        do_follow_up_service_request(request_id, actor=request.user, note=data["note"])
         return _detail_response(request, access_service_request(request.user, request_id))
 
 
@@ -346,7 +358,7 @@ class ServicePlanCreateView(APIView):
     @idempotent
     def post(self, request):
         data = _valid(ServicePlanIn, request.data)
-        plan = actions.do_create_service_plan(
+        plan = do_create_service_plan(
             actor=request.user,
             item=_item(data["item"]),
             frequency=data["frequency"],
@@ -368,9 +380,9 @@ class ServicePlanDetailView(APIView):
 
 class ServicePlanActionView(APIView):
     ACTIONS = {
-        "pause": actions.do_pause_service_plan,
-        "resume": actions.do_resume_service_plan,
-        "cancel": actions.do_cancel_service_plan,
+        "pause": do_pause_service_plan,
+        "resume": do_resume_service_plan,
+        "cancel": do_cancel_service_plan,
     }
 
     @extend_schema(operation_id="service_plans_action", request=None, responses=PlanActionOut,

@@ -12,7 +12,10 @@ from datetime import timedelta
 from django.utils import timezone
 
 from residents.models import Beneficiary, Region, Role, User
-from services import actions
+from services.actions.deadlines import do_flag_overdue_requests
+from services.actions.ratings import do_rate_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ProviderOrganization, ServiceItem, ServiceRating, ServiceRequest, TextStatus
 
 STREET_CODE = "310113003000"
@@ -60,11 +63,11 @@ def _requests(people: dict[str, User], org: ProviderOrganization) -> None:
     items = {i.code: i for i in ServiceItem.objects.all()}
 
     def new(code: str, extra: dict | None = None, **kwargs) -> ServiceRequest:
-        return actions.do_create_service_request(actor=zhangsan, item=items[code], extra=extra or {}, **kwargs)
+        return do_create_service_request(check_create_service_request(actor=zhangsan, item=items[code], extra=extra or {}, **kwargs))
 
     def move(req: ServiceRequest, *steps: tuple[User, str, dict]) -> None:
         for actor, to, options in steps:
-            actions.do_transition_service_request(req.pk, actor=actor, to=to, **options)
+            do_transition_service_request(req.pk, actor=actor, to=to, **options)
 
     accept = (staff, "accepted", {"note": "已受理，马上安排"})
     assign = (staff, "assigned", {"assignee_org_id": org.pk})
@@ -85,11 +88,11 @@ def _requests(people: dict[str, User], org: ProviderOrganization) -> None:
     ]:
         req = new(code, extra)
         move(req, accept, assign, start, complete("服务已完成"))
-        actions.do_rate_service_request(req.pk, actor=zhangsan, score=score, comment=comment)
+        do_rate_service_request(req.pk, actor=zhangsan, score=score, comment=comment)
     move(new("meal-dine-in", MEAL), accept, assign, start, complete("已在长者食堂用餐"))  # completed, awaiting rating
     move(new("errand-repair", {"repair_item": "厨房水龙头漏水"}), (staff, "rejected", {"reason": "属物业维修范围，已转物业处理"}))
     move(new("company-talk"), (zhangsan, "cancelled", {"note": "家里人回来了，不需要了"}))
     late = new("clean-deep", {}, note="换季大扫除")
     # The overdue one: its accept deadline passed yesterday, so the sweep escalates it to 刘科长.
     ServiceRequest.objects.filter(pk=late.pk).update(accept_due_at=timezone.now() - timedelta(days=1))
-    actions.do_flag_overdue_requests()
+    do_flag_overdue_requests()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.tasks import task
 
-from services.actions import do_flag_overdue_requests
+from services.actions.deadlines import do_flag_overdue_requests
 
 
 @task()

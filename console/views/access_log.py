@@ -17,7 +17,7 @@ from residents.models import SensitiveAccessLog
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 10_000  # a CSV larger than this is a sign the filters are too wide
-# Field names as the writers record them (residents.api, services.actions, residents.pipl).
+# Field names as the writers record them (residents.api, services.actions.privacy, residents.pipl).
 FIELD_LABELS = {
     "phone": "电话",
     "address": "地址",

@@ -21,9 +21,10 @@ from django.views.decorators.http import require_POST
 
 from console.access import back_url, console_view
 from core.errors import InvalidInput
-from deliberation import actions as topic_actions
 from deliberation import queries as topic_queries
 from deliberation.access import access_topic_as_staff, visible_topics_for
+from deliberation.actions.milestones import do_add_milestone, do_update_milestone, topic_progress
+from deliberation.actions.stages import do_transition_topic
 from deliberation.models import Decision, Milestone, Topic, TopicEvent, Vote
 from deliberation.serializers import VoteRulesIn
 from residents.models import Region
@@ -121,7 +122,7 @@ def topic_detail(request, topic_id: int):
             "milestones": Milestone.objects.filter(topic=topic).order_by("due_date", "id"),
             "decision": Decision.objects.filter(topic=topic).first(),
             "vote": Vote.objects.filter(topic=topic).first(),
-            "progress": topic_actions.topic_progress(topic)
+            "progress": topic_progress(topic)
             if topic.status in (S.IMPLEMENTING, S.EVALUATING, S.CLOSED)
             else None,
             "merge_targets": merge_targets,
@@ -186,7 +187,7 @@ def topic_transition(request, topic_id: int):
     elif to == S.MERGED:
         raw = request.POST.get("merge_into", "")
         kwargs["merge_into_id"] = int(raw) if raw.isdigit() else None
-    moved = topic_actions.do_transition_topic(topic_id=topic.pk, actor=request.user, to=to, **kwargs)
+    moved = do_transition_topic(topic_id=topic.pk, actor=request.user, to=to, **kwargs)
     text = f"议题已{S(moved.status).label}"
     if moved.status == S.DECIDED and moved.outcome:
         text += f"：{Topic.Outcome(moved.outcome).label}"
@@ -223,7 +224,7 @@ def _milestone_fields(post) -> dict:
 def add_milestone(request, topic_id: int):
     topic = access_topic_as_staff(request.user, topic_id)
     fields = _milestone_fields(request.POST)
-    topic_actions.do_add_milestone(topic_id=topic.pk, actor=request.user, **fields)
+    do_add_milestone(topic_id=topic.pk, actor=request.user, **fields)
     messages.success(request, f"已添加实施节点「{fields['title']}」")
     return redirect(back_url(request, reverse("console:topic_detail", args=[topic.pk])))
 
@@ -234,6 +235,6 @@ def edit_milestone(request, topic_id: int, milestone_id: int):
     topic = access_topic_as_staff(request.user, topic_id)
     fields = _milestone_fields(request.POST)
     # The action checks the milestone belongs to this topic (404 otherwise) and records only what changed.
-    topic_actions.do_update_milestone(topic_id=topic.pk, milestone_id=milestone_id, actor=request.user, changes=fields)
+    do_update_milestone(topic_id=topic.pk, milestone_id=milestone_id, actor=request.user, changes=fields)
     messages.success(request, f"已更新实施节点「{fields['title']}」")
     return redirect(back_url(request, reverse("console:topic_detail", args=[topic.pk])))

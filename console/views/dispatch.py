@@ -2,7 +2,7 @@
 
 Every rule comes from the services app: which requests are visible (access), which moves a
 user may make (access.allowed_transitions over the model's transition table), the move
-itself (actions.do_transition_service_request), queue order and deadlines (queries).
+itself (services.actions.transitions.do_transition_service_request), queue order and deadlines (queries).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from console.access import back_url, console_view
 from core.crypto import mask_text
 from core.errors import DomainError
 from residents.models import Region
-from services import actions as service_actions
 from services import queries as service_queries
 from services.access import access_service_request, allowed_transitions, full_view_reason, visible_requests_for
+from services.actions.privacy import do_log_sensitive_view
+from services.actions.transitions import do_transition_service_request
 from services.models import ProviderOrganization, ServiceCategory, ServiceRequest, ServiceRequestEvent
 
 Status = ServiceRequest.Status
@@ -151,7 +152,7 @@ def detail(request, request_id: int):
     service_request = access_region_request(request, request_id)
     show_full = request.GET.get("full") == "1"
     if show_full and full_view_reason(request.user, service_request) is not None:
-        service_actions.do_log_sensitive_view(viewer=request.user, request=service_request, screen=request.path)
+        do_log_sensitive_view(actor=request.user, request=service_request, screen=request.path)
         address, health = service_request.address, service_request.health_note
     else:
         show_full = False
@@ -192,7 +193,7 @@ def transition(request, request_id: int):
     if to not in Status.values:
         messages.error(request, "未知的操作")
         return redirect(back_url(request, reverse("console:dispatch_detail", args=[request_id])))
-    service_actions.do_transition_service_request(
+    do_transition_service_request(
         service_request.pk,
         actor=request.user,
         to=to,
@@ -227,10 +228,10 @@ def bulk_assign(request):
         try:
             service_request = access_region_request(request, request_id)
             if service_request.status == Status.SUBMITTED:
-                service_actions.do_transition_service_request(
+                do_transition_service_request(
                     request_id, actor=request.user, to=Status.ACCEPTED, expected_status=Status.SUBMITTED
                 )
-            service_actions.do_transition_service_request(
+            do_transition_service_request(
                 request_id, actor=request.user, to=Status.ASSIGNED, assignee_org_id=org_id
             )
             done.append(request_id)

@@ -17,17 +17,17 @@ from django.views.decorators.http import require_POST
 from console.access import back_url, console_view
 from core.errors import Conflict, InvalidInput, NotFound
 from residents.models import Region
-from services import actions as service_actions
 from services.access import access_service_plan, visible_plans_for
+from services.actions.plans import do_cancel_service_plan, do_pause_service_plan, do_resume_service_plan
 from services.models import ServicePlan, ServiceRequest
 
 PAGE_SIZE = 50
 PlanStatus = ServicePlan.Status
 # action -> (the services action, the statuses it starts from, button label)
 PLAN_ACTIONS = {
-    "pause": (service_actions.do_pause_service_plan, (PlanStatus.ACTIVE,), "暂停"),
-    "resume": (service_actions.do_resume_service_plan, (PlanStatus.PAUSED,), "恢复"),
-    "cancel": (service_actions.do_cancel_service_plan, (PlanStatus.ACTIVE, PlanStatus.PAUSED), "取消"),
+    "pause": (do_pause_service_plan, (PlanStatus.ACTIVE,), "暂停"),
+    "resume": (do_resume_service_plan, (PlanStatus.PAUSED,), "恢复"),
+    "cancel": (do_cancel_service_plan, (PlanStatus.ACTIVE, PlanStatus.PAUSED), "取消"),
 }
 
 

@@ -71,11 +71,12 @@ def test_post_figures_match_the_database(neighborhood, committee_staff, console_
 
 
 def test_deliberation_funnel_counts_how_far_topics_got(neighborhood, committee_staff, console_for, wechat_standin):
-    from deliberation import actions
+    from deliberation.actions.stages import do_transition_topic
+    from deliberation.actions.topics import do_create_topic
 
     author = f.resident(neighborhood)
     for i in range(3):
-        topic = actions.do_create_topic(
+        topic = do_create_topic(
             actor=author,
             neighborhood_id=neighborhood.pk,
             building_group_id=None,
@@ -84,7 +85,7 @@ def test_deliberation_funnel_counts_how_far_topics_got(neighborhood, committee_s
             body="b",
         )
         if i:
-            actions.do_transition_topic(topic_id=topic.pk, actor=committee_staff, to="discussing")
+            do_transition_topic(topic_id=topic.pk, actor=committee_staff, to="discussing")
     funnel = reference.topic_funnel([neighborhood.id], _period())
     assert (funnel["proposed"], funnel["discussed"], funnel["voted"]) == (3, 2, 0)
     refresh_snapshots()
@@ -93,13 +94,13 @@ def test_deliberation_funnel_counts_how_far_topics_got(neighborhood, committee_s
 
 
 def test_service_figures_by_category(neighborhood, street_officer, console_for):
-    from services import actions
+    from services.actions.transitions import do_transition_service_request
     from services.models import ServiceRating
     from tests.console.test_dispatch_board import make_item, make_request
 
     item = make_item()
     done = make_request(neighborhood, item)
-    actions.do_transition_service_request(done.pk, actor=street_officer, to="accepted")
+    do_transition_service_request(done.pk, actor=street_officer, to="accepted")
     make_request(neighborhood, item, due_in=timedelta(hours=-3))  # overdue, never accepted
     rated = make_request(neighborhood, item, status="completed", completed_at=timezone.now())
     ServiceRating.objects.create(request=rated, rater=rated.requester, score=5)

@@ -5,7 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deliberation import actions
+from deliberation.actions.milestones import do_add_milestone, do_update_milestone
+from deliberation.actions.stages import do_transition_topic
+from deliberation.actions.topics import do_create_topic
+from deliberation.actions.votes import do_cast_ballot
 from deliberation.models import Ballot, Decision, Milestone, MilestoneUpdate, Topic, TopicEvent
 from tests import factories as f
 
@@ -17,7 +20,7 @@ def _wechat(wechat_standin):
 
 
 def _topic(neighborhood, author, title="小区停车位重新划线") -> Topic:
-    return actions.do_create_topic(
+    return do_create_topic(
         actor=author,
         neighborhood_id=neighborhood.pk,
         building_group_id=None,
@@ -52,7 +55,7 @@ def test_staff_drives_a_topic_from_discussion_to_result_and_milestones(neighborh
     )
     topic.refresh_from_db()
     assert topic.status == "voting" and topic.vote.closes_at > timezone.now()
-    actions.do_cast_ballot(topic_id=topic.pk, actor=voter, choices=["yes"])
+    do_cast_ballot(topic_id=topic.pk, actor=voter, choices=["yes"])
     page = _drive(client, topic, "decided").content.decode()
     topic.refresh_from_db()
     assert topic.status == "decided" and topic.outcome == "passed"
@@ -114,7 +117,7 @@ def test_officer_of_other_street_gets_404(neighborhood, other_officer, console_f
 
 def test_home_shows_topics_waiting_for_a_move(neighborhood, committee_staff, console_for):
     topic = _topic(neighborhood, f.resident(neighborhood))
-    actions.do_transition_topic(topic_id=topic.pk, actor=committee_staff, to="discussing")
+    do_transition_topic(topic_id=topic.pk, actor=committee_staff, to="discussing")
     page = console_for(committee_staff).get("/console/").content.decode()
     assert 'data-card="topics_waiting"' in page
     assert (
@@ -127,7 +130,7 @@ def _implementing(neighborhood, staff) -> tuple[Topic, Milestone]:
     topic = _topic(neighborhood, f.resident(neighborhood))
     # The stage walk to implementing is the story above; here only the milestone edit matters.
     Topic.objects.filter(pk=topic.pk).update(status="implementing")
-    milestone = actions.do_add_milestone(topic_id=topic.pk, actor=staff, title="施工队进场", progress=10)
+    milestone = do_add_milestone(topic_id=topic.pk, actor=staff, title="施工队进场", progress=10)
     return topic, milestone
 
 
@@ -203,7 +206,7 @@ def test_steering_screen_gates_evaluation_on_finished_milestones(neighborhood, c
 
 def test_steering_screen_offers_evaluation_once_milestones_are_done(neighborhood, committee_staff, console_for):
     topic, milestone = _implementing(neighborhood, committee_staff)
-    actions.do_update_milestone(topic_id=topic.pk, milestone_id=milestone.pk, actor=committee_staff, changes={"progress": 100})
+    do_update_milestone(topic_id=topic.pk, milestone_id=milestone.pk, actor=committee_staff, changes={"progress": 100})
     topic.refresh_from_db()
     client = console_for(committee_staff)
     page = client.get(f"/console/topics/{topic.id}/").content.decode()
@@ -215,8 +218,8 @@ def test_steering_screen_offers_evaluation_once_milestones_are_done(neighborhood
 
 def test_steering_screen_closes_only_after_the_evaluation_window(neighborhood, committee_staff, console_for):
     topic, milestone = _implementing(neighborhood, committee_staff)
-    actions.do_update_milestone(topic_id=topic.pk, milestone_id=milestone.pk, actor=committee_staff, changes={"status": "done"})
-    actions.do_transition_topic(topic_id=topic.pk, actor=committee_staff, to="evaluating")
+    do_update_milestone(topic_id=topic.pk, milestone_id=milestone.pk, actor=committee_staff, changes={"status": "done"})
+    do_transition_topic(topic_id=topic.pk, actor=committee_staff, to="evaluating")
     topic.refresh_from_db()
     client = console_for(committee_staff)
     page = client.get(f"/console/topics/{topic.id}/").content.decode()

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from services.actions import do_create_service_plan
+from services.actions.plans import do_create_service_plan
 from services.models import ServiceItem, ServicePlan, ServiceRequest
 from tests import factories as f
 

@@ -10,7 +10,8 @@ from itertools import count
 import pytest
 from django.utils import timezone
 
-from deliberation import actions
+from deliberation.actions.stages import do_transition_topic
+from deliberation.actions.topics import do_create_topic
 from deliberation.models import Topic
 from images.models import Image
 from residents.models import Membership
@@ -73,7 +74,7 @@ def topic_in(
     title: str = "小区停车位重新划线",
 ) -> Topic:
     """A topic driven to `status` through the real actions."""
-    topic = actions.do_create_topic(
+    topic = do_create_topic(
         actor=author,
         neighborhood_id=neighborhood.pk,
         building_group_id=group.pk if group else None,
@@ -88,7 +89,7 @@ def topic_in(
         kwargs = {}
         if step == Topic.Status.VOTING:
             kwargs = {"summary": "讨论小结：多数居民赞成。", "vote_rules": rules or vote_rules()}
-        topic = actions.do_transition_topic(topic_id=topic.pk, actor=staff, to=step, **kwargs)
+        topic = do_transition_topic(topic_id=topic.pk, actor=staff, to=step, **kwargs)
     assert topic.status == status
     return topic
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from deliberation import actions
+from deliberation.actions.votes import do_close_vote
 from deliberation.models import Topic
 from tests.conftest import Api, assert_error
 from tests.deliberation.conftest import member, topic_in, vote_rules
@@ -29,7 +29,7 @@ def _vote(neighborhood, group, staff, owners_and_choices, *, major=False, extra_
     )
     for owner, (_, choice) in zip(owners, owners_and_choices, strict=False):
         assert Api(owner).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": choice}).status_code == 201
-    actions.do_close_vote(topic_id=topic.pk, actor=staff)
+    do_close_vote(topic_id=topic.pk, actor=staff)
     topic.refresh_from_db()
     return topic, topic.decision.figures
 
@@ -99,7 +99,7 @@ def test_co_owners_of_one_flat_have_one_ballot_and_count_its_area_once(neighborh
     )
     assert Api(husband).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": "yes"}).status_code == 201
     assert_error(Api(wife).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": "yes"}), 409, "already_voted")
-    actions.do_close_vote(topic_id=topic.pk, actor=staff)
+    do_close_vote(topic_id=topic.pk, actor=staff)
     topic.refresh_from_db()
     assert topic.decision.figures["eligible_owners"] == 1 and topic.decision.figures["eligible_area"] == "100.00"
     assert topic.outcome == "passed"

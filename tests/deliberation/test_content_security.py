@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from deliberation import actions, demo
+from deliberation import demo
+from deliberation.actions.content_checks import recheck_pending
 from deliberation.models import ContentStatus, Reply, Topic, TopicContentLog
 from tests import factories as f
 from tests.conftest import Api, assert_error
@@ -90,7 +91,7 @@ def test_wechat_unreachable_keeps_text_unchecked_until_the_task_checks_it(neighb
     assert [t["id"] for t in Api(lisi).get("/api/v1/topics").json()["results"]] == [discussing.pk]
     assert Api(zhangsan).get(f"/api/v1/topics/{discussing.pk}/replies").json()["results"] == []
 
-    assert actions.recheck_pending()["still_pending"] == 3  # still down: nothing changes
+    assert recheck_pending()["still_pending"] == 3  # still down: nothing changes
     standin.control("DELETE", "faults")
     from moderation.tasks import recheck_pending_content
 

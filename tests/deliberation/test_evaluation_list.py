@@ -6,7 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from deliberation import actions
+from deliberation.actions.evaluations import do_add_evaluation
+from deliberation.actions.milestones import do_add_milestone
+from deliberation.actions.stages import do_transition_topic
 from tests import factories as f
 from tests.conftest import Api, assert_error
 from tests.deliberation.conftest import member
@@ -17,13 +19,13 @@ pytestmark = pytest.mark.django_db
 
 def _evaluating(neighborhood, zhangsan, staff, lisi):
     topic = _implementing(neighborhood, zhangsan, staff, lisi)
-    actions.do_add_milestone(topic_id=topic.pk, actor=staff, title="完工", progress=100)
-    return actions.do_transition_topic(topic_id=topic.pk, actor=staff, to="evaluating")
+    do_add_milestone(topic_id=topic.pk, actor=staff, title="完工", progress=100)
+    return do_transition_topic(topic_id=topic.pk, actor=staff, to="evaluating")
 
 
 def _rate(topic, neighborhood, n):
     for i in range(n):
-        actions.do_add_evaluation(topic_id=topic.pk, actor=member(neighborhood), rating=i % 5 + 1, comment=f"评价{i}")
+        do_add_evaluation(topic_id=topic.pk, actor=member(neighborhood), rating=i % 5 + 1, comment=f"评价{i}")
 
 
 def _count(api, path):
@@ -57,7 +59,7 @@ def test_staff_page_through_every_evaluation_in_a_fixed_number_of_queries(neighb
 
 def test_residents_get_403_and_outsiders_404(neighborhood, staff, zhangsan, lisi, zhaoliu, other_neighborhood):
     topic = _evaluating(neighborhood, zhangsan, staff, lisi)
-    actions.do_add_evaluation(topic_id=topic.pk, actor=lisi, rating=4, comment="不错")
+    do_add_evaluation(topic_id=topic.pk, actor=lisi, rating=4, comment="不错")
     path = f"/api/v1/topics/{topic.pk}/evaluations"
     assert_error(Api(lisi).get(path), 403, "staff_only")
     assert_error(Api(zhaoliu).get(path), 404)

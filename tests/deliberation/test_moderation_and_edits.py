@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deliberation import actions
+from deliberation.actions.replies import do_add_reply
 from deliberation.models import ContentStatus, Reply, Topic, TopicContentLog, TopicImage
 from tests.conftest import Api, assert_error
 from tests.deliberation.conftest import make_image, topic_in
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _reply(topic, author, body="我有意见"):
-    return actions.do_add_reply(topic_id=topic.pk, actor=author, body=body, stance="oppose")
+    return do_add_reply(topic_id=topic.pk, actor=author, body=body, stance="oppose")
 
 
 def test_staff_hide_and_restore_a_reply_and_each_act_is_logged(neighborhood, staff, zhangsan, lisi):

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deliberation import actions
+from deliberation.actions.milestones import do_add_milestone
+from deliberation.actions.stages import do_transition_topic
+from deliberation.actions.votes import do_cast_ballot, do_close_vote
 from deliberation.models import Evaluation, Milestone, MilestoneUpdate, Reply, Topic
 from tests.conftest import Api, assert_error
 from tests.deliberation.conftest import topic_in
@@ -17,9 +19,9 @@ pytestmark = pytest.mark.django_db
 
 def _implementing(neighborhood, author, staff, voter):
     topic = topic_in(neighborhood, author, staff=staff, status=Topic.Status.VOTING)
-    actions.do_cast_ballot(topic_id=topic.pk, actor=voter, choices=["yes"])
-    actions.do_close_vote(topic_id=topic.pk, actor=staff)
-    return actions.do_transition_topic(topic_id=topic.pk, actor=staff, to="implementing")
+    do_cast_ballot(topic_id=topic.pk, actor=voter, choices=["yes"])
+    do_close_vote(topic_id=topic.pk, actor=staff)
+    return do_transition_topic(topic_id=topic.pk, actor=staff, to="implementing")
 
 
 def test_replies_need_a_stance_and_are_paged(neighborhood, staff, zhangsan, lisi, wangwu, zhaoliu):
@@ -88,7 +90,7 @@ def test_evaluation_window_and_input(neighborhood, staff, zhangsan, lisi, wangwu
     path = f"/api/v1/topics/{topic.pk}/evaluations"
     assert_error(Api(zhangsan).post(path, {"rating": 5}), 409, "evaluation_closed")
     chen = Api(staff)
-    actions.do_add_milestone(topic_id=topic.pk, actor=staff, title="完工", progress=100)
+    do_add_milestone(topic_id=topic.pk, actor=staff, title="完工", progress=100)
     assert_error(
         chen.post(
             f"/api/v1/topics/{topic.pk}/transitions",

@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from deliberation import actions
+from deliberation.actions.moderation import do_moderate_topic
+from deliberation.actions.replies import do_add_reply
 from deliberation.models import ContentStatus, Topic, TopicContentLog, TopicReport
 from notifications.models import Event
 from tests.conftest import Api, assert_error
@@ -22,7 +23,7 @@ QUEUE = "/api/v1/topics/moderation-queue"
 
 
 def _reply(topic, author, body="我有意见"):
-    return actions.do_add_reply(topic_id=topic.pk, actor=author, body=body, stance="oppose")
+    return do_add_reply(topic_id=topic.pk, actor=author, body=body, stance="oppose")
 
 
 def _report(user, path, reason="abuse"):
@@ -155,9 +156,9 @@ def test_a_resident_sees_their_own_topics_held_and_hidden_ones_too(neighborhood,
     held = topic_in(neighborhood, zhangsan, staff=staff, title="关于上访的议题")  # the stand-in says review
     assert held.content_status == ContentStatus.PENDING_REVIEW
     hidden = topic_in(neighborhood, zhangsan, staff=staff, title="绿化")
-    actions.do_moderate_topic(topic_id=hidden.pk, actor=staff, action="hide", reason="重复")
+    do_moderate_topic(topic_id=hidden.pk, actor=staff, action="hide", reason="重复")
     removed = topic_in(neighborhood, zhangsan, staff=staff, title="垃圾分类")
-    actions.do_moderate_topic(topic_id=removed.pk, actor=staff, action="remove", reason="违规")
+    do_moderate_topic(topic_id=removed.pk, actor=staff, action="remove", reason="违规")
     topic_in(neighborhood, lisi, staff=staff, title="李四的")
 
     rows = Api(zhangsan).get("/api/v1/me/topics").json()["results"]

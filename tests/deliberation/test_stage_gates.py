@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deliberation import actions
+from deliberation.actions.milestones import do_add_milestone, do_update_milestone
+from deliberation.actions.votes import do_cast_ballot, do_close_vote
 from deliberation.models import Topic, TopicEvent
 from tests.conftest import Api, assert_error
 from tests.deliberation.test_replies_milestones_evaluations import _implementing
@@ -23,7 +24,7 @@ def _move(client: Api, topic: Topic, **body):
 
 def _milestones(staff, topic: Topic, *progress: int) -> list[int]:
     return [
-        actions.do_add_milestone(topic_id=topic.pk, actor=staff, title=f"节点{i}", progress=p).pk
+        do_add_milestone(topic_id=topic.pk, actor=staff, title=f"节点{i}", progress=p).pk
         for i, p in enumerate(progress)
     ]
 
@@ -35,12 +36,12 @@ def test_evaluation_waits_until_every_milestone_is_done(neighborhood, staff, zha
     error = assert_error(_move(chen, topic, to="evaluating"), 409, "milestones_incomplete")
     assert error["detail"] == {"current": "implementing", "milestones": 0, "unfinished": 0, "progress": 0}
     done, half = _milestones(staff, topic, 100, 0)
-    actions.do_update_milestone(topic_id=topic.pk, milestone_id=half, actor=staff, changes={"progress": 50})
+    do_update_milestone(topic_id=topic.pk, milestone_id=half, actor=staff, changes={"progress": 50})
     # 75 % on average: refused, and the detail says which part is missing.
     error = assert_error(_move(chen, topic, to="evaluating"), 409, "milestones_incomplete")
     assert error["detail"]["unfinished"] == 1 and error["detail"]["progress"] == 75
     assert Topic.objects.get(pk=topic.pk).status == "implementing"
-    actions.do_update_milestone(topic_id=topic.pk, milestone_id=half, actor=staff, changes={"status": "done"})
+    do_update_milestone(topic_id=topic.pk, milestone_id=half, actor=staff, changes={"status": "done"})
     r = _move(chen, topic, to="evaluating")
     assert r.status_code == 200 and r.json()["status"] == "evaluating"
 
@@ -108,8 +109,8 @@ def test_a_topic_that_did_not_pass_closes_at_once(neighborhood, staff, zhangsan,
     from tests.deliberation.conftest import topic_in
 
     topic = topic_in(neighborhood, zhangsan, staff=staff, status=Topic.Status.VOTING)
-    actions.do_cast_ballot(topic_id=topic.pk, actor=lisi, choices=["no"])
-    actions.do_close_vote(topic_id=topic.pk, actor=staff)
+    do_cast_ballot(topic_id=topic.pk, actor=lisi, choices=["no"])
+    do_close_vote(topic_id=topic.pk, actor=staff)
     assert _move(Api(staff), topic, to="closed").json()["status"] == "closed"
 
 

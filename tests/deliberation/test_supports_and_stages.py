@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.errors import Conflict
-from deliberation import actions
+from deliberation.actions.stages import do_transition_topic
+from deliberation.actions.supports import do_add_support
 from deliberation.models import Follow, Support, Topic, TopicEvent
 from tests.conftest import Api, assert_error
 from tests.deliberation.conftest import member, topic_in
@@ -33,11 +34,11 @@ def test_threshold_counts_households_and_percent_setting(neighborhood, staff):
     same_flat = [member(neighborhood, household="1-101") for _ in range(3)]
     topic = topic_in(neighborhood, same_flat[0], staff=staff)
     for person in same_flat:
-        actions.do_add_support(topic_id=topic.pk, actor=person)
+        do_add_support(topic_id=topic.pk, actor=person)
     topic.refresh_from_db()
     assert topic.status == "proposed"  # one household, however many people
     for _ in range(2):
-        actions.do_add_support(topic_id=topic.pk, actor=member(neighborhood))
+        do_add_support(topic_id=topic.pk, actor=member(neighborhood))
     topic.refresh_from_db()
     assert topic.status == "discussing"
 
@@ -84,9 +85,9 @@ def test_moves_off_the_table_are_409_with_current_status(neighborhood, staff, zh
 
 def test_two_staff_moving_at_once_one_wins(neighborhood, staff, zhangsan):
     topic = topic_in(neighborhood, zhangsan, staff=staff)
-    actions.do_transition_topic(topic_id=topic.pk, actor=staff, to="discussing")
+    do_transition_topic(topic_id=topic.pk, actor=staff, to="discussing")
     with pytest.raises(Conflict) as exc:
-        actions.do_transition_topic(topic_id=topic.pk, actor=staff, to="discussing")
+        do_transition_topic(topic_id=topic.pk, actor=staff, to="discussing")
     assert exc.value.detail == {"current": "discussing"}
     assert TopicEvent.objects.filter(topic=topic, to_status="discussing").count() == 1
 
@@ -109,9 +110,9 @@ def test_merge_carries_supports_without_double_counting(neighborhood, staff):
     a, b, c = (member(neighborhood) for _ in range(3))
     original = topic_in(neighborhood, a, staff=staff, title="停车难")
     duplicate = topic_in(neighborhood, b, staff=staff, title="停车位不够")
-    actions.do_add_support(topic_id=original.pk, actor=a)
-    actions.do_add_support(topic_id=duplicate.pk, actor=a)  # supported both
-    actions.do_add_support(topic_id=duplicate.pk, actor=b)
+    do_add_support(topic_id=original.pk, actor=a)
+    do_add_support(topic_id=duplicate.pk, actor=a)  # supported both
+    do_add_support(topic_id=duplicate.pk, actor=b)
     chen = Api(staff)
     assert_error(
         chen.post(f"/api/v1/topics/{duplicate.pk}/transitions", {"to": "merged"}), 400, "merge_target_required"
@@ -123,7 +124,7 @@ def test_merge_carries_supports_without_double_counting(neighborhood, staff):
     assert r.status_code == 200 and r.json()["status"] == "merged" and r.json()["merged_into"] == original.pk
     assert set(Support.objects.filter(topic=original).values_list("user_id", flat=True)) == {a.pk, b.pk}
     assert Follow.objects.filter(topic=original, user=b).exists()
-    actions.do_add_support(topic_id=original.pk, actor=c)
+    do_add_support(topic_id=original.pk, actor=c)
     original.refresh_from_db()
     assert original.status == "discussing"
     # A merged topic moves no more.

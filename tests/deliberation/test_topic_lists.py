@@ -6,7 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from deliberation import actions
+from deliberation.actions.supports import do_add_support
+from deliberation.actions.topics import do_create_topic
 from deliberation.models import Topic
 from tests.conftest import Api, assert_error
 from tests.deliberation.conftest import make_image, topic_in
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def _make(neighborhood, author, n, images: bool = False, **kw):
     for i in range(n):
         image_ids = [make_image(author).pk, make_image(author, status="checking").pk] if images else []
-        topic = actions.do_create_topic(
+        topic = do_create_topic(
             actor=author,
             neighborhood_id=neighborhood.pk,
             building_group_id=None,
@@ -26,7 +27,7 @@ def _make(neighborhood, author, n, images: bool = False, **kw):
             body="内容",
             image_ids=image_ids,
         )
-        actions.do_add_support(topic_id=topic.pk, actor=author)
+        do_add_support(topic_id=topic.pk, actor=author)
 
 
 def _queries(client, path):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from deliberation import actions
+from deliberation.actions.votes import do_close_vote
 from deliberation.models import Ballot, BallotMark, Topic, Vote
 from deliberation.tasks import close_due_votes
 from tests.conftest import Api, assert_error
@@ -213,7 +213,7 @@ def test_approval_vote_counts_each_mark_and_picks_the_majority_option(neighborho
     for voter, choices in zip(voters, picks, strict=False):
         assert Api(voter).post(f"/api/v1/topics/{topic.pk}/ballots", {"choices": choices}).status_code == 201
     assert_error(Api(voters[0]).post(f"/api/v1/topics/{topic.pk}/ballots", {"choices": ["1", "2", "3"]}), 400)
-    actions.do_close_vote(topic_id=topic.pk, actor=staff)
+    do_close_vote(topic_id=topic.pk, actor=staff)
     topic.refresh_from_db()
     d = topic.decision
     assert {k: v["ballots"] for k, v in d.tally.items()} == {"1": 3, "2": 2, "3": 1}
@@ -228,7 +228,7 @@ def test_quorum_not_met_fails_even_with_unanimous_ballots(neighborhood, staff):
     )
     for voter in voters[:4]:
         Api(voter).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": "yes"})
-    actions.do_close_vote(topic_id=topic.pk, actor=staff)
+    do_close_vote(topic_id=topic.pk, actor=staff)
     topic.refresh_from_db()
     assert topic.outcome == "not_passed"
     assert topic.decision.figures["quorum_met"] is False and topic.decision.figures["eligible_voters"] == 10
@@ -241,7 +241,7 @@ def test_two_thirds_rule_ignores_abstentions(neighborhood, staff):
     )
     for voter, choice in zip(voters, ["yes", "yes", "no", "abstain", "abstain", "abstain"], strict=False):
         Api(voter).post(f"/api/v1/topics/{topic.pk}/ballots", {"choice": choice})
-    actions.do_close_vote(topic_id=topic.pk, actor=staff)
+    do_close_vote(topic_id=topic.pk, actor=staff)
     topic.refresh_from_db()
     assert topic.outcome == "passed"
     assert topic.decision.figures["majority_base"] == 3

@@ -147,7 +147,7 @@ SETUP = """
 import datetime as dt
 from django.utils import timezone
 from residents.models import ApiToken
-from services.actions import do_create_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
 from services.models import ServiceItem, ServiceRequest
 from tests import factories as f
 street = f.StreetFactory(parent=f.DistrictFactory(name="宝山区", code="310113000000"), name="友谊路街道", code="310113001000")
@@ -155,7 +155,7 @@ neighborhood = f.NeighborhoodFactory(parent=street, name="宝林一村居委会"
 officer = f.officer(street, nickname="刘科长")
 son = f.resident(neighborhood)
 f.BeneficiaryFactory(owner=son, neighborhood=neighborhood, birth_year=1938, is_default=True)
-req = do_create_service_request(actor=son, item=ServiceItem.objects.get(code="meal-delivery"), extra={"diet": "低盐", "time_slot": "午餐"})
+req = do_create_service_request(check_create_service_request(actor=son, item=ServiceItem.objects.get(code="meal-delivery"), extra={"diet": "低盐", "time_slot": "午餐"}))
 ServiceRequest.objects.filter(pk=req.pk).update(accept_due_at=timezone.now() - dt.timedelta(minutes=5))
 print(street.pk, officer.pk, req.pk, ApiToken.issue(officer)[1])
 """

@@ -20,7 +20,7 @@ from django.utils import timezone
 from notifications import demo
 from notifications.demo import DEMO_TEMPLATES
 from residents.models import Role
-from services.actions import do_flag_overdue_requests
+from services.actions.deadlines import do_flag_overdue_requests
 from services.models import ServiceItem, ServiceRequest
 from tests import factories as f
 from tests.conftest import Api

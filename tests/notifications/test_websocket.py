@@ -210,7 +210,7 @@ def test_rolled_back_change_publishes_nothing(neighborhood):
 
 
 def test_frame_times_read_as_the_rest_api_writes_them(api_for, seeded_catalog, neighborhood):
-    from services.actions import do_create_service_request
+    from services.actions.requests import check_create_service_request, do_create_service_request
     from services.models import ServiceItem
 
     staff = f.staff(neighborhood)
@@ -221,7 +221,7 @@ def test_frame_times_read_as_the_rest_api_writes_them(api_for, seeded_catalog, n
 
     def one_tap():
         meal = ServiceItem.objects.get(code="meal-delivery")
-        return do_create_service_request(actor=son, item=meal, extra={"diet": "低盐", "time_slot": "午餐"}).pk
+        return do_create_service_request(check_create_service_request(actor=son, item=meal, extra={"diet": "低盐", "time_slot": "午餐"})).pk
 
     async def scenario():
         communicator = await connect(raw)

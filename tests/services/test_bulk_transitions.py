@@ -9,7 +9,9 @@ import pytest
 from django.db import connection
 
 from notifications.models import Notification
-from services.actions import do_bulk_transition, do_create_service_request, do_transition_service_request
+from services.actions.bulk import do_bulk_transition
+from services.actions.requests import check_create_service_request, do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRequest, ServiceRequestEvent
 from tests import factories as f
 from tests.conftest import Api, assert_error
@@ -19,12 +21,12 @@ URL = "/api/v1/service-requests/bulk-transitions"
 
 
 def _meal(requester):
-    return do_create_service_request(actor=requester, item=item("meal-delivery"), extra=MEAL)
+    return do_create_service_request(check_create_service_request(actor=requester, item=item("meal-delivery"), extra=MEAL))
 
 
 def _call(requester):
     # No age limit: a resident of the other street without a registered elder can ask for it.
-    return do_create_service_request(actor=requester, item=item("safety-emergency-call"))
+    return do_create_service_request(check_create_service_request(actor=requester, item=item("safety-emergency-call")))
 
 
 def _by_id(response) -> dict[int, dict]:
@@ -57,7 +59,7 @@ def test_staff_accept_many_and_each_id_gets_its_own_outcome(world, api_for):
 
 def test_bulk_assign_dispatches_to_the_organization_and_tells_its_members(world, api_for):
     meals = [_meal(world.son) for _ in range(3)]
-    call = do_create_service_request(actor=world.son, item=item("safety-emergency-call"))
+    call = do_create_service_request(check_create_service_request(actor=world.son, item=item("safety-emergency-call")))
     for req in [*meals, call]:
         do_transition_service_request(req.pk, actor=world.staff, to="accepted")
     staff = api_for(world.staff)
@@ -178,7 +180,7 @@ def test_two_staff_bulk_accepting_overlapping_requests_move_each_once(seeded_cat
 
 def test_accept_first_takes_a_fresh_request_through_both_steps_or_neither(world, api_for):
     fresh, accepted = _meal(world.son), _meal(world.son)
-    no_default = do_create_service_request(actor=world.son, item=item("safety-emergency-call"))
+    no_default = do_create_service_request(check_create_service_request(actor=world.son, item=item("safety-emergency-call")))
     do_transition_service_request(accepted.pk, actor=world.staff, to="accepted")
     response = api_for(world.staff).post(
         URL, {"ids": [fresh.pk, accepted.pk, no_default.pk], "to": "assigned", "accept_first": True}

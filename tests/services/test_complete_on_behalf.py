@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from notifications.models import Event
-from services.actions import do_create_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
 from services.models import ServiceRequest, ServiceRequestEvent
 from tests.conftest import assert_error
 from tests.services.conftest import MEAL, item
 
 
 def _assigned(world, api_for):
-    req = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
     staff = api_for(world.staff)
     assert staff.post(f"/api/v1/service-requests/{req.pk}/transitions", {"to": "accepted"}).status_code == 200
     assert staff.post(f"/api/v1/service-requests/{req.pk}/transitions", {"to": "assigned"}).status_code == 200
@@ -40,7 +40,7 @@ def test_completing_on_behalf_without_saying_how_it_was_confirmed_is_refused(wor
 
 
 def test_staff_cannot_complete_what_nobody_was_assigned_and_outsiders_get_404(world, api_for):
-    req = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
     response = api_for(world.staff).post(
         f"/api/v1/service-requests/{req.pk}/transitions", {"to": "completed", "note": "电话确认"}
     )
@@ -58,7 +58,7 @@ def test_staff_cannot_complete_what_nobody_was_assigned_and_outsiders_get_404(wo
 
 
 def test_a_status_change_reaches_the_street_officers_board(world, api_for, django_capture_on_commit_callbacks):
-    req = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
     with django_capture_on_commit_callbacks(execute=True):
         api_for(world.staff).post(f"/api/v1/service-requests/{req.pk}/transitions", {"to": "accepted"})
     assert Event.objects.filter(stream=f"staff.street.{world.street.pk}", type="service_request.updated").count() == 1

@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from images.models import Image
-from services.actions import do_create_service_request, do_transition_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRequest, ServiceRequestPhoto
 from tests.conftest import assert_error
 from tests.services.conftest import MEAL, item
@@ -25,7 +26,7 @@ def _photo(owner, status=Image.Status.PASSED) -> Image:
 
 
 def _in_service(world) -> ServiceRequest:
-    req = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
     do_transition_service_request(req.pk, actor=world.staff, to="accepted")
     do_transition_service_request(req.pk, actor=world.staff, to="assigned", assignee_org_id=world.org.pk)
     do_transition_service_request(req.pk, actor=world.worker, to="in_service")
@@ -103,7 +104,7 @@ def test_malformed_photo_lists_are_400_and_change_nothing(world, api_for, photos
 
 
 def test_photos_go_only_with_completion(world, api_for):
-    req = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
     photo = _photo(world.staff)
     response = api_for(world.staff).post(f"{URL}/{req.pk}/transitions", {"to": "accepted", "photos": [photo.pk]})
     assert_error(response, 400, "photos_not_allowed")

@@ -8,12 +8,9 @@ from __future__ import annotations
 import pytest
 
 from core.errors import Conflict
-from services.actions import (
-    do_create_service_request,
-    do_recheck_pending_text,
-    do_review_service_text,
-    do_transition_service_request,
-)
+from services.actions.requests import check_create_service_request, do_create_service_request
+from services.actions.text_review import do_recheck_pending_text, do_review_service_text
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRating, ServiceRequest
 from tests import factories as f
 from tests.conftest import assert_error
@@ -32,7 +29,7 @@ def _assign(world, req):
 
 
 def _completed(world):
-    req = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
     _assign(world, req)
     do_transition_service_request(req.pk, actor=world.worker, to="in_service")
     do_transition_service_request(req.pk, actor=world.worker, to="completed")
@@ -111,7 +108,7 @@ def test_wechat_unreachable_still_accepts_the_request_and_the_late_check_decides
 
 def test_the_late_check_never_overrides_a_staff_decision(world, standin):
     standin.control("POST", "faults", {"path": "wxa/msg_sec_check", "kind": "errcode", "errcode": -1})
-    req = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL, note="赌博")
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL, note="赌博"))
     assert req.note_status == "pending_check"
     do_review_service_text(req.pk, actor=world.staff, field="note", decision="approve")  # staff looked first
     standin.control("DELETE", "faults")
@@ -171,7 +168,7 @@ def test_text_review_is_for_staff_of_the_region_once(world, api_for):
 
 
 def test_two_staff_reviewing_at_once_one_wins(world):
-    req = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL, note="上访")
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL, note="上访"))
     colleague = f.staff(world.neighborhood)
     do_review_service_text(req.pk, actor=world.staff, field="note", decision="remove")
     with pytest.raises(Conflict) as lost:
@@ -182,24 +179,26 @@ def test_two_staff_reviewing_at_once_one_wins(world):
 
 
 def test_the_content_check_of_a_note_runs_outside_any_transaction(world, api_for, monkeypatch):
-    # A WeChat call may take its whole 3 s budget: it must not hold the create's transaction and
-    # the Idempotency-Key's row lock open meanwhile (a one-tap without a note is one transaction).
+    # A WeChat call may take its whole 3 s budget: it must not hold the create's transaction (and
+    # on SQLite the write lock) open meanwhile. The create is one transaction, note or not: the
+    # check runs before it (core.idempotency, `check=`).
     from django.db import connection
 
-    from services import actions
+    from services.actions import common
 
     seen = []
-    real = actions.check_text
+    real = common.check_text
     outside = len(connection.atomic_blocks)  # the test's own transaction
 
     def observed(**kwargs):
         seen.append(len(connection.atomic_blocks) > outside)
         return real(**kwargs)
 
-    monkeypatch.setattr(actions, "check_text", observed)
+    monkeypatch.setattr(common, "check_text", observed)
     response = _ask(api_for(world.son), "下午三点后在家", headers={"Idempotency-Key": "note-1"})
     assert response.status_code == 201 and response.json()["note_status"] == "published"
     assert seen == [False]
     replay = _ask(api_for(world.son), "下午三点后在家", headers={"Idempotency-Key": "note-1"})
     assert replay.json()["id"] == response.json()["id"] and replay["Idempotent-Replayed"] == "true"
-    assert ServiceRequest.objects.count() == 1 and seen == [False]
+    # The repeat runs the check again (before its transaction too), then replays the first answer.
+    assert ServiceRequest.objects.count() == 1 and seen == [False, False]

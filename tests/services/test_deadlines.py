@@ -8,14 +8,15 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from notifications.models import Notification
-from services.actions import do_create_service_request, do_flag_overdue_requests
+from services.actions.deadlines import do_flag_overdue_requests
+from services.actions.requests import check_create_service_request, do_create_service_request
 from services.models import ServiceRequest
 from services.tasks import flag_overdue_requests
 from tests.services.conftest import MEAL, item
 
 
 def _late(world, code="meal-delivery", extra=MEAL, hours=3):
-    req = do_create_service_request(actor=world.son, item=item(code), extra=extra)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item(code), extra=extra))
     # Time travel: the accept deadline passed `hours` ago.
     ServiceRequest.objects.filter(pk=req.pk).update(accept_due_at=timezone.now() - timedelta(hours=hours))
     return req
@@ -23,13 +24,13 @@ def _late(world, code="meal-delivery", extra=MEAL, hours=3):
 
 def test_due_times_come_from_the_item(world):
     meal = item("meal-delivery")
-    req = do_create_service_request(actor=world.son, item=meal, extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=meal, extra=MEAL))
     assert abs((req.accept_due_at - req.created_at) - meal.accept_within) < timedelta(seconds=2)
     assert abs((req.complete_due_at - req.created_at) - meal.complete_within) < timedelta(seconds=2)
 
 
 def test_overdue_request_surfaces_first_to_the_officer(world, api_for):
-    fresh = do_create_service_request(actor=world.son, item=item("safety-emergency-call"))
+    fresh = do_create_service_request(check_create_service_request(actor=world.son, item=item("safety-emergency-call")))
     late = _late(world)
     rows = api_for(world.officer).get("/api/v1/service-requests").json()["results"]
     assert [r["id"] for r in rows] == [late.pk, fresh.pk]

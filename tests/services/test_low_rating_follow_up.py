@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from notifications.models import Notification
-from services.actions import do_rate_service_request
+from services.actions.ratings import do_rate_service_request
 from services.models import SatisfactionDaily, ServiceRating, ServiceRequest, ServiceRequestEvent
 from tests.conftest import assert_error
 from tests.services.test_ratings import _completed

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from services.actions import do_transition_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServicePlan, ServiceRequest
 from tests.conftest import assert_error
 from tests.services.conftest import item

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from residents.models import SensitiveAccessLog
-from services.actions import do_create_service_request, do_transition_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from tests.conftest import assert_error
 from tests.services.conftest import MEAL, item
 
 
 def _assigned(world):
-    req = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
     do_transition_service_request(req.pk, actor=world.staff, to="accepted")
     do_transition_service_request(req.pk, actor=world.staff, to="assigned", assignee_org_id=world.org.pk)
     return req

@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from services.actions import do_create_service_request, do_transition_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRequest
 from tests import factories as f
 from tests.conftest import assert_error
@@ -24,9 +25,9 @@ def _ids(response):
 
 
 def test_each_person_sees_their_own_queue(world, api_for):
-    mine = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
-    neighbor_call = do_create_service_request(actor=world.neighbor, item=item("safety-emergency-call"))
-    outsider_call = do_create_service_request(actor=world.outsider, item=item("safety-emergency-call"))
+    mine = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
+    neighbor_call = do_create_service_request(check_create_service_request(actor=world.neighbor, item=item("safety-emergency-call")))
+    outsider_call = do_create_service_request(check_create_service_request(actor=world.outsider, item=item("safety-emergency-call")))
     do_transition_service_request(mine.pk, actor=world.staff, to="accepted")
     do_transition_service_request(mine.pk, actor=world.staff, to="assigned", assignee_org_id=world.org.pk)
     assert _ids(api_for(world.son).get(URL)) == [mine.pk]
@@ -39,8 +40,8 @@ def test_each_person_sees_their_own_queue(world, api_for):
 
 
 def test_staff_filter_by_status_category_item_neighborhood_and_date(world, api_for):
-    meal = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
-    call = do_create_service_request(actor=world.neighbor, item=item("safety-emergency-call"))
+    meal = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
+    call = do_create_service_request(check_create_service_request(actor=world.neighbor, item=item("safety-emergency-call")))
     do_transition_service_request(call.pk, actor=world.staff, to="accepted")
     staff = api_for(world.staff)
     assert _ids(staff.get(URL, {"status": "accepted"})) == [call.pk]
@@ -63,8 +64,8 @@ def test_malformed_filters_are_400(world, api_for, query):
 
 
 def test_counts_are_for_staff_of_the_region_only(world, api_for):
-    do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
-    do_create_service_request(actor=world.outsider, item=item("safety-emergency-call"))
+    do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
+    do_create_service_request(check_create_service_request(actor=world.outsider, item=item("safety-emergency-call")))
     counts = api_for(world.staff).get(f"{URL}/counts").json()
     assert counts["total"] == 1 and counts["by_status"]["submitted"] == 1
     assert api_for(world.other_officer).get(f"{URL}/counts").json()["total"] == 1
@@ -73,7 +74,7 @@ def test_counts_are_for_staff_of_the_region_only(world, api_for):
 
 def test_pages_follow_the_cursor_without_repeats(world, api_for):
     for _ in range(5):
-        do_create_service_request(actor=world.neighbor, item=item("safety-emergency-call"))
+        do_create_service_request(check_create_service_request(actor=world.neighbor, item=item("safety-emergency-call")))
     staff = api_for(world.staff)
     first = staff.get(URL, {"limit": 3}).json()
     second = staff.get(URL, {"limit": 3, "cursor": first["next_cursor"]}).json()
@@ -94,8 +95,8 @@ def test_list_costs_the_same_for_5_and_50_requests(world, api_for, who):
 
     def make(n):
         for i in range(n):
-            req = do_create_service_request(actor=world.son, item=item("safety-emergency-call"),
-                                            beneficiary_id=father.pk if i % 2 else None)
+            req = do_create_service_request(check_create_service_request(actor=world.son, item=item("safety-emergency-call"),
+                                            beneficiary_id=father.pk if i % 2 else None))
             do_transition_service_request(req.pk, actor=world.staff, to="accepted")
             do_transition_service_request(req.pk, actor=world.staff, to="assigned", assignee_org_id=world.org.pk)
 

@@ -9,7 +9,7 @@ import threading
 import pytest
 from django.db import connection
 
-from services.actions import do_create_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
 from services.models import ServiceRequest
 from tests import factories as f
 from tests.conftest import Api
@@ -48,7 +48,7 @@ def scene(street, neighborhood):
     son = f.resident(neighborhood)
     f.BeneficiaryFactory(owner=son, neighborhood=neighborhood, birth_year=1938, is_default=True)
     staff = f.staff(neighborhood)
-    req = do_create_service_request(actor=son, item=item("meal-delivery"), extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=son, item=item("meal-delivery"), extra=MEAL))
     # Clients (and tokens) are made up front: the threads only send the racing requests.
     return req, Api(son), Api(staff)
 

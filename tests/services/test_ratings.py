@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from services.actions import do_create_service_request, do_rate_service_request, do_transition_service_request
+from services.actions.ratings import do_rate_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRating
 from tests import factories as f
 from tests.conftest import assert_error
@@ -15,7 +17,7 @@ STATS = "/api/v1/service-stats/satisfaction"
 
 def _completed(world, requester=None, code="meal-delivery", extra=MEAL, org=None):
     requester = requester or world.son
-    req = do_create_service_request(actor=requester, item=item(code), extra=extra)
+    req = do_create_service_request(check_create_service_request(actor=requester, item=item(code), extra=extra))
     do_transition_service_request(req.pk, actor=world.staff, to="accepted")
     do_transition_service_request(req.pk, actor=world.staff, to="assigned", assignee_org_id=(org or world.org).pk)
     do_transition_service_request(req.pk, actor=world.worker, to="in_service")
@@ -35,7 +37,7 @@ def test_requester_rates_once(world, api_for):
 
 
 def test_rating_before_completion_is_409_and_by_someone_else_is_403_or_404(world, api_for):
-    req = do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
     url = f"/api/v1/service-requests/{req.pk}/rating"
     assert_error(api_for(world.son).post(url, {"score": 5}), 409, "request_state_changed")
     assert_error(api_for(world.staff).post(url, {"score": 5}), 403, "transition_not_allowed")

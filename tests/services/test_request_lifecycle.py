@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from notifications.models import Event, Notification
-from services.actions import do_create_service_request, do_transition_service_request
+from services.actions.requests import check_create_service_request, do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ServiceRequest
 from tests import factories as f
 from tests.conftest import assert_error
@@ -15,7 +16,7 @@ from tests.services.conftest import MEAL, item, volunteer
 
 
 def _request(world, code="meal-delivery", extra=MEAL):
-    return do_create_service_request(actor=world.son, item=item(code), extra=extra)
+    return do_create_service_request(check_create_service_request(actor=world.son, item=item(code), extra=extra))
 
 
 def _move(api, req, to, headers=None, **body):
@@ -50,8 +51,8 @@ def test_the_whole_loop_with_a_timeline_and_a_notification_at_each_step(world, a
 
 
 def test_family_of_an_elder_filed_by_staff_hears_every_change(world, api_for):
-    req = do_create_service_request(actor=world.staff, item=item("medical-prescription"), beneficiary_id=world.mother.pk,
-                                    extra={"hospital": "社区卫生服务中心", "medicines": "二甲双胍"})
+    req = do_create_service_request(check_create_service_request(actor=world.staff, item=item("medical-prescription"), beneficiary_id=world.mother.pk,
+                                    extra={"hospital": "社区卫生服务中心", "medicines": "二甲双胍"}))
     _move(api_for(world.staff), req, "accepted")
     assert Notification.objects.filter(recipient=world.son, kind="service_request_status").count() == 1
 

@@ -13,12 +13,9 @@ from django.db.models import Count, Q, Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from services.actions import (
-    do_create_service_request,
-    do_rate_service_request,
-    do_rebuild_satisfaction_daily,
-    do_transition_service_request,
-)
+from services.actions.ratings import do_rate_service_request, do_rebuild_satisfaction_daily
+from services.actions.requests import check_create_service_request, do_create_service_request
+from services.actions.transitions import do_transition_service_request
 from services.models import ProviderOrganization, SatisfactionDaily, ServiceRating
 from tests import factories as f
 from tests.conftest import Api, assert_error
@@ -29,7 +26,7 @@ ESCORT = {"hospital": "华山医院"}
 
 
 def _completed(requester, staff, code, extra, *, org=None, helper=None):
-    req = do_create_service_request(actor=requester, item=item(code), extra=extra)
+    req = do_create_service_request(check_create_service_request(actor=requester, item=item(code), extra=extra))
     do_transition_service_request(req.pk, actor=staff, to="accepted")
     do_transition_service_request(
         req.pk, actor=staff, to="assigned", assignee_org_id=org.pk if org else None,

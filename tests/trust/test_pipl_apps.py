@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 
 from community.models import Comment, Like, Post, Report
-from deliberation import actions as deliberation
+from deliberation.actions.replies import do_add_reply
+from deliberation.actions.stages import do_transition_topic
+from deliberation.actions.supports import do_add_support, do_follow_topic
+from deliberation.actions.votes import do_cast_ballot, do_close_vote
 from deliberation.models import Ballot, BallotMark, Follow, Reply, Topic
 from privacy import pipl
 from residents.models import User
-from services import actions as services
+from services.actions.requests import check_create_service_request, do_create_service_request
 from services.models import ServiceRequest
 from tests import factories as f
 from tests.community.conftest import make_image, make_post
@@ -49,20 +52,20 @@ def activity(people, neighborhood, wechat_standin):
     Report.objects.create(reporter=zhangsan, post=theirs, reason="spam", note="张三的举报说明")
     make_image(zhangsan)  # uploaded, never used
     meal = item("meal-delivery")
-    request = services.do_create_service_request(actor=zhangsan, item=meal, extra=MEAL, note="请敲门")
-    services.do_create_service_request(actor=lisi, item=meal, extra=MEAL)
+    request = do_create_service_request(check_create_service_request(actor=zhangsan, item=meal, extra=MEAL, note="请敲门"))
+    do_create_service_request(check_create_service_request(actor=lisi, item=meal, extra=MEAL))
     topic = topic_in(neighborhood, zhangsan, staff=staff, title="张三的议题")
-    deliberation.do_add_reply(topic_id=topic.pk, actor=lisi, body="李四的发言", stance="oppose")
-    deliberation.do_add_reply(topic_id=topic.pk, actor=zhangsan, body="张三的发言", stance="support")
-    deliberation.do_add_support(topic_id=topic.pk, actor=lisi)
-    deliberation.do_follow_topic(topic=topic, actor=zhangsan)
-    topic = deliberation.do_transition_topic(topic_id=topic.pk, actor=staff, to=Topic.Status.DISCUSSING)
-    topic = deliberation.do_transition_topic(
+    do_add_reply(topic_id=topic.pk, actor=lisi, body="李四的发言", stance="oppose")
+    do_add_reply(topic_id=topic.pk, actor=zhangsan, body="张三的发言", stance="support")
+    do_add_support(topic_id=topic.pk, actor=lisi)
+    do_follow_topic(topic=topic, actor=zhangsan)
+    topic = do_transition_topic(topic_id=topic.pk, actor=staff, to=Topic.Status.DISCUSSING)
+    topic = do_transition_topic(
         topic_id=topic.pk, actor=staff, to=Topic.Status.VOTING, summary="小结",
         vote_rules=vote_rules(),
     )
-    deliberation.do_cast_ballot(topic_id=topic.pk, actor=zhangsan, choices=["yes"])
-    deliberation.do_cast_ballot(topic_id=topic.pk, actor=lisi, choices=["no"])
+    do_cast_ballot(topic_id=topic.pk, actor=zhangsan, choices=["yes"])
+    do_cast_ballot(topic_id=topic.pk, actor=lisi, choices=["no"])
     return {"post": mine, "request": request, "topic": topic}
 
 
@@ -125,5 +128,5 @@ def test_two_erased_voters_share_the_sink_and_the_vote_still_closes(people, acti
     pipl.do_erase_user(user=lisi, actor=lisi, screen="test")
     sink = User.objects.get(username="erased_voters")
     assert Ballot.objects.filter(topic=activity["topic"], user=sink).count() == 2
-    topic = deliberation.do_close_vote(topic_id=activity["topic"].pk, actor=staff)
+    topic = do_close_vote(topic_id=activity["topic"].pk, actor=staff)
     assert topic.decision.tally

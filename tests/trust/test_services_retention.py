@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from services import actions
+from services.actions.requests import check_create_service_request, do_create_service_request
 from services.models import ServiceRequest
 from tests.services import conftest as services_world
 from tests.services.conftest import MEAL, item
@@ -22,7 +22,7 @@ HEALTH = "高血压，需低盐饮食"
 
 
 def _request(world, *, status: str, closed_days_ago: int) -> ServiceRequest:
-    req = actions.do_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL)
+    req = do_create_service_request(check_create_service_request(actor=world.son, item=item("meal-delivery"), extra=MEAL))
     # Straight to the state and age the story needs: the lifecycle has its own tests.
     ServiceRequest.objects.filter(pk=req.pk).update(
         status=status, updated_at=timezone.now() - timedelta(days=closed_days_ago)

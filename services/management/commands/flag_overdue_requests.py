@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from services.actions import do_flag_overdue_requests
+from services.actions.deadlines import do_flag_overdue_requests
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from services.actions import do_rebuild_satisfaction_daily
+from services.actions.ratings import do_rebuild_satisfaction_daily
 
 
 class Command(BaseCommand):
