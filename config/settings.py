@@ -192,6 +192,8 @@ INSTALLED_APPS = [
     "community",
     "services",
     "deliberation",
+    "cases",
+    "matters",
     "console",
 ]
 

@@ -26,7 +26,10 @@ ALLOWED: dict[str, set[str]] = {
     "community": {"core", "residents", "notifications"},
     "services": {"core", "residents", "notifications"},
     "deliberation": {"core", "residents", "notifications"},
-    "console": {"core", "residents", "notifications", "community", "services", "deliberation"},
+    # The case engine (docs/matters.md): domain apps whose cases it runs import it, never the reverse.
+    "cases": {"core", "residents", "notifications"},
+    "matters": {"core", "residents", "notifications", "cases"},
+    "console": {"core", "residents", "notifications", "community", "services", "deliberation", "cases", "matters"},
 }
 APPS = set(ALLOWED)
 
