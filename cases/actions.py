@@ -29,7 +29,7 @@ ESCALATION_BATCH = 1000
 
 
 def _locked(case_id: int) -> Case:
-    return Case.objects.select_for_update().select_related("unit", "street").get(pk=case_id)
+    return Case.objects.select_for_update(of=("self",)).select_related("unit", "street").get(pk=case_id)
 
 
 def _record(case: Case, *, kind: str, actor: User | None, from_status: str = "", to_status: str = "",
@@ -277,7 +277,7 @@ def do_escalate_overdue_cases(*, now: dt.datetime | None = None) -> int:
     escalated = 0
     for case_id in candidate_ids:
         with transaction.atomic():
-            case = Case.objects.select_for_update().select_related("unit", "supervising_unit").get(pk=case_id)
+            case = Case.objects.select_for_update(of=("self",)).select_related("unit", "supervising_unit").get(pk=case_id)
             if case.due_at is None or case.due_at >= now or case.escalated_for == case.due_at:
                 continue  # answered, transferred or escalated meanwhile
             above = (case.supervising_unit or case.unit).parent

@@ -63,7 +63,7 @@ def do_support_matter(matter_id: int, *, actor: User) -> Matter:
     """我也遇到 (+1): a neighbor of the same neighborhood follows an open matter; the answer
     reaches them too (cases.kinds followers)."""
     with transaction.atomic():
-        matter = Matter.objects.select_for_update().select_related("case").get(pk=matter_id)
+        matter = Matter.objects.select_for_update(of=("self",)).select_related("case").get(pk=matter_id)
         if matter.reporter_id == actor.pk:
             raise InvalidInput("own_matter", "这是您自己反映的诉求")
         if not is_member(actor, matter.neighborhood_id):
