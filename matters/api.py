@@ -18,15 +18,16 @@ from matters import actions, queries
 from matters.access import access_matter, sees_full, visible_matters_for
 from matters.models import MatterCategory, MatterItem, MatterSupport
 from matters.serializers import (
-    AcceptIn,
-    AnswerIn,
-    ListIn,
+    MatterAcceptIn,
+    MatterAnswerIn,
+    MatterCatalogOut,
     MatterCreateIn,
     MatterDetailOut,
+    MatterListIn,
     MatterPageOut,
-    RatingIn,
-    ReasonIn,
-    TransferIn,
+    MatterRatingIn,
+    MatterReasonIn,
+    MatterTransferIn,
     event_out,
     matter_out,
 )
@@ -70,7 +71,7 @@ def _detail(request, matter_id: int, status: int = 200) -> Response:
 
 
 class CategoriesView(APIView):
-    @extend_schema(operation_id="matter_categories", summary="诉求分类（大类 → 小类，含受理/办结时限）")
+    @extend_schema(operation_id="matter_categories", responses=MatterCatalogOut, summary="诉求分类（大类 → 小类，含受理/办结时限）")
     def get(self, request):
         items: dict[int, list] = {}
         for item in MatterItem.objects.filter(is_active=True).order_by("sort_order", "id"):
@@ -96,7 +97,7 @@ class MatterListCreateView(APIView):
         summary="诉求列表",
     )
     def get(self, request):
-        data = _valid(ListIn, request.query_params)
+        data = _valid(MatterListIn, request.query_params)
         matters = visible_matters_for(request.user)
         ordering = queries.NEWEST
         if data["scope"] == "mine":
@@ -161,19 +162,19 @@ def _case_view(operation_id: str, summary: str, body, run):
 
 
 AcceptView = _case_view(
-    "matters_accept", "受理（责任单位或本辖区工作人员；两人同时受理，后到者 409）", AcceptIn,
+    "matters_accept", "受理（责任单位或本辖区工作人员；两人同时受理，后到者 409）", MatterAcceptIn,
     lambda m, u, d: case_actions.do_accept_case(m.case_id, actor=u, expected_status=d.get("from_status") or None),
 )
 RejectView = _case_view(
-    "matters_reject", "退回（须填原因，反映人可见）", ReasonIn,
+    "matters_reject", "退回（须填原因，反映人可见）", MatterReasonIn,
     lambda m, u, d: case_actions.do_reject_case(m.case_id, actor=u, reason=d["reason"]),
 )
 TransferView = _case_view(
-    "matters_transfer", "转办到其他单位（须填原因；来回转办 409 transfer_loop）", TransferIn,
+    "matters_transfer", "转办到其他单位（须填原因；来回转办 409 transfer_loop）", MatterTransferIn,
     lambda m, u, d: case_actions.do_transfer_case(m.case_id, actor=u, to_unit_id=d["unit"], reason=d["reason"], override=d["override"]),
 )
 ResolveView = _case_view(
-    "matters_resolve", "答复/办结", AnswerIn,
+    "matters_resolve", "答复/办结", MatterAnswerIn,
     lambda m, u, d: case_actions.do_resolve_case(m.case_id, actor=u, answer=d["answer"]),
 )
 ConfirmView = _case_view(
@@ -181,11 +182,11 @@ ConfirmView = _case_view(
     lambda m, u, d: case_actions.do_confirm_case(m.case_id, actor=u),
 )
 ReopenView = _case_view(
-    "matters_reopen", "反映人重新打开（答复后7天内）", ReasonIn,
+    "matters_reopen", "反映人重新打开（答复后7天内）", MatterReasonIn,
     lambda m, u, d: case_actions.do_reopen_case(m.case_id, actor=u, reason=d["reason"]),
 )
 RatingView = _case_view(
-    "matters_rate", "评价（确认或办结后，一次）", RatingIn,
+    "matters_rate", "评价（确认或办结后，一次）", MatterRatingIn,
     lambda m, u, d: case_actions.do_rate_case(m.case_id, actor=u, score=d["score"]),
 )
 PlusOneView = _case_view(

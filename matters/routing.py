@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,8 +21,7 @@ from residents.models import Region, User
 SAME_PLACE_METERS = 50
 
 
-def similar_days() -> int:
-    return int(getattr(settings, "MATTER_SIMILAR_DAYS", 7))
+SIMILAR_DAYS = 7  # an open matter this recent at the same place is offered as 我也遇到
 
 
 def check_neighborhood(actor: User, neighborhood_id: int | None) -> Region:
@@ -96,12 +94,12 @@ class Candidate:
 def check_no_similar_matter(actor: User, *, neighborhood: Region, category: MatterCategory, place: str,
                             latitude: Decimal | None, longitude: Decimal | None) -> None:
     """An open matter of the same category at the same place (same place text, or within
-    SAME_PLACE_METERS) in the last MATTER_SIMILAR_DAYS: 409 similar_matter_open naming it, so the
+    SAME_PLACE_METERS) in the last SIMILAR_DAYS: 409 similar_matter_open naming it, so the
     resident can say 我也遇到 instead; `insist` skips this check."""
     recent = (
         Matter.objects.filter(
             neighborhood=neighborhood, category=category, case__status__in=Case.OPEN,
-            created_at__gte=timezone.now() - timedelta(days=similar_days()),
+            created_at__gte=timezone.now() - timedelta(days=SIMILAR_DAYS),
         )
         .filter(Q(text_status=Matter.TextStatus.PUBLISHED) | Q(reporter=actor))  # only what the resident may see
         .select_related("item", "case")

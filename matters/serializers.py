@@ -33,29 +33,29 @@ class MatterCreateIn(serializers.Serializer):
         return data
 
 
-class ReasonIn(serializers.Serializer):
+class MatterReasonIn(serializers.Serializer):
     reason = serializers.CharField(max_length=500, trim_whitespace=True)
 
 
-class AnswerIn(serializers.Serializer):
+class MatterAnswerIn(serializers.Serializer):
     answer = serializers.CharField(max_length=2000, trim_whitespace=True)
 
 
-class TransferIn(serializers.Serializer):
+class MatterTransferIn(serializers.Serializer):
     unit = serializers.IntegerField()
     reason = serializers.CharField(max_length=500, trim_whitespace=True)
     override = serializers.BooleanField(default=False, help_text="工作人员强制转回已办理过的单位")
 
 
-class AcceptIn(serializers.Serializer):
+class MatterAcceptIn(serializers.Serializer):
     from_status = serializers.CharField(required=False, allow_blank=True)
 
 
-class RatingIn(serializers.Serializer):
+class MatterRatingIn(serializers.Serializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
 
 
-class ListIn(serializers.Serializer):
+class MatterListIn(serializers.Serializer):
     scope = serializers.ChoiceField(choices=["mine", "neighborhood", "queue"], default="mine")
     neighborhood = serializers.IntegerField(required=False)
     status = serializers.ChoiceField(choices=Case.Status.choices, required=False)
@@ -159,3 +159,20 @@ class MatterDetailOut(MatterOut):
 class MatterPageOut(serializers.Serializer):
     results = MatterOut(many=True)
     next_cursor = serializers.CharField(allow_null=True)
+
+
+class MatterItemOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    accept_hours = serializers.IntegerField()
+    resolve_hours = serializers.IntegerField()
+
+
+class MatterCategoryOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    items = MatterItemOut(many=True)
+
+
+class MatterCatalogOut(serializers.Serializer):
+    categories = MatterCategoryOut(many=True)
