@@ -55,6 +55,17 @@ LINKS: dict[tuple[str, str], dict[str, tuple[str, dict[str, str]]]] = {
         "AddMilestone": ("topics_milestones_create", {"topic_id": ID}),
         "EvaluateTopic": ("topics_evaluations_create", {"topic_id": ID}),
     },
+    ("matters_create", "201"): {
+        "GetMatter": ("matters_detail", {"matter_id": ID}),
+        "AcceptMatter": ("matters_accept", {"matter_id": ID}),
+        "TransferMatter": ("matters_transfer", {"matter_id": ID}),
+        "RejectMatter": ("matters_reject", {"matter_id": ID}),
+        "ResolveMatter": ("matters_resolve", {"matter_id": ID}),
+        "ConfirmMatter": ("matters_confirm", {"matter_id": ID}),
+        "ReopenMatter": ("matters_reopen", {"matter_id": ID}),
+        "RateMatter": ("matters_rate", {"matter_id": ID}),
+        "PlusOneMatter": ("matters_plus_one", {"matter_id": ID}),
+    },
     ("memberships_create", "201"): {
         "GetMembership": ("memberships_retrieve", {"membership_id": ID}),
         "DecideMembership": ("memberships_decision_create", {"membership_id": ID}),

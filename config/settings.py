@@ -195,6 +195,8 @@ INSTALLED_APPS = [
     "community",
     "services",
     "deliberation",
+    "cases",
+    "matters",
     "console",
 ]
 

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("community.urls")),
     path("", include("services.urls")),
     path("", include("deliberation.urls")),
+    path("", include("matters.urls")),
 ]
 if settings.BENCH:
     # Behind the same middleware and auth as the real API, so its throughput is their ceiling.

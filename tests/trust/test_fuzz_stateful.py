@@ -35,6 +35,11 @@ DERANDOMIZE = not os.environ.get("FUZZ_RANDOM")
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 # Operations that end the session they are fuzzed with; each has its own tests.
 SKIP = {("DELETE", "/api/v1/me"), ("POST", "/api/v1/auth/logout")}
+# Not yet in the stateful run: with them the derandomized run hits hypothesis'
+# FlakyStrategyDefinition (which rules are enabled depends on responses, and rows persist
+# across examples), with no failing check recorded. tests/trust/test_fuzz.py fuzzes them
+# statelessly; tests/matters/ covers them (docs/matters.md, What is not built yet).
+SKIP_PREFIXES = ("/api/v1/matters",)
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=False)]
 
@@ -53,7 +58,10 @@ def schema(wechat_standin):
     try:
         loaded = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
         _seed_valid_creates(loaded)
-        yield loaded.exclude(func=lambda ctx: (ctx.operation.method.upper(), ctx.operation.path) in SKIP)
+        yield loaded.exclude(
+            func=lambda ctx: (ctx.operation.method.upper(), ctx.operation.path) in SKIP
+            or ctx.operation.path.startswith(SKIP_PREFIXES)
+        )
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)

@@ -1,0 +1,323 @@
+"""Every write of the case engine: `do_<verb>_case(case_id, *, actor=…)`.
+
+Each action owns its transaction, locks the case row (`select_for_update`), checks the move
+against `Case.TRANSITIONS` and the actor's standing (`cases.access`), writes a timeline row
+and saves with `update_fields`. Two people acting at once: one wins, the other gets 409 with
+the current status. Notifications are written in the same transaction with
+`notifications.actions.do_notify`, which sends them after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cases import kinds
+from cases.access import acts_for_unit, is_reporter, reachable_units
+from cases.models import Case, CaseEvent, ResponsibleUnit
+from core.errors import Conflict, Forbidden, InvalidInput
+from notifications.actions import do_notify
+from notifications.inbox_sql import RoleHolders
+from residents.access import is_staff_for
+from residents.models import Region, Role, User
+
+REOPEN_WINDOW = dt.timedelta(days=7)  # the reporter may reopen this long after the answer; then it closes
+ESCALATION_BATCH = 1000
+
+
+def _locked(case_id: int) -> Case:
+    return Case.objects.select_for_update(of=("self",)).select_related("unit", "street").get(pk=case_id)
+
+
+def _record(case: Case, *, kind: str, actor: User | None, from_status: str = "", to_status: str = "",
+            from_unit: ResponsibleUnit | None = None, to_unit: ResponsibleUnit | None = None, reason: str = "") -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case, kind=kind, actor=actor, from_status=from_status, to_status=to_status or case.status,
+        from_unit=from_unit, to_unit=to_unit, reason=reason,
+    )
+
+
+def _require_move(case: Case, to: str, *, expected_status: str | None = None) -> str:
+    if expected_status and expected_status != case.status:
+        raise Conflict("case_state_changed", "状态已变化，请刷新后重试", status=case.status)
+    role = Case.TRANSITIONS.get((case.status, to))
+    if role is None:
+        raise Conflict("case_state_changed", f"当前状态（{case.get_status_display()}）不能执行此操作", status=case.status)
+    return role
+
+
+def _require_unit(actor: User, case: Case) -> None:
+    if not acts_for_unit(actor, case):
+        raise Forbidden("not_responsible_unit", "只有责任单位或本辖区工作人员可以办理")
+
+
+def _require_reporter(actor: User, case: Case) -> None:
+    if not is_reporter(actor, case):
+        raise Forbidden("reporter_only", "只有反映人可以执行此操作")
+
+
+def _set_phase_due(case: Case) -> None:
+    case.due_at = case.phase_due()
+
+
+def _unit_members(unit: ResponsibleUnit | None) -> list[int]:
+    if unit is None:
+        return []
+    return list(unit.members.values_list("id", flat=True))
+
+
+def _tell_unit(case: Case, unit: ResponsibleUnit, *, title: str, event: CaseEvent) -> None:
+    members = _unit_members(unit)
+    if members:
+        kind = kinds.of(case.kind)
+        do_notify(
+            recipients=members, kind="case_assigned", title=title, body=kind.label(case), page=kind.page(case),
+            data={"case_id": case.pk, "case_kind": case.kind, "unit": unit.name},
+            event_key=f"case:{case.pk}:assigned:{event.pk}",
+        )
+
+
+def _tell_reporters(case: Case, *, title: str, body: str, event: CaseEvent) -> None:
+    kind = kinds.of(case.kind)
+    recipients = {*kind.followers(case)}
+    if case.reporter_id:
+        recipients.add(case.reporter_id)
+    if recipients:
+        do_notify(
+            recipients=sorted(recipients), kind="case_update", title=title, body=body[:500], page=kind.page(case),
+            data={"case_id": case.pk, "case_kind": case.kind, "status": case.status},
+            event_key=f"case:{case.pk}:{event.kind}:{event.pk}",
+        )
+
+
+def do_open_case(
+    *, actor: User, kind: str, unit: ResponsibleUnit, neighborhood: Region, accept_hours: int, resolve_hours: int,
+) -> Case:
+    """A new case routed to `unit`. Called inside the kind's own create transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        case = Case.objects.create(
+            kind=kind, status=Case.Status.SUBMITTED, unit=unit, unit_chain=[unit.pk], neighborhood=neighborhood,
+            street_id=neighborhood.parent_id, reporter=actor, accept_hours=accept_hours, resolve_hours=resolve_hours,
+            accept_due_at=now + dt.timedelta(hours=accept_hours), resolve_due_at=now + dt.timedelta(hours=resolve_hours),
+        )
+        case.due_at = case.accept_due_at
+        case.save(update_fields=["due_at"])
+        event = _record(case, kind=CaseEvent.Kind.SUBMITTED, actor=actor, to_unit=unit)
+        _tell_unit(case, unit, title="新诉求待受理", event=event)
+    return case
+
+
+def do_accept_case(case_id: int, *, actor: User, expected_status: str | None = None) -> Case:
+    with transaction.atomic():
+        case = _locked(case_id)
+        _require_unit(actor, case)
+        _require_move(case, Case.Status.ACCEPTED, expected_status=expected_status)
+        before = case.status
+        case.status = Case.Status.ACCEPTED
+        case.accepted_at = timezone.now()
+        _set_phase_due(case)
+        case.save(update_fields=["status", "accepted_at", "due_at"])
+        _record(case, kind=CaseEvent.Kind.ACCEPTED, actor=actor, from_status=before, to_unit=case.unit)
+    return case
+
+
+def do_reject_case(case_id: int, *, actor: User, reason: str) -> Case:
+    if not reason.strip():
+        raise InvalidInput("reason_required", "请填写退回原因", field="reason")
+    with transaction.atomic():
+        case = _locked(case_id)
+        _require_unit(actor, case)
+        _require_move(case, Case.Status.REJECTED)
+        before = case.status
+        case.status = Case.Status.REJECTED
+        case.reject_reason = reason.strip()[:500]
+        case.finished_at = timezone.now()
+        _set_phase_due(case)
+        case.save(update_fields=["status", "reject_reason", "finished_at", "due_at"])
+        event = _record(case, kind=CaseEvent.Kind.REJECTED, actor=actor, from_status=before, reason=case.reject_reason)
+        _tell_reporters(case, title="您反映的诉求被退回", body=case.reject_reason, event=event)
+    return case
+
+
+def do_transfer_case(case_id: int, *, actor: User, to_unit_id: int, reason: str, override: bool = False) -> Case:
+    """Hand the case to another unit (up, down or sideways) with a reason; the new unit must
+    accept it within the accept target again. Back to a unit already in the chain is a loop
+    (409 transfer_loop) unless staff of the neighborhood override it; straight back to the unit
+    it just came from (A→B→A) is a loop whoever asks."""
+    if not reason.strip():
+        raise InvalidInput("reason_required", "请填写转办原因", field="reason")
+    with transaction.atomic():
+        case = _locked(case_id)
+        _require_unit(actor, case)
+        if case.status not in Case.TRANSFERABLE:
+            raise Conflict("case_state_changed", f"当前状态（{case.get_status_display()}）不能转办", status=case.status)
+        target = reachable_units(case).filter(pk=to_unit_id).first()
+        if target is None:
+            raise InvalidInput("unknown_unit", "目标单位不存在或不在本辖区", field="unit")
+        if target.pk == case.unit_id:
+            raise InvalidInput("same_unit", "已经是该单位在办理", field="unit")
+        chain = list(case.unit_chain)
+        ping_pong = len(chain) >= 2 and chain[-2] == target.pk
+        if ping_pong or (target.pk in chain and not (override and is_staff_for(actor, case.neighborhood_id))):
+            raise Conflict(
+                "transfer_loop", f"「{target.name}」已办理过此件，不能来回转办" + ("" if ping_pong else "（工作人员可强制转办）"),
+                unit=target.pk, chain=chain, override_allowed=not ping_pong,
+            )
+        before, source = case.status, case.unit
+        now = timezone.now()
+        case.unit, case.supervising_unit = target, None
+        case.unit_chain = [*chain, target.pk]
+        case.status = Case.Status.SUBMITTED if before != Case.Status.REOPENED else Case.Status.REOPENED
+        case.accept_due_at = now + dt.timedelta(hours=case.accept_hours)
+        _set_phase_due(case)
+        case.save(update_fields=["unit", "supervising_unit", "unit_chain", "status", "accept_due_at", "due_at"])
+        event = _record(
+            case, kind=CaseEvent.Kind.TRANSFERRED, actor=actor, from_status=before, from_unit=source, to_unit=target,
+            reason=reason.strip(),
+        )
+        _tell_unit(case, target, title="转办诉求待受理", event=event)
+    return case
+
+
+def do_resolve_case(case_id: int, *, actor: User, answer: str) -> Case:
+    if not answer.strip():
+        raise InvalidInput("answer_required", "请填写答复内容", field="answer")
+    with transaction.atomic():
+        case = _locked(case_id)
+        _require_unit(actor, case)
+        _require_move(case, Case.Status.RESOLVED)
+        before = case.status
+        case.status = Case.Status.RESOLVED
+        case.answer = answer.strip()
+        case.resolved_at = timezone.now()
+        _set_phase_due(case)
+        case.save(update_fields=["status", "answer", "resolved_at", "due_at"])
+        event = _record(case, kind=CaseEvent.Kind.RESOLVED, actor=actor, from_status=before, reason=case.answer)
+        _tell_reporters(case, title="您反映的诉求已答复", body=case.answer, event=event)
+    return case
+
+
+def do_confirm_case(case_id: int, *, actor: User) -> Case:
+    with transaction.atomic():
+        case = _locked(case_id)
+        _require_reporter(actor, case)
+        _require_move(case, Case.Status.CONFIRMED)
+        case.status = Case.Status.CONFIRMED
+        case.finished_at = timezone.now()
+        case.save(update_fields=["status", "finished_at"])
+        _record(case, kind=CaseEvent.Kind.CONFIRMED, actor=actor, from_status=Case.Status.RESOLVED)
+    return case
+
+
+def do_reopen_case(case_id: int, *, actor: User, reason: str) -> Case:
+    """The reporter says the answer did not solve it, within REOPEN_WINDOW of the answer: the
+    same unit must accept and resolve it again, on fresh deadlines."""
+    if not reason.strip():
+        raise InvalidInput("reason_required", "请说明仍未解决的情况", field="reason")
+    with transaction.atomic():
+        case = _locked(case_id)
+        _require_reporter(actor, case)
+        _require_move(case, Case.Status.REOPENED)
+        now = timezone.now()
+        if case.resolved_at and now - case.resolved_at > REOPEN_WINDOW:
+            raise Conflict("reopen_window_passed", "答复已超过7天，不能重新打开，请重新反映", status=case.status)
+        case.status = Case.Status.REOPENED
+        case.reopen_count = F("reopen_count") + 1
+        case.accept_due_at = now + dt.timedelta(hours=case.accept_hours)
+        case.resolve_due_at = now + dt.timedelta(hours=case.resolve_hours)
+        case.resolved_at = None
+        _set_phase_due(case)
+        case.save(update_fields=["status", "reopen_count", "accept_due_at", "resolve_due_at", "resolved_at", "due_at"])
+        case.refresh_from_db(fields=["reopen_count"])
+        event = _record(case, kind=CaseEvent.Kind.REOPENED, actor=actor, from_status=Case.Status.RESOLVED,
+                        to_unit=case.unit, reason=reason.strip())
+        _tell_unit(case, case.unit, title="诉求被重新打开", event=event)
+    return case
+
+
+def do_rate_case(case_id: int, *, actor: User, score: int) -> Case:
+    if not 1 <= score <= 5:
+        raise InvalidInput("invalid_score", "评分须为1到5", field="score")
+    with transaction.atomic():
+        case = _locked(case_id)
+        _require_reporter(actor, case)
+        if case.status not in Case.RATABLE:
+            raise Conflict("case_state_changed", "确认解决或办结后才能评价", status=case.status)
+        if case.rating is not None:
+            raise Conflict("already_rated", "已经评价过了", rating=case.rating)
+        case.rating, case.rated_at = score, timezone.now()
+        case.save(update_fields=["rating", "rated_at"])
+        _record(case, kind=CaseEvent.Kind.RATED, actor=actor, from_status=case.status, reason=f"{score}星")
+    return case
+
+
+def do_record_case_support(case_id: int, *, actor: User) -> CaseEvent:
+    """A timeline row for a +1; the kind keeps who supported (matters.MatterSupport)."""
+    case = Case.objects.get(pk=case_id)
+    return _record(case, kind=CaseEvent.Kind.SUPPORTED, actor=actor, from_status=case.status)
+
+
+# --- periodic jobs (registered in cases.apps) -------------------------------------------
+
+
+def do_escalate_overdue_cases(*, now: dt.datetime | None = None) -> int:
+    """Each case whose current deadline passed goes up one level: its supervising unit becomes
+    the parent of the unit above it so far, a timeline row says which deadline, and the
+    supervising unit's members and the street's officers are notified. Once per deadline
+    (`escalated_for`), so running twice, or twice at once, escalates once."""
+    now = now or timezone.now()
+    candidate_ids = list(
+        Case.objects.filter(due_at__lt=now).exclude(escalated_for=F("due_at")).order_by("due_at")
+        .values_list("pk", flat=True)[:ESCALATION_BATCH]
+    )
+    escalated = 0
+    for case_id in candidate_ids:
+        with transaction.atomic():
+            case = Case.objects.select_for_update(of=("self",)).select_related("unit", "supervising_unit").get(pk=case_id)
+            if case.due_at is None or case.due_at >= now or case.escalated_for == case.due_at:
+                continue  # answered, transferred or escalated meanwhile
+            above = (case.supervising_unit or case.unit).parent
+            which = "受理" if case.status in Case.ACCEPT_PHASE else "办结"
+            case.escalated_for = case.due_at
+            if above is not None:
+                case.supervising_unit = above
+            case.save(update_fields=["escalated_for", "supervising_unit"])
+            event = _record(
+                case, kind=CaseEvent.Kind.ESCALATED, actor=None, from_status=case.status,
+                from_unit=case.unit, to_unit=above, reason=f"超过{which}时限" + (f"，已上报{above.name}" if above else "，已报街道"),
+            )
+            recipients = {*_unit_members(above), *RoleHolders(case.street_id, Role.Kind.STREET_OFFICER).user_ids()}
+            if recipients:
+                kind = kinds.of(case.kind)
+                do_notify(
+                    recipients=sorted(recipients), kind="case_overdue", title=f"诉求{which}超时", body=kind.label(case),
+                    page=kind.page(case),
+                    data={"case_id": case.pk, "case_kind": case.kind, "overdue_label": f"{which}超时", "due_at": case.due_at},
+                    event_key=f"case:{case.pk}:escalated:{event.pk}",
+                )
+            escalated += 1
+    return escalated
+
+
+def do_close_unconfirmed_cases(*, now: dt.datetime | None = None) -> int:
+    """Answers the reporter neither confirmed nor reopened within REOPEN_WINDOW close."""
+    now = now or timezone.now()
+    candidate_ids = list(
+        Case.objects.filter(status=Case.Status.RESOLVED, resolved_at__lt=now - REOPEN_WINDOW)
+        .values_list("pk", flat=True)[:ESCALATION_BATCH]
+    )
+    closed = 0
+    for case_id in candidate_ids:
+        with transaction.atomic():
+            case = _locked(case_id)
+            if case.status != Case.Status.RESOLVED or case.resolved_at >= now - REOPEN_WINDOW:
+                continue
+            case.status, case.finished_at = Case.Status.CLOSED, now
+            case.save(update_fields=["status", "finished_at"])
+            _record(case, kind=CaseEvent.Kind.CLOSED, actor=None, from_status=Case.Status.RESOLVED, reason="答复7天内未确认，自动办结")
+            closed += 1
+    return closed

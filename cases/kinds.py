@@ -1,0 +1,36 @@
+"""What the engine needs to know about a kind of case (a matter, later a service request),
+registered by the kind's app in its AppConfig.ready(): how to name it in a notification,
+which mini-program page opens it, and who follows it besides the reporter.
+
+    kinds.register("matter", CaseKind(label=..., page=..., followers=...))
+
+The engine calls these; it never imports the kind's app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _no_followers(case: Any) -> list[int]:
+    return []
+
+
+@dataclass(frozen=True)
+class CaseKind:
+    label: Callable[[Any], str]  # case -> short title, e.g. "设施报修：路灯不亮"
+    page: Callable[[Any], str]  # case -> mini-program page
+    followers: Callable[[Any], list[int]] = field(default=_no_followers)  # case -> user ids told of answers
+
+
+_KINDS: dict[str, CaseKind] = {}
+
+
+def register(kind: str, case_kind: CaseKind) -> None:
+    _KINDS[kind] = case_kind
+
+
+def of(kind: str) -> CaseKind:
+    return _KINDS.get(kind) or CaseKind(label=lambda case: "诉求", page=lambda case: "")

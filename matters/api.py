@@ -1,0 +1,195 @@
+"""Thin views for /api/v1/matters: validate, access_matter (404 outside scope), one action,
+serialize."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases import actions as case_actions
+from cases.access import acts_for_unit, is_reporter
+from cases.models import Case
+from core.errors import InvalidInput, NotFound
+from core.idempotency import idempotent
+from core.pagination import page_response, paginate_keyset, parse_limit
+from matters import actions, queries
+from matters.access import access_matter, sees_full, visible_matters_for
+from matters.models import MatterCategory, MatterItem, MatterSupport
+from matters.serializers import (
+    MatterAcceptIn,
+    MatterAnswerIn,
+    MatterCatalogOut,
+    MatterCreateIn,
+    MatterDetailOut,
+    MatterListIn,
+    MatterPageOut,
+    MatterRatingIn,
+    MatterReasonIn,
+    MatterTransferIn,
+    event_out,
+    matter_out,
+)
+from residents.access import is_member, profile
+
+IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="防重复提交")
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def allowed_actions(user, matter) -> list[str]:
+    case = matter.case
+    out: list[str] = []
+    if acts_for_unit(user, case):
+        for name, to in (("accept", Case.Status.ACCEPTED), ("reject", Case.Status.REJECTED), ("resolve", Case.Status.RESOLVED)):
+            if (case.status, to) in Case.TRANSITIONS:
+                out.append(name)
+        if case.status in Case.TRANSFERABLE:
+            out.append("transfer")
+    if is_reporter(user, case):
+        if case.status == Case.Status.RESOLVED:
+            out += ["confirm", "reopen"]
+        if case.status in Case.RATABLE and case.rating is None:
+            out.append("rate")
+    elif case.status in Case.OPEN and is_member(user, matter.neighborhood_id):
+        out.append("plus_one")
+    return out
+
+
+def _detail(request, matter_id: int, status: int = 200) -> Response:
+    matter = access_matter(request.user, matter_id)
+    full = sees_full(request.user, matter)
+    body = matter_out(matter, request.user)
+    body["timeline"] = [event_out(e, full=full) for e in queries.timeline(matter)]
+    body["allowed_actions"] = allowed_actions(request.user, matter)
+    return Response(body, status=status)
+
+
+class CategoriesView(APIView):
+    @extend_schema(operation_id="matter_categories", responses=MatterCatalogOut, summary="诉求分类（大类 → 小类，含受理/办结时限）")
+    def get(self, request):
+        items: dict[int, list] = {}
+        for item in MatterItem.objects.filter(is_active=True).order_by("sort_order", "id"):
+            items.setdefault(item.category_id, []).append(
+                {"id": item.pk, "name": item.name, "accept_hours": item.accept_hours, "resolve_hours": item.resolve_hours}
+            )
+        categories = [
+            {"id": c.pk, "name": c.name, "items": items.get(c.pk, [])}
+            for c in MatterCategory.objects.filter(is_active=True).order_by("sort_order", "id")
+        ]
+        return Response({"categories": categories})
+
+
+class MatterListCreateView(APIView):
+    @extend_schema(
+        operation_id="matters_list", responses=MatterPageOut,
+        parameters=[
+            OpenApiParameter("scope", str, enum=["mine", "neighborhood", "queue"],
+                             description="mine：我反映的和我也遇到的；neighborhood：本居委公开的诉求；queue：待我单位办理的（超时优先）"),
+            OpenApiParameter("neighborhood", int), OpenApiParameter("status", str),
+            OpenApiParameter("cursor", str), OpenApiParameter("limit", int),
+        ],
+        summary="诉求列表",
+    )
+    def get(self, request):
+        data = _valid(MatterListIn, request.query_params)
+        matters = visible_matters_for(request.user)
+        ordering = queries.NEWEST
+        if data["scope"] == "mine":
+            supported = MatterSupport.objects.filter(matter=OuterRef("pk"), user=request.user)
+            matters = matters.filter(Q(reporter=request.user) | Q(Exists(supported)))
+        elif data["scope"] == "neighborhood":
+            p = profile(request.user)
+            reachable = p.member_of | p.staff_of
+            wanted = data.get("neighborhood")
+            if wanted is not None and wanted not in reachable:
+                raise NotFound("neighborhood_not_found", "居委/村不存在")
+            matters = matters.filter(neighborhood_id__in=[wanted] if wanted is not None else reachable)
+        else:
+            matters = queries.queue(matters, request.user)
+            ordering = queries.QUEUE
+        if data.get("status"):
+            matters = matters.filter(case__status=data["status"])
+        page = paginate_keyset(
+            queries.for_list(matters), ordering=ordering, cursor=request.query_params.get("cursor"),
+            limit=parse_limit(request.query_params.get("limit")),
+        )
+        return Response(page_response(page, [matter_out(m, request.user) for m in page.items]))
+
+    @extend_schema(operation_id="matters_create", request=MatterCreateIn, responses={201: MatterDetailOut},
+                   parameters=[IDEMPOTENCY_HEADER],
+                   summary="一键表达：反映诉求（附近已有同类未办结诉求时答 409 similar_matter_open，可「我也遇到」或 insist 坚持提交）")
+    @idempotent
+    def post(self, request):
+        data = _valid(MatterCreateIn, request.data)
+        item = MatterItem.objects.select_related("category").filter(pk=data["item"], is_active=True, category__is_active=True).first()
+        if item is None:
+            raise InvalidInput("unknown_item", "诉求分类不存在或已停用", field="item")
+        matter = actions.do_create_matter(
+            actor=request.user, item=item, text=data["text"], place=data["place"], latitude=data.get("latitude"),
+            longitude=data.get("longitude"), neighborhood_id=data.get("neighborhood"), hide_name=data["hide_name"],
+            photo_ids=data["photos"], insist=data["insist"],
+        )
+        return _detail(request, matter.pk, status=201)
+
+
+class MatterDetailView(APIView):
+    @extend_schema(operation_id="matters_detail", responses=MatterDetailOut, summary="诉求详情（含时间线）")
+    def get(self, request, matter_id: int):
+        return _detail(request, matter_id)
+
+
+def _case_view(operation_id: str, summary: str, body, run):
+    """A POST /matters/<id>/<verb> view: access (404 outside scope), validate, one engine action."""
+
+    class View(APIView):
+        @extend_schema(operation_id=operation_id, request=body, responses=MatterDetailOut, parameters=[IDEMPOTENCY_HEADER],
+                       summary=summary)
+        @idempotent
+        def post(self, request, matter_id: int):
+            matter = access_matter(request.user, matter_id)
+            data = _valid(body, request.data) if body is not None else {}
+            run(matter, request.user, data)
+            return _detail(request, matter_id)
+
+    View.__name__ = f"{operation_id.title().replace('_', '')}View"
+    return View
+
+
+AcceptView = _case_view(
+    "matters_accept", "受理（责任单位或本辖区工作人员；两人同时受理，后到者 409）", MatterAcceptIn,
+    lambda m, u, d: case_actions.do_accept_case(m.case_id, actor=u, expected_status=d.get("from_status") or None),
+)
+RejectView = _case_view(
+    "matters_reject", "退回（须填原因，反映人可见）", MatterReasonIn,
+    lambda m, u, d: case_actions.do_reject_case(m.case_id, actor=u, reason=d["reason"]),
+)
+TransferView = _case_view(
+    "matters_transfer", "转办到其他单位（须填原因；来回转办 409 transfer_loop）", MatterTransferIn,
+    lambda m, u, d: case_actions.do_transfer_case(m.case_id, actor=u, to_unit_id=d["unit"], reason=d["reason"], override=d["override"]),
+)
+ResolveView = _case_view(
+    "matters_resolve", "答复/办结", MatterAnswerIn,
+    lambda m, u, d: case_actions.do_resolve_case(m.case_id, actor=u, answer=d["answer"]),
+)
+ConfirmView = _case_view(
+    "matters_confirm", "反映人确认已解决", None,
+    lambda m, u, d: case_actions.do_confirm_case(m.case_id, actor=u),
+)
+ReopenView = _case_view(
+    "matters_reopen", "反映人重新打开（答复后7天内）", MatterReasonIn,
+    lambda m, u, d: case_actions.do_reopen_case(m.case_id, actor=u, reason=d["reason"]),
+)
+RatingView = _case_view(
+    "matters_rate", "评价（确认或办结后，一次）", MatterRatingIn,
+    lambda m, u, d: case_actions.do_rate_case(m.case_id, actor=u, score=d["score"]),
+)
+PlusOneView = _case_view(
+    "matters_plus_one", "我也遇到（+1，本居委居民）", None,
+    lambda m, u, d: actions.do_support_matter(m.pk, actor=u),
+)
