@@ -94,9 +94,12 @@ def _tell_reporters(case: Case, *, title: str, body: str, event: CaseEvent) -> N
 
 
 def do_open_case(
-    *, actor: User, kind: str, unit: ResponsibleUnit, neighborhood: Region, accept_hours: int, resolve_hours: int,
+    *, actor: User | None, kind: str, unit: ResponsibleUnit, neighborhood: Region, accept_hours: int, resolve_hours: int,
+    note: str = "",
 ) -> Case:
-    """A new case routed to `unit`. Called inside the kind's own create transaction."""
+    """A new case routed to `unit`. Called inside the kind's own create transaction. `actor`
+    is None when no resident filed it (a partner system through Open311); `note` then says who
+    did, on the `submitted` timeline row."""
     now = timezone.now()
     with transaction.atomic():
         case = Case.objects.create(
@@ -106,7 +109,7 @@ def do_open_case(
         )
         case.due_at = case.accept_due_at
         case.save(update_fields=["due_at"])
-        event = _record(case, kind=CaseEvent.Kind.SUBMITTED, actor=actor, to_unit=unit)
+        event = _record(case, kind=CaseEvent.Kind.SUBMITTED, actor=actor, to_unit=unit, reason=note)
         _tell_unit(case, unit, title="新诉求待受理", event=event)
     return case
 

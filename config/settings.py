@@ -197,6 +197,7 @@ INSTALLED_APPS = [
     "deliberation",
     "cases",
     "matters",
+    "open311",
     "console",
 ]
 
@@ -337,6 +338,7 @@ REST_FRAMEWORK = {
         "topic": env.str("THROTTLE_TOPIC", default="10/min"),
         "vote": env.str("THROTTLE_VOTE", default="60/min"),
         "membership": env.str("THROTTLE_MEMBERSHIP", default="10/min"),
+        "open311": env.str("THROTTLE_OPEN311", default="60/min"),
     },
 }
 

@@ -1,24 +1,112 @@
 """Every write of the matters app. The case moves (accept, transfer, reject, resolve, confirm,
-reopen, rate) are the engine's (cases.actions); here: creating a matter and 我也遇到."""
+reopen, rate) are the engine's (cases.actions); here: creating a matter (a resident's
+`check_create_matter` or a partner system's `check_partner_matter`, then `do_open_matter`)
+and 我也遇到."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from cases.actions import do_open_case, do_record_case_support
-from cases.models import Case
+from cases.models import Case, ResponsibleUnit
 from core.errors import Conflict, InvalidInput
 from images.pipeline import validate_image_ids
 from matters.models import Matter, MatterItem, MatterPhoto, MatterSupport
 from matters.routing import check_location, check_neighborhood, check_no_similar_matter, route
 from moderation.content import SCENE_FORUM, check_text
 from residents.access import is_member
-from residents.models import User
+from residents.models import Region, User
 
 MAX_PHOTOS = 9
+
+
+@dataclass(frozen=True)
+class CheckedMatter:
+    """What the checks passed, handed to `do_open_matter`: nothing is written before it."""
+
+    item: MatterItem
+    neighborhood: Region
+    unit: ResponsibleUnit
+    text: str
+    text_status: str
+    place: str
+    latitude: Decimal | None
+    longitude: Decimal | None
+    hide_name: bool = False
+    photo_ids: tuple[int, ...] = ()
+
+
+def check_create_matter(
+    *,
+    actor: User,
+    item: MatterItem,
+    text: str,
+    place: str,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    neighborhood_id: int | None = None,
+    hide_name: bool = False,
+    photo_ids: list[int] | None = None,
+    insist: bool = False,
+) -> CheckedMatter:
+    """A resident's report: neighborhood, area, unit, duplicates, images, then WeChat's content
+    check (a network call, so before any transaction)."""
+    neighborhood = check_neighborhood(actor, neighborhood_id)
+    check_location(neighborhood, latitude, longitude)
+    unit = route(neighborhood, item.category)
+    if not insist:
+        check_no_similar_matter(actor, neighborhood=neighborhood, category=item.category, place=place,
+                                latitude=latitude, longitude=longitude)
+    photo_ids = validate_image_ids(actor, photo_ids or [], limit=MAX_PHOTOS)
+    verdict = check_text(user=actor, content=text, scene=SCENE_FORUM)
+    return CheckedMatter(
+        item=item, neighborhood=neighborhood, unit=unit, text=text, text_status=verdict.status, place=place,
+        latitude=latitude, longitude=longitude, hide_name=hide_name, photo_ids=tuple(photo_ids),
+    )
+
+
+def check_partner_matter(
+    *, neighborhood: Region, item: MatterItem, text: str, place: str,
+    latitude: Decimal | None = None, longitude: Decimal | None = None,
+) -> CheckedMatter:
+    """A matter a partner system files (Open311, open311/actions.py) for a neighborhood it has
+    already located and is scoped to: the same area, routing and content checks as a
+    resident's. No membership (no resident files it), no 我也遇到 offer (a partner cannot
+    say +1; staff merge), no photos. Without a resident's openid WeChat cannot check the
+    text, so it is born `pending_review` (moderation.content.check_text): neighbors see it
+    once a person passed it; the unit sees it at once."""
+    check_location(neighborhood, latitude, longitude)
+    unit = route(neighborhood, item.category)
+    verdict = check_text(user=None, content=text, scene=SCENE_FORUM)
+    return CheckedMatter(
+        item=item, neighborhood=neighborhood, unit=unit, text=text, text_status=verdict.status, place=place,
+        latitude=latitude, longitude=longitude,
+    )
+
+
+def do_open_matter(checked: CheckedMatter, *, actor: User | None, filed_by: str = "") -> Matter:
+    """One transaction: the case at the routed unit, the matter, its photos. `actor` is the
+    reporting resident, or None with `filed_by` naming the partner system (the timeline's
+    `submitted` row says so)."""
+    item = checked.item
+    with transaction.atomic():
+        case = do_open_case(
+            actor=actor, kind="matter", unit=checked.unit, neighborhood=checked.neighborhood,
+            accept_hours=item.accept_hours, resolve_hours=item.resolve_hours, note=filed_by,
+        )
+        matter = Matter.objects.create(
+            case=case, item=item, category=item.category, neighborhood=checked.neighborhood, reporter=actor,
+            text=checked.text, text_status=checked.text_status, latitude=checked.latitude,
+            longitude=checked.longitude, place=checked.place, hide_name=checked.hide_name,
+        )
+        MatterPhoto.objects.bulk_create(
+            MatterPhoto.rows(list(checked.photo_ids), matter=matter)
+        )
+    return matter
 
 
 def do_create_matter(
@@ -34,29 +122,12 @@ def do_create_matter(
     photo_ids: list[int] | None = None,
     insist: bool = False,
 ) -> Matter:
-    """Report a matter: checks first (neighborhood, area, unit, duplicates, images, WeChat's
-    content check), then one transaction that opens the case at the routed unit."""
-    neighborhood = check_neighborhood(actor, neighborhood_id)
-    check_location(neighborhood, latitude, longitude)
-    unit = route(neighborhood, item.category)
-    if not insist:
-        check_no_similar_matter(actor, neighborhood=neighborhood, category=item.category, place=place,
-                                latitude=latitude, longitude=longitude)
-    photo_ids = validate_image_ids(actor, photo_ids or [], limit=MAX_PHOTOS)
-    verdict = check_text(user=actor, content=text, scene=SCENE_FORUM)  # before the transaction: a network call
-    with transaction.atomic():
-        case = do_open_case(
-            actor=actor, kind="matter", unit=unit, neighborhood=neighborhood,
-            accept_hours=item.accept_hours, resolve_hours=item.resolve_hours,
-        )
-        matter = Matter.objects.create(
-            case=case, item=item, category=item.category, neighborhood=neighborhood, reporter=actor, text=text,
-            text_status=verdict.status, latitude=latitude, longitude=longitude, place=place, hide_name=hide_name,
-        )
-        MatterPhoto.objects.bulk_create(
-            MatterPhoto.rows(photo_ids, matter=matter)
-        )
-    return matter
+    """Report a matter (the resident API): `check_create_matter`, then `do_open_matter`."""
+    checked = check_create_matter(
+        actor=actor, item=item, text=text, place=place, latitude=latitude, longitude=longitude,
+        neighborhood_id=neighborhood_id, hide_name=hide_name, photo_ids=photo_ids, insist=insist,
+    )
+    return do_open_matter(checked, actor=actor)
 
 
 def do_support_matter(matter_id: int, *, actor: User) -> Matter:
