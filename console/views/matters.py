@@ -147,7 +147,6 @@ def detail(request, matter_id: int):
     actions = allowed_actions(request.user, matter)
     targets = []
     if "transfer" in actions:
-        case.street = Region.objects.get(pk=case.street_id)
         targets = list(reachable_units(case).exclude(pk=case.unit_id).select_related("region").order_by("region__code", "name"))
     return render(
         request,
