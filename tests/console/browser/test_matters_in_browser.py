@@ -5,10 +5,13 @@ every request the page makes going to this site only."""
 from __future__ import annotations
 
 from cases.models import Case
+from tests import factories as f
 from tests.console.browser.conftest import PHONE, login, screenshot
+from tests.console.browser.test_dispatch_live import _api
 from tests.console.conftest import with_password
-from tests.console.test_matters_board import make_overdue, report
+from tests.console.test_matters_board import make_overdue
 from tests.matters import conftest as matters_world
+from tests.matters.conftest import LAT, LNG
 
 world = matters_world.world
 standin = matters_world.standin
@@ -18,9 +21,17 @@ def test_board_detail_accept_and_map(world, new_page, asgi_server):
     with_password(world.officer)
     world.officer.username = "liujiedao"
     world.officer.save(update_fields=["username"])
-    calm, late = report(world, n=1), report(world, n=2)
+    token = f.token_for(world.reporter)
+
+    def report(n: int, **where) -> int:
+        # Over HTTP, as a phone would: the commit's realtime broadcast must not run in this
+        # thread, where Playwright's event loop is running.
+        body = {"item": world.repair.id, "text": "路灯坏了", "place": f"{n}号楼", "insist": True, **where}
+        return _api(asgi_server.url, "POST", "/api/v1/matters", token, body)["id"]
+
+    calm, late = report(1, latitude=LAT, longitude=LNG), report(2, latitude=LAT, longitude=LNG)
     make_overdue(late)
-    report(world, n=3, latitude=None, longitude=None)  # no point on the map
+    report(3)  # no location: no point on the map
 
     page = new_page()
     requested: list[str] = []
