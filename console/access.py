@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from cases.access import unit_ids_of
 from core.errors import DomainError, Forbidden, NotFound
 from residents.access import profile
 from residents.models import Region, Role, User
@@ -57,7 +58,16 @@ def console_scope(user: User) -> ConsoleScope:
 
 
 def can_use_console(user: User) -> bool:
-    return user.is_active and not user.is_banned and console_scope(user).can_use_console
+    """Staff, moderators, and members of a responsible unit (物业, 城管 …: the matters board only)."""
+    if not user.is_active or user.is_banned:
+        return False
+    return console_scope(user).can_use_console or bool(unit_ids_of(user))
+
+
+def is_unit_only(request: HttpRequest) -> bool:
+    """Someone who may use the console only as a unit member (not staff, not a moderator)."""
+    scope = request.console
+    return not scope.can_use_console and bool(unit_ids_of(request.user))
 
 
 _LEVEL_ORDER = {Region.Level.DISTRICT: 0, Region.Level.STREET: 1, Region.Level.NEIGHBORHOOD: 2}
@@ -116,8 +126,9 @@ def back_url(request: HttpRequest, default: str = "/console/") -> str:
     return default
 
 
-def console_view(*, moderation: bool = False, staff: bool = True):
-    """Session login required; staff (or, for moderation screens, moderators) only.
+def console_view(*, moderation: bool = False, staff: bool = True, units: bool = False):
+    """Session login required; staff (or, for moderation screens, moderators; for the matters
+    screens, members of a responsible unit) only.
 
     Domain errors become what a browser understands: NotFound → 404 (the same for
     "not yours"), Forbidden → 403, a conflict or bad input → a message and back to
@@ -130,7 +141,11 @@ def console_view(*, moderation: bool = False, staff: bool = True):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             scope = console_scope(request.user)
-            allowed = (staff and scope.is_staff) or (moderation and bool(scope.moderated_ids))
+            allowed = (
+                (staff and scope.is_staff)
+                or (moderation and bool(scope.moderated_ids))
+                or (units and bool(unit_ids_of(request.user)))
+            )
             if not allowed or request.user.is_banned:
                 raise PermissionDenied("仅限居委、街道工作人员或版主使用工作台")
             request.console = scope

@@ -8,6 +8,8 @@ from console.views import (
     deliberation,
     dispatch,
     home,
+    matters,
+    matters_map,
     plans,
     realtime,
     roles,
@@ -67,4 +69,12 @@ urlpatterns += [
     path("plans/", plans.plans, name="plans"),
     path("plans/<int:plan_id>/<str:action>/", plans.plan_action, name="plan_action"),
     path("access-log/", access_log.access_log, name="access_log"),
+]
+
+urlpatterns += [
+    path("matters/", matters.board, name="matters"),
+    path("matters/map/", matters_map.matters_map, name="matters_map"),
+    path("matters/map/points/", matters_map.matters_map_data, name="matters_map_data"),
+    path("matters/<int:matter_id>/", matters.detail, name="matter_detail"),
+    path("matters/<int:matter_id>/<str:action>/", matters.act, name="matter_act"),
 ]

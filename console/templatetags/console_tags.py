@@ -3,11 +3,15 @@ from __future__ import annotations
 from django import template
 from django.urls import NoReverseMatch, reverse
 
+from cases.access import unit_ids_of
+
 register = template.Library()
 
-# (key, label, url name, who: "staff" | "moderation" | "district_admin")
+# (key, label, url name, who: "staff" | "units" (staff or a responsible unit's members) | "moderation" | "district_admin")
 NAV = [
     ("dispatch", "派单台", "console:dispatch", "staff"),
+    ("matters", "诉求办理", "console:matters", "units"),
+    ("matters_map", "诉求地图", "console:matters_map", "staff"),
     ("memberships", "入户审核", "console:memberships", "staff"),
     ("party_identity", "亮身份审核", "console:party_identity", "staff"),
     ("moderation", "内容审核", "console:moderation", "moderation"),
@@ -29,6 +33,8 @@ def console_nav(context):
     items = []
     for key, label, url_name, who in NAV:
         if scope is None:
+            continue
+        if who == "units" and not (scope.is_staff or unit_ids_of(request.user)):
             continue
         if who == "staff" and not scope.is_staff:
             continue

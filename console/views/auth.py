@@ -26,7 +26,7 @@ class ConsoleLoginForm(AuthenticationForm):
     error_messages: ClassVar[dict[str, str]] = {
         "invalid_login": "用户名或密码错误。",
         "inactive": "该账号已停用。",
-        "not_staff": "该账号没有工作台权限（仅限居委、街道工作人员和版主）。",
+        "not_staff": "该账号没有工作台权限（仅限居委、街道工作人员、版主和责任单位经办人员）。",
     }
 
     def confirm_login_allowed(self, user) -> None:

@@ -16,6 +16,7 @@ from console.access import (
     dashboard_regions_for,
     default_dashboard_region,
 )
+from console.closed_loops import loop_tables
 from console.export import Table, export_response
 from console.figures import Figures
 from console.models import NeighborhoodDaySnapshot
@@ -340,7 +341,8 @@ def dashboard(request):
         region, neighborhood_ids = access_dashboard_region(scope, default_dashboard_region(scope))
     regions = dashboard_regions_for(scope, focus=region)
     period = queries.make_period(_date(request.GET.get("from")), _date(request.GET.get("to")))
-    tables = cached_tables(region, neighborhood_ids, period)
+    # Closed loops are computed live (console/closed_loops.py), not from the snapshots.
+    tables = {**cached_tables(region, neighborhood_ids, period), **loop_tables(neighborhood_ids, period)}
 
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):

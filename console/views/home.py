@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from community.queries import moderation_queue_count_for, unanswered_count_for
 from console import queries
-from console.access import console_view
+from console.access import console_view, is_unit_only
 from console.views.deliberation import waiting_count
 from console.views.dispatch import realtime_streams, region_requests
 from services.queries import counts_by_status
@@ -65,9 +65,11 @@ def home_cards(request, scope) -> list[queries.HomeCard]:
     return cards
 
 
-@console_view(moderation=True)
+@console_view(moderation=True, units=True)
 def home(request):
     scope = request.console
+    if is_unit_only(request):
+        return redirect("console:matters")  # a 物业 or 城管 member works only the matters board
     return render(
         request,
         "console/home.html",
