@@ -93,18 +93,25 @@ def _tell_reporters(case: Case, *, title: str, body: str, event: CaseEvent) -> N
         )
 
 
+# do_open_case's default reporter: the actor (a resident filing for themself).
+SAME_AS_ACTOR = object()
+
+
 def do_open_case(
     *, actor: User | None, kind: str, unit: ResponsibleUnit, neighborhood: Region, accept_hours: int, resolve_hours: int,
-    note: str = "",
+    reporter: User | None | object = SAME_AS_ACTOR, note: str = "",
 ) -> Case:
-    """A new case routed to `unit`. Called inside the kind's own create transaction. `actor`
-    is None when no resident filed it (a partner system through Open311); `note` then says who
-    did, on the `submitted` timeline row."""
+    """A new case routed to `unit`. Called inside the kind's own create transaction. The reporter
+    is the actor unless given: staff opening it on a resident's behalf (a feed post turned into
+    a matter) name the resident. `actor` is None when no resident filed it (a partner system
+    through Open311); `note` then says who did, on the `submitted` timeline row."""
+    if reporter is SAME_AS_ACTOR:
+        reporter = actor
     now = timezone.now()
     with transaction.atomic():
         case = Case.objects.create(
             kind=kind, status=Case.Status.SUBMITTED, unit=unit, unit_chain=[unit.pk], neighborhood=neighborhood,
-            street_id=neighborhood.parent_id, reporter=actor, accept_hours=accept_hours, resolve_hours=resolve_hours,
+            street_id=neighborhood.parent_id, reporter=reporter, accept_hours=accept_hours, resolve_hours=resolve_hours,
             accept_due_at=now + dt.timedelta(hours=accept_hours), resolve_due_at=now + dt.timedelta(hours=resolve_hours),
         )
         case.due_at = case.accept_due_at
@@ -256,6 +263,57 @@ def do_rate_case(case_id: int, *, actor: User, score: int) -> Case:
         case.save(update_fields=["rating", "rated_at"])
         _record(case, kind=CaseEvent.Kind.RATED, actor=actor, from_status=case.status, reason=f"{score}星")
     return case
+
+
+def do_merge_case(case_id: int, *, into_id: int, actor: User, reason: str = "", names: tuple[str, str] = ("", "")) -> tuple[Case, Case]:
+    """Staff of the neighborhood merge a case into an earlier open one of the same neighborhood:
+    the merged case ends (`merged`, final), the other carries on; a timeline row on each. The
+    kind moves its followers (matters.actions.do_merge_matters). Both rows are locked in id order,
+    so two merges crossing each other cannot deadlock. `names` are how the kind numbers the two
+    (the matter ids a resident sees) for the timeline rows."""
+    if case_id == into_id:
+        raise InvalidInput("merge_into_self", "不能合并到自身", field="into")
+    with transaction.atomic():
+        locked = {
+            c.pk: c for c in Case.objects.select_for_update(of=("self",)).select_related("unit", "street")
+            .filter(pk__in=(case_id, into_id)).order_by("pk")
+        }
+        case, into = locked.get(case_id), locked.get(into_id)
+        if into is None:
+            raise InvalidInput("unknown_matter", "要并入的诉求不存在", field="into")
+        if not is_staff_for(actor, case.neighborhood_id):
+            raise Forbidden("staff_only", "只有本辖区工作人员可以合并诉求")
+        if into.neighborhood_id != case.neighborhood_id or into.kind != case.kind:
+            raise InvalidInput("merge_other_neighborhood", "只能合并同一居委/村的诉求", field="into")
+        if (into.created_at, into.pk) > (case.created_at, case.pk):
+            raise InvalidInput("merge_into_later", "只能把后反映的诉求并入先反映的诉求", field="into")
+        if into.status not in Case.OPEN:
+            raise Conflict("merge_target_closed", f"要并入的诉求已{into.get_status_display()}，不能再并入", status=into.status)
+        if case.status not in Case.OPEN:
+            raise Conflict("case_state_changed", f"当前状态（{case.get_status_display()}）不能合并", status=case.status)
+        before, now = case.status, timezone.now()
+        case.status, case.finished_at, case.due_at = Case.Status.MERGED, now, None
+        case.save(update_fields=["status", "finished_at", "due_at"])
+        note = reason.strip()[:500]
+        _record(case, kind=CaseEvent.Kind.MERGED, actor=actor, from_status=before, to_unit=into.unit,
+                reason=f"并入 {names[1] or f'#{into.pk}'}" + (f"：{note}" if note else ""))
+        _record(into, kind=CaseEvent.Kind.MERGED, actor=actor, from_status=into.status,
+                reason=f"合并了 {names[0] or f'#{case.pk}'}" + (f"：{note}" if note else ""))
+    return case, into
+
+
+def do_tell_merged(case: Case, into: Case, *, recipients: list[int]) -> None:
+    """Tell the merged case's reporter and followers where it went (and the answer, if the case
+    it joined was already answered: later answers reach them as its followers)."""
+    if not recipients:
+        return
+    kind = kinds.of(into.kind)
+    body = f"已并入「{kind.label(into)}」一并办理" + (f"。答复：{into.answer}" if into.status == Case.Status.RESOLVED else "")
+    do_notify(
+        recipients=sorted(set(recipients)), kind="case_update", title="您反映的诉求已合并办理", body=body[:500],
+        page=kind.page(into), data={"case_id": into.pk, "case_kind": into.kind, "status": into.status, "merged_case_id": case.pk},
+        event_key=f"case:{case.pk}:merged:{into.pk}",
+    )
 
 
 def do_record_case_support(case_id: int, *, actor: User) -> CaseEvent:

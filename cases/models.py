@@ -59,6 +59,7 @@ class Case(models.Model):
         CLOSED = "closed", "已办结"
         REJECTED = "rejected", "已退回"
         REOPENED = "reopened", "已重新打开"
+        MERGED = "merged", "已合并"  # staff merged it into an earlier case, which carries on
 
     class Actor(models.TextChoices):
         UNIT = "unit", "责任单位"
@@ -159,6 +160,7 @@ class CaseEvent(models.Model):
         ESCALATED = "escalated", "超时上报"
         RATED = "rated", "评价"
         SUPPORTED = "supported", "我也遇到"
+        MERGED = "merged", "合并"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

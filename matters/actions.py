@@ -1,7 +1,7 @@
 """Every write of the matters app. The case moves (accept, transfer, reject, resolve, confirm,
 reopen, rate) are the engine's (cases.actions); here: creating a matter (a resident's
-`check_create_matter` or a partner system's `check_partner_matter`, then `do_open_matter`)
-and 我也遇到."""
+`check_create_matter`, a partner system's `check_partner_matter`, or staff turning a feed post
+into one; then `do_open_matter`), 我也遇到 and merging two matters."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from cases.actions import do_open_case, do_record_case_support
+from cases.actions import SAME_AS_ACTOR, do_merge_case, do_open_case, do_record_case_support, do_tell_merged
 from cases.models import Case, ResponsibleUnit
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, Forbidden, InvalidInput
 from images.pipeline import validate_image_ids
 from matters.models import Matter, MatterItem, MatterPhoto, MatterSupport
 from matters.routing import check_location, check_neighborhood, check_no_similar_matter, route
-from moderation.content import SCENE_FORUM, check_text
-from residents.access import is_member
+from moderation import recheck
+from moderation.content import PENDING_CHECK, SCENE_FORUM, check_text
+from residents.access import is_member, is_staff_for
 from residents.models import Region, User
 
 MAX_PHOTOS = 9
@@ -88,24 +89,32 @@ def check_partner_matter(
     )
 
 
-def do_open_matter(checked: CheckedMatter, *, actor: User | None, filed_by: str = "") -> Matter:
+def do_open_matter(
+    checked: CheckedMatter, *, actor: User | None, reporter: User | None | object = SAME_AS_ACTOR,
+    filed_by: str = "", source_post_id: int | None = None,
+) -> Matter:
     """One transaction: the case at the routed unit, the matter, its photos. `actor` is the
-    reporting resident, or None with `filed_by` naming the partner system (the timeline's
+    reporting resident; or staff, with `reporter` the resident whose feed post it was
+    (`source_post_id`); or None with `filed_by` naming the partner system (the timeline's
     `submitted` row says so)."""
     item = checked.item
+    if reporter is SAME_AS_ACTOR:
+        reporter = actor
     with transaction.atomic():
         case = do_open_case(
-            actor=actor, kind="matter", unit=checked.unit, neighborhood=checked.neighborhood,
+            actor=actor, reporter=reporter, kind="matter", unit=checked.unit, neighborhood=checked.neighborhood,
             accept_hours=item.accept_hours, resolve_hours=item.resolve_hours, note=filed_by,
         )
         matter = Matter.objects.create(
-            case=case, item=item, category=item.category, neighborhood=checked.neighborhood, reporter=actor,
+            case=case, item=item, category=item.category, neighborhood=checked.neighborhood, reporter=reporter,
             text=checked.text, text_status=checked.text_status, latitude=checked.latitude,
             longitude=checked.longitude, place=checked.place, hide_name=checked.hide_name,
+            source_post_id=source_post_id,
         )
-        MatterPhoto.objects.bulk_create(
-            MatterPhoto.rows(list(checked.photo_ids), matter=matter)
-        )
+        MatterPhoto.objects.bulk_create(MatterPhoto.rows(list(checked.photo_ids), matter=matter))
+        if checked.text_status == PENDING_CHECK:
+            # WeChat was unreachable: neighbors do not see the text until the sweep has a verdict.
+            recheck.schedule()
     return matter
 
 
@@ -130,6 +139,33 @@ def do_create_matter(
     return do_open_matter(checked, actor=actor)
 
 
+def do_create_matter_from_post(
+    *, actor: User, reporter: User | None, item: MatterItem, neighborhood: Region, text: str, place: str,
+    post_id: int, photo_ids: list[int] | None = None,
+) -> Matter:
+    """Staff of the neighborhood turn a feed post that needs an answer into a matter: the post's
+    author is the reporter, the text already passed the feed's content check, the matter keeps
+    the post's id (`source_post_id`, unique: a post turned twice is 409 `post_already_matter`).
+    The caller (console.matter_from_post, which may read the feed) checks the post itself."""
+    if not is_staff_for(actor, neighborhood.pk):
+        raise Forbidden("staff_only", "只有本辖区工作人员可以把帖子转为诉求")
+    if Matter.objects.filter(source_post_id=post_id).exists():
+        raise Conflict("post_already_matter", "该帖子已转为诉求", matter=_matter_of_post(post_id))
+    checked = CheckedMatter(
+        item=item, neighborhood=neighborhood, unit=route(neighborhood, item.category), text=text,
+        text_status=Matter.TextStatus.PUBLISHED, place=place, latitude=None, longitude=None,
+        photo_ids=tuple(photo_ids or ()),
+    )
+    try:
+        return do_open_matter(checked, actor=actor, reporter=reporter, source_post_id=post_id)
+    except IntegrityError:  # two staff at once: the unique source_post_id lets one through
+        raise Conflict("post_already_matter", "该帖子已转为诉求", matter=_matter_of_post(post_id)) from None
+
+
+def _matter_of_post(post_id: int) -> int | None:
+    return Matter.objects.filter(source_post_id=post_id).values_list("pk", flat=True).first()
+
+
 def do_support_matter(matter_id: int, *, actor: User) -> Matter:
     """我也遇到 (+1): a neighbor of the same neighborhood follows an open matter; the answer
     reaches them too (cases.kinds followers)."""
@@ -150,3 +186,27 @@ def do_support_matter(matter_id: int, *, actor: User) -> Matter:
         do_record_case_support(matter.case_id, actor=actor)
     matter.refresh_from_db(fields=["supporters_count"])
     return matter
+
+
+def do_merge_matters(matter_id: int, *, into_id: int, actor: User, reason: str = "") -> Matter:
+    """Staff merge a later matter into an earlier open one of the same neighborhood (the engine's
+    do_merge_case checks and records it). The merged matter's reporter and its 我也遇到 neighbors
+    become supporters of the other, so its answer reaches them; they are told where it went."""
+    with transaction.atomic():
+        matter = Matter.objects.select_related("case").get(pk=matter_id)
+        into = Matter.objects.select_related("case").filter(pk=into_id).first()
+        if into is None:
+            raise InvalidInput("unknown_matter", "要并入的诉求不存在", field="into")
+        case, into_case = do_merge_case(
+            matter.case_id, into_id=into.case_id, actor=actor, reason=reason, names=(f"#{matter.pk}", f"#{into.pk}"),
+        )
+        Matter.objects.filter(pk=matter.pk).update(merged_into=into)
+        followers = [matter.reporter_id, *MatterSupport.objects.filter(matter=matter).values_list("user_id", flat=True)]
+        followers = [u for u in dict.fromkeys(followers) if u is not None and u != into.reporter_id]
+        existing = set(MatterSupport.objects.filter(matter=into, user_id__in=followers).values_list("user_id", flat=True))
+        added = [u for u in followers if u not in existing]
+        MatterSupport.objects.bulk_create([MatterSupport(matter=into, user_id=u) for u in added])
+        if added:
+            Matter.objects.filter(pk=into.pk).update(supporters_count=F("supporters_count") + len(added))
+        do_tell_merged(case, into_case, recipients=followers)
+    return Matter.objects.get(pk=matter_id)

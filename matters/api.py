@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from cases import actions as case_actions
 from cases.access import acts_for_unit, is_reporter
 from cases.models import Case
-from core.errors import InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.idempotency import idempotent
 from core.pagination import page_response, paginate_keyset, parse_limit
 from matters import actions, queries
@@ -24,6 +24,7 @@ from matters.serializers import (
     MatterCreateIn,
     MatterDetailOut,
     MatterListIn,
+    MatterMergeIn,
     MatterPageOut,
     MatterRatingIn,
     MatterReasonIn,
@@ -31,7 +32,7 @@ from matters.serializers import (
     event_out,
     matter_out,
 )
-from residents.access import is_member, profile
+from residents.access import is_member, is_staff_for, profile
 
 IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="防重复提交")
 
@@ -51,6 +52,8 @@ def allowed_actions(user, matter) -> list[str]:
                 out.append(name)
         if case.status in Case.TRANSFERABLE:
             out.append("transfer")
+    if case.status in Case.OPEN and is_staff_for(user, matter.neighborhood_id):
+        out.append("merge")
     if is_reporter(user, case):
         if case.status == Case.Status.RESOLVED:
             out += ["confirm", "reopen"]
@@ -61,7 +64,7 @@ def allowed_actions(user, matter) -> list[str]:
     return out
 
 
-def _detail(request, matter_id: int, status: int = 200) -> Response:
+def detail_response(request, matter_id: int, status: int = 200) -> Response:
     matter = access_matter(request.user, matter_id)
     full = sees_full(request.user, matter)
     body = matter_out(matter, request.user)
@@ -135,13 +138,13 @@ class MatterListCreateView(APIView):
             longitude=data.get("longitude"), neighborhood_id=data.get("neighborhood"), hide_name=data["hide_name"],
             photo_ids=data["photos"], insist=data["insist"],
         )
-        return _detail(request, matter.pk, status=201)
+        return detail_response(request, matter.pk, status=201)
 
 
 class MatterDetailView(APIView):
     @extend_schema(operation_id="matters_detail", responses=MatterDetailOut, summary="诉求详情（含时间线）")
     def get(self, request, matter_id: int):
-        return _detail(request, matter_id)
+        return detail_response(request, matter_id)
 
 
 def _case_view(operation_id: str, summary: str, body, run):
@@ -155,7 +158,7 @@ def _case_view(operation_id: str, summary: str, body, run):
             matter = access_matter(request.user, matter_id)
             data = _valid(body, request.data) if body is not None else {}
             run(matter, request.user, data)
-            return _detail(request, matter_id)
+            return detail_response(request, matter_id)
 
     View.__name__ = f"{operation_id.title().replace('_', '')}View"
     return View
@@ -181,10 +184,14 @@ ConfirmView = _case_view(
     "matters_confirm", "反映人确认已解决", None,
     lambda m, u, d: case_actions.do_confirm_case(m.case_id, actor=u),
 )
-ReopenView = _case_view(
-    "matters_reopen", "反映人重新打开（答复后7天内）", MatterReasonIn,
-    lambda m, u, d: case_actions.do_reopen_case(m.case_id, actor=u, reason=d["reason"]),
-)
+def _reopen(matter, user, data):
+    if matter.merged_into_id is not None and is_reporter(user, matter.case):
+        raise Conflict("matter_merged", "该诉求已合并到其他诉求一并办理，请在合并后的诉求中跟进", into=matter.merged_into_id,
+                       status=matter.case.status)
+    case_actions.do_reopen_case(matter.case_id, actor=user, reason=data["reason"])
+
+
+ReopenView = _case_view("matters_reopen", "反映人重新打开（答复后7天内；已合并的诉求 409 matter_merged）", MatterReasonIn, _reopen)
 RatingView = _case_view(
     "matters_rate", "评价（确认或办结后，一次）", MatterRatingIn,
     lambda m, u, d: case_actions.do_rate_case(m.case_id, actor=u, score=d["score"]),
@@ -192,4 +199,8 @@ RatingView = _case_view(
 PlusOneView = _case_view(
     "matters_plus_one", "我也遇到（+1，本居委居民）", None,
     lambda m, u, d: actions.do_support_matter(m.pk, actor=u),
+)
+MergeView = _case_view(
+    "matters_merge", "合并：把这件（后反映的）并入同一居委/村先反映的未办结诉求（本辖区工作人员）", MatterMergeIn,
+    lambda m, u, d: actions.do_merge_matters(m.pk, into_id=d["into"], actor=u, reason=d.get("reason", "")),
 )

@@ -22,3 +22,15 @@ class MattersConfig(AppConfig):
             return list(MatterSupport.objects.filter(matter__case=case).values_list("user_id", flat=True))
 
         kinds.register("matter", kinds.CaseKind(label=label, page=page, followers=followers))
+
+        from moderation import recheck
+        from moderation.content import SCENE_FORUM
+
+        # Matter text saved while WeChat was unreachable (pending_check): moderation's sweep asks
+        # again. The row holds only the verdict, so a conditional UPDATE applies it; a late risky
+        # verdict sets `removed` (neighbors never see it; the unit still works the case).
+        recheck.register("matters.matter", recheck.Recheckable(
+            model=Matter, status_field="text_status", select_related=("reporter",), order_by=("id",),
+            apply=recheck.conditional_update(Matter, "text_status"),
+            text=lambda matter: {"user": matter.reporter, "content": matter.text, "scene": SCENE_FORUM},
+        ))

@@ -90,6 +90,7 @@ class Matter(models.Model):
         PUBLISHED = "published", "已发布"
         PENDING_REVIEW = "pending_review", "待人工审核"
         PENDING_CHECK = "pending_check", "待内容检查"
+        REMOVED = "removed", "已删除"  # the re-check sweep's late risky verdict (moderation.recheck)
 
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="matter")
     item = models.ForeignKey(MatterItem, verbose_name="小类", on_delete=models.PROTECT, related_name="+")
@@ -105,6 +106,13 @@ class Matter(models.Model):
     place = models.CharField("地点", max_length=64, help_text="楼号或小区内的位置")
     hide_name = models.BooleanField("对邻居隐藏姓名", default=False)
     supporters_count = models.PositiveIntegerField("我也遇到", default=0)
+    merged_into = models.ForeignKey(
+        "self", verbose_name="并入", null=True, blank=True, on_delete=models.PROTECT, related_name="merged",
+        help_text="工作人员合并后，此件由被并入的诉求一并办理",
+    )
+    # The feed post staff turned into this matter (console.matter_from_post). An id, not a foreign
+    # key: matters and community are siblings and never import each other (.importlinter).
+    source_post_id = models.PositiveBigIntegerField("来源帖子", null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

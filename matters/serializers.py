@@ -37,6 +37,11 @@ class MatterReasonIn(serializers.Serializer):
     reason = serializers.CharField(max_length=500, trim_whitespace=True)
 
 
+class MatterMergeIn(serializers.Serializer):
+    into = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="并入哪一件（同一居委/村、先反映、未办结）")
+    reason = serializers.CharField(max_length=500, trim_whitespace=True, required=False, allow_blank=True)
+
+
 class MatterAnswerIn(serializers.Serializer):
     answer = serializers.CharField(max_length=2000, trim_whitespace=True)
 
@@ -107,6 +112,8 @@ def matter_out(matter: Matter, viewer) -> dict:
         "answer": case.answer,
         "reject_reason": case.reject_reason,
         "supporters_count": matter.supporters_count,
+        "merged_into": matter.merged_into_id,
+        "source_post": matter.source_post_id,
         "reporter_name": reporter_name,
         "is_mine": matter.reporter_id == viewer.pk,
         "photos": _photos(matter, viewer),

@@ -24,6 +24,7 @@ def test_every_app_registers_the_text_it_checks():
         "deliberation.reply",
         "services.note",
         "services.rating_comment",
+        "matters.matter",
     }
 
 

@@ -1,0 +1,10 @@
+"""The console's few JSON endpoints under /api/v1/ (config/urls.py): glue between sibling apps
+that only a layer above both may import (.importlinter)."""
+
+from django.urls import path
+
+from console.matter_from_post import MatterFromPostView
+
+urlpatterns = [
+    path("matters/from-post/<int:post_id>", MatterFromPostView.as_view(), name="matter-from-post"),
+]
