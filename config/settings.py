@@ -334,6 +334,7 @@ REST_FRAMEWORK = {
         "comment": env.str("THROTTLE_COMMENT", default="60/min"),
         "report": env.str("THROTTLE_REPORT", default="30/min"),
         "service_request": env.str("THROTTLE_SERVICE_REQUEST", default="30/min"),
+        "matter": env.str("THROTTLE_MATTER", default="10/min"),
         "upload": env.str("THROTTLE_UPLOAD", default="30/min"),
         "topic": env.str("THROTTLE_TOPIC", default="10/min"),
         "vote": env.str("THROTTLE_VOTE", default="60/min"),

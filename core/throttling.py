@@ -133,6 +133,12 @@ class ServiceRequestThrottle(ScopedUserThrottle):
     scope = "service_request"
 
 
+class MatterThrottle(ScopedUserThrottle):
+    """一键表达: a resident's reports (reading the lists is free)."""
+
+    scope = "matter"
+
+
 class UploadThrottle(ScopedUserThrottle):
     scope = "upload"
 

@@ -14,6 +14,7 @@ from cases.models import Case
 from core.errors import Conflict, InvalidInput, NotFound
 from core.idempotency import idempotent
 from core.pagination import page_response, paginate_keyset, parse_limit
+from core.throttling import MatterThrottle
 from matters import actions, queries
 from matters.access import access_matter, sees_full, visible_matters_for
 from matters.models import MatterCategory, MatterItem, MatterSupport
@@ -89,6 +90,7 @@ class CategoriesView(APIView):
 
 
 class MatterListCreateView(APIView):
+    throttle_classes = [MatterThrottle]  # counts the POST only: reading the lists is free
     @extend_schema(
         operation_id="matters_list", responses=MatterPageOut,
         parameters=[

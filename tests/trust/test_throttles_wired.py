@@ -15,12 +15,14 @@ from django.utils import timezone
 from community.models import Comment, Post, Report
 from deliberation.models import Ballot, Reply, Support, Topic
 from images.models import Image
+from matters.models import Matter
 from residents.models import ApiToken, Membership, PartyIdentityRequest, User
 from services.models import ServicePlan, ServiceRequest
 from tests import factories as f
 from tests.community.conftest import jpeg_bytes, make_post
 from tests.conftest import Api, assert_error
 from tests.deliberation.conftest import member, topic_in
+from tests.matters.conftest import report, world  # noqa: F401  (world: the fixture)
 from tests.services.conftest import MEAL, item
 
 LIMIT = 2
@@ -161,3 +163,9 @@ def test_another_user_is_not_held_back_by_a_flooder(neighborhood):
         flooder.post(f"/api/v1/posts/{post.pk}/reports", {"reason": "spam"})
     assert Api(f.resident(neighborhood)).post(f"/api/v1/posts/{posts[0].pk}/reports", {"reason": "spam"}).status_code == 201
     assert User.objects.count() >= 3
+
+
+def test_matter_reports_are_throttled(world):  # noqa: F811
+    api = Api(world.reporter)
+    _flood(lambda i: report(api, world.repair, place=f"{i}号楼门口", insist=True), Matter.objects.count)
+    assert api.get("/api/v1/matters?scope=mine").status_code == 200  # reading is not counted
