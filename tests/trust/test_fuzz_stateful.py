@@ -100,7 +100,7 @@ def _fresh_cache() -> None:
     reset_local()
 
 
-def _run_as(schema, openid: str) -> tuple[list[tuple[str, str, int]], list[str]]:
+def _run_as(schema, openid: str, *, derandomize: bool = DERANDOMIZE) -> tuple[list[tuple[str, str, int]], list[str]]:
     user = User.objects.get(openid=openid)
     calls: list[tuple[str, str, int]] = []
     failures: list[str] = []
@@ -140,7 +140,7 @@ def _run_as(schema, openid: str) -> tuple[list[tuple[str, str, int]], list[str]]
                 stateful_step_count=STEPS,
                 deadline=None,
                 database=None,
-                derandomize=DERANDOMIZE,
+                derandomize=derandomize,
                 suppress_health_check=list(HealthCheck),
             )
         )
@@ -177,11 +177,25 @@ def test_the_schema_carries_every_link_of_the_table(schema):
 @pytest.mark.parametrize("openid", ["zhangsan", "chenjuwei", "liujiedao"])
 def test_stateful_fuzzing_finds_no_5xx_and_no_schema_violation(schema, openid):
     calls, failures = _run_as(schema, openid)
+    # The derandomized run's draws depend on the whole schema: one more documented response
+    # anywhere can leave a persona's 20 scenarios without a create whose link it then follows.
+    # Then up to two random runs more, so the run still ends having gone through links
+    # (and whatever any run finds fails the test).
+    for _ in range(2):
+        if failures or _followed(calls):
+            break
+        more_calls, failures = _run_as(schema, openid, derandomize=False)
+        calls += more_calls
     assert not failures, "\n\n".join(dict.fromkeys(failures))
     # The harness itself ran: a fuzz test that calls nothing passes for ever. And it went
     # through links: an object this persona created was then found at its own {id}.
     assert len(calls) >= EXAMPLES, len(calls)
-    followed = {(method, path) for method, path, status in calls if "{" in path and 200 <= status < 300}
+    followed = _followed(calls)
     assert followed, sorted({(m, p, s) for m, p, s in calls})[:40]
     created = sorted({(m, p) for m, p, status in calls if m == "POST" and status == 201 and "{" not in p})
     print(openid, len(calls), "calls; created:", created, ";", len(followed), "operations on an {id} answered 2xx:", sorted(followed)[:12])
+
+
+def _followed(calls: list[tuple[str, str, int]]) -> set[tuple[str, str]]:
+    """Operations on an {id} that answered 2xx: links the run went through."""
+    return {(method, path) for method, path, status in calls if "{" in path and 200 <= status < 300}
