@@ -118,27 +118,6 @@ def do_open_matter(
     return matter
 
 
-def do_create_matter(
-    *,
-    actor: User,
-    item: MatterItem,
-    text: str,
-    place: str,
-    latitude: Decimal | None = None,
-    longitude: Decimal | None = None,
-    neighborhood_id: int | None = None,
-    hide_name: bool = False,
-    photo_ids: list[int] | None = None,
-    insist: bool = False,
-) -> Matter:
-    """Report a matter (the resident API): `check_create_matter`, then `do_open_matter`."""
-    checked = check_create_matter(
-        actor=actor, item=item, text=text, place=place, latitude=latitude, longitude=longitude,
-        neighborhood_id=neighborhood_id, hide_name=hide_name, photo_ids=photo_ids, insist=insist,
-    )
-    return do_open_matter(checked, actor=actor)
-
-
 def do_create_matter_from_post(
     *, actor: User, reporter: User | None, item: MatterItem, neighborhood: Region, text: str, place: str,
     post_id: int, photo_ids: list[int] | None = None,

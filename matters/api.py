@@ -135,11 +135,12 @@ class MatterListCreateView(APIView):
         item = MatterItem.objects.select_related("category").filter(pk=data["item"], is_active=True, category__is_active=True).first()
         if item is None:
             raise InvalidInput("unknown_item", "诉求分类不存在或已停用", field="item")
-        matter = actions.do_create_matter(
+        checked = actions.check_create_matter(
             actor=request.user, item=item, text=data["text"], place=data["place"], latitude=data.get("latitude"),
             longitude=data.get("longitude"), neighborhood_id=data.get("neighborhood"), hide_name=data["hide_name"],
             photo_ids=data["photos"], insist=data["insist"],
         )
+        matter = actions.do_open_matter(checked, actor=request.user)
         return detail_response(request, matter.pk, status=201)
 
 
