@@ -4,42 +4,21 @@ SELECT ... FOR UPDATE)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from cases.models import CaseEvent
 from tests.conftest import Api
 from tests.matters.conftest import created, url
+from tests.races import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=5)
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def test_two_staff_accepting_at_once_one_wins_the_other_409(world):
     matter = created(Api(world.reporter), world.repair)
     # Clients (and tokens) are made up front: the threads only send the racing requests.
     unit, staff = Api(world.property_worker), Api(world.staff)
-    responses = _race([lambda: unit.post(url(matter["id"], "accept")), lambda: staff.post(url(matter["id"], "accept"))])
+    responses = race([lambda: unit.post(url(matter["id"], "accept")), lambda: staff.post(url(matter["id"], "accept"))])
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200, 409], [r.content[:300] for r in responses]
     loser = next(r for r in responses if r.status_code == 409).json()["error"]

@@ -4,15 +4,13 @@ IMMEDIATE; PostgreSQL blocks on SELECT ... FOR UPDATE)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from services.actions.requests import check_create_service_request, do_create_service_request
 from services.models import ServiceRequest
 from tests import factories as f
 from tests.conftest import Api
+from tests.races import race
 from tests.services.conftest import MEAL, item
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,26 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def catalog(seeded_catalog):
     """Every story here is transactional (tests/conftest.py's seeded_catalog)."""
-
-
-def _race(calls):
-    """Run each call in its own thread, released together; return their responses in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=5)
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 @pytest.fixture
@@ -56,7 +34,7 @@ def scene(street, neighborhood):
 def test_accept_racing_cancel_exactly_one_wins(scene):
     req, son, staff = scene
     url = f"/api/v1/service-requests/{req.pk}/transitions"
-    responses = _race([
+    responses = race([
         lambda: staff.post(url, {"to": "accepted", "from_status": "submitted"}),
         lambda: son.post(url, {"to": "cancelled", "from_status": "submitted"}),
     ])
@@ -74,7 +52,7 @@ def test_two_staff_accepting_at_once_make_one_event(scene, neighborhood):
     req, _, staff = scene
     colleague = Api(f.staff(neighborhood))
     url = f"/api/v1/service-requests/{req.pk}/transitions"
-    responses = _race([lambda: staff.post(url, {"to": "accepted"}), lambda: colleague.post(url, {"to": "accepted"})])
+    responses = race([lambda: staff.post(url, {"to": "accepted"}), lambda: colleague.post(url, {"to": "accepted"})])
     assert sorted(r.status_code for r in responses) == [200, 409]
     assert ServiceRequest.objects.get(pk=req.pk).events.filter(to_status="accepted").count() == 1
 
@@ -83,7 +61,7 @@ def test_double_tap_racing_itself_makes_one_request(scene):
     _, son, _ = scene
     before = ServiceRequest.objects.count()
     body = {"item": item("meal-delivery").pk, "extra": MEAL}
-    responses = _race([
+    responses = race([
         lambda: son.post("/api/v1/service-requests", body, headers={"Idempotency-Key": "race-1"}),
         lambda: son.post("/api/v1/service-requests", body, headers={"Idempotency-Key": "race-1"}),
     ])
