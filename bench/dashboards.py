@@ -13,7 +13,7 @@ from django.urls import Resolver404, resolve
 from residents.models import Region, User
 
 
-def _session_cookie(user: User) -> str:
+def session_cookie(user: User) -> str:
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
@@ -28,4 +28,4 @@ def scenario(user: User, level: str, region: Region, bearer: Callable[[User], st
     except Resolver404:
         return {"available": False, "reason": "the console dashboard has not landed"}
     path = f"/console/dashboard/?region={region.id}"
-    return {"available": True, "requests": [["GET", path, _session_cookie(user), "", "0"]]}
+    return {"available": True, "requests": [["GET", path, session_cookie(user), "", "0"]]}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -42,12 +43,17 @@ from bench.stack import ROOT, Stack, production_env  # noqa: E402
 LUA = Path(__file__).resolve().parent / "wrk_request.lua"
 
 ADJACENT_SECONDS = 6.0
+_WRK_RUNS = itertools.count(1)
 TARGETS = {
     "feed_ratio": 0.5,  # feed throughput ≥ 0.5 × ceiling
     "deep_page": 1.2,  # page 1000 latency ≤ 1.2 × page 1
     "create_ratio": 1 / 3,
     "street_ms": 200.0,
     "district_ms": 500.0,
+    # issue 17
+    "matter_create_ratio": 0.5,
+    "matter_queue_ratio": 0.5,
+    "matter_map_ms": 200.0,
 }
 
 
@@ -200,12 +206,17 @@ def run_wrk(
     targets = [(base, share) for base, share in zip(bases, shares, strict=True) if share]
 
     def wrk_all(duration: float) -> list[str]:
+        # Each wrk process gets its own STQ_WRK_ID for the Idempotency-Keys it makes: two wrk
+        # started in the same second made the same keys for the same personas, so creates were
+        # answered 409 idempotency_in_progress or replayed instead of made (seen in issue 17's run).
+        run = next(_WRK_RUNS)
         procs = [
             subprocess.Popen(
                 ["wrk", "-t1", f"-c{share}", "--timeout", "10s", "-s", str(LUA), f"-d{max(1, int(duration))}s", base],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env={**env, "STQ_WRK_ID": f"{os.getpid()}-{run}-{i}"},
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )
-            for base, share in targets
+            for i, (base, share) in enumerate(targets)
         ]
         outputs = []
         for proc in procs:
@@ -283,7 +294,8 @@ def main() -> int:
     parser.add_argument(
         "--rows",
         help="comma-separated subset of rows to measure (ceiling,ceiling_post,feed,feed_deep,create,"
-        "staff_queue,street,district,ceiling_end); the ceiling rows always run",
+        "staff_queue,street,district,matter_create,unit_queue,officer_overdue,matter_map,ceiling_end); "
+        "the ceiling rows always run",
     )
     parser.add_argument(
         "--skip-snapshot-refresh",
@@ -402,7 +414,8 @@ def main() -> int:
         # Warm the whole stack before the first row: fresh server processes, an empty connection
         # pool and a just-restarted PostgreSQL made the first ceiling row read 113 req/s and the
         # last 200 in one run, which skews every ratio.
-        for key in ("ceiling", "feed", "staff_queue", "street_dashboard", "district_dashboard"):
+        for key in ("ceiling", "feed", "staff_queue", "street_dashboard", "district_dashboard", "unit_queue",
+                    "officer_overdue", "matter_map"):
             scenario = sc.get(key, {})
             if scenario.get("available"):
                 run_wrk(bases, f"warm-up {key}", scenario["requests"], seconds=4, connections=4, pids=pids, warmup=0)
@@ -444,11 +457,29 @@ def main() -> int:
         # Dashboards: latency of one officer at a time, the target is per request.
         measure("street", "street dashboard (1 conn)", sc["street_dashboard"], connections=1)
         measure("district", "district dashboard (1 conn)", sc["district_dashboard"], connections=1)
+        _measure_matters(measure, sc, prep, server_env, wanted)
         measure("ceiling_end", "ceiling GET again (drift)", sc["ceiling"])
         report(args, prep, results, pids, seconds, time.monotonic() - started, adjacent_runs)
         return 0
     finally:
         stack.stop()
+
+
+def _measure_matters(measure, sc: dict, prep: dict, server_env: dict, wanted: set | None) -> None:
+    """The issue 17 rows; each reads "not available yet" where matters have not landed."""
+    missing = {"available": False, "reason": "bench/prepare.py made no matters scenario"}
+    measure("matter_create", "matter create (POST /matters)", sc.get("matter_create", missing))
+    if "max_matter_id" in prep and (wanted is None or "matter_create" in wanted):
+        # As for requests: the matters just made would pile up in the unit's queue run after run.
+        cleanup = subprocess.run(
+            [sys.executable, "bench/prepare.py", "--delete-matters-after", str(prep["max_matter_id"])],
+            cwd=ROOT, env=server_env, capture_output=True, text=True,
+        )
+        log(f"removed the matters the create row made: {cleanup.stdout.strip() or cleanup.stderr[-300:]}")
+    measure("unit_queue", "unit's matter queue", sc.get("unit_queue", missing))
+    measure("officer_overdue", "officer's overdue list (queue)", sc.get("officer_overdue", missing))
+    # The map: latency of one officer at a time, the target is per request (as the dashboards).
+    measure("matter_map", "street map points (1 conn)", sc.get("matter_map", missing), connections=1)
 
 
 def log(message: str) -> None:
@@ -497,6 +528,10 @@ def report(
         "staff_queue",
         "street",
         "district",
+        "matter_create",
+        "unit_queue",
+        "officer_overdue",
+        "matter_map",
         "ceiling_end",
     ):
         r = results.get(key)
@@ -552,6 +587,7 @@ def report(
             verdict(f"{label} p99 < {limit:.0f} ms", r.p99_ms < limit, f"p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms")
         else:
             verdict(f"{label} p99 < {limit:.0f} ms", None, r.note if r else "")
+    _matter_verdicts(results, verdict, against)
     bad_rows = [r.name for r in results.values() if r.available and r.bad > 0.01 * max(r.requests, 1)]
     if bad_rows:
         print(f"  WARNING: more than 1% failed requests in: {', '.join(bad_rows)} (those ratios are not valid)")
@@ -565,6 +601,25 @@ def report(
         + ", ".join(f"pid {p}: {mb:.0f} MB" for p, mb in sorted(peak.items()))
     )
     print(f"total wall time {elapsed:.0f}s")
+
+
+def _matter_verdicts(results: dict[str, Result], verdict, against) -> None:
+    for key, label, target in (
+        ("matter_create", "matter create ≥ 0.5 × ceiling", TARGETS["matter_create_ratio"]),
+        ("unit_queue", "unit's queue ≥ 0.5 × ceiling", TARGETS["matter_queue_ratio"]),
+        ("officer_overdue", "officer's overdue list ≥ 0.5 × ceiling", TARGETS["matter_queue_ratio"]),
+    ):
+        r = results.get(key)
+        if r and r.available and r.adjacent:
+            ratio, detail = against(r)
+            verdict(label, ratio >= target, f"{detail}, p99 {r.p99_ms:.0f} ms")
+        else:
+            verdict(label, None, r.note if r else "")
+    r, limit = results.get("matter_map"), TARGETS["matter_map_ms"]
+    if r and r.available:
+        verdict(f"street map points p99 < {limit:.0f} ms", r.p99_ms < limit, f"p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms")
+    else:
+        verdict(f"street map points p99 < {limit:.0f} ms", None, r.note if r else "")
 
 
 if __name__ == "__main__":

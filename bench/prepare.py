@@ -102,6 +102,11 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--delete-requests-after":
         print(json.dumps({"deleted": delete_requests_after(int(sys.argv[2]))}))
         return
+    if len(sys.argv) == 3 and sys.argv[1] == "--delete-matters-after":
+        from bench.matter_bodies import delete_matters_after
+
+        print(json.dumps({"deleted": delete_matters_after(int(sys.argv[2]))}))
+        return
     neighborhood = busiest_neighborhood()
     street = neighborhood.parent
     district = street.parent
@@ -122,6 +127,12 @@ def main() -> None:
         from services.models import ServiceRequest
 
         out["max_request_id"] = ServiceRequest.objects.aggregate(m=Max("pk"))["m"] or 0
+    if _has_model("matters", "Matter"):
+        from django.db.models import Max
+
+        from matters.models import Matter
+
+        out["max_matter_id"] = Matter.objects.aggregate(m=Max("pk"))["m"] or 0
     sc = out["scenarios"]
     sc["ceiling"] = _get("/api/v1/bench/ceiling", resident_auth)
     sc["ceiling_post"] = _one("POST", "/api/v1/bench/ceiling", resident_auth, json.dumps({"category": 1}), idem=True)
@@ -130,6 +141,7 @@ def main() -> None:
     sc["staff_queue"] = _staff_queue_scenario(staff, neighborhood)
     sc["street_dashboard"] = _dashboard_scenario(officer, "street", street)
     sc["district_dashboard"] = _dashboard_scenario(admin, "district", district)
+    sc.update(_matter_scenarios(neighborhood, street, officer))
     json.dump(out, sys.stdout, ensure_ascii=False)
 
 
@@ -168,6 +180,26 @@ def _dashboard_scenario(user: User | None, level: str, region: Region) -> dict:
     except ImportError:
         return {"available": False, "reason": "no dashboard endpoint has landed"}
     return dashboards.scenario(user, level, region, bearer)
+
+
+def _matter_scenarios(neighborhood: Region, street: Region, officer: User | None) -> dict:
+    """The issue 17 rows: create, the unit's queue, the officer's overdue list, the street map's points."""
+    keys = ("matter_create", "unit_queue", "officer_overdue", "matter_map")
+    if not _has_model("matters", "Matter") or not routed("/api/v1/matters"):
+        return {k: {"available": False, "reason": "matters (/api/v1/matters) has not landed"} for k in keys}
+    from bench import matter_bodies
+    from bench.dashboards import session_cookie
+
+    out = {
+        "matter_create": matter_bodies.create_scenario(neighborhood, N_REQUESTERS, bearer),
+        "unit_queue": matter_bodies.unit_queue_scenario(neighborhood, bearer),
+        "officer_overdue": matter_bodies.officer_overdue_scenario(officer, street, bearer),
+    }
+    if routed("/console/matters/map/points/"):
+        out["matter_map"] = matter_bodies.map_scenario(officer, street, session_cookie)
+    else:
+        out["matter_map"] = {"available": False, "reason": "the console's matters map has not landed"}
+    return out
 
 
 if __name__ == "__main__":

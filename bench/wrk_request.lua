@@ -7,6 +7,8 @@ local spec_path = os.getenv("STQ_SPEC")
 local reqs = {}
 local counter = 0
 local next_tid = 0
+-- Unique per wrk process (bench/load.py sets it): two processes must never make the same key.
+local wrk_id = os.getenv("STQ_WRK_ID") or "0"
 
 function setup(thread)
   thread:set("tid", next_tid)
@@ -37,7 +39,7 @@ function request()
   end
   if r.idem then
     -- One-tap creates carry an Idempotency-Key, like the mini-program sends.
-    headers["Idempotency-Key"] = string.format("wrk-%d-%d-%d", tid or 0, counter, math.random(1000000000))
+    headers["Idempotency-Key"] = string.format("wrk-%s-%d-%d-%d", wrk_id, tid or 0, counter, math.random(1000000000))
   end
   return wrk.format(r.method, r.path, headers, body)
 end

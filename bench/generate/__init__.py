@@ -35,6 +35,9 @@ class Scale:
     topics: int
     ballots: int
     notifications: int
+    # 一键表达: matters across the neighborhoods and the units they are routed to (issue 17).
+    matters: int
+    responsible_units: int
     years: int = 3
     # Zipf exponent for how activity spreads over neighborhoods (busy vs quiet).
     zipf_s: float = 1.0
@@ -58,6 +61,8 @@ SCALES = {
         topics=5_000,
         ballots=1_000_000,
         notifications=1_000_000,
+        matters=200_000,
+        responsible_units=300,
     ),
     "small": Scale(
         name="small",
@@ -76,6 +81,8 @@ SCALES = {
         topics=30,
         ballots=600,
         notifications=1_000,
+        matters=400,
+        responsible_units=13,
     ),
 }
 

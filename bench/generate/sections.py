@@ -37,5 +37,6 @@ SECTIONS = [
     ("community", _needs("community.Post", "community.Comment", "community.Like"), _run("community", "make_community")),
     ("services", _needs("services.ServiceRequest", "services.ServiceItem"), _run("services", "make_services")),
     ("deliberation", _needs("deliberation.Topic", "deliberation.Ballot"), _run("deliberation", "make_deliberation")),
+    ("matters", _needs("matters.Matter", "cases.Case"), _run("matters", "make_matters")),
     ("notifications", _needs("notifications.Notification"), _run("notifications", "make_notifications")),
 ]

@@ -1,7 +1,9 @@
 """manage.py generate_district: deterministic for a seed, counts as configured."""
 
+import datetime as dt
 import hashlib
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -67,6 +69,17 @@ def test_small_district_has_the_configured_counts():
     generated = set(ServiceRequest.objects.values_list("status", flat=True).distinct())
     assert generated == set(ServiceRequest.Status.values) - {ServiceRequest.Status.PAUSED}
     assert ServiceRequest.objects.count() == SMALL.service_requests
+    from cases.models import Case, ResponsibleUnit
+    from matters.models import Matter
+
+    # Matters: every case state but merged, routed to the configured units, some past their deadline.
+    assert Matter.objects.count() == SMALL.matters
+    assert ResponsibleUnit.objects.count() == SMALL.responsible_units
+    states = set(Case.objects.values_list("status", flat=True).distinct())
+    assert states == set(Case.Status.values) - {Case.Status.MERGED}
+    generated_now = dt.datetime(2026, 5, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert Case.objects.filter(due_at__lt=generated_now).exists()
+    assert Case.objects.filter(due_at__gte=generated_now).exists()
     district = Region.objects.get(code="310113000000")
     assert district.settings["generated"]["seed"] == 1
 
