@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -13,7 +14,7 @@ from cases.actions import do_close_unconfirmed_cases
 from cases.models import Case
 from matters.models import RoutingRule
 from tests.conftest import Api
-from tests.console.test_matters_board import client_for, make_overdue, report
+from tests.console.test_matters_board import client_for, make_overdue, many_reports, report  # noqa: F401  (many_reports: the fixture)
 from tests.matters import conftest as matters_world
 from tests.matters.conftest import created, url
 
@@ -60,6 +61,7 @@ def test_the_map_page_loads_nothing_from_outside(world):
     assert "http://" not in page and "https://" not in page and "/static/vendor/echarts/" in page
 
 
+@pytest.mark.usefixtures("many_reports")
 def test_the_map_data_costs_the_same_for_3_and_12_points(world):
     client = client_for(world.officer)
 
