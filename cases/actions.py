@@ -93,20 +93,14 @@ def _tell_reporters(case: Case, *, title: str, body: str, event: CaseEvent) -> N
         )
 
 
-# do_open_case's default reporter: the actor (a resident filing for themself).
-SAME_AS_ACTOR = object()
-
-
 def do_open_case(
     *, actor: User | None, kind: str, unit: ResponsibleUnit, neighborhood: Region, accept_hours: int, resolve_hours: int,
-    reporter: User | None | object = SAME_AS_ACTOR, note: str = "",
+    reporter: User | None, note: str = "",
 ) -> Case:
     """A new case routed to `unit`. Called inside the kind's own create transaction. The reporter
-    is the actor unless given: staff opening it on a resident's behalf (a feed post turned into
-    a matter) name the resident. `actor` is None when no resident filed it (a partner system
-    through Open311); `note` then says who did, on the `submitted` timeline row."""
-    if reporter is SAME_AS_ACTOR:
-        reporter = actor
+    is the resident the case is about: the actor, or the author of a feed post staff turned
+    into a case, or None (a partner system through Open311, with `actor` None too; `note` then
+    says who filed, on the `submitted` timeline row)."""
     now = timezone.now()
     with transaction.atomic():
         case = Case.objects.create(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from cases.actions import SAME_AS_ACTOR, do_merge_case, do_open_case, do_record_case_support, do_tell_merged
+from cases.actions import do_merge_case, do_open_case, do_record_case_support, do_tell_merged
 from cases.models import Case, ResponsibleUnit
 from core.errors import Conflict, Forbidden, InvalidInput
 from images.pipeline import validate_image_ids
@@ -23,6 +23,10 @@ from residents.access import is_member, is_staff_for
 from residents.models import Region, User
 
 MAX_PHOTOS = 9
+
+
+# do_open_matter's default reporter: the actor (a resident reporting for themself).
+_SAME_AS_ACTOR = object()
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def check_partner_matter(
 
 
 def do_open_matter(
-    checked: CheckedMatter, *, actor: User | None, reporter: User | None | object = SAME_AS_ACTOR,
+    checked: CheckedMatter, *, actor: User | None, reporter: User | None | object = _SAME_AS_ACTOR,
     filed_by: str = "", source_post_id: int | None = None,
 ) -> Matter:
     """One transaction: the case at the routed unit, the matter, its photos. `actor` is the
@@ -98,7 +102,7 @@ def do_open_matter(
     (`source_post_id`); or None with `filed_by` naming the partner system (the timeline's
     `submitted` row says so)."""
     item = checked.item
-    if reporter is SAME_AS_ACTOR:
+    if reporter is _SAME_AS_ACTOR:
         reporter = actor
     with transaction.atomic():
         case = do_open_case(
