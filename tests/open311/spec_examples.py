@@ -1,4 +1,4 @@
-"""The GeoReport v2 specification's own example documents (wiki.open311.org/GeoReport_v2),
+"""The GeoReport v2 specification's own example documents,
 copied as they stand there; the tests compare our answers' field sets and element names with
 them. Only one change: the spec's JSON examples write `"service_code":001` (not valid JSON),
 here `"001"`.
