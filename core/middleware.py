@@ -63,13 +63,14 @@ class ApiErrorShapeMiddleware:
 # Room for the multipart envelope and the small form fields next to an image.
 MULTIPART_OVERHEAD_BYTES = 256 * 1024
 
-# drf-spectacular's Swagger UI loads its bundle from jsDelivr and starts it with an inline
-# script; only that page gets a policy loose enough for it.
+# The docs page (drf-spectacular's split Swagger view, its bundle from drf-spectacular-sidecar's
+# static files) loads only from this origin; Swagger UI styles itself with inline styles, so only
+# styles get 'unsafe-inline'. No CDN: the page works without internet.
 DOCS_CSP = {
     "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF, CSP.UNSAFE_INLINE, "https://cdn.jsdelivr.net"],
-    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE, "https://cdn.jsdelivr.net"],
-    "img-src": [CSP.SELF, "data:", "https://cdn.jsdelivr.net"],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "frame-ancestors": [CSP.NONE],
