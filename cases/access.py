@@ -27,12 +27,23 @@ def acts_for_unit(user: User, case: Case) -> bool:
     return case.unit_id in units or (case.supervising_unit_id in units) or is_staff_for(user, case.neighborhood_id)
 
 
+def joined_unit_ids(case: Case) -> set[int]:
+    """The units asked to join (会办); reads `case.joints.all()`, so a prefetch serves a list."""
+    return {joint.unit_id for joint in case.joints.all()}
+
+
+def joins_case(user: User, case: Case) -> bool:
+    """A member of a unit asked to join the case (会办): sees it in full, adds notes, does not answer."""
+    units = unit_ids_of(user)
+    return bool(units) and not units.isdisjoint(joined_unit_ids(case))
+
+
 def is_reporter(user: User, case: Case) -> bool:
     return case.reporter_id is not None and case.reporter_id == user.pk
 
 
 def reachable_units(case: Case):
-    """Units a case may be transferred to: active units of its neighborhood, its street and its district."""
+    """Units a case may be transferred to, or asked to join (会办): active units of its neighborhood, its street and its district."""
     street = case.street
     return ResponsibleUnit.objects.filter(
         Q(region_id=case.neighborhood_id) | Q(region_id=case.street_id) | Q(region_id=street.parent_id), is_active=True

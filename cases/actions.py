@@ -17,8 +17,12 @@ from django.utils import timezone
 
 from cases import kinds
 from cases.access import acts_for_unit, is_reporter, reachable_units
-from cases.models import Case, CaseEvent, ResponsibleUnit
+from cases.models import Case, CaseAnswerPhoto, CaseEvent, ResponsibleUnit
+from cases.realtime import publish_case_event
 from core.errors import Conflict, Forbidden, InvalidInput
+from images.pipeline import validate_image_ids
+from moderation import recheck
+from moderation.content import PENDING_CHECK, SCENE_COMMENT, check_text
 from notifications.actions import do_notify
 from notifications.inbox_sql import RoleHolders
 from residents.access import is_staff_for
@@ -26,6 +30,7 @@ from residents.models import Region, Role, User
 
 REOPEN_WINDOW = dt.timedelta(days=7)  # the reporter may reopen this long after the answer; then it closes
 ESCALATION_BATCH = 1000
+MAX_ANSWER_PHOTOS = 9
 
 
 def _locked(case_id: int) -> Case:
@@ -95,12 +100,13 @@ def _tell_reporters(case: Case, *, title: str, body: str, event: CaseEvent) -> N
 
 def do_open_case(
     *, actor: User | None, kind: str, unit: ResponsibleUnit, neighborhood: Region, accept_hours: int, resolve_hours: int,
-    reporter: User | None, note: str = "",
+    reporter: User | None, note: str = "", announce: bool = True,
 ) -> Case:
     """A new case routed to `unit`. Called inside the kind's own create transaction. The reporter
     is the resident the case is about: the actor, or the author of a feed post staff turned
     into a case, or None (a partner system through Open311, with `actor` None too; `note` then
-    says who filed, on the `submitted` timeline row)."""
+    says who filed, on the `submitted` timeline row). `announce=False`: the kind sends the
+    realtime frame itself once its own row exists (`cases.realtime.publish_case_opened`)."""
     now = timezone.now()
     with transaction.atomic():
         case = Case.objects.create(
@@ -112,6 +118,8 @@ def do_open_case(
         case.save(update_fields=["due_at"])
         event = _record(case, kind=CaseEvent.Kind.SUBMITTED, actor=actor, to_unit=unit, reason=note)
         _tell_unit(case, unit, title="新诉求待受理", event=event)
+        if announce:
+            publish_case_event(case, event)
     return case
 
 
@@ -125,7 +133,7 @@ def do_accept_case(case_id: int, *, actor: User, expected_status: str | None = N
         case.accepted_at = timezone.now()
         _set_phase_due(case)
         case.save(update_fields=["status", "accepted_at", "due_at"])
-        _record(case, kind=CaseEvent.Kind.ACCEPTED, actor=actor, from_status=before, to_unit=case.unit)
+        publish_case_event(case, _record(case, kind=CaseEvent.Kind.ACCEPTED, actor=actor, from_status=before, to_unit=case.unit))
     return case
 
 
@@ -184,12 +192,16 @@ def do_transfer_case(case_id: int, *, actor: User, to_unit_id: int, reason: str,
             reason=reason.strip(),
         )
         _tell_unit(case, target, title="转办诉求待受理", event=event)
+        publish_case_event(case, event)
     return case
 
 
-def do_resolve_case(case_id: int, *, actor: User, answer: str) -> Case:
+def do_resolve_case(case_id: int, *, actor: User, answer: str, photo_ids: list[int] | None = None) -> Case:
+    """The unit's answer, with up to 9 photos the answering person uploaded (images pipeline);
+    a later answer (after a reopen) replaces the earlier one's photos."""
     if not answer.strip():
         raise InvalidInput("answer_required", "请填写答复内容", field="answer")
+    photo_ids = validate_image_ids(actor, photo_ids or [], limit=MAX_ANSWER_PHOTOS)
     with transaction.atomic():
         case = _locked(case_id)
         _require_unit(actor, case)
@@ -200,8 +212,11 @@ def do_resolve_case(case_id: int, *, actor: User, answer: str) -> Case:
         case.resolved_at = timezone.now()
         _set_phase_due(case)
         case.save(update_fields=["status", "answer", "resolved_at", "due_at"])
+        CaseAnswerPhoto.objects.filter(case=case).delete()
+        CaseAnswerPhoto.objects.bulk_create(CaseAnswerPhoto.rows(photo_ids, case=case))
         event = _record(case, kind=CaseEvent.Kind.RESOLVED, actor=actor, from_status=before, reason=case.answer)
         _tell_reporters(case, title="您反映的诉求已答复", body=case.answer, event=event)
+        publish_case_event(case, event)
     return case
 
 
@@ -243,9 +258,18 @@ def do_reopen_case(case_id: int, *, actor: User, reason: str) -> Case:
     return case
 
 
-def do_rate_case(case_id: int, *, actor: User, score: int) -> Case:
+def check_rating_comment(actor: User, comment: str) -> str:
+    """WeChat's content check of the rating's comment, before any transaction: its status
+    ("" without a comment); risky is 400 content_rejected."""
+    if not comment.strip():
+        return ""
+    return check_text(user=actor, content=comment.strip(), scene=SCENE_COMMENT).status
+
+
+def do_rate_case(case_id: int, *, actor: User, score: int, comment: str = "") -> Case:
     if not 1 <= score <= 5:
         raise InvalidInput("invalid_score", "评分须为1到5", field="score")
+    comment_status = check_rating_comment(actor, comment)
     with transaction.atomic():
         case = _locked(case_id)
         _require_reporter(actor, case)
@@ -254,7 +278,10 @@ def do_rate_case(case_id: int, *, actor: User, score: int) -> Case:
         if case.rating is not None:
             raise Conflict("already_rated", "已经评价过了", rating=case.rating)
         case.rating, case.rated_at = score, timezone.now()
-        case.save(update_fields=["rating", "rated_at"])
+        case.rating_comment, case.rating_comment_status = comment.strip()[:500], comment_status
+        case.save(update_fields=["rating", "rated_at", "rating_comment", "rating_comment_status"])
+        if comment_status == PENDING_CHECK:
+            recheck.schedule()  # WeChat was unreachable: moderation's sweep asks again (cases/apps.py)
         _record(case, kind=CaseEvent.Kind.RATED, actor=actor, from_status=case.status, reason=f"{score}星")
     return case
 
@@ -354,6 +381,7 @@ def do_escalate_overdue_cases(*, now: dt.datetime | None = None) -> int:
                     data={"case_id": case.pk, "case_kind": case.kind, "overdue_label": f"{which}超时", "due_at": case.due_at},
                     event_key=f"case:{case.pk}:escalated:{event.pk}",
                 )
+            publish_case_event(case, event)
             escalated += 1
     return escalated
 

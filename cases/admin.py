@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from cases.models import Case, CaseEvent, ResponsibleUnit
+from cases.models import Case, CaseEvent, CaseJoint, ResponsibleUnit
 
 
 @admin.register(ResponsibleUnit)
@@ -20,13 +20,21 @@ class CaseEventInline(admin.TabularInline):
     can_delete = False
 
 
+class CaseJointInline(admin.TabularInline):
+    model = CaseJoint
+    fields = ("created_at", "unit", "requested_by", "reason")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
     """Read-only: every move goes through cases.actions so it has a timeline row."""
 
     list_display = ("id", "kind", "status", "unit", "neighborhood", "due_at", "created_at")
     list_filter = ("kind", "status")
-    inlines = [CaseEventInline]
+    inlines = [CaseJointInline, CaseEventInline]
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -21,3 +21,19 @@ class CasesConfig(AppConfig):
         kinds.register_audience(
             "case_overdue", lambda user: bool(unit_ids_of(user)) or profile(user).has_role(Role.Kind.STREET_OFFICER)
         )
+
+        from notifications import streams
+
+        # `unit.<id>`: a unit's board of cases (cases.realtime), for the unit's members only.
+        streams.register("unit", lambda user, ident: ident.isdigit() and int(ident) in unit_ids_of(user))
+
+        from cases.models import Case
+        from moderation import recheck
+        from moderation.content import SCENE_COMMENT
+
+        # A rating comment saved while WeChat was unreachable (pending_check): the one sweep asks again.
+        recheck.register("cases.rating_comment", recheck.Recheckable(
+            model=Case, status_field="rating_comment_status", select_related=("reporter",), order_by=("id",),
+            apply=recheck.conditional_update(Case, "rating_comment_status"),
+            text=lambda case: {"user": case.reporter, "content": case.rating_comment, "scene": SCENE_COMMENT},
+        ))

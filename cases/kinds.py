@@ -1,8 +1,9 @@
 """What the engine needs to know about a kind of case (a matter, later a service request),
 registered by the kind's app in its AppConfig.ready(): how to name it in a notification,
-which mini-program page opens it, and who follows it besides the reporter.
+which mini-program page opens it, who follows it besides the reporter, and the kind's own ids
+a realtime frame carries (cases.realtime).
 
-    kinds.register("matter", CaseKind(label=..., page=..., followers=...))
+    kinds.register("matter", CaseKind(label=..., page=..., followers=..., ref=...))
 
 The engine calls these; it never imports the kind's app.
 """
@@ -18,11 +19,16 @@ def _no_followers(case: Any) -> list[int]:
     return []
 
 
+def _no_ref(case: Any) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class CaseKind:
     label: Callable[[Any], str]  # case -> short title, e.g. "设施报修：路灯不亮"
     page: Callable[[Any], str]  # case -> mini-program page
     followers: Callable[[Any], list[int]] = field(default=_no_followers)  # case -> user ids told of answers
+    ref: Callable[[Any], dict[str, Any]] = field(default=_no_ref)  # case -> e.g. {"matter_id": 7} for frames
 
 
 _KINDS: dict[str, CaseKind] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from images.models import ImageLink
 from residents.models import Region
 
 
@@ -111,6 +112,10 @@ class Case(models.Model):
     answer = models.TextField("答复", blank=True)
     reject_reason = models.CharField("退回原因", max_length=500, blank=True)
     rating = models.PositiveSmallIntegerField("评分", null=True, blank=True)
+    # The reporter's words with the rating, through WeChat's content check (moderation.content):
+    # its verdict in rating_comment_status ("" without a comment).
+    rating_comment = models.CharField("评价留言", max_length=500, blank=True)
+    rating_comment_status = models.CharField("评价留言审核", max_length=16, blank=True)
     rated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -161,6 +166,8 @@ class CaseEvent(models.Model):
         RATED = "rated", "评价"
         SUPPORTED = "supported", "我也遇到"
         MERGED = "merged", "合并"
+        JOINT_REQUESTED = "joint_requested", "请求会办"
+        JOINT_NOTE = "joint_note", "会办意见"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -176,3 +183,31 @@ class CaseEvent(models.Model):
         verbose_name = "案件时间线"
         verbose_name_plural = "案件时间线"
         indexes = [models.Index(fields=["case", "created_at", "id"], name="case_event_timeline")]
+
+
+class CaseJoint(models.Model):
+    """会办: a unit the handling unit asked to join. It sees the case in its queue and adds its
+    part to the timeline (`joint_note`); the lead unit (`Case.unit`) still answers."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="joints")
+    unit = models.ForeignKey(ResponsibleUnit, verbose_name="会办单位", on_delete=models.PROTECT, related_name="joint_cases")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField("会办事由", max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "会办单位"
+        verbose_name_plural = "会办单位"
+        constraints = [models.UniqueConstraint(fields=["case", "unit"], name="case_joint_once")]
+        indexes = [models.Index(fields=["unit", "case"], name="case_joint_unit")]
+
+
+class CaseAnswerPhoto(ImageLink):
+    """Up to 9 pictures with the unit's answer (the latest answer's: a new answer replaces them)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="answer_photos")
+
+    class Meta(ImageLink.Meta):
+        verbose_name = "答复照片"
+        verbose_name_plural = "答复照片"
+        constraints = [models.UniqueConstraint(fields=["case", "image"], name="case_answer_photo_unique")]

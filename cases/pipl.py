@@ -3,7 +3,7 @@ their timelines and ratings.
 
 A case is a public problem (a street light, a fire lane) as much as a person's request, so
 erasure keeps the row — the unit's timeline and the closed-loop counts need it — and removes
-what was the reporter's: the words they gave when reopening it. Open cases of the erased
+what was the reporter's: the words they gave when reopening it and with their rating. Open cases of the erased
 reporter end as `closed` with a timeline line: nobody is left to confirm, reopen or rate them.
 The kind's own row (matters.Matter) scrubs its text, place, coordinates and photos in the
 kind's pipl.py. Scores stay in the figures, like services' ratings.
@@ -30,6 +30,7 @@ def export(user) -> dict:
 def erase(user) -> None:
     # The reporter's own words on their cases (reopen reasons); staff's reasons are the unit's record.
     CaseEvent.objects.filter(actor=user, case__reporter=user, kind=CaseEvent.Kind.REOPENED).update(reason="")
+    Case.objects.filter(reporter=user).exclude(rating_comment="").update(rating_comment="", rating_comment_status="")
     now = timezone.now()
     for case in Case.objects.filter(reporter=user, status__in=Case.OPEN).select_for_update(of=("self",)):
         before = case.status

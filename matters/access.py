@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from cases.access import acts_for_unit, unit_ids_of
+from cases.access import acts_for_unit, joins_case, unit_ids_of
 from cases.models import Case, CaseEvent
 from core.errors import NotFound
 from matters.models import Matter, MatterSupport
@@ -31,7 +31,8 @@ def visible_matters_for(user: User) -> QuerySet[Matter]:
     if p.staff_of:
         condition |= Q(neighborhood_id__in=p.staff_of)
     if units:
-        # Units it was routed, transferred or escalated to keep reading it (not acting on it).
+        # Units it was routed, transferred or escalated to keep reading it (not acting on it); a
+        # unit asked to join (会办) is one of them: its `joint_requested` row names it as to_unit.
         handled = CaseEvent.objects.filter(case_id=OuterRef("case_id"), to_unit_id__in=units)
         condition |= Q(case__unit_id__in=units) | Q(case__supervising_unit_id__in=units) | Q(Exists(handled))
     return Matter.objects.filter(condition)
@@ -42,6 +43,7 @@ def access_matter(user: User, matter_id: int) -> Matter:
         return (
             visible_matters_for(user)
             .select_related("case__unit", "case__supervising_unit", "item", "category", "neighborhood", "reporter")
+            .prefetch_related("case__joints__unit", "case__answer_photos__image")
             .get(pk=matter_id)
         )
     except (Matter.DoesNotExist, ValueError, TypeError):
@@ -50,5 +52,5 @@ def access_matter(user: User, matter_id: int) -> Matter:
 
 def sees_full(user: User, matter: Matter) -> bool:
     """Reporter, unit and staff see the whole matter (name, coordinates, who did what);
-    neighbors see the public view."""
-    return matter.reporter_id == user.pk or acts_for_unit(user, matter.case)
+    neighbors see the public view. A unit asked to join (会办) works it too."""
+    return matter.reporter_id == user.pk or acts_for_unit(user, matter.case) or joins_case(user, matter.case)

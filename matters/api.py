@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases import actions as case_actions
-from cases.access import acts_for_unit, is_reporter
+from cases import joint
+from cases.access import acts_for_unit, is_reporter, joins_case
 from cases.models import Case
 from core.errors import Conflict, InvalidInput, NotFound
 from core.idempotency import idempotent
@@ -24,6 +25,8 @@ from matters.serializers import (
     MatterCatalogOut,
     MatterCreateIn,
     MatterDetailOut,
+    MatterJointIn,
+    MatterJointNoteIn,
     MatterListIn,
     MatterMergeIn,
     MatterPageOut,
@@ -52,7 +55,9 @@ def allowed_actions(user, matter) -> list[str]:
             if (case.status, to) in Case.TRANSITIONS:
                 out.append(name)
         if case.status in Case.TRANSFERABLE:
-            out.append("transfer")
+            out += ["transfer", "joint"]
+    if case.status in joint.JOINABLE and joins_case(user, case):
+        out.append("joint_note")
     if case.status in Case.OPEN and is_staff_for(user, matter.neighborhood_id):
         out.append("merge")
     if is_reporter(user, case):
@@ -180,8 +185,8 @@ TransferView = _case_view(
     lambda m, u, d: case_actions.do_transfer_case(m.case_id, actor=u, to_unit_id=d["unit"], reason=d["reason"], override=d["override"]),
 )
 ResolveView = _case_view(
-    "matters_resolve", "答复/办结", MatterAnswerIn,
-    lambda m, u, d: case_actions.do_resolve_case(m.case_id, actor=u, answer=d["answer"]),
+    "matters_resolve", "答复/办结（可附最多 9 张照片，反映人和「我也遇到」的居民都能看到）", MatterAnswerIn,
+    lambda m, u, d: case_actions.do_resolve_case(m.case_id, actor=u, answer=d["answer"], photo_ids=d["photos"]),
 )
 ConfirmView = _case_view(
     "matters_confirm", "反映人确认已解决", None,
@@ -196,8 +201,8 @@ def _reopen(matter, user, data):
 
 ReopenView = _case_view("matters_reopen", "反映人重新打开（答复后7天内；已合并的诉求 409 matter_merged）", MatterReasonIn, _reopen)
 RatingView = _case_view(
-    "matters_rate", "评价（确认或办结后，一次）", MatterRatingIn,
-    lambda m, u, d: case_actions.do_rate_case(m.case_id, actor=u, score=d["score"]),
+    "matters_rate", "评价（确认或办结后，一次；留言经内容安全审核）", MatterRatingIn,
+    lambda m, u, d: case_actions.do_rate_case(m.case_id, actor=u, score=d["score"], comment=d.get("comment", "")),
 )
 PlusOneView = _case_view(
     "matters_plus_one", "我也遇到（+1，本居委居民）", None,
@@ -206,4 +211,12 @@ PlusOneView = _case_view(
 MergeView = _case_view(
     "matters_merge", "合并：把这件（后反映的）并入同一居委/村先反映的未办结诉求（本辖区工作人员）", MatterMergeIn,
     lambda m, u, d: actions.do_merge_matters(m.pk, into_id=d["into"], actor=u, reason=d.get("reason", "")),
+)
+JointView = _case_view(
+    "matters_joint", "请其他单位会办（承办单位或本辖区工作人员；会办单位可见并填写会办意见，仍由承办单位答复）", MatterJointIn,
+    lambda m, u, d: joint.do_request_joint_handling(m.case_id, actor=u, unit_ids=d["units"], reason=d["reason"]),
+)
+JointNoteView = _case_view(
+    "matters_joint_note", "会办单位填写会办意见（记入时间线）", MatterJointNoteIn,
+    lambda m, u, d: joint.do_add_joint_note(m.case_id, actor=u, text=d["text"], unit_id=d.get("unit")),
 )

@@ -21,7 +21,11 @@ class MattersConfig(AppConfig):
             # 我也遇到: the answer reaches every neighbor who said they have the same problem.
             return list(MatterSupport.objects.filter(matter__case=case).values_list("user_id", flat=True))
 
-        kinds.register("matter", kinds.CaseKind(label=label, page=page, followers=followers))
+        def ref(case) -> dict:
+            # What a realtime frame (cases.realtime) names the matter by: clients know matters, not cases.
+            return {"matter_id": Matter.objects.filter(case=case).values_list("pk", flat=True).first()}
+
+        kinds.register("matter", kinds.CaseKind(label=label, page=page, followers=followers, ref=ref))
 
         from moderation import recheck
         from moderation.content import SCENE_FORUM

@@ -44,6 +44,18 @@ class MatterMergeIn(serializers.Serializer):
 
 class MatterAnswerIn(serializers.Serializer):
     answer = serializers.CharField(max_length=2000, trim_whitespace=True)
+    photos = serializers.ListField(child=serializers.IntegerField(), default=list, max_length=9,
+                                   help_text="答复照片（POST /api/v1/images 上传后的 id，最多 9 张）")
+
+
+class MatterJointIn(serializers.Serializer):
+    units = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=5, help_text="请哪些单位会办")
+    reason = serializers.CharField(max_length=500, trim_whitespace=True)
+
+
+class MatterJointNoteIn(serializers.Serializer):
+    text = serializers.CharField(max_length=2000, trim_whitespace=True)
+    unit = serializers.IntegerField(required=False, help_text="以哪个会办单位的名义（同时在多个会办单位时）")
 
 
 class MatterTransferIn(serializers.Serializer):
@@ -58,6 +70,8 @@ class MatterAcceptIn(serializers.Serializer):
 
 class MatterRatingIn(serializers.Serializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(max_length=500, trim_whitespace=True, required=False, allow_blank=True,
+                                    help_text="评价留言（内容安全审核）")
 
 
 class MatterListIn(serializers.Serializer):
@@ -74,9 +88,9 @@ def _coordinate(value) -> str | None:
     return None if value is None else f"{Decimal(value):.6f}"
 
 
-def _photos(matter: Matter, viewer) -> list[dict]:
+def _photos(links, viewer) -> list[dict]:
     out = []
-    for photo in matter.photos.all():
+    for photo in links:
         image = photo.image
         # The rule of ImageLinkQuerySet.visible_to, applied to the prefetched rows.
         if image.status == Image.Status.PASSED or image.owner_id == viewer.pk:
@@ -116,13 +130,16 @@ def matter_out(matter: Matter, viewer) -> dict:
         "source_post": matter.source_post_id,
         "reporter_name": reporter_name,
         "is_mine": matter.reporter_id == viewer.pk,
-        "photos": _photos(matter, viewer),
+        "photos": _photos(matter.photos.all(), viewer),
+        "answer_photos": _photos(case.answer_photos.all(), viewer),
+        "joint_units": [_unit(joint.unit) for joint in sorted(case.joints.all(), key=lambda j: j.pk)],
         "created_at": matter.created_at,
     }
     if full:
         body.update({
             "latitude": _coordinate(matter.latitude), "longitude": _coordinate(matter.longitude), "hide_name": matter.hide_name,
             "rating": case.rating, "reopen_count": case.reopen_count, "resolved_at": case.resolved_at,
+            "rating_comment": case.rating_comment, "rating_comment_status": case.rating_comment_status or None,
         })
     return body
 

@@ -14,5 +14,7 @@ urlpatterns = [
     path("matters/<int:matter_id>/reopen", api.ReopenView.as_view(), name="matter-reopen"),
     path("matters/<int:matter_id>/rating", api.RatingView.as_view(), name="matter-rating"),
     path("matters/<int:matter_id>/merge", api.MergeView.as_view(), name="matter-merge"),
+    path("matters/<int:matter_id>/joint", api.JointView.as_view(), name="matter-joint"),
+    path("matters/<int:matter_id>/joint-notes", api.JointNoteView.as_view(), name="matter-joint-note"),
     path("matters/<int:matter_id>/plus-one", api.PlusOneView.as_view(), name="matter-plus-one"),
 ]

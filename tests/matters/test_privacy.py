@@ -36,7 +36,8 @@ def test_export_lists_my_matters_supports_and_ratings_and_nothing_of_others(worl
     unit.post(url(matter["id"], "accept"))
     unit.post(url(matter["id"], "resolve"), {"answer": "已修好"})
     Api(world.reporter).post(url(matter["id"], "confirm"))
-    assert Api(world.reporter).post(url(matter["id"], "rating"), {"score": 4}).status_code == 200
+    comment = f"标记{marker['text'][4:12]}修得及时"
+    assert Api(world.reporter).post(url(matter["id"], "rating"), {"score": 4, "comment": comment}).status_code == 200
 
     sections = Api(world.reporter).get("/api/v1/me/export").json()["sections"]
     mine = sections["matters"]["matters"]
@@ -44,7 +45,7 @@ def test_export_lists_my_matters_supports_and_ratings_and_nothing_of_others(worl
     assert [p["image_id"] for p in sections["matters"]["matter_photos"]] == [marker["photo"]]
     assert [s["matter_id"] for s in sections["matters"]["matter_supports"]] == [theirs["id"]]
     case = sections["cases"]["cases"][0]
-    assert (case["status"], case["rating"], case["answer"]) == ("confirmed", 4, "已修好")
+    assert (case["status"], case["rating"], case["answer"], case["rating_comment"]) == ("confirmed", 4, "已修好", comment)
     assert [e["kind"] for e in sections["cases"]["case_events"]] == ["submitted", "accepted", "resolved", "confirmed", "rated"]
     assert "邻居的诉求" not in str(sections)
 
@@ -90,3 +91,19 @@ def test_retention_clears_the_coordinates_of_finished_matters_only(world, settin
     assert Matter.objects.get(pk=finished["id"]).latitude is None
     assert str(Matter.objects.get(pk=open_one["id"]).longitude) == LNG
     assert purge_expired()["matters.finished_locations"] == 0
+
+
+def test_erasure_removes_the_rating_comment_and_keeps_the_score(world):
+    matter, marker = _marked(world)
+    unit = Api(world.property_worker)
+    unit.post(url(matter["id"], "accept"))
+    unit.post(url(matter["id"], "resolve"), {"answer": "已修好"})
+    Api(world.reporter).post(url(matter["id"], "confirm"))
+    comment = f"{marker['place']}修得及时"
+    assert Api(world.reporter).post(url(matter["id"], "rating"), {"score": 5, "comment": comment}).status_code == 200
+
+    assert Api(world.reporter).delete("/api/v1/me").status_code == 204
+
+    case = Case.objects.get(matter__id=matter["id"])
+    assert (case.rating, case.rating_comment, case.rating_comment_status) == (5, "", "")
+    assert plaintexts_found([comment]) == []

@@ -25,6 +25,7 @@ def test_every_app_registers_the_text_it_checks():
         "services.note",
         "services.rating_comment",
         "matters.matter",
+        "cases.rating_comment",
     }
 
 

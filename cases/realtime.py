@@ -1,0 +1,68 @@
+"""Realtime frames for case moves (docs/matters.md, Realtime): after commit, through
+notifications.realtime, on
+
+- `unit.<id>`: the members of the responsible unit, the supervising unit, the unit a transfer
+  came from and went to, and every unit asked to join (会办) — their boards redraw;
+- `staff.street.<id>`: the street's officers;
+- `user.<id>`: the reporter and the kind's followers (a matter's 我也遇到 neighbors).
+
+The payload is the same for all and carries no personal data: ids, the status, the units'
+ids and the deadline; never a name, a phone or the text. The `unit` stream prefix is
+registered with notifications.streams in cases/apps.py (members of the unit only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cases import kinds
+from cases.models import Case, CaseEvent
+from notifications.realtime import publish_many_on_commit
+
+# The event kinds a frame goes out for, and the frame's type.
+FRAME_TYPES = {
+    CaseEvent.Kind.SUBMITTED: "case.created",
+    CaseEvent.Kind.TRANSFERRED: "case.transferred",
+    CaseEvent.Kind.ACCEPTED: "case.accepted",
+    CaseEvent.Kind.RESOLVED: "case.resolved",
+    CaseEvent.Kind.ESCALATED: "case.escalated",
+    CaseEvent.Kind.JOINT_REQUESTED: "case.joint_requested",
+}
+
+
+def frame_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
+    return {
+        "case_id": case.pk,
+        "case_kind": case.kind,
+        **kinds.of(case.kind).ref(case),
+        "event_id": event.pk,
+        "event": event.kind,
+        "status": case.status,
+        "unit_id": case.unit_id,
+        "supervising_unit_id": case.supervising_unit_id,
+        "due_at": case.due_at.isoformat() if case.due_at else None,
+    }
+
+
+def publish_case_event(case: Case, event: CaseEvent) -> None:
+    """Queue the frame for `event` (inside the move's transaction; sent after commit)."""
+    frame_type = FRAME_TYPES.get(event.kind)
+    if frame_type is None:
+        return
+    units = {case.unit_id, case.supervising_unit_id, event.from_unit_id, event.to_unit_id,
+             *case.joints.values_list("unit_id", flat=True)}
+    people = {case.reporter_id, *kinds.of(case.kind).followers(case)}
+    payload = frame_payload(case, event)
+    streams = [
+        *(f"unit.{unit_id}" for unit_id in sorted(u for u in units if u is not None)),
+        f"staff.street.{case.street_id}",
+        *(f"user.{user_id}" for user_id in sorted(u for u in people if u is not None)),
+    ]
+    publish_many_on_commit([(stream, frame_type, payload) for stream in streams])
+
+
+def publish_case_opened(case: Case) -> None:
+    """The `case.created` frame, for a kind that opened the case with `announce=False`."""
+    event = case.events.filter(kind=CaseEvent.Kind.SUBMITTED).order_by("id").first()
+    if event is not None:
+        publish_case_event(case, event)
