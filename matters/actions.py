@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from cases.actions import do_merge_case, do_open_case, do_record_case_support, do_tell_merged
+from cases.actions import do_announce_case, do_merge_case, do_open_case, do_record_case_support, do_tell_merged
 from cases.models import Case, ResponsibleUnit
 from core.errors import Conflict, Forbidden, InvalidInput
 from images.pipeline import validate_image_ids
@@ -116,6 +116,7 @@ def do_open_matter(
             source_post_id=source_post_id,
         )
         MatterPhoto.objects.bulk_create(MatterPhoto.rows(list(checked.photo_ids), matter=matter))
+        do_announce_case(case)  # the unit's push names and opens the matter, so after its row
         if checked.text_status == PENDING_CHECK:
             # WeChat was unreachable: neighbors do not see the text until the sweep has a verdict.
             recheck.schedule()
