@@ -80,9 +80,15 @@ def _tell_unit(case: Case, unit: ResponsibleUnit, *, title: str, event: CaseEven
         kind = kinds.of(case.kind)
         do_notify(
             recipients=members, kind="case_assigned", title=title, body=kind.label(case), page=kind.page(case),
-            data={"case_id": case.pk, "case_kind": case.kind, "unit": unit.name},
+            data={"case_id": case.pk, "case_kind": case.kind, "unit": unit.name, "due_at": case.accept_due_at},
             event_key=f"case:{case.pk}:assigned:{event.pk}",
         )
+
+
+def _update_data(case: Case, kind: kinds.CaseKind, **extra) -> dict:
+    """What a `case_update` push says besides its title and body: which case, in what state."""
+    return {"case_id": case.pk, "case_kind": case.kind, "status": case.status, "label": kind.label(case),
+            "status_label": case.get_status_display(), **extra}
 
 
 def _tell_reporters(case: Case, *, title: str, body: str, event: CaseEvent) -> None:
@@ -93,20 +99,22 @@ def _tell_reporters(case: Case, *, title: str, body: str, event: CaseEvent) -> N
     if recipients:
         do_notify(
             recipients=sorted(recipients), kind="case_update", title=title, body=body[:500], page=kind.page(case),
-            data={"case_id": case.pk, "case_kind": case.kind, "status": case.status},
+            data=_update_data(case, kind),
             event_key=f"case:{case.pk}:{event.kind}:{event.pk}",
         )
 
 
 def do_open_case(
     *, actor: User | None, kind: str, unit: ResponsibleUnit, neighborhood: Region, accept_hours: int, resolve_hours: int,
-    reporter: User | None, note: str = "", announce: bool = True,
+    reporter: User | None, note: str = "",
 ) -> Case:
     """A new case routed to `unit`. Called inside the kind's own create transaction. The reporter
     is the resident the case is about: the actor, or the author of a feed post staff turned
     into a case, or None (a partner system through Open311, with `actor` None too; `note` then
-    says who filed, on the `submitted` timeline row). `announce=False`: the kind sends the
-    realtime frame itself once its own row exists (`cases.realtime.publish_case_opened`)."""
+    says who filed, on the `submitted` timeline row).
+
+    Nobody is told here: the kind's row (which names and opens the case in the push and the
+    realtime frame) does not exist yet. The kind calls `do_announce_case` once it has written it."""
     now = timezone.now()
     with transaction.atomic():
         case = Case.objects.create(
@@ -116,11 +124,18 @@ def do_open_case(
         )
         case.due_at = case.accept_due_at
         case.save(update_fields=["due_at"])
-        event = _record(case, kind=CaseEvent.Kind.SUBMITTED, actor=actor, to_unit=unit, reason=note)
-        _tell_unit(case, unit, title="新诉求待受理", event=event)
-        if announce:
-            publish_case_event(case, event)
+        _record(case, kind=CaseEvent.Kind.SUBMITTED, actor=actor, to_unit=unit, reason=note)
     return case
+
+
+def do_announce_case(case: Case) -> None:
+    """Tell the unit a new case waits for it (`case_assigned`) and send the `case.created` frame,
+    in the kind's create transaction, after the kind's own row is written (so the push names the
+    case and opens it, and the frame carries the kind's id)."""
+    event = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.SUBMITTED).order_by("pk").first()
+    _tell_unit(case, case.unit, title="新诉求待受理", event=event)
+    if event is not None:
+        publish_case_event(case, event)
 
 
 def do_accept_case(case_id: int, *, actor: User, expected_status: str | None = None) -> Case:
@@ -332,7 +347,7 @@ def do_tell_merged(case: Case, into: Case, *, recipients: list[int]) -> None:
     body = f"已并入「{kind.label(into)}」一并办理" + (f"。答复：{into.answer}" if into.status == Case.Status.RESOLVED else "")
     do_notify(
         recipients=sorted(set(recipients)), kind="case_update", title="您反映的诉求已合并办理", body=body[:500],
-        page=kind.page(into), data={"case_id": into.pk, "case_kind": into.kind, "status": into.status, "merged_case_id": case.pk},
+        page=kind.page(into), data=_update_data(into, kind, merged_case_id=case.pk),
         event_key=f"case:{case.pk}:merged:{into.pk}",
     )
 
@@ -378,7 +393,8 @@ def do_escalate_overdue_cases(*, now: dt.datetime | None = None) -> int:
                 do_notify(
                     recipients=sorted(recipients), kind="case_overdue", title=f"诉求{which}超时", body=kind.label(case),
                     page=kind.page(case),
-                    data={"case_id": case.pk, "case_kind": case.kind, "overdue_label": f"{which}超时", "due_at": case.due_at},
+                    data={"case_id": case.pk, "case_kind": case.kind, "overdue_label": f"{which}超时", "due_at": case.due_at,
+                          "unit": case.unit.name},
                     event_key=f"case:{case.pk}:escalated:{event.pk}",
                 )
             publish_case_event(case, event)

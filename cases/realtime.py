@@ -59,10 +59,3 @@ def publish_case_event(case: Case, event: CaseEvent) -> None:
         *(f"user.{user_id}" for user_id in sorted(u for u in people if u is not None)),
     ]
     publish_many_on_commit([(stream, frame_type, payload) for stream in streams])
-
-
-def publish_case_opened(case: Case) -> None:
-    """The `case.created` frame, for a kind that opened the case with `announce=False`."""
-    event = case.events.filter(kind=CaseEvent.Kind.SUBMITTED).order_by("id").first()
-    if event is not None:
-        publish_case_event(case, event)

@@ -11,9 +11,8 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from cases.actions import do_merge_case, do_open_case, do_record_case_support, do_tell_merged
+from cases.actions import do_announce_case, do_merge_case, do_open_case, do_record_case_support, do_tell_merged
 from cases.models import Case, ResponsibleUnit
-from cases.realtime import publish_case_opened
 from core.errors import Conflict, Forbidden, InvalidInput
 from images.pipeline import validate_image_ids
 from matters.models import Matter, MatterItem, MatterPhoto, MatterSupport
@@ -108,7 +107,7 @@ def do_open_matter(
     with transaction.atomic():
         case = do_open_case(
             actor=actor, reporter=reporter, kind="matter", unit=checked.unit, neighborhood=checked.neighborhood,
-            accept_hours=item.accept_hours, resolve_hours=item.resolve_hours, note=filed_by, announce=False,
+            accept_hours=item.accept_hours, resolve_hours=item.resolve_hours, note=filed_by,
         )
         matter = Matter.objects.create(
             case=case, item=item, category=item.category, neighborhood=checked.neighborhood, reporter=reporter,
@@ -117,7 +116,7 @@ def do_open_matter(
             source_post_id=source_post_id,
         )
         MatterPhoto.objects.bulk_create(MatterPhoto.rows(list(checked.photo_ids), matter=matter))
-        publish_case_opened(case)  # now the frame can carry the matter's id
+        do_announce_case(case)  # the unit's push and the frame name and open the matter, so after its row
         if checked.text_status == PENDING_CHECK:
             # WeChat was unreachable: neighbors do not see the text until the sweep has a verdict.
             recheck.schedule()

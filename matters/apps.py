@@ -10,8 +10,11 @@ class MattersConfig(AppConfig):
         from matters.models import Matter, MatterSupport
 
         def label(case) -> str:
-            matter = Matter.objects.filter(case=case).select_related("item").only("item__name", "place").first()
-            return f"{matter.item.name}（{matter.place}）" if matter else "诉求"
+            # Category and item, never the place: the label is in pushes and inbox rows (the
+            # outbox keeps what WeChat is sent), which an erasure does not rewrite.
+            matter = Matter.objects.filter(case=case).select_related("category", "item").only(
+                "category__name", "item__name").first()
+            return f"{matter.category.name}：{matter.item.name}" if matter else "诉求"
 
         def page(case) -> str:
             matter_id = Matter.objects.filter(case=case).values_list("pk", flat=True).first()

@@ -193,6 +193,54 @@ def service_request_overdue(w: World) -> Expected:
     )
 
 
+def report_matter(w: World):
+    """张三 reports a broken street light; it is routed to the committee, 陈主任 its member."""
+    from cases.models import ResponsibleUnit
+    from matters.models import Matter, MatterCategory, MatterItem, RoutingRule
+
+    unit = ResponsibleUnit.objects.create(name="宝林一村居委会", kind=ResponsibleUnit.Kind.COMMITTEE, region=w.neighborhood)
+    unit.members.add(w.staff)
+    category = MatterCategory.objects.create(name="设施报修")
+    item = MatterItem.objects.create(category=category, name="路灯不亮", accept_hours=12, resolve_hours=72)
+    RoutingRule.objects.create(region=w.neighborhood, category=category, unit=unit)
+    response = Api(w.son).post("/api/v1/matters", {"item": item.pk, "text": "5号楼东侧路灯一周没亮", "place": "5号楼东侧"})
+    assert response.status_code == 201, response.content
+    return Matter.objects.select_related("case").get(pk=response.json()["id"])
+
+
+def case_assigned(w: World) -> Expected:
+    matter = report_matter(w)
+    return Expected(
+        w.staff, {"thing1": "设施报修：路灯不亮", "thing2": "新诉求待受理", "time3": shanghai(matter.case.accept_due_at)},
+        f"pages/matters/detail?id={matter.pk}",
+    )
+
+
+def case_overdue(w: World) -> Expected:
+    from cases.actions import do_escalate_overdue_cases
+
+    matter = report_matter(w)
+    # Nobody accepted it in time: the scheduler's periodic sweep, a minute past the deadline.
+    assert do_escalate_overdue_cases(now=matter.case.accept_due_at + dt.timedelta(minutes=1)) == 1
+    return Expected(
+        w.officer,
+        {"thing1": "设施报修：路灯不亮", "thing2": "宝林一村居委会", "phrase3": "受理超时",
+         "time4": shanghai(matter.case.accept_due_at)},
+        f"pages/matters/detail?id={matter.pk}",
+    )
+
+
+def case_update(w: World) -> Expected:
+    matter = report_matter(w)
+    for verb, body in (("accept", {}), ("resolve", {"answer": "路灯已更换，今晚起正常照明"})):
+        response = Api(w.staff).post(f"/api/v1/matters/{matter.pk}/{verb}", body)
+        assert response.status_code == 200, response.content
+    return Expected(
+        w.son, {"thing1": "设施报修：路灯不亮", "phrase2": "已答复", "thing3": "路灯已更换，今晚起正常照明", "time4": ANY_TIME},
+        f"pages/matters/detail?id={matter.pk}",
+    )
+
+
 def topic_update(w: World) -> Expected:
     response = Api(w.son).post(
         "/api/v1/topics", {"neighborhood": w.neighborhood.pk, "category": "parking", "title": "小区停车位重新划线", "body": "希望居委牵头讨论。"}
@@ -232,7 +280,7 @@ STORIES: dict[str, Callable[[World], Expected]] = {
     for story in (
         membership_approved, membership_rejected, party_identity_verified, party_identity_rejected,
         service_request_new, service_request_status, service_request_assigned, service_request_overdue,
-        topic_update, post_answered, post_moderated,
+        case_assigned, case_overdue, case_update, topic_update, post_answered, post_moderated,
     )
 }
 

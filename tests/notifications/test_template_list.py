@@ -15,7 +15,7 @@ from tests.conftest import Api, assert_error
 
 RESIDENT_KINDS = {
     "membership_approved", "membership_rejected", "party_identity_verified", "party_identity_rejected",
-    "service_request_status", "topic_update", "post_answered", "post_moderated",
+    "service_request_status", "topic_update", "post_answered", "post_moderated", "case_update",
 }
 
 
@@ -42,7 +42,7 @@ def test_staff_officer_and_provider_are_asked_for_their_kinds_too(templates, str
     volunteer = f.UserFactory()
     f.RoleFactory(user=volunteer, region=street, kind=Role.Kind.SERVICE_PROVIDER)
     assert set(_kinds(f.staff(neighborhood))) == RESIDENT_KINDS | {"service_request_new", "service_request_overdue"}
-    assert set(_kinds(f.officer(street))) == RESIDENT_KINDS | {"service_request_overdue"}
+    assert set(_kinds(f.officer(street))) == RESIDENT_KINDS | {"service_request_overdue", "case_overdue"}
     assert set(_kinds(volunteer)) == RESIDENT_KINDS | {"service_request_assigned"}
 
 
