@@ -15,7 +15,6 @@ from django_tasks_db.compat import normalize_json
 
 from core import request_context
 
-
 REQUEST_ID_KEY = "stq_request_id"
 
 
