@@ -5,7 +5,8 @@
   core/task_backend.py), and sent back in the `X-Request-ID` response header.
 - The access line: logger `stq.access`, one per request, with method, route (the URL pattern,
   never the path or query: those can hold values), status, duration and the user's numeric id.
-  Staff writes (a logged-in staff member's POST/PUT/PATCH/DELETE) also go to `stq.audit`.
+  Writes on the staff screens (a signed-in user's POST/PUT/PATCH/DELETE under /console/ or
+  /admin/) also go to `stq.audit`: who (user id), what (route, method), when, with what result.
 - The request's latency in the per-route histogram (core/metrics.py).
 
 First in MIDDLEWARE, so its duration covers the others and its header is on every answer.
@@ -28,6 +29,7 @@ UNMATCHED_ROUTE = "<unmatched>"
 # Probes and scrapes come every few seconds: counted in the metrics, not written to the log.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+STAFF_SCREENS = ("/console/", "/admin/")
 
 
 def route_of(request: HttpRequest) -> str:
@@ -72,5 +74,5 @@ class RequestLogMiddleware:
         request_context.user_id.set(user.pk if user else None)
         fields = {"method": request.method, "status": status, "duration_ms": round(duration * 1000, 1)}
         access_logger.info("%s %s %s", request.method, route, status, extra={"stq": fields})
-        if user is not None and user.is_staff and request.method in WRITE_METHODS:
+        if user is not None and request.method in WRITE_METHODS and request.path.startswith(STAFF_SCREENS):
             audit_logger.info("staff %s %s %s", request.method, route, status, extra={"stq": fields})
