@@ -17,7 +17,7 @@ psycopg pool).
 Several processes (uvicorn --workers N, daphne behind a balancer): set PROMETHEUS_MULTIPROC_DIR
 to an empty directory shared by the processes of one machine, emptied at start; counters and
 histograms are then summed over the processes by prometheus_client's multiprocess mode, and the
-socket gauge uses its `livesum` mode (dead processes drop out). Without it each process reports
+socket gauge uses its `livesum` mode (a dead process's files are dropped at the next scrape). Without it each process reports
 its own, and the scrape sees whichever process answered. The domain gauges come from the
 database and are the same whichever process answers.
 """
@@ -30,6 +30,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -94,11 +95,28 @@ class DomainCollector:
             yield family
 
 
+def _forget_dead_processes(directory: str) -> None:
+    """A worker uvicorn restarted never said goodbye: drop its `live` gauge files (its open
+    sockets died with it). Counters and histograms of dead processes stay, as they should."""
+    from prometheus_client import multiprocess
+
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        try:
+            pid = int(path.stem.rsplit("_", 1)[1])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, directory)
+        except (ValueError, PermissionError):
+            continue
+
+
 def scrape() -> bytes:
     registry = CollectorRegistry(auto_describe=True)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
         from prometheus_client import multiprocess
 
+        _forget_dead_processes(directory)
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(HTTP_DURATION)
