@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -471,6 +472,11 @@ if WORKER_HEARTBEAT_SECONDS <= 0 or WORKER_HEARTBEAT_SECONDS * 2 > READINESS_WOR
 # inside METRICS_ALLOWED_IPS (addresses or CIDR networks); anyone else gets 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"] if EMBEDDED_DEFAULTS else [])
+for _net in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_net, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_net!r} is not an address or network") from None
 # The staff-screen audit (who did what: residents.SensitiveAccessLog, each case's and request's
 # timeline, the `stq.audit` log lines) is kept at least this long; 网络安全法 §21 asks for six months.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=183)
