@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from pathlib import Path
 
 import environ
@@ -471,6 +470,8 @@ if WORKER_HEARTBEAT_SECONDS <= 0 or WORKER_HEARTBEAT_SECONDS * 2 > READINESS_WOR
 # /metrics (core/metrics.py) answers a bearer token equal to METRICS_TOKEN, or a client address
 # inside METRICS_ALLOWED_IPS (addresses or CIDR networks); anyone else gets 404.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+import ipaddress  # noqa: E402  (kept with the block that uses it)
+
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"] if EMBEDDED_DEFAULTS else [])
 for _net in METRICS_ALLOWED_IPS:
     try:
