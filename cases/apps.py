@@ -11,6 +11,11 @@ class CasesConfig(AppConfig):
         register_periodic("cases.tasks.escalate_overdue_cases", 60)
         register_periodic("cases.tasks.close_unconfirmed_cases", 3600)
 
+        from cases.queries import overdue_case_counts
+        from core.metrics import register_gauge
+
+        register_gauge("stq_cases_overdue", "Cases past their current deadline, per kind.", ["kind"], overdue_case_counts)
+
         from cases.access import unit_ids_of
         from notifications import kinds
         from residents.access import profile

@@ -203,6 +203,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, the access line and the latency histogram cover the whole request.
+    "core.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -302,7 +304,8 @@ if not PUBLIC_BASE_URL.startswith(("http://", "https://")):
 
 TASKS = {
     "default": {
-        "BACKEND": "django_tasks_db.DatabaseBackend",
+        # django-tasks-db's, storing the enqueuing request's id with each task (core/task_backend.py).
+        "BACKEND": "core.task_backend.RequestTracingDatabaseBackend",
         "QUEUES": ["default", "wechat"],
     }
 }
@@ -452,11 +455,59 @@ AUTHENTICATION_BACKENDS = ["core.lockout.LockoutModelBackend"]
 LOGIN_LOCKOUT_ATTEMPTS = env.int("LOGIN_LOCKOUT_ATTEMPTS", default=5)
 LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
 
+# --- Operations: readiness, logs, metrics, error reporting (docs/deployment.md) ---------
+# /readyz (core/health.py) fails when one of these is exceeded.
+READINESS_TASK_MAX_WAIT_SECONDS = env.float("READINESS_TASK_MAX_WAIT_SECONDS", default=300.0)
+READINESS_WORKER_HEARTBEAT_MAX_AGE_SECONDS = env.float("READINESS_WORKER_HEARTBEAT_MAX_AGE_SECONDS", default=60.0)
+READINESS_OUTBOX_MAX_LAG_SECONDS = env.float("READINESS_OUTBOX_MAX_LAG_SECONDS", default=600.0)
+READINESS_WECHAT_TOKEN_MAX_AGE_SECONDS = env.float("READINESS_WECHAT_TOKEN_MAX_AGE_SECONDS", default=7200.0)
+# How often each db_worker records its heartbeat (core/heartbeat.py).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=15.0)
+if WORKER_HEARTBEAT_SECONDS <= 0 or WORKER_HEARTBEAT_SECONDS * 2 > READINESS_WORKER_HEARTBEAT_MAX_AGE_SECONDS:
+    raise ImproperlyConfigured(
+        "WORKER_HEARTBEAT_SECONDS must be positive and at most half of READINESS_WORKER_HEARTBEAT_MAX_AGE_SECONDS"
+    )
+# /metrics (core/metrics.py) answers a bearer token equal to METRICS_TOKEN, or a client address
+# inside METRICS_ALLOWED_IPS (addresses or CIDR networks); anyone else gets 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+import ipaddress  # noqa: E402  (kept with the block that uses it)
+
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"] if EMBEDDED_DEFAULTS else [])
+for _net in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_net, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_net!r} is not an address or network") from None
+# The staff-screen audit (who did what: residents.SensitiveAccessLog, each case's and request's
+# timeline, the `stq.audit` log lines) is kept at least this long; 网络安全法 §21 asks for six months.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=183)
+if AUDIT_RETENTION_DAYS < 180:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 180 (网络安全法 §21: six months)")
+# Error reporting (core/errortracking.py): off unless SENTRY_DSN is set.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from core.errortracking import init as _init_error_tracking
+
+    _init_error_tracking(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+# Log lines: JSON objects, one a line (core/logs.py), or plain text; JSON unless DEBUG.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "core.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "core.logs.PlainFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

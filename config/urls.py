@@ -4,6 +4,8 @@ from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core import health as core_health
+from core import metrics as core_metrics
 from core import views as core_views
 
 api_v1 = [
@@ -29,6 +31,8 @@ urlpatterns = [
     path("open311/v2/", include("open311.urls")),
     path("admin/", admin.site.urls),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_health.readyz, name="readyz"),
+    path("metrics", core_metrics.metrics_view, name="metrics"),
 ]
 
 if settings.DEBUG:

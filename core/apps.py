@@ -11,3 +11,9 @@ class CoreConfig(AppConfig):
 
         # Replay records expire after 24 hours (core.idempotency); the purge deletes them.
         register_periodic("core.tasks.purge_idempotency_records", 3600)
+
+        from core import gauges, health
+
+        # /readyz: the parts core owns (the apps add theirs); /metrics: the queue and the scheduler.
+        health.register_core_checks()
+        gauges.register_core_gauges()

@@ -51,3 +51,22 @@ class PeriodicJobState(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per running `db_worker` process, touched every WORKER_HEARTBEAT_SECONDS
+    (core.heartbeat); /readyz (core.health) fails when the newest is too old. Rows of workers
+    gone for a day are deleted by the workers still running."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "任务进程心跳"
+        verbose_name_plural = "任务进程心跳"
+
+    def __str__(self) -> str:
+        return self.worker_id

@@ -25,3 +25,8 @@ class NotificationsConfig(AppConfig):
         from notifications.templates import TEMPLATES
 
         TEMPLATES.cleared_by(SubscribeTemplate)
+
+        from notifications import health
+
+        # /readyz's outbox check and /metrics' outbox gauge (notifications/health.py).
+        health.register()

@@ -32,6 +32,7 @@ from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 
 from core.errors import error_body
+from core.metrics import OPEN_SOCKETS
 from notifications import queries, relay, sessions, streams
 from notifications.groups import group_name
 from residents.auth import authenticate_token, reauthenticate_token
@@ -104,6 +105,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         token, subprotocol = self._token_from_scope()
         # Accept first: a close code (4401) can only be sent on an open socket.
         await self.accept(subprotocol=subprotocol)
+        # Open sockets in this process (/metrics, core/metrics.py); disconnect takes it back.
+        OPEN_SOCKETS.inc()
+        self.counted = True
         if not token:
             await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated", "请先登录")
             return
@@ -241,6 +245,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code) -> None:
         self.user = None
+        if getattr(self, "counted", False):
+            self.counted = False
+            OPEN_SOCKETS.dec()
         task = getattr(self, "recheck_task", None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from core import request_context
 from residents.models import ApiToken
 
 # Writing last_used_at on every request would turn every read into a write; once a minute is enough.
@@ -22,6 +23,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if len(parts) != 2 or parts[0] != self.keyword:
             raise exceptions.AuthenticationFailed("登录凭证格式错误", code="token_invalid")
         user, token = authenticate_token(parts[1])
+        # The numeric id on every log line written for the rest of this request (core/logs.py).
+        request_context.user_id.set(user.pk)
         return user, token
 
     def authenticate_header(self, request) -> str:

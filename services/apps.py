@@ -10,6 +10,14 @@ class ServicesConfig(AppConfig):
 
         register_periodic("services.tasks.flag_overdue_requests", 60)
 
+        from core.metrics import register_gauge
+        from services.queries import overdue_request_count
+
+        register_gauge(
+            "stq_service_requests_overdue", "Open service requests past their deadline.", [],
+            lambda: [((), overdue_request_count())],
+        )
+
         from moderation import recheck
         from moderation.content import SCENE_COMMENT
         from services.models import ServiceRating, ServiceRequest

@@ -212,3 +212,8 @@ def satisfaction(
             {"id": row["group_id"], "name": row["group_name"] or "未派单", **shape(row)} for row in rows
         ],
     }
+
+
+def overdue_request_count(now: dt.datetime | None = None) -> int:
+    """Open requests past their deadline, district-wide: the /metrics gauge (services/apps.py)."""
+    return ServiceRequest.objects.filter(overdue_condition(now or timezone.now())).count()

@@ -27,6 +27,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
+from wechat import token_health
 from wechat.errors import (
     WeChatBadRequest,
     WeChatCodeInvalid,
@@ -212,6 +213,15 @@ class StableTokenClient(WeChatClient):
         return str(storage.get(self.access_token_key))
 
     def fetch_access_token(self, force_refresh: bool = False) -> dict[str, Any]:  # type: ignore[override]
+        try:
+            result = self._fetch_stable_token(force_refresh)
+        except WeChatError:
+            token_health.record_failed()
+            raise
+        token_health.record_fetched(int(result.get("expires_in", 7200)))
+        return result
+
+    def _fetch_stable_token(self, force_refresh: bool) -> dict[str, Any]:
         try:
             response = self._http.post(
                 self.API_BASE_URL + "cgi-bin/stable_token",
