@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +19,7 @@ from core.errors import InvalidInput, NotFound, TooLarge
 from core.throttling import ScopedUserThrottle
 from residents.access import profile
 from sensors import queries
+from sensors import serializers as s
 from sensors.actions.alarms import do_close_sensor_case
 from sensors.actions.devices import do_import_devices
 from sensors.actions.ingest import do_ingest_batch
@@ -45,6 +47,12 @@ class IngestView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [IngestThrottle]
 
+    @extend_schema(
+        operation_id="sensors_ingest", request=s.IngestIn, responses=s.IngestOut, auth=[],
+        parameters=[OpenApiParameter(h, str, OpenApiParameter.HEADER, required=True)
+                    for h in (INTEGRATION_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)],
+        summary="物联平台推送设备事件（HMAC-SHA256 签名；逐条答复 accepted/duplicate/refused）",
+    )
     def post(self, request):
         limit = settings.SENSOR_INGEST_MAX_BYTES
         declared = request.META.get("CONTENT_LENGTH") or "0"
@@ -61,6 +69,8 @@ class IngestView(APIView):
 
 
 class DeviceImportView(APIView):
+    @extend_schema(operation_id="sensors_devices_import", request={"multipart/form-data": s.DeviceImportIn},
+                   responses={201: s.DeviceImportOut}, summary="导入厂商设备清单（任一行有误则全部不导入，答 422 并列出各行错误）")
     def post(self, request):
         upload = request.FILES.get("file")
         if upload is None:
@@ -75,6 +85,8 @@ class DeviceImportView(APIView):
 
 
 class FalseAlarmRatesView(APIView):
+    @extend_schema(operation_id="sensors_false_alarm_rates", responses=s.FalseAlarmRatesOut,
+                   parameters=[OpenApiParameter("neighborhood", int)], summary="各设备误报率（本人任工作人员的居委/村）")
     def get(self, request):
         staff_of = profile(request.user).staff_of
         wanted = request.query_params.get("neighborhood")
@@ -86,6 +98,8 @@ class FalseAlarmRatesView(APIView):
 
 
 class CloseSensorCaseView(APIView):
+    @extend_schema(operation_id="sensors_case_close", request=s.CloseSensorCaseIn, responses=s.CloseSensorCaseOut,
+                   summary="处置设备告警（须说明是否误报）")
     def post(self, request, case_id: int):
         false_alarm = request.data.get("false_alarm")
         if not isinstance(false_alarm, bool):

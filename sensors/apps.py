@@ -7,12 +7,17 @@ class SensorsConfig(AppConfig):
 
     def ready(self) -> None:
         from cases import kinds
-        from sensors.actions.alarms import CASE_KIND
+        from cases.models import CaseEvent
+        from sensors.actions.alarms import CASE_KIND, alert_title
         from sensors.models import SensorCase
 
         def label(case) -> str:
             alert = SensorCase.objects.filter(case=case).select_related("device__place").first()
-            return f"{alert.device.get_kind_display()}报警：{alert.device.where}" if alert else "设备报警"
+            if alert is not None:
+                return alert_title(alert.device)
+            # Inside do_open_case, before the alert row exists: the opening note is the title.
+            note = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.SUBMITTED).values_list("reason", flat=True).first()
+            return note or "设备报警"
 
         def page(case) -> str:
             return f"pages/sensors/alert?case={case.pk}"

@@ -48,6 +48,12 @@ def committee_unit(neighborhood: Region) -> ResponsibleUnit:
     return unit
 
 
+def alert_title(device: Device) -> str:
+    """The case's title in lists and pushes; also its `submitted` note, which the kind's label
+    reads while the alert row is not written yet (the unit is told inside do_open_case)."""
+    return f"{device.get_kind_display()}报警：{device.where}"
+
+
 def reading_note(device: Device, event: SensorEvent) -> str:
     at = timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S")
     value = "" if event.value is None else f"，读数 {event.value}"
@@ -71,7 +77,7 @@ def do_raise_alarms(events_by_device: dict[int, list[SensorEvent]]) -> list[Sens
             if alert is None:
                 case = do_open_case(
                     actor=None, kind=CASE_KIND, unit=committee_unit(device.region), neighborhood=device.region,
-                    accept_hours=1, resolve_hours=1, reporter=None, note=f"设备报警：{device}",
+                    accept_hours=1, resolve_hours=1, reporter=None, note=alert_title(device),
                     accept_minutes=settings.SENSOR_ALARM_ACCEPT_MINUTES, resolve_minutes=settings.SENSOR_ALARM_RESOLVE_MINUTES,
                 )
                 alert = SensorCase.objects.create(device=device, rule=SensorCase.Rule.ALARM, case=case, alarm_count=len(events))
@@ -96,6 +102,8 @@ def do_close_sensor_case(case_id: int, *, actor: User, false_alarm: bool, answer
     """Staff of the neighborhood (or the unit) answer an alert: the case is accepted if it was
     not yet, then resolved with the answer; the outcome (误报 or 确有警情) is kept for the rates."""
     answer = answer.strip() or ("经核实为误报" if false_alarm else "已到场处置")
+    if not 0 < case_id < 2**63:
+        raise NotFound("sensor_case_not_found", "告警不存在")
     with transaction.atomic():
         alert = SensorCase.objects.select_for_update(of=("self",)).select_related("case", "device").filter(case_id=case_id).first()
         if alert is None:
