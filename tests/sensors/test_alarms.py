@@ -30,7 +30,7 @@ def test_a_smoke_alarm_opens_one_urgent_case_for_the_committee_with_the_reading_
     assert (case.kind, case.status, case.unit, case.neighborhood, case.reporter) == (
         "sensor_alert", Case.Status.SUBMITTED, world.committee, world.neighborhood, None)
     assert (case.accept_minutes, case.resolve_minutes) == (5, 60)
-    assert dt.timedelta(minutes=4) < case.due_at - before <= dt.timedelta(minutes=5, seconds=5)
+    assert dt.timedelta(minutes=4) < case.due_at - before <= dt.timedelta(minutes=5, seconds=30)
     timeline = list(case.events.order_by("id").values_list("kind", "reason"))
     assert timeline[0][0] == CaseEvent.Kind.SUBMITTED
     assert timeline[1][0] == CaseEvent.Kind.READING and "烟感报警" in timeline[1][1] and "a1" in timeline[1][1]
@@ -127,3 +127,14 @@ def test_false_alarm_rate_per_device(world, other_neighborhood):
 
     assert Api(f.staff(other_neighborhood)).get("/api/v1/sensors/false-alarm-rates").json()["devices"] == []
     assert_error(Api(f.staff(other_neighborhood)).get(f"/api/v1/sensors/false-alarm-rates?neighborhood={world.neighborhood.pk}"), 404)
+
+
+def test_a_transferred_alarm_keeps_minute_deadlines(world):
+    from cases.actions import do_transfer_case
+
+    _alarm(world, "a1")
+    case = SensorCase.objects.get().case
+    before = timezone.now()
+    case = do_transfer_case(case.pk, actor=world.staff, to_unit_id=world.grid.pk, reason="网格员就近处置")
+    assert case.unit == world.grid
+    assert dt.timedelta(minutes=4) < case.accept_due_at - before <= dt.timedelta(minutes=5, seconds=30)
