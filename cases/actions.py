@@ -106,22 +106,25 @@ def _tell_reporters(case: Case, *, title: str, body: str, event: CaseEvent) -> N
 
 def do_open_case(
     *, actor: User | None, kind: str, unit: ResponsibleUnit, neighborhood: Region, accept_hours: int, resolve_hours: int,
-    reporter: User | None, note: str = "",
+    reporter: User | None, note: str = "", accept_minutes: int | None = None, resolve_minutes: int | None = None,
 ) -> Case:
     """A new case routed to `unit`. Called inside the kind's own create transaction. The reporter
     is the resident the case is about: the actor, or the author of a feed post staff turned
     into a case, or None (a partner system through Open311, with `actor` None too; `note` then
-    says who filed, on the `submitted` timeline row).
+    says who filed, on the `submitted` timeline row). `accept_minutes` / `resolve_minutes`, when
+    given, set minute-scale deadlines (a sensor alarm) that win over the hours.
 
     Nobody is told here: the kind's row (which names and opens the case in the push and the
     realtime frame) does not exist yet. The kind calls `do_announce_case` once it has written it."""
     now = timezone.now()
     with transaction.atomic():
-        case = Case.objects.create(
+        case = Case(
             kind=kind, status=Case.Status.SUBMITTED, unit=unit, unit_chain=[unit.pk], neighborhood=neighborhood,
             street_id=neighborhood.parent_id, reporter=reporter, accept_hours=accept_hours, resolve_hours=resolve_hours,
-            accept_due_at=now + dt.timedelta(hours=accept_hours), resolve_due_at=now + dt.timedelta(hours=resolve_hours),
+            accept_minutes=accept_minutes, resolve_minutes=resolve_minutes,
         )
+        case.accept_due_at, case.resolve_due_at = now + case.accept_window(), now + case.resolve_window()
+        case.save(force_insert=True)
         case.due_at = case.accept_due_at
         case.save(update_fields=["due_at"])
         _record(case, kind=CaseEvent.Kind.SUBMITTED, actor=actor, to_unit=unit, reason=note)
@@ -199,7 +202,7 @@ def do_transfer_case(case_id: int, *, actor: User, to_unit_id: int, reason: str,
         case.unit, case.supervising_unit = target, None
         case.unit_chain = [*chain, target.pk]
         case.status = Case.Status.SUBMITTED if before != Case.Status.REOPENED else Case.Status.REOPENED
-        case.accept_due_at = now + dt.timedelta(hours=case.accept_hours)
+        case.accept_due_at = now + case.accept_window()
         _set_phase_due(case)
         case.save(update_fields=["unit", "supervising_unit", "unit_chain", "status", "accept_due_at", "due_at"])
         event = _record(
@@ -261,8 +264,8 @@ def do_reopen_case(case_id: int, *, actor: User, reason: str) -> Case:
             raise Conflict("reopen_window_passed", "答复已超过7天，不能重新打开，请重新反映", status=case.status)
         case.status = Case.Status.REOPENED
         case.reopen_count = F("reopen_count") + 1
-        case.accept_due_at = now + dt.timedelta(hours=case.accept_hours)
-        case.resolve_due_at = now + dt.timedelta(hours=case.resolve_hours)
+        case.accept_due_at = now + case.accept_window()
+        case.resolve_due_at = now + case.resolve_window()
         case.resolved_at = None
         _set_phase_due(case)
         case.save(update_fields=["status", "reopen_count", "accept_due_at", "resolve_due_at", "resolved_at", "due_at"])
@@ -350,6 +353,12 @@ def do_tell_merged(case: Case, into: Case, *, recipients: list[int]) -> None:
         page=kind.page(into), data=_update_data(into, kind, merged_case_id=case.pk),
         event_key=f"case:{case.pk}:merged:{into.pk}",
     )
+
+
+def do_record_case_reading(case_id: int, *, reason: str) -> CaseEvent:
+    """A timeline row for what a device reported (a sensor alert's readings); no status move."""
+    case = Case.objects.only("pk", "status").get(pk=case_id)
+    return _record(case, kind=CaseEvent.Kind.READING, actor=None, from_status=case.status, reason=reason[:500])
 
 
 def do_record_case_support(case_id: int, *, actor: User) -> CaseEvent:

@@ -198,6 +198,7 @@ INSTALLED_APPS = [
     "deliberation",
     "cases",
     "matters",
+    "sensors",
     "open311",
     "console",
 ]
@@ -344,6 +345,7 @@ REST_FRAMEWORK = {
         "vote": env.str("THROTTLE_VOTE", default="60/min"),
         "membership": env.str("THROTTLE_MEMBERSHIP", default="10/min"),
         "open311": env.str("THROTTLE_OPEN311", default="60/min"),
+        "sensor_ingest": env.str("THROTTLE_SENSOR_INGEST", default="1200/min"),  # per integration
     },
 }
 
@@ -395,6 +397,14 @@ SENSITIVE_RETENTION_DAYS = env.int("SENSITIVE_RETENTION_DAYS", default=180)
 # Posts one author may create per Shanghai day (deleted ones count). Enforced by the database:
 # community.Post's unique (author, author_day, author_day_seq); values above
 # community.models.POST_DAILY_CAP_CEILING (the CHECK constraint's literal) are clamped to it.
+# 物联感知 (docs/sensors.md): the signed push's replay window, its body cap and batch size, and
+# the alarm case's minute deadlines.
+SENSOR_REPLAY_WINDOW_SECONDS = env.int("SENSOR_REPLAY_WINDOW_SECONDS", default=300)
+SENSOR_INGEST_MAX_BYTES = env.int("SENSOR_INGEST_MAX_BYTES", default=512 * 1024)
+SENSOR_INGEST_MAX_EVENTS = env.int("SENSOR_INGEST_MAX_EVENTS", default=1000)
+SENSOR_ALARM_ACCEPT_MINUTES = env.int("SENSOR_ALARM_ACCEPT_MINUTES", default=5)
+SENSOR_ALARM_RESOLVE_MINUTES = env.int("SENSOR_ALARM_RESOLVE_MINUTES", default=60)
+
 POST_DAILY_CAP = env.int("POST_DAILY_CAP", default=20)
 
 # 发帖必响应: hours staff have to answer a resident post before the street is told (a section

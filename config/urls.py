@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("services.urls")),
     path("", include("deliberation.urls")),
     path("", include("matters.urls")),
+    path("", include("sensors.urls")),
     path("", include("console.api_urls")),
 ]
 if settings.BENCH:

@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+
+
+class SensorsConfig(AppConfig):
+    name = "sensors"
+    verbose_name = "物联感知"
+
+    def ready(self) -> None:
+        from cases import kinds
+        from cases.models import CaseEvent
+        from sensors.actions.alarms import CASE_KIND, alert_title
+        from sensors.models import SensorCase
+
+        def label(case) -> str:
+            alert = SensorCase.objects.filter(case=case).select_related("device__place").first()
+            if alert is not None:
+                return alert_title(alert.device)
+            # A case whose alert row is gone (erased with the home's consent): the opening note.
+            note = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.SUBMITTED).values_list("reason", flat=True).first()
+            return note or "设备报警"
+
+        def page(case) -> str:
+            return f"pages/sensors/alert?case={case.pk}"
+
+        kinds.register(CASE_KIND, kinds.CaseKind(label=label, page=page))
