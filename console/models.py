@@ -109,3 +109,27 @@ class DurationHistogram(models.Model):
                 name="console_histogram_region",
             ),
         ]
+
+
+class MatterTextReview(models.Model):
+    """The log of staff decisions on matter text held for review (`pending_review`: partner
+    filings through Open311, WeChat's "review" verdict, the re-check sweep's late one): written
+    only by `console.matter_text_review.do_review_matter_text`, never changed. No copy of the
+    text: erasing a reporter (matters/pipl.py) must leave nothing of it here."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", "审核通过"
+        REJECTED = "rejected", "不予公开"
+
+    matter = models.ForeignKey("matters.Matter", on_delete=models.CASCADE, related_name="+", verbose_name="诉求")
+    neighborhood = models.ForeignKey("residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="居委/村")
+    actor = models.ForeignKey(
+        "residents.User", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="审核人"
+    )
+    decision = models.CharField("结论", max_length=16, choices=Decision.choices)
+    reason = models.CharField("原因", max_length=200, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "诉求内容审核记录"
+        indexes = [models.Index(fields=["neighborhood", "-created_at"], name="console_text_review_log")]
