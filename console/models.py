@@ -133,3 +133,28 @@ class MatterTextReview(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "诉求内容审核记录"
         indexes = [models.Index(fields=["neighborhood", "-created_at"], name="console_text_review_log")]
+
+
+class CaseDaySnapshot(models.Model):
+    """Matter cases finished on `day` (confirmed or closed), per neighborhood, the unit that held
+    them when they were answered and their street: how many, and how many were closed loops
+    (confirmed by the resident, answered by the 办结 deadline). Rows only where a case finished;
+    a street's rows (under the street's id) sum its neighborhoods'. Filled by
+    console.snapshots, read by console.figures.Figures.closed_loops."""
+
+    neighborhood = models.ForeignKey(
+        "residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="居委/村"
+    )
+    day = models.DateField("日期")
+    unit = models.ForeignKey("cases.ResponsibleUnit", on_delete=models.CASCADE, related_name="+", verbose_name="责任单位")
+    street = models.ForeignKey("residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="街道")
+    finished = models.PositiveIntegerField("办结诉求", default=0)
+    closed_loops = models.PositiveIntegerField("闭环", default=0)
+    refreshed_at = models.DateTimeField("更新时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "看板诉求闭环日快照"
+        constraints = [
+            models.UniqueConstraint(fields=["neighborhood", "day", "unit", "street"], name="console_case_snapshot_unique"),
+        ]
+        indexes = [models.Index(fields=["day", "neighborhood"], name="console_case_snapshot_day")]
