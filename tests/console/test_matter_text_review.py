@@ -18,6 +18,7 @@ from tests.conftest import Api
 from tests.matters import conftest as matters_world
 from tests.matters.conftest import created
 from tests.open311.conftest import get, post_request
+from tests.races import race
 
 world = matters_world.world
 standin = matters_world.standin
@@ -154,3 +155,12 @@ def test_the_queue_costs_the_same_for_2_and_8_matters(world, settings):
         decide(staff, held_report(world, n=n), "reject", "无关内容")
         held_report(world, n=n + 10)
     assert _queries(staff) == few
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_deciding_one_held_text_at_once_make_one_decision(world):
+    held = held_report(world)
+    staff, officer = client_for(world.staff), client_for(world.officer)
+    race([lambda: decide(staff, held, "approve"), lambda: decide(officer, held, "reject", "无关内容")])
+    log = MatterTextReview.objects.get()  # one decision, and the matter holds what it decided
+    assert Matter.objects.get(pk=held).text_status == ("published" if log.decision == "approved" else "removed")
