@@ -16,8 +16,9 @@ from functools import cached_property
 
 from django.db.models import Sum
 
+from console.closed_loops import LoopRow
 from console.durations import median_from_buckets
-from console.models import DurationHistogram, NeighborhoodDaySnapshot, ServiceDaySnapshot
+from console.models import CaseDaySnapshot, DurationHistogram, NeighborhoodDaySnapshot, ServiceDaySnapshot
 from console.queries import CoverageRow, Period, bucket_label, hours, ratio
 from console.snapshots import COVERAGE, DAILY
 from residents.models import Region
@@ -242,6 +243,20 @@ class Figures:
                 "satisfaction_rate": ratio(t["satisfied"], t["rated"]),
             }
             for t in self._bucketed(daily, ("requests", "overdue", "rated", "satisfied"), "requests")
+        ]
+
+    # Closed loops (诉求闭环) ------------------------------------------------------------------
+
+    def closed_loops(self, by: str) -> list[LoopRow]:
+        """Matters finished and closed loops per responsible unit (`by="unit"`) or street
+        (`by="street"`), most loops first (console/closed_loops.py)."""
+        name = f"{by}__name"
+        return [
+            LoopRow(r[name], r["finished"], r["loops"])
+            for r in self._rows(CaseDaySnapshot)
+            .values(f"{by}_id", name)
+            .annotate(finished=Sum("finished"), loops=Sum("closed_loops"))
+            .order_by("-loops", name)
         ]
 
 

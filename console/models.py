@@ -109,3 +109,52 @@ class DurationHistogram(models.Model):
                 name="console_histogram_region",
             ),
         ]
+
+
+class MatterTextReview(models.Model):
+    """The log of staff decisions on matter text held for review (`pending_review`: partner
+    filings through Open311, WeChat's "review" verdict, the re-check sweep's late one): written
+    only by `console.matter_text_review.do_review_matter_text`, never changed. No copy of the
+    text: erasing a reporter (matters/pipl.py) must leave nothing of it here."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", "审核通过"
+        REJECTED = "rejected", "不予公开"
+
+    matter = models.ForeignKey("matters.Matter", on_delete=models.CASCADE, related_name="+", verbose_name="诉求")
+    neighborhood = models.ForeignKey("residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="居委/村")
+    actor = models.ForeignKey(
+        "residents.User", null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="审核人"
+    )
+    decision = models.CharField("结论", max_length=16, choices=Decision.choices)
+    reason = models.CharField("原因", max_length=200, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "诉求内容审核记录"
+        indexes = [models.Index(fields=["neighborhood", "-created_at"], name="console_text_review_log")]
+
+
+class CaseDaySnapshot(models.Model):
+    """Matter cases finished on `day` (confirmed or closed), per neighborhood, the unit that held
+    them when they were answered and their street: how many, and how many were closed loops
+    (confirmed by the resident, answered by the 办结 deadline). Rows only where a case finished;
+    a street's rows (under the street's id) sum its neighborhoods'. Filled by
+    console.snapshots, read by console.figures.Figures.closed_loops."""
+
+    neighborhood = models.ForeignKey(
+        "residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="居委/村"
+    )
+    day = models.DateField("日期")
+    unit = models.ForeignKey("cases.ResponsibleUnit", on_delete=models.CASCADE, related_name="+", verbose_name="责任单位")
+    street = models.ForeignKey("residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="街道")
+    finished = models.PositiveIntegerField("办结诉求", default=0)
+    closed_loops = models.PositiveIntegerField("闭环", default=0)
+    refreshed_at = models.DateTimeField("更新时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "看板诉求闭环日快照"
+        constraints = [
+            models.UniqueConstraint(fields=["neighborhood", "day", "unit", "street"], name="console_case_snapshot_unique"),
+        ]
+        indexes = [models.Index(fields=["day", "neighborhood"], name="console_case_snapshot_day")]

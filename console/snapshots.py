@@ -3,8 +3,8 @@
 The refresh computes a window of days for every neighborhood at once, in a fixed number
 of grouped queries (none per neighborhood or per day), and upserts: running it twice, or
 two runs at once, leaves the same rows. One small function per thing it counts (coverage,
-posts, topics, service requests, the duration histograms); each street also gets rows that
-are its neighborhoods' sums. The dashboard reads them back through `console.figures.Figures`.
+posts, topics, service requests, the duration histograms, closed loops); each street also gets
+rows that are its neighborhoods' sums. The dashboard reads them back through `console.figures.Figures`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from cases.models import Case
 from console.durations import histogram
-from console.models import DurationHistogram, NeighborhoodDaySnapshot, ServiceDaySnapshot
+from console.models import CaseDaySnapshot, DurationHistogram, NeighborhoodDaySnapshot, ServiceDaySnapshot
 from console.queries import Period, local_midnight, resident_posts, was_overdue
 from residents.models import Membership, Region, Role
 
@@ -38,6 +39,7 @@ DAILY = (
 COVERAGE = ("households_joined", "residents_joined", "party_members")  # cumulative as of each day
 SNAPSHOT_SUMS = (*COVERAGE, *DAILY)  # every count of a NeighborhoodDaySnapshot: a street's row sums them
 SERVICE_SUMS = ("requests", "completed", "overdue", "rated", "satisfied")
+CASE_SUMS = ("finished", "closed_loops")
 
 
 def _day(value) -> date:
@@ -127,11 +129,13 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
         *_post_response_histograms(neighborhood_ids, window, now),
         *_service_histograms(window, now),
     ]
+    loops = _case_days(window, now)
     street_of = dict(Region.objects.filter(level=Region.Level.NEIGHBORHOOD).values_list("pk", "parent_id"))
     _write(
         rows + _street_rollup(rows, street_of, ("day",), SNAPSHOT_SUMS, now),
         services + _street_rollup(services, street_of, ("day", "category_id"), SERVICE_SUMS, now),
         histograms + _street_rollup(histograms, street_of, ("day", "metric", "category_id", "bucket"), ("count",), now),
+        loops + _street_rollup(loops, street_of, ("day", "unit_id", "street_id"), CASE_SUMS, now),
         window=window,
         now=now,
     )
@@ -312,10 +316,37 @@ def _service_histograms(window: Period, now: datetime) -> list[DurationHistogram
     return out
 
 
+# 闭环: a matter case the resident confirmed (not closed by the 7-day job) whose answer came by
+# its 办结 deadline; counted on the day it finished, beside every matter case finished that day
+# (confirmed or closed; rejected ones are not finished work). Both statuses are final, so a
+# finished day's rows change only when a case is deleted.
+FINISHED = (Case.Status.CONFIRMED, Case.Status.CLOSED)
+CLOSED_LOOP = Q(status=Case.Status.CONFIRMED, resolved_at__lte=F("resolve_due_at"))
+
+
+def _case_days(window: Period, now: datetime) -> list[CaseDaySnapshot]:
+    """Per neighborhood, day of finishing, unit holding the case (the one that answered) and
+    street: matter cases finished, and closed loops among them."""
+    return [
+        CaseDaySnapshot(
+            neighborhood_id=r["neighborhood_id"], day=r["day"], unit_id=r["unit_id"], street_id=r["street_id"],
+            finished=r["finished"], closed_loops=r["loops"], refreshed_at=now,
+        )
+        for r in Case.objects.filter(
+            kind="matter", status__in=FINISHED, finished_at__gte=window.start_at, finished_at__lt=window.end_at
+        )
+        .annotate(day=TruncDate("finished_at"))
+        .values("neighborhood_id", "day", "unit_id", "street_id")
+        .annotate(finished=Count("pk"), loops=Count("pk", filter=CLOSED_LOOP))
+        .order_by()
+    ]
+
+
 def _write(
     rows: list[NeighborhoodDaySnapshot],
     services: list[ServiceDaySnapshot],
     histograms: list[DurationHistogram],
+    loops: list[CaseDaySnapshot],
     *,
     window: Period,
     now: datetime,
@@ -346,10 +377,17 @@ def _write(
             unique_fields=["neighborhood", "day", "metric", "category_id", "bucket"],
             update_fields=["count", "refreshed_at"],
         )
+        CaseDaySnapshot.objects.bulk_create(
+            loops,
+            batch_size=BATCH,
+            update_conflicts=True,
+            unique_fields=["neighborhood", "day", "unit", "street"],
+            update_fields=[*CASE_SUMS, "refreshed_at"],
+        )
         # Sparse rows this run did not write are gone from the source (a request deleted,
         # a duration moved bucket). A concurrent later run stamps a later time, so this
         # never deletes its rows.
-        for model in (ServiceDaySnapshot, DurationHistogram):
+        for model in (ServiceDaySnapshot, DurationHistogram, CaseDaySnapshot):
             model.objects.filter(day__gte=window.start, day__lte=window.end, refreshed_at__lt=now).delete()
 
 

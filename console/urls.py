@@ -8,6 +8,7 @@ from console.views import (
     deliberation,
     dispatch,
     home,
+    matter_review,
     matters,
     matters_map,
     plans,
@@ -75,6 +76,8 @@ urlpatterns += [
     path("matters/", matters.board, name="matters"),
     path("matters/map/", matters_map.matters_map, name="matters_map"),
     path("matters/map/points/", matters_map.matters_map_data, name="matters_map_data"),
+    path("matters/review/", matter_review.queue, name="matter_review"),
+    path("matters/review/<int:matter_id>/", matter_review.decide, name="matter_review_decide"),
     path("matters/<int:matter_id>/", matters.detail, name="matter_detail"),
     path("matters/<int:matter_id>/<str:action>/", matters.act, name="matter_act"),
 ]

@@ -65,7 +65,12 @@ def locate_neighborhood(*, key: PartnerKey, latitude: Decimal | None, longitude:
 
 
 def do_file_request(*, key: PartnerKey, item: MatterItem, description: str, latitude: Decimal | None,
-                    longitude: Decimal | None, address: str) -> Matter:
+                    longitude: Decimal | None, address: str, attributes: dict | None = None,
+                    attributes_text: str = "", idempotency_key: str | None = None, fingerprint: str = "") -> Matter:
+    """`attributes` are the checked answers (open311/attributes.py), `attributes_text` their
+    readable lines, appended to the text. With an `idempotency_key` the PartnerRequest row
+    carries it under a unique constraint: a concurrent repeat raises IntegrityError here and
+    rolls back whole (open311/idempotency.py answers it)."""
     if not key.may_file:
         raise Forbidden("filing_not_allowed", "该 api_key 没有提交诉求的权限")
     if latitude is None and not address:
@@ -74,10 +79,13 @@ def do_file_request(*, key: PartnerKey, item: MatterItem, description: str, lati
     if neighborhood.pk not in neighborhood_ids_of(key):
         raise Forbidden("region_out_of_scope", f"该 api_key 无权在{neighborhood.name}提交诉求", region=neighborhood.pk)
     place = (address or f"坐标 {latitude}, {longitude}")[:MAX_PLACE]
+    text = f"{description}\n\n{attributes_text}" if attributes_text else description
     checked = check_partner_matter(  # before the transaction: the content check is a network call
-        neighborhood=neighborhood, item=item, text=description, place=place, latitude=latitude, longitude=longitude,
+        neighborhood=neighborhood, item=item, text=text, place=place, latitude=latitude, longitude=longitude,
     )
     with transaction.atomic():
         matter = do_open_matter(checked, actor=None, filed_by=f"由合作系统「{key.name}」通过 Open311 提交")
-        PartnerRequest.objects.create(key=key, matter=matter)
+        PartnerRequest.objects.create(
+            key=key, matter=matter, attributes=attributes or {}, idempotency_key=idempotency_key, fingerprint=fingerprint,
+        )
     return matter

@@ -6,7 +6,7 @@ import secrets
 from django.contrib import admin, messages
 
 from open311.keys import KEY_PREFIX, hash_key
-from open311.models import PartnerKey, PartnerRequest
+from open311.models import PartnerKey, PartnerRequest, ServiceAttribute
 
 
 @admin.register(PartnerKey)
@@ -25,9 +25,20 @@ class PartnerKeyAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
+@admin.register(ServiceAttribute)
+class ServiceAttributeAdmin(admin.ModelAdmin):
+    """The questions a partner answers when filing a service (GET services/{code}, docs/open311.md)."""
+
+    list_display = ("item", "order", "code", "description", "datatype", "required", "is_active")
+    list_filter = ("datatype", "required", "is_active")
+    list_select_related = ("item__category",)
+    raw_id_fields = ("item",)
+
+
 @admin.register(PartnerRequest)
 class PartnerRequestAdmin(admin.ModelAdmin):
     list_display = ("matter", "key", "created_at")
+    readonly_fields = ("attributes",)
     list_filter = ("key",)
     raw_id_fields = ("matter",)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import IntegrityError
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import FormParser
@@ -21,7 +22,7 @@ from core.exceptions import api_exception_handler
 from core.parsers import BoundedJSONParser
 from core.throttling import ScopedUserThrottle
 from matters.models import MatterItem
-from open311 import georeport, keys, params
+from open311 import attributes, georeport, idempotency, keys, params
 from open311.access import access_request, visible_requests_for
 from open311.actions import do_file_request
 from open311.models import PartnerKey
@@ -95,15 +96,33 @@ class ServicesView(GeoReportView):
 
     def get(self, request, format=None):
         items = MatterItem.objects.filter(is_active=True, category__is_active=True).select_related("category")
-        items = items.order_by("category__sort_order", "category_id", "sort_order", "id")
+        items = georeport.with_metadata(items).order_by("category__sort_order", "category_id", "sort_order", "id")
         return Response([georeport.service_out(item) for item in items])
 
 
+def active_item(code: str) -> MatterItem | None:
+    if not (code.isascii() and code.isdigit() and len(code) < 19):
+        return None
+    return MatterItem.objects.select_related("category").filter(
+        pk=int(code), is_active=True, category__is_active=True
+    ).first()
+
+
 class ServiceDefinitionView(GeoReportView):
-    """GET services/{code}.{json,xml}: no service has attributes (metadata=false), so there is no definition."""
+    """GET services/{code}.{json,xml}: the attributes a partner answers when filing this service.
+    A service without attributes (metadata=false) has no definition: 404, as the spec says."""
+
+    xml_root, xml_item = "service_definition", None
+    xml_lists = {"attributes": "attribute", "values": "value"}
 
     def get(self, request, service_code: str, format=None):
-        raise NotFound("service_definition_not_available", "本接口的服务均无附加属性（metadata=false），没有服务定义")
+        item = active_item(service_code)
+        if item is None:
+            raise NotFound("unknown_service_code", "service_code 不存在或已停用")
+        defined = attributes.attributes_of(item)
+        if not defined:
+            raise NotFound("service_definition_not_available", "该服务没有附加属性（metadata=false），没有服务定义")
+        return Response(attributes.definition_out(item, defined))
 
 
 class RequestsView(GeoReportView):
@@ -139,14 +158,16 @@ class RequestsView(GeoReportView):
     def post(self, request, format=None):
         key = self.partner()
         data = request.data if hasattr(request.data, "get") else {}
+        idempotency_key = idempotency.read_key(request)
+        fingerprint = idempotency.fingerprint(data) if idempotency_key else ""
+        if idempotency_key:
+            first = idempotency.replay(key, idempotency_key, fingerprint)
+            if first is not None:
+                return first
         code = str(data.get("service_code") or "").strip()
         if not code:
             raise InvalidInput("service_code_required", "缺少 service_code", field="service_code")
-        item = None
-        if code.isascii() and code.isdigit() and len(code) < 19:
-            item = MatterItem.objects.select_related("category").filter(
-                pk=int(code), is_active=True, category__is_active=True
-            ).first()
+        item = active_item(code)
         if item is None:
             raise InvalidInput("unknown_service_code", "service_code 不存在或已停用", field="service_code")
         latitude, longitude = params.parse_point(data.get("lat"), data.get("long"))
@@ -155,10 +176,24 @@ class RequestsView(GeoReportView):
             raise InvalidInput("description_required", "缺少 description", field="description")
         if len(description) > MAX_DESCRIPTION:
             raise InvalidInput("description_too_long", f"description 最多 {MAX_DESCRIPTION} 字", field="description")
-        matter = do_file_request(
-            key=key, item=item, description=description, latitude=latitude, longitude=longitude,
-            address=str(data.get("address_string") or "").strip(),
-        )
+        if str(data.get("media_url") or "").strip():
+            # Fetching a URL a partner names is a request-forgery and size risk: refused, not ignored.
+            raise InvalidInput("media_url_not_supported", "本平台不下载外部图片，请去掉 media_url 后提交（照片可由办理单位补充）",
+                               field="media_url")
+        defined = attributes.attributes_of(item)
+        answers = attributes.check_answers(defined, attributes.sent_answers(data))
+        try:
+            matter = do_file_request(
+                key=key, item=item, description=description, latitude=latitude, longitude=longitude,
+                address=str(data.get("address_string") or "").strip(), attributes=answers,
+                attributes_text=attributes.as_text(defined, answers), idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+            )
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            # A concurrent repeat with the same key committed first: this attempt rolled back whole.
+            return idempotency.replay(key, idempotency_key, fingerprint, racing=True)
         return Response([georeport.created_out(matter)], status=201)
 
 

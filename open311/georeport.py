@@ -2,7 +2,9 @@
 request. Field names are the spec's; datetimes are ISO 8601 in Shanghai time (+08:00).
 
 Nothing about a resident leaves here: no reporter name, phone or account, no resident's
-coordinates (a partner gets back only the point it sent itself), no photos, no timeline actors.
+coordinates (a partner gets back only the point it sent itself), no timeline actors. The one
+picture is `media_url`: the matter's first photo that passed WeChat's media check (what a
+neighbor sees), as the project URL the API gives (images.pipeline.absolute_url).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from cases.models import Case, CaseEvent
-from matters.models import Matter, MatterItem
-from open311.models import PartnerKey
+from images.models import Image
+from images.pipeline import absolute_url
+from matters.models import Matter, MatterItem, MatterPhoto
+from open311.models import PartnerKey, ServiceAttribute
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPEN_STATUSES = frozenset({Case.Status.SUBMITTED, Case.Status.ACCEPTED, Case.Status.REOPENED})
@@ -25,12 +29,17 @@ def when(value: dt.datetime | None) -> str | None:
     return value.astimezone(SHANGHAI).isoformat(timespec="seconds") if value is not None else None
 
 
+def with_metadata(items: QuerySet[MatterItem]) -> QuerySet[MatterItem]:
+    """`has_attributes` on each item, in the same query: metadata=true when it has any."""
+    return items.annotate(has_attributes=Exists(ServiceAttribute.objects.filter(item=OuterRef("pk"), is_active=True)))
+
+
 def service_out(item: MatterItem) -> dict:
     return {
         "service_code": str(item.pk),
         "service_name": item.name,
         "description": f"{item.category.name}·{item.name}：受理时限 {item.accept_hours} 小时，办结时限 {item.resolve_hours} 小时",
-        "metadata": False,
+        "metadata": bool(getattr(item, "has_attributes", False)),
         "type": "realtime",
         "keywords": f"{item.category.name}, {item.name}",
         "group": item.category.name,
@@ -57,9 +66,16 @@ def status_notes(case: Case) -> str | None:
 
 
 def for_requests(queryset: QuerySet[Matter]) -> QuerySet[Matter]:
-    """One query for any page: the case, its unit, the item, the filer and the latest event."""
+    """One query for any page: the case, its unit, the item, the filer, the latest event and the
+    first passed photo's file."""
     latest = CaseEvent.objects.filter(case_id=OuterRef("case_id")).order_by("-created_at", "-id").values("created_at")[:1]
-    return queryset.select_related("case__unit", "item", "partner_request").annotate(updated_at=Subquery(latest))
+    photo = (
+        MatterPhoto.objects.filter(matter_id=OuterRef("pk"), image__status=Image.Status.PASSED)
+        .order_by("position", "id").values("image__file")[:1]
+    )
+    return queryset.select_related("case__unit", "item", "partner_request").annotate(
+        updated_at=Subquery(latest), first_photo=Subquery(photo),
+    )
 
 
 def _own(matter: Matter, key: PartnerKey) -> bool:
@@ -90,7 +106,7 @@ def request_out(matter: Matter, key: PartnerKey) -> dict:
         "zipcode": None,
         "lat": float(matter.latitude) if has_point else None,
         "long": float(matter.longitude) if has_point else None,
-        "media_url": None,
+        "media_url": absolute_url(matter.first_photo) if getattr(matter, "first_photo", None) else None,
     }
 
 

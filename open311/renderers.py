@@ -1,7 +1,9 @@
 """GeoReport v2's XML: `<services><service>…`, `<service_requests><request>…`,
-`<errors><error>…`, each field an element of the same name (None → an empty element,
-booleans `true`/`false`). The view names its root and item elements; an error answer is
-always `<errors>`."""
+`<service_definition>…`, `<errors><error>…`, each field an element of the same name (None →
+an empty element, booleans `true`/`false`). The view names its root and item elements; an
+answer that is one object (a service definition) has no item element, and a list inside it is
+a container of the items the view's `xml_lists` names (`<attributes><attribute>…`). An error
+answer is always `<errors>`."""
 
 from __future__ import annotations
 
@@ -22,6 +24,16 @@ def _text(value) -> str | None:
     return str(value)
 
 
+def _fields(element: ET.Element, row: dict, lists: dict[str, str]) -> None:
+    for name, value in row.items():
+        child = ET.SubElement(element, name)
+        if isinstance(value, list):
+            for item in value:
+                _fields(ET.SubElement(child, lists[name]), item, lists)
+        else:
+            child.text = _text(value)
+
+
 class GeoReportXMLRenderer(BaseRenderer):
     media_type = "text/xml"
     format = "xml"
@@ -35,10 +47,12 @@ class GeoReportXMLRenderer(BaseRenderer):
             root_name, item_name = "errors", "error"
         else:
             root_name, item_name = view.xml_root, view.xml_item
+        lists = getattr(view, "xml_lists", {}) if root_name != "errors" else {}
         root = ET.Element(root_name)
-        for row in data or []:
-            element = ET.SubElement(root, item_name)
-            for name, value in row.items():
-                ET.SubElement(element, name).text = _text(value)
+        if isinstance(data, dict):
+            _fields(root, data, lists)
+        else:
+            for row in data or []:
+                _fields(ET.SubElement(root, item_name), row, lists)
         ET.indent(root)
         return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False)

@@ -12,6 +12,7 @@ NAV = [
     ("dispatch", "派单台", "console:dispatch", "staff"),
     ("matters", "诉求办理", "console:matters", "units"),
     ("matters_map", "诉求地图", "console:matters_map", "staff"),
+    ("matter_review", "诉求审核", "console:matter_review", "staff"),
     ("memberships", "入户审核", "console:memberships", "staff"),
     ("party_identity", "亮身份审核", "console:party_identity", "staff"),
     ("moderation", "内容审核", "console:moderation", "moderation"),

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from console.closed_loops import LoopRow
 from console.queries import CoverageRow, Period, bucket_label, hours, ratio, resident_posts, was_overdue
 from residents.models import Membership, Region, Role
 
@@ -295,3 +296,25 @@ def service_trend(neighborhood_ids: list[int], period: Period) -> list[dict]:
         }
         for r in rows
     ]
+
+
+def closed_loops(neighborhood_ids: list[int], period: Period, by: str) -> list[LoopRow]:
+    """闭环 per unit (`by="unit"`) or street (`by="street"`): matter cases finished in the period
+    (confirmed or closed), and among them those confirmed with the answer by the 办结 deadline
+    (console/closed_loops.py). One GROUP BY over the case rows."""
+    from cases.models import Case
+
+    name = f"{by}__name"
+    grouped = (
+        Case.objects.filter(
+            kind="matter", neighborhood_id__in=neighborhood_ids, status__in=(Case.Status.CONFIRMED, Case.Status.CLOSED),
+            finished_at__gte=period.start_at, finished_at__lt=period.end_at,
+        )
+        .values(f"{by}_id", name)
+        .annotate(
+            finished=Count("pk"),
+            loops=Count("pk", filter=Q(status=Case.Status.CONFIRMED, resolved_at__lte=F("resolve_due_at"))),
+        )
+        .order_by("-loops", name)
+    )
+    return [LoopRow(g[name], g["finished"], g["loops"]) for g in grouped]

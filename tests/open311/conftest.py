@@ -45,8 +45,8 @@ def client() -> APIClient:
     return APIClient()
 
 
-def post_request(key: str | None, fmt: str = "json", **fields):
-    """POST requests.{fmt} form-encoded, as the spec has it."""
+def post_request(key: str | None, fmt: str = "json", headers: dict | None = None, **fields):
+    """POST requests.{fmt} form-encoded, as the spec has it (`headers`: e.g. Idempotency-Key)."""
     body = {"service_code": "", "lat": "31.345000", "long": "121.445000", "description": "3号楼前路灯不亮",
             "address_string": "宝林一村3号楼"}
     if key is not None:
@@ -54,7 +54,7 @@ def post_request(key: str | None, fmt: str = "json", **fields):
     body.update(fields)
     body = {k: v for k, v in body.items() if v is not None}
     return client().generic("POST", f"/open311/v2/requests.{fmt}", urlencode(body),
-                            content_type="application/x-www-form-urlencoded")
+                            content_type="application/x-www-form-urlencoded", headers=headers)
 
 
 def get(path: str, **query):

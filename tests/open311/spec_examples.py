@@ -45,6 +45,59 @@ SERVICES_JSON = """[
   }
 ]"""
 
+# The spec's example: GET services/{service_code}.xml (a service definition)
+SERVICE_DEFINITION_XML = """<?xml version="1.0" encoding="utf-8"?>
+<service_definition>
+  <service_code>DMV66</service_code>
+  <attributes>
+    <attribute>
+      <variable>true</variable>
+      <code>WHISHETN</code>
+      <datatype>singlevaluelist</datatype>
+      <required>true</required>
+      <datatype_description></datatype_description>
+      <order>1</order>
+      <description>What is the ticket/tag/DL number?</description>
+      <values>
+        <value>
+          <key>123</key>
+          <name>Ford</name>
+        </value>
+        <value>
+          <key>124</key>
+          <name>Chrysler</name>
+        </value>
+      </values>
+    </attribute>
+  </attributes>
+</service_definition>"""
+
+# The spec's example: GET services/{service_code}.json
+SERVICE_DEFINITION_JSON = """{
+  "service_code":"DMV66",
+  "attributes":[
+    {
+      "variable":true,
+      "code":"WHISHETN",
+      "datatype":"singlevaluelist",
+      "required":true,
+      "datatype_description":null,
+      "order":1,
+      "description":"What is the ticket/tag/DL number?",
+      "values":[
+        {
+          "key":123,
+          "name":"Ford"
+        },
+        {
+          "key":124,
+          "name":"Chrysler"
+        }
+      ]
+    }
+  ]
+}"""
+
 # The spec's example: the answer to POST requests.json
 POST_JSON = """[{"service_request_id":293944,"service_notice":"The City will inspect and require the responsible party to correct within 24 hours and/or issue a Correction Notice or Notice of Violation of the Public Works Code","account_id":null}]"""
 
@@ -122,6 +175,22 @@ def xml_shape(document: str | bytes) -> tuple[str, str, set[str]]:
         document = document.encode()
     root = ET.fromstring(document)
     return root.tag, root[0].tag, {child.tag for child in root[0]}
+
+
+def xml_tree(document: str | bytes):
+    """Every element's path of tags (root/child/…), once each, for nested documents."""
+    if isinstance(document, str):
+        document = document.encode()
+    paths: set[str] = set()
+
+    def walk(element, prefix):
+        path = f"{prefix}/{element.tag}" if prefix else element.tag
+        paths.add(path)
+        for child in element:
+            walk(child, path)
+
+    walk(ET.fromstring(document), "")
+    return paths
 
 
 def json_fields(document: str | bytes) -> set[str]:

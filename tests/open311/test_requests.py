@@ -206,11 +206,9 @@ def test_no_residents_personal_data_in_any_answer(world, keys):
                 assert personal not in text, (personal, path)
 
 
-# Not built / not there
+# Not there
 
 
-def test_service_definitions_and_unknown_paths_are_404_in_the_specs_shape(world):
-    georeport_error(get(f"/open311/v2/services/{world.repair.pk}.json"), 404, "service_definition_not_available")
-    georeport_error(get(f"/open311/v2/services/{world.repair.pk}.xml"), 404, "service_definition_not_available", "xml")
+def test_unknown_paths_are_404_in_the_specs_shape(world):
     georeport_error(get("/open311/v2/tokens/abc.xml"), 404, "not_found", "xml")
     georeport_error(get("/open311/v2/requests.csv"), 404, "not_found")
