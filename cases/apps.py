@@ -11,11 +11,6 @@ class CasesConfig(AppConfig):
         register_periodic("cases.tasks.escalate_overdue_cases", 60)
         register_periodic("cases.tasks.close_unconfirmed_cases", 3600)
 
-        from cases.followed import COMMITTEE_UNITS
-        from cases.models import ResponsibleUnit
-
-        COMMITTEE_UNITS.cleared_by(ResponsibleUnit)
-
         from cases.access import unit_ids_of
         from notifications import kinds
         from residents.access import profile

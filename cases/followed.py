@@ -20,7 +20,6 @@ import math
 from django.db import transaction
 
 from cases.models import Case, CaseEvent, ResponsibleUnit
-from core.memo import ProcessMemo
 from residents.models import Region, User
 
 
@@ -29,17 +28,13 @@ def hours_of(duration: dt.timedelta) -> int:
     return max(1, math.ceil(duration.total_seconds() / 3600))
 
 
-COMMITTEE_UNITS = ProcessMemo("cases.committee_units", ttl_seconds=60)  # cleared by unit saves (cases.apps)
-
-
 def committee_unit_id(neighborhood: Region) -> int:
     """The neighborhood's 居委 as a responsible unit: the first active one configured, else one
     created on demand (no members, no parent: escalation then goes to the street's officers).
-    A hot path (every one-tap create), so the lookup is memoised per process (core.memo)."""
-    unit_id = COMMITTEE_UNITS.get(
-        neighborhood.pk,
-        lambda pk: ResponsibleUnit.objects.filter(region_id=pk, kind=ResponsibleUnit.Kind.COMMITTEE, is_active=True)
-        .order_by("pk").values_list("pk", flat=True).first(),
+    Not memoised: a unit created in a transaction that is rolled back must not be remembered."""
+    unit_id = (
+        ResponsibleUnit.objects.filter(region=neighborhood, kind=ResponsibleUnit.Kind.COMMITTEE, is_active=True)
+        .order_by("pk").values_list("pk", flat=True).first()
     )
     if unit_id is None:
         unit, _ = ResponsibleUnit.objects.get_or_create(
