@@ -38,7 +38,7 @@ def committee_unit_id(neighborhood: Region) -> int:
     )
     if unit_id is None:
         unit, _ = ResponsibleUnit.objects.get_or_create(
-            region=neighborhood, kind=ResponsibleUnit.Kind.COMMITTEE, name=f"{neighborhood.name}居委会",
+            region=neighborhood, kind=ResponsibleUnit.Kind.COMMITTEE, name=f"{neighborhood.name}居委会", is_active=True,
         )
         unit_id = unit.pk
     return unit_id
