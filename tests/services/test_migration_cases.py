@@ -33,7 +33,12 @@ def test_existing_requests_get_their_cases(neighborhood):
         Request = old.get_model("services", "ServiceRequest")
         Event = old.get_model("services", "ServiceRequestEvent")
         Rating = old.get_model("services", "ServiceRating")
-        item = old.get_model("services", "ServiceItem").objects.get(code="meal-delivery")
+        # Its own item: a transactional test before this one may have flushed the seeded catalog.
+        category = old.get_model("services", "ServiceCategory").objects.create(code="mig-meal", name="助餐")
+        item = old.get_model("services", "ServiceItem").objects.create(
+            category=category, code="mig-meal-delivery", name="送餐", description="送餐上门",
+            accept_within=timedelta(hours=2), complete_within=timedelta(hours=48),
+        )
 
         def request(status, *moves, escalated=False):
             req = Request.objects.create(
