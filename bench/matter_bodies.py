@@ -41,7 +41,7 @@ def create_scenario(neighborhood: Region, n: int, bearer: Callable[[User], str])
 def unit_queue_scenario(neighborhood: Region, bearer: Callable[[User], str]) -> dict:
     """The queue a member of the unit with the most open cases in the neighborhood works from."""
     row = (
-        Case.objects.filter(neighborhood=neighborhood, status__in=Case.OPEN)
+        Case.objects.filter(kind="matter", neighborhood=neighborhood, status__in=Case.OPEN)
         .values("unit_id").annotate(n=Count("id")).order_by("-n").first()
     )
     unit = ResponsibleUnit.objects.filter(pk=row["unit_id"]).first() if row else None
@@ -57,7 +57,7 @@ def officer_overdue_scenario(officer: User | None, street: Region, bearer: Calla
     neighborhoods, earliest first, so the overdue lead (there is no separate overdue endpoint)."""
     if officer is None:
         return {"available": False, "reason": "no street officer in the generated data"}
-    overdue = Case.objects.filter(street=street, due_at__lt=timezone.now()).count()
+    overdue = Case.objects.filter(kind="matter", street=street, due_at__lt=timezone.now()).count()
     path = "/api/v1/matters?scope=queue&limit=20"
     return {"available": True, "overdue": overdue, "requests": [["GET", path, bearer(officer), "", "0"]]}
 

@@ -396,9 +396,13 @@ def do_escalate_overdue_cases(*, now: dt.datetime | None = None) -> int:
                 case, kind=CaseEvent.Kind.ESCALATED, actor=None, from_status=case.status,
                 from_unit=case.unit, to_unit=above, reason=f"超过{which}时限" + (f"，已上报{above.name}" if above else "，已报街道"),
             )
+            kind = kinds.of(case.kind)
+            if kind.on_overdue is not None:
+                kind.on_overdue(case, event, which)
+                escalated += 1
+                continue
             recipients = {*_unit_members(above), *RoleHolders(case.street_id, Role.Kind.STREET_OFFICER).user_ids()}
             if recipients:
-                kind = kinds.of(case.kind)
                 do_notify(
                     recipients=sorted(recipients), kind="case_overdue", title=f"诉求{which}超时", body=kind.label(case),
                     page=kind.page(case),

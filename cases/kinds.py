@@ -1,7 +1,8 @@
 """What the engine needs to know about a kind of case (a matter, later a service request),
 registered by the kind's app in its AppConfig.ready(): how to name it in a notification,
-which mini-program page opens it, who follows it besides the reporter, and the kind's own ids
-a realtime frame carries (cases.realtime).
+which mini-program page opens it, who follows it besides the reporter, the kind's own ids
+a realtime frame carries (cases.realtime), and (optionally) how it tells people about a passed
+deadline.
 
     kinds.register("matter", CaseKind(label=..., page=..., followers=..., ref=...))
 
@@ -29,6 +30,10 @@ class CaseKind:
     page: Callable[[Any], str]  # case -> mini-program page
     followers: Callable[[Any], list[int]] = field(default=_no_followers)  # case -> user ids told of answers
     ref: Callable[[Any], dict[str, Any]] = field(default=_no_ref)  # case -> e.g. {"matter_id": 7} for frames
+    # (case, escalated event, "受理" or "办结") -> None: a kind that keeps its own overdue notice
+    # (services: `service_request_overdue` to the street's officers and the committee) tells it
+    # here, in the sweep's transaction; None: the engine sends its `case_overdue` notice.
+    on_overdue: Callable[[Any, Any, str], None] | None = None
 
 
 _KINDS: dict[str, CaseKind] = {}

@@ -1,6 +1,7 @@
 """发帖必响应 deadlines: a resident post the committee has not answered by its `answer_due_at`
 is escalated once to the street's officers (inbox + WeChat where consented, and an event on
-the staff streams), the way services.actions.deadlines.do_flag_overdue_requests escalates requests."""
+the staff streams), the way a late service request is told about
+(services.actions.deadlines.tell_request_overdue, called by the case engine's sweep)."""
 
 from __future__ import annotations
 

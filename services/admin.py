@@ -53,7 +53,9 @@ class ServiceRequestEventInline(admin.TabularInline):
 class ServiceRequestAdmin(admin.ModelAdmin):
     list_display = ("id", "item", "beneficiary_name", "neighborhood", "status", "accept_due_at", "complete_due_at", "escalated_at")
     list_filter = ("status", "note_status", "item__category")
-    raw_id_fields = ("item", "requester", "beneficiary", "neighborhood", "street", "assigned_org", "assigned_user", "plan", "created_by")
+    raw_id_fields = (
+        "item", "requester", "beneficiary", "neighborhood", "street", "assigned_org", "assigned_user", "plan", "created_by", "case",
+    )
     exclude = ("address", "health_note")  # encrypted; full views go through the logged API
     inlines = [ServiceRequestEventInline]
 

@@ -6,9 +6,28 @@ class ServicesConfig(AppConfig):
     verbose_name = "为老服务"
 
     def ready(self) -> None:
-        from core.scheduler import register_periodic
+        from cases import kinds as case_kinds
+        from services.actions.case_mirror import KIND
+        from services.actions.common import request_page
+        from services.actions.deadlines import tell_request_overdue
+        from services.models import ServiceRequest as Request
 
-        register_periodic("services.tasks.flag_overdue_requests", 60)
+        def label(case) -> str:
+            name = Request.objects.filter(case=case).values_list("item__name", flat=True).first()
+            return f"服务申请：{name}" if name else "服务申请"
+
+        def page(case) -> str:
+            request_id = Request.objects.filter(case=case).values_list("pk", flat=True).first()
+            return request_page(request_id) if request_id else ""
+
+        def followers(case) -> list[int]:
+            # The elder's registered family hear what the requester hears.
+            owner = Request.objects.filter(case=case).values_list("beneficiary__owner_id", flat=True).first()
+            return [owner] if owner else []
+
+        # Deadlines and escalation are the engine's (cases.tasks.escalate_overdue_cases); the
+        # overdue notice stays the service one (services/actions/deadlines.py).
+        case_kinds.register(KIND, case_kinds.CaseKind(label=label, page=page, followers=followers, on_overdue=tell_request_overdue))
 
         from core.metrics import register_gauge
         from services.queries import overdue_request_count

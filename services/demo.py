@@ -11,8 +11,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from cases.actions import do_escalate_overdue_cases
 from residents.models import Beneficiary, Region, Role, User
-from services.actions.deadlines import do_flag_overdue_requests
+from services.actions.case_mirror import resync_case
 from services.actions.ratings import do_rate_service_request
 from services.actions.requests import check_create_service_request, do_create_service_request
 from services.actions.transitions import do_transition_service_request
@@ -95,4 +96,5 @@ def _requests(people: dict[str, User], org: ProviderOrganization) -> None:
     late = new("clean-deep", {}, note="换季大扫除")
     # The overdue one: its accept deadline passed yesterday, so the sweep escalates it to 刘科长.
     ServiceRequest.objects.filter(pk=late.pk).update(accept_due_at=timezone.now() - timedelta(days=1))
-    do_flag_overdue_requests()
+    resync_case(late.pk)
+    do_escalate_overdue_cases()

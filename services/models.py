@@ -211,6 +211,12 @@ class ServiceRequest(models.Model):
     REASON_REQUIRED = (S.REJECTED,)
 
     item = models.ForeignKey(ServiceItem, verbose_name="服务项目", on_delete=models.PROTECT, related_name="requests")
+    # Its case on the engine (services/actions/case_mirror.py): deadlines, escalation, timeline,
+    # rating and reopen as the engine keeps them for every kind. Null only for rows written
+    # straight to the table.
+    case = models.OneToOneField(
+        "cases.Case", verbose_name="案件", null=True, blank=True, on_delete=models.PROTECT, related_name="service_request"
+    )
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="申请人", on_delete=models.PROTECT, related_name="service_requests")
     beneficiary = models.ForeignKey(
         "residents.Beneficiary", verbose_name="服务对象", null=True, blank=True, on_delete=models.PROTECT,

@@ -12,6 +12,7 @@ from moderation.content import SCENE_COMMENT, check_text, schedule_recheck
 from notifications.actions import do_notify
 from notifications.realtime import publish_on_commit
 from residents.models import User
+from services.actions.case_mirror import lock_case_of
 from services.models import ServiceItem, ServiceRequest, ServiceRequestEvent, TextStatus
 
 Status = ServiceRequest.Status
@@ -25,7 +26,9 @@ def request_page(request_id: int) -> str:
 
 
 def lock_request(request_id: int) -> ServiceRequest:
-    """Call inside a transaction. The lock serialises two people moving the same request."""
+    """Call inside a transaction. The lock serialises two people moving the same request. The
+    request's case is locked first, in the order the engine's escalation sweep takes them."""
+    lock_case_of(request_id)
     try:
         return ServiceRequest.objects.select_for_update(of=("self",)).select_related("item", "beneficiary", "neighborhood").get(pk=request_id)
     except ServiceRequest.DoesNotExist:

@@ -15,6 +15,7 @@ from notifications.realtime import publish_on_commit
 from residents.access import is_staff_for
 from residents.models import Role, User
 from services.actions.beneficiaries import check_eligible, resolve_subject
+from services.actions.case_mirror import follow_bulk, lock_cases_of, open_request_cases
 from services.actions.common import STATUS_KIND, Status, due_times
 from services.extra import clean_extra, field_definition
 from services.models import ServiceItem, ServicePlan, ServiceRequest, ServiceRequestEvent
@@ -68,13 +69,15 @@ def _spawn_occurrences(plan: ServicePlan, dates: list[dt.date], subject_address:
                 assigned_org=provider, plan=plan, occurrence_date=day,
             )
         )
+    notes = [f"定期服务（{req.occurrence_date:%m月%d日}）" for req in rows]
+    open_request_cases(rows, neighborhood=plan.neighborhood, actor=plan.requester, notes=notes)
     created = ServiceRequest.objects.bulk_create(rows)
     ServiceRequestEvent.objects.bulk_create(
         ServiceRequestEvent(
             request=req, kind=ServiceRequestEvent.Kind.CREATED, actor=plan.requester, from_status="",
-            to_status=req.status, note=f"定期服务（{req.occurrence_date:%m月%d日}）", data={"plan": plan.pk},
+            to_status=req.status, note=note, data={"plan": plan.pk},
         )
-        for req in created
+        for req, note in zip(created, notes, strict=True)
     )
     return created
 
@@ -149,18 +152,20 @@ def _stop_future_occurrences(plan: ServicePlan, actor: User, note: str, *, to: s
     stoppable = [Status.SUBMITTED, Status.ACCEPTED, Status.ASSIGNED, Status.REOPENED]
     if to == Status.CANCELLED:
         stoppable.append(Status.PAUSED)
-    locked = list(
-        ServiceRequest.objects.select_for_update()
-        .filter(plan=plan, occurrence_date__gte=timezone.localdate(), status__in=stoppable)
-        .values_list("pk", "status")
-    )
+    stopping = ServiceRequest.objects.filter(plan=plan, occurrence_date__gte=timezone.localdate(), status__in=stoppable)
+    lock_cases_of(stopping)
+    locked = list(stopping.select_for_update().only("pk", "status", "case_id", "accept_due_at", "complete_due_at", "reject_reason"))
     if not locked:
         return 0
-    ServiceRequest.objects.filter(pk__in=[pk for pk, _ in locked]).update(status=to, updated_at=timezone.now())
+    olds = [req.status for req in locked]
+    ServiceRequest.objects.filter(pk__in=[req.pk for req in locked]).update(status=to, updated_at=timezone.now())
     ServiceRequestEvent.objects.bulk_create(
-        ServiceRequestEvent(request_id=pk, actor=actor, from_status=old, to_status=to, note=note)
-        for pk, old in locked
+        ServiceRequestEvent(request_id=req.pk, actor=actor, from_status=old, to_status=to, note=note)
+        for req, old in zip(locked, olds, strict=True)
     )
+    for req in locked:
+        req.status = to
+    follow_bulk(locked, actor=actor, from_statuses=olds, reasons=[note] * len(locked))
     return len(locked)
 
 
@@ -204,7 +209,9 @@ def _resume_occurrences(plan: ServicePlan, actor: User) -> int:
     first = max(plan.start_date, timezone.localdate() + dt.timedelta(days=1))
     provider = plan.item.default_provider if plan.item.default_provider and plan.item.default_provider.serves_street(plan.street_id) else None
     status = Status.ASSIGNED if provider else Status.SUBMITTED
+    lock_cases_of(ServiceRequest.objects.filter(plan=plan, status=Status.PAUSED))
     held = list(ServiceRequest.objects.select_for_update().filter(plan=plan, status=Status.PAUSED).order_by("occurrence_date"))
+    olds = [req.status for req in held]
     now = timezone.now()
     revived, events = 0, []
     for req in held:
@@ -218,6 +225,7 @@ def _resume_occurrences(plan: ServicePlan, actor: User) -> int:
         req.status, req.updated_at = to, now
     ServiceRequest.objects.bulk_update(held, ["status", "accept_due_at", "complete_due_at", "assigned_org", "updated_at"])
     ServiceRequestEvent.objects.bulk_create(events)
+    follow_bulk(held, actor=actor, from_statuses=olds, reasons=[event.note for event in events])
     if first > plan.end_date:
         return revived
     had_a_row = set(ServiceRequest.objects.filter(plan=plan).values_list("occurrence_date", flat=True))

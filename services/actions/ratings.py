@@ -12,6 +12,7 @@ from django.utils import timezone
 from core.errors import Conflict, Forbidden, NotFound
 from residents.models import User
 from services.access import is_family_of
+from services.actions.case_mirror import follow_request, record_rating
 from services.actions.common import (
     Status,
     announce_status,
@@ -62,6 +63,10 @@ def do_rate_service_request(request_id: int, *, actor: User, score: int, comment
             req, actor=actor, from_status=from_status, kind=ServiceRequestEvent.Kind.RATED, note=comment[:500],
             data={"score": score},
         )
+        # The case is confirmed and carries the score (the engine's rating); the comment, maybe
+        # not through the content check yet, stays on the request.
+        follow_request(req, actor=actor, from_status=from_status, rating=score, rated_at=rating.created_at)
+        record_rating(req, actor=actor, score=score)
         announce_status(req, event)
         if score <= ServiceRating.LOW_UP_TO:
             open_follow_up(req, actor=actor, score=score)

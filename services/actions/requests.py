@@ -16,6 +16,7 @@ from notifications.inbox_sql import RoleHolders
 from residents.access import is_staff_for
 from residents.models import Role, User
 from services.actions.beneficiaries import check_eligible, resolve_subject
+from services.actions.case_mirror import open_request_cases
 from services.actions.common import board_payload, check_resident_text, due_times, request_page, schedule_text_recheck
 from services.extra import clean_extra, unanswered, with_fallbacks
 from services.models import ServiceItem, ServiceRequest, ServiceRequestEvent, TextStatus
@@ -97,15 +98,17 @@ def check_create_service_request(
 
 
 def do_create_service_request(checked: CheckedServiceRequest) -> ServiceRequest:
-    """Write the checked request, its timeline row and the staff's notice in one transaction."""
+    """Write the checked request, its case on the engine, their timeline rows and the staff's
+    notice in one transaction."""
     req, actor = checked.request, checked.actor
     # No savepoint inside the caller's transaction (the one-tap view's): nothing here is caught
     # and retried, so a failure rolls back everything either way, and two round trips are saved.
     with transaction.atomic(savepoint=False):
+        note = "居委代为申请" if req.filed_on_behalf else ""
         created = ServiceRequestEvent(
-            kind=ServiceRequestEvent.Kind.CREATED, actor=actor, from_status="", to_status=req.status,
-            note="居委代为申请" if req.filed_on_behalf else "",
+            kind=ServiceRequestEvent.Kind.CREATED, actor=actor, from_status="", to_status=req.status, note=note,
         )
+        open_request_cases([req], neighborhood=req.neighborhood, actor=actor, notes=[note])
         req.save(force_insert=True)
         created.request = req
         created.save(force_insert=True)

@@ -15,6 +15,7 @@ from images.pipeline import validate_image_ids
 from notifications.actions import do_notify
 from residents.models import Role, User
 from services.access import may_act_as
+from services.actions.case_mirror import follow_request
 from services.actions.common import (
     Status,
     announce_status,
@@ -187,7 +188,7 @@ def do_transition_service_request(
     photos: list[int] | None = None,
 ) -> ServiceRequest:
     """Move a request along the table: check, lock, authorize, write (WRITES), save, record the
-    timeline row, then run the move's EFFECTS. Raises Conflict(request_state_changed) when the
+    timeline row, let its case follow (case_mirror), then run the move's EFFECTS. Raises Conflict(request_state_changed) when the
     request is no longer where the caller saw it (or where the move starts), Forbidden when the
     move is not the caller's to make. `photos` (image ids the acting provider uploaded) go only
     with `completed`."""
@@ -209,6 +210,7 @@ def do_transition_service_request(
         req.status = to
         req.save(update_fields=move.fields)
         event = record_event(req, actor=actor, from_status=move.from_status, note=(reason or note)[:500], data=move.data)
+        follow_request(req, actor=actor, from_status=move.from_status, reason=event.note)
         for effect in EFFECTS.get(to, DEFAULT_EFFECTS):
             effect(move, event)
     return req

@@ -123,7 +123,9 @@ def test_an_overdue_request_is_escalated_to_the_street_officer(system, people):
     # real) by an operator's shell, and the scheduler's sweep, run by the worker, escalates it.
     system.shell(
         "import datetime as dt; from django.utils import timezone; from services.models import ServiceRequest; "
-        f"ServiceRequest.objects.filter(pk={rid}).update(accept_due_at=timezone.now() - dt.timedelta(minutes=1))"
+        f"ServiceRequest.objects.filter(pk={rid}).update(accept_due_at=timezone.now() - dt.timedelta(minutes=1)); "
+        # The sweep is the case engine's and reads the request's case: the shell moves it too.
+        f"from services.actions.case_mirror import resync_case; resync_case({rid})"
     )
     push = system.wait_for_message("liujiedao", "demo-tpl-service-overdue", detail_page(rid), "escalation")
     assert_push(push, {"thing1": call["name"], "thing2": hood["name"], "phrase3": "受理超时", "time4": ANY_TIME})

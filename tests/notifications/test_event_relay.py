@@ -157,9 +157,10 @@ son = f.resident(neighborhood)
 f.BeneficiaryFactory(owner=son, neighborhood=neighborhood, birth_year=1938, is_default=True)
 req = do_create_service_request(check_create_service_request(actor=son, item=ServiceItem.objects.get(code="meal-delivery"), extra={"diet": "低盐", "time_slot": "午餐"}))
 ServiceRequest.objects.filter(pk=req.pk).update(accept_due_at=timezone.now() - dt.timedelta(minutes=5))
+from services.actions.case_mirror import resync_case; resync_case(req.pk)  # the engine's sweep reads the case
 print(street.pk, officer.pk, req.pk, ApiToken.issue(officer)[1])
 """
-ENQUEUE_OVERDUE_SWEEP = "from services.tasks import flag_overdue_requests; flag_overdue_requests.enqueue()"
+ENQUEUE_OVERDUE_SWEEP = "from cases.tasks import escalate_overdue_cases; escalate_overdue_cases.enqueue()"
 PUBLISH_FROM_A_COMMAND = """
 from django.db import transaction
 from notifications.realtime import publish_on_commit

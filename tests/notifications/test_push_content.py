@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
+from cases.actions import do_escalate_overdue_cases
 from notifications import demo
 from notifications.demo import DEMO_TEMPLATES
 from residents.models import Role
-from services.actions.deadlines import do_flag_overdue_requests
 from services.models import ServiceItem, ServiceRequest
 from tests import factories as f
 from tests.conftest import Api
@@ -185,7 +185,7 @@ def service_request_assigned(w: World) -> Expected:
 def service_request_overdue(w: World) -> Expected:
     req = ask_for_meal(w)
     # Nobody accepted it in time: the scheduler's periodic sweep, a minute past the deadline.
-    assert do_flag_overdue_requests(now=req.accept_due_at + dt.timedelta(minutes=1)) == 1
+    assert do_escalate_overdue_cases(now=req.accept_due_at + dt.timedelta(minutes=1)) == 1
     return Expected(
         w.officer,
         {"thing1": meal().name, "thing2": w.neighborhood.name, "phrase3": "受理超时", "time4": shanghai(req.accept_due_at)},

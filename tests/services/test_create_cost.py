@@ -34,10 +34,11 @@ def test_notifying_five_staff_costs_the_same_queries_as_one(world, api_for):
         f.staff(world.neighborhood, nickname=f"委员{i}")
     five_staff = _create_queries(api, body, "five")
     assert five_staff == one_staff
-    # Token, access profile, elder, then the writes: the request, its event, on PostgreSQL the
-    # inbox rows with every realtime event and the staff read inside (notifications.inbox_sql),
-    # elsewhere the ORM's three statements, and the idempotency record.
-    assert five_staff == (7 if connection.vendor == "postgresql" else 9)
+    # Token, access profile, elder, the neighborhood's 居委 unit on the case engine, then the
+    # writes: the request's case and its timeline row, the request, its event, on PostgreSQL the inbox rows with every realtime event
+    # and the staff read inside (notifications.inbox_sql), elsewhere the ORM's three statements,
+    # and the idempotency record.
+    assert five_staff == (10 if connection.vendor == "postgresql" else 12)
     req = ServiceRequest.objects.latest("id")
     assert Notification.objects.filter(event_key=f"service_request:{req.pk}:created").count() == 5
     assert Event.objects.filter(type="notification.created", stream__startswith="user.").count() == 1 + 1 + 5

@@ -1,4 +1,7 @@
-"""Every request carries due times; late ones sort first and escalate to the street once."""
+"""Every request carries due times; late ones sort first and escalate to the street once.
+
+The sweep is the case engine's (`cases.actions.do_escalate_overdue_cases`): it reads the
+request's case, so a deadline moved by hand is written to the case too (`resync_case`)."""
 
 from __future__ import annotations
 
@@ -7,11 +10,12 @@ from datetime import timedelta
 from django.core.management import call_command
 from django.utils import timezone
 
+from cases.actions import do_escalate_overdue_cases
+from cases.tasks import escalate_overdue_cases
 from notifications.models import Notification
-from services.actions.deadlines import do_flag_overdue_requests
+from services.actions.case_mirror import resync_case
 from services.actions.requests import check_create_service_request, do_create_service_request
 from services.models import ServiceRequest
-from services.tasks import flag_overdue_requests
 from tests.services.conftest import MEAL, item
 
 
@@ -19,6 +23,7 @@ def _late(world, code="meal-delivery", extra=MEAL, hours=3):
     req = do_create_service_request(check_create_service_request(actor=world.son, item=item(code), extra=extra))
     # Time travel: the accept deadline passed `hours` ago.
     ServiceRequest.objects.filter(pk=req.pk).update(accept_due_at=timezone.now() - timedelta(hours=hours))
+    resync_case(req.pk)
     return req
 
 
@@ -44,8 +49,8 @@ def test_overdue_request_surfaces_first_to_the_officer(world, api_for):
 def test_escalation_marks_once_and_tells_the_street_officer_once(world, django_capture_on_commit_callbacks):
     late = _late(world)
     with django_capture_on_commit_callbacks(execute=True):
-        assert do_flag_overdue_requests() == 1
-        assert do_flag_overdue_requests() == 0
+        assert do_escalate_overdue_cases() == 1
+        assert do_escalate_overdue_cases() == 0
     late.refresh_from_db()
     assert late.escalated_at is not None
     assert Notification.objects.filter(recipient=world.officer, kind="service_request_overdue").count() == 1
@@ -55,22 +60,25 @@ def test_escalation_marks_once_and_tells_the_street_officer_once(world, django_c
 
 def test_the_task_and_the_command_run_the_same_sweep(world):
     _late(world)
-    result = flag_overdue_requests.enqueue()  # ImmediateBackend in tests
+    result = escalate_overdue_cases.enqueue()  # ImmediateBackend in tests
     assert result.return_value == 1
     _late(world)
-    call_command("flag_overdue_requests")
+    call_command("escalate_overdue_cases")
     assert ServiceRequest.objects.filter(escalated_at__isnull=False).count() == 2
 
 
 def test_accepted_request_is_not_late_for_acceptance_but_is_late_for_completion(world):
     req = _late(world)
     ServiceRequest.objects.filter(pk=req.pk).update(status="accepted")
-    assert do_flag_overdue_requests() == 0
+    resync_case(req.pk)
+    assert do_escalate_overdue_cases() == 0
     ServiceRequest.objects.filter(pk=req.pk).update(complete_due_at=timezone.now() - timedelta(minutes=1))
-    assert do_flag_overdue_requests() == 1
+    resync_case(req.pk)
+    assert do_escalate_overdue_cases() == 1
 
 
 def test_closed_requests_never_escalate(world):
     req = _late(world)
     ServiceRequest.objects.filter(pk=req.pk).update(status="cancelled", complete_due_at=timezone.now() - timedelta(days=1))
-    assert do_flag_overdue_requests() == 0
+    resync_case(req.pk)
+    assert do_escalate_overdue_cases() == 0
