@@ -362,14 +362,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-    },
-    "SECURITY": [{"bearerAuth": []}],
-    # OpenAPI links (POST /posts → GET /posts/{id}, …): config/openapi_links.py.
+    # The bearer scheme is declared once, by core/schema.py's authentication extension, and
+    # each operation names it from its own authentication classes (none on login).
+    # OpenAPI links (POST /posts → GET /posts/{id}, …): config/openapi_links.py. Typed errors
+    # (each operation's error statuses and codes, read from the code): config/openapi_errors.py.
+    # One tag scheme: config/openapi_tags.py. Request examples: config/openapi_examples.py.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.openapi_links.add_links",
+        "config.openapi_errors.add_errors",
+        "config.openapi_tags.add_tags",
+        "config.openapi_examples.add_examples",
     ],
     # Several models call their status field "status"; name each enum after its model.
     "ENUM_NAME_OVERRIDES": {

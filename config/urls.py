@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from core import health as core_health
 from core import metrics as core_metrics
 from core import views as core_views
+from notifications.asyncapi import asyncapi_view
 
 api_v1 = [
     path("", include("privacy.urls")),
@@ -27,6 +28,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    # The WebSocket's protocol as AsyncAPI 3.0, built from the stream and event registries.
+    path("api/asyncapi.json", asyncapi_view, name="asyncapi"),
     path("wechat/", include("wechat.urls")),
     path("console/", include("console.urls")),
     path("open311/v2/", include("open311.urls")),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,19 +26,9 @@ from deliberation.actions.votes import do_cast_ballot, hash_receipt
 from deliberation.models import Ballot, BallotRevision, Topic
 from deliberation.rules import support_threshold
 
-TAG = ["议事厅"]
+TAG = ["topics"]
 
 
-class TopicErrorOut(serializers.Serializer):
-    error = serializers.DictField()
-
-
-ERRORS = {
-    400: OpenApiResponse(TopicErrorOut, description="输入有误"),
-    403: OpenApiResponse(TopicErrorOut, description="未认证居民 not_verified / 非工作人员 staff_only"),
-    404: OpenApiResponse(TopicErrorOut, description="不存在或无权查看"),
-    409: OpenApiResponse(TopicErrorOut, description="状态已变化"),
-}
 IDEMPOTENCY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
 
 
@@ -55,7 +45,7 @@ class TopicListView(APIView):
         summary="议题列表",
         operation_id="topics_list",
         parameters=[s.TopicListQuery],
-        responses={200: s.TopicPageOut, **ERRORS},
+        responses={200: s.TopicPageOut},
     )
     def get(self, request):
         query = s.TopicListQuery(data=request.query_params)
@@ -79,7 +69,7 @@ class TopicListView(APIView):
         summary="提出议题",
         request=s.TopicCreateIn,
         parameters=[IDEMPOTENCY],
-        responses={201: s.TopicDetailOut, **ERRORS},
+        responses={201: s.TopicDetailOut},
     )
     @idempotent
     def post(self, request):
@@ -99,7 +89,7 @@ class TopicListView(APIView):
 
 
 class TopicDetailView(APIView):
-    @extend_schema(tags=TAG, summary="议题详情", responses={200: s.TopicDetailOut, **ERRORS})
+    @extend_schema(tags=TAG, summary="议题详情", responses={200: s.TopicDetailOut})
     def get(self, request, topic_id: int):
         access_topic(request.user, topic_id)
         return Response(_detail(request, topic_id))
@@ -108,7 +98,7 @@ class TopicDetailView(APIView):
         tags=TAG,
         summary="提议人修改议题（提议阶段、可修改时间内；改动的文字重新送内容安全检测）",
         request=s.TopicEditIn,
-        responses={200: s.TopicDetailOut, **ERRORS},
+        responses={200: s.TopicDetailOut},
     )
     def patch(self, request, topic_id: int):
         access_topic(request.user, topic_id)
@@ -123,7 +113,7 @@ class TopicModerationView(APIView):
         tags=TAG,
         summary="工作人员隐藏/恢复（通过审核）/删除议题",
         request=s.ModerationIn,
-        responses={200: s.TopicDetailOut, **ERRORS},
+        responses={200: s.TopicDetailOut},
     )
     def post(self, request, topic_id: int):
         access_topic_as_staff(request.user, topic_id)
@@ -138,7 +128,7 @@ class ReplyModerationView(APIView):
         tags=TAG,
         summary="工作人员隐藏/恢复（通过审核）/删除发言",
         request=s.ModerationIn,
-        responses={200: s.ReplyOut, **ERRORS},
+        responses={200: s.ReplyOut},
     )
     def post(self, request, topic_id: int, reply_id: int):
         access_topic_as_staff(request.user, topic_id)
@@ -171,7 +161,7 @@ class TopicSupportView(APIView):
         summary="附议（幂等）",
         request=None,
         parameters=[IDEMPOTENCY],
-        responses={200: s.SupportOut, 201: s.SupportOut, **ERRORS},
+        responses={200: s.SupportOut, 201: s.SupportOut},
     )
     @idempotent
     def post(self, request, topic_id: int):
@@ -179,7 +169,7 @@ class TopicSupportView(APIView):
         topic, created = do_add_support(topic_id=topic_id, actor=request.user)
         return Response(_support_state(request, topic), status=201 if created else 200)
 
-    @extend_schema(tags=TAG, summary="撤回附议（幂等）", request=None, responses={200: s.SupportOut, **ERRORS})
+    @extend_schema(tags=TAG, summary="撤回附议（幂等）", request=None, responses={200: s.SupportOut})
     def delete(self, request, topic_id: int):
         access_topic(request.user, topic_id)
         topic = do_remove_support(topic_id=topic_id, actor=request.user)
@@ -187,13 +177,13 @@ class TopicSupportView(APIView):
 
 
 class TopicFollowView(APIView):
-    @extend_schema(tags=TAG, summary="关注议题（幂等）", request=None, responses={200: s.FollowOut, **ERRORS})
+    @extend_schema(tags=TAG, summary="关注议题（幂等）", request=None, responses={200: s.FollowOut})
     def post(self, request, topic_id: int):
         topic = access_topic(request.user, topic_id)
         do_follow_topic(topic=topic, actor=request.user)
         return Response(s.FollowOut({"topic_id": topic.pk, "following": True}).data)
 
-    @extend_schema(tags=TAG, summary="取消关注（幂等）", request=None, responses={200: s.FollowOut, **ERRORS})
+    @extend_schema(tags=TAG, summary="取消关注（幂等）", request=None, responses={200: s.FollowOut})
     def delete(self, request, topic_id: int):
         topic = access_topic(request.user, topic_id)
         do_unfollow_topic(topic=topic, actor=request.user)
@@ -207,7 +197,7 @@ class TopicRepliesView(APIView):
         tags=TAG,
         summary="讨论发言（按时间正序，游标分页）",
         parameters=[s.ReplyListQuery, OpenApiParameter("limit", int, required=False)],
-        responses={200: s.ReplyPageOut, **ERRORS},
+        responses={200: s.ReplyPageOut},
     )
     def get(self, request, topic_id: int):
         topic = access_topic(request.user, topic_id)
@@ -230,7 +220,7 @@ class TopicRepliesView(APIView):
         summary="发言（居民须选择立场；工作人员可发布官方回复）",
         request=s.ReplyIn,
         parameters=[IDEMPOTENCY],
-        responses={201: s.ReplyOut, **ERRORS},
+        responses={201: s.ReplyOut},
     )
     @idempotent
     def post(self, request, topic_id: int):
@@ -250,7 +240,7 @@ class TopicTransitionView(APIView):
         summary="推进议题阶段（工作人员；撤回限提议人）",
         request=s.TopicTransitionIn,
         parameters=[IDEMPOTENCY],
-        responses={200: s.TopicDetailOut, **ERRORS},
+        responses={200: s.TopicDetailOut},
     )
     @idempotent
     def post(self, request, topic_id: int):
@@ -281,7 +271,7 @@ class TopicBallotView(APIView):
         summary="投票（回执码只返回一次）",
         request=s.BallotIn,
         parameters=[IDEMPOTENCY],
-        responses={201: s.BallotOut, 200: s.BallotOut, **ERRORS},
+        responses={201: s.BallotOut, 200: s.BallotOut},
     )
     @idempotent
     def post(self, request, topic_id: int):
@@ -303,7 +293,7 @@ class TopicBallotView(APIView):
 
 class TopicReceiptView(APIView):
     @extend_schema(
-        tags=TAG, summary="核验回执码：选票是否按所投计入（不显示投票人）", responses={200: s.ReceiptOut, **ERRORS}
+        tags=TAG, summary="核验回执码：选票是否按所投计入（不显示投票人）", responses={200: s.ReceiptOut}
     )
     def get(self, request, topic_id: int, code: str):
         topic = access_topic(request.user, topic_id)
@@ -333,7 +323,7 @@ class TopicMilestonesView(APIView):
         summary="新增实施节点（工作人员）",
         request=s.MilestoneIn,
         parameters=[IDEMPOTENCY],
-        responses={201: s.MilestoneOut, **ERRORS},
+        responses={201: s.MilestoneOut},
     )
     @idempotent
     def post(self, request, topic_id: int):
@@ -350,7 +340,7 @@ class MilestoneDetailView(APIView):
         tags=TAG,
         summary="更新实施节点（工作人员）",
         request=s.MilestonePatchIn,
-        responses={200: s.MilestoneOut, **ERRORS},
+        responses={200: s.MilestoneOut},
     )
     def patch(self, request, topic_id: int, milestone_id: int):
         access_topic_as_staff(request.user, topic_id)
@@ -367,7 +357,7 @@ class TopicEvaluationsView(APIView):
         tags=TAG,
         summary="逐条效果评价（仅本居委工作人员；居民只看汇总）",
         parameters=[OpenApiParameter("cursor", str, required=False), OpenApiParameter("limit", int, required=False)],
-        responses={200: s.EvaluationPageOut, **ERRORS},
+        responses={200: s.EvaluationPageOut},
     )
     def get(self, request, topic_id: int):
         topic = access_topic_as_staff(request.user, topic_id)
@@ -383,7 +373,7 @@ class TopicEvaluationsView(APIView):
         summary="效果评价（1–5 分，每人一次）",
         request=s.EvaluationIn,
         parameters=[IDEMPOTENCY],
-        responses={201: s.EvaluationOut, **ERRORS},
+        responses={201: s.EvaluationOut},
     )
     @idempotent
     def post(self, request, topic_id: int):
@@ -402,7 +392,7 @@ class MyTopicsView(APIView):
         tags=TAG,
         summary="我提出的议题（含待审核、已隐藏的，按时间倒序）",
         parameters=CURSOR_PARAMS,
-        responses={200: s.MyTopicPageOut, **ERRORS},
+        responses={200: s.MyTopicPageOut},
     )
     def get(self, request):
         page = queries.my_topics_page(
@@ -421,7 +411,7 @@ class TopicReportView(APIView):
         summary="举报议题",
         request=s.TopicReportIn,
         parameters=[IDEMPOTENCY],
-        responses={201: s.TopicReportOut, **ERRORS},
+        responses={201: s.TopicReportOut},
     )
     @idempotent
     def post(self, request, topic_id: int):
@@ -440,7 +430,7 @@ class ReplyReportView(APIView):
         summary="举报议事发言",
         request=s.TopicReportIn,
         parameters=[IDEMPOTENCY],
-        responses={201: s.TopicReportOut, **ERRORS},
+        responses={201: s.TopicReportOut},
     )
     @idempotent
     def post(self, request, topic_id: int, reply_id: int):
@@ -457,7 +447,7 @@ class ModerationQueueView(APIView):
         tags=TAG,
         summary="议事待处理队列：待人工审核、因举报隐藏、有未处理举报的议题/发言（最早的在前）",
         parameters=[s.ModerationQueueQuery, OpenApiParameter("limit", int, required=False)],
-        responses={200: s.QueueTopicPageOut, **ERRORS},
+        responses={200: s.QueueTopicPageOut},
     )
     def get(self, request):
         query = s.ModerationQueueQuery(data=request.query_params)

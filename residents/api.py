@@ -9,7 +9,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf_serializers
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -27,10 +27,6 @@ from residents import serializers as s
 from residents.models import Beneficiary, Membership, PersonalInfoConsent, Region, User
 from wechat import client as wechat
 
-ERRORS = {
-    400: OpenApiResponse(description="输入有误 / 请求格式错误（统一错误结构）"),
-    404: OpenApiResponse(description="不存在或无权查看"),
-}
 JOIN_PAGE = "pages/join/index"
 QRCODE_CACHE_SECONDS = 7 * 24 * 3600
 
@@ -54,11 +50,10 @@ class WeChatLoginView(APIView):
     throttle_classes = [LoginThrottle]
 
     @extend_schema(
-        tags=["登录"],
+        tags=["auth"],
         summary="微信登录（wx.login 的 code 换取访问令牌）",
         request=s.WeChatLoginInput,
-        responses={200: s.LoginOut, 201: s.LoginOut, 401: OpenApiResponse(description="wechat_code_invalid"),
-                   503: OpenApiResponse(description="wechat_unavailable，带 Retry-After")},
+        responses={200: s.LoginOut, 201: s.LoginOut},
         auth=[],
     )
     def post(self, request):
@@ -76,7 +71,7 @@ class WeChatLoginView(APIView):
 
 
 class LogoutView(APIView):
-    @extend_schema(tags=["登录"], summary="退出登录（吊销当前令牌）", request=None, responses={204: None})
+    @extend_schema(tags=["auth"], summary="退出登录（吊销当前令牌）", request=None, responses={204: None})
     def post(self, request):
         actions.do_logout(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -90,11 +85,11 @@ def _me_response(user: User) -> Response:
 
 
 class MeView(APIView):
-    @extend_schema(tags=["我的"], summary="我的资料、家庭、角色", responses={200: s.MeOut})
+    @extend_schema(tags=["me"], summary="我的资料、家庭、角色", responses={200: s.MeOut})
     def get(self, request):
         return _me_response(request.user)
 
-    @extend_schema(tags=["我的"], summary="修改昵称、头像", request=s.MePatchInput, responses={200: s.MeOut, **ERRORS})
+    @extend_schema(tags=["me"], summary="修改昵称、头像", request=s.MePatchInput, responses={200: s.MeOut})
     def patch(self, request):
         changes = _validated(s.MePatchInput, request.data)
         user = actions.do_update_profile(actor=request.user, changes=changes)
@@ -107,10 +102,10 @@ class MeView(APIView):
 
 class MePhoneView(APIView):
     @extend_schema(
-        tags=["我的"],
+        tags=["me"],
         summary="绑定手机号（getPhoneNumber 按钮的 code；须先同意 phone 授权）",
         request=s.PhoneInput,
-        responses={200: s.PhoneOut, 403: OpenApiResponse(description="consent_required"), **ERRORS},
+        responses={200: s.PhoneOut},
     )
     def post(self, request):
         data = _validated(s.PhoneInput, request.data)
@@ -124,14 +119,14 @@ class MePhoneView(APIView):
 
 
 class ConsentsView(APIView):
-    @extend_schema(tags=["我的"], summary="我的个人信息授权（含已撤回）", responses={200: s.ConsentOut(many=True)})
+    @extend_schema(tags=["me"], summary="我的个人信息授权（含已撤回）", responses={200: s.ConsentOut(many=True)})
     def get(self, request):
         consents = PersonalInfoConsent.objects.filter(user=request.user).order_by("-granted_at", "-id")[:100]
         return Response(s.ConsentOut(consents, many=True).data)
 
     @extend_schema(
-        tags=["我的"], summary="记录一项个人信息授权", request=s.ConsentInput,
-        responses={200: s.ConsentOut, 201: s.ConsentOut, **ERRORS},
+        tags=["me"], summary="记录一项个人信息授权", request=s.ConsentInput,
+        responses={200: s.ConsentOut, 201: s.ConsentOut},
     )
     @idempotent
     def post(self, request):
@@ -141,7 +136,10 @@ class ConsentsView(APIView):
 
 
 class ConsentDetailView(APIView):
-    @extend_schema(tags=["我的"], summary="撤回授权（撤回 phone 会清除手机号）", responses={204: None, **ERRORS})
+    @extend_schema(
+        tags=["me"], summary="撤回授权（撤回 phone 会清除手机号）", responses={204: None},
+        parameters=[OpenApiParameter("purpose", str, OpenApiParameter.PATH, enum=PersonalInfoConsent.Purpose.values)],
+    )
     def delete(self, request, purpose: str):
         if purpose not in PersonalInfoConsent.Purpose.values:
             raise NotFound("consent_not_found", "没有该项有效授权")
@@ -156,8 +154,8 @@ class RegionListView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        tags=["区域"], operation_id="regions_list", summary="区域列表（按层级、上级、名称搜索）", parameters=[s.RegionListQuery],
-        responses={200: s.RegionPageOut, **ERRORS}, auth=[],
+        tags=["regions"], operation_id="regions_list", summary="区域列表（按层级、上级、名称搜索）", parameters=[s.RegionListQuery],
+        responses={200: s.RegionPageOut}, auth=[],
     )
     def get(self, request):
         query = _validated(s.RegionListQuery, request.query_params)
@@ -171,7 +169,7 @@ class RegionListView(APIView):
 class RegionDetailView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(tags=["区域"], summary="区域详情（含上级链、户数与人口）", responses={200: s.RegionDetailOut, **ERRORS}, auth=[])
+    @extend_schema(tags=["regions"], summary="区域详情（含上级链、户数与人口）", responses={200: s.RegionDetailOut}, auth=[])
     def get(self, request, region_id: int):
         return Response(s.RegionDetailOut(queries.region_detail(region_id)).data)
 
@@ -180,8 +178,8 @@ class RegionQrcodeView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        tags=["区域"], summary="居委/村的入驻小程序码（PNG，scene 为 n=<id>）",
-        responses={(200, "image/png"): OpenApiTypes.BINARY, **ERRORS}, auth=[],
+        tags=["regions"], summary="居委/村的入驻小程序码（PNG，scene 为 n=<id>）",
+        responses={(200, "image/png"): OpenApiTypes.BINARY}, auth=[],
     )
     def get(self, request, region_id: int):
         neighborhood = queries.neighborhood_or_404(region_id)
@@ -203,11 +201,11 @@ class MembershipsView(APIView):
     throttle_classes = [MembershipThrottle]
 
     @extend_schema(
-        tags=["居民身份"],
+        tags=["memberships"],
         operation_id="memberships_list",
         summary="我的居民身份；scope=staff 为工作人员审核队列（室号打码）",
         parameters=[s.MembershipListQuery],
-        responses={200: s.MembershipPageOut, 403: OpenApiResponse(description="staff_only"), **ERRORS},
+        responses={200: s.MembershipPageOut},
     )
     def get(self, request):
         query = _validated(s.MembershipListQuery, request.query_params)
@@ -223,10 +221,10 @@ class MembershipsView(APIView):
         return Response({"results": s.MembershipListItemOut(mine, many=True).data, "next_cursor": None})
 
     @extend_schema(
-        tags=["居民身份"],
+        tags=["memberships"],
         summary="申请加入居委/村（选择或扫码 scene）",
         request=s.MembershipInput,
-        responses={200: s.MembershipOut, 201: s.MembershipOut, 409: OpenApiResponse(description="membership_exists"), **ERRORS},
+        responses={200: s.MembershipOut, 201: s.MembershipOut},
     )
     @idempotent
     def post(self, request):
@@ -250,14 +248,14 @@ class MembershipsView(APIView):
 
 
 class MembershipDetailView(APIView):
-    @extend_schema(tags=["居民身份"], summary="居民身份详情（本人完整，工作人员室号打码）", responses={200: s.MembershipOut, **ERRORS})
+    @extend_schema(tags=["memberships"], summary="居民身份详情（本人完整，工作人员室号打码）", responses={200: s.MembershipOut})
     def get(self, request, membership_id: int):
         membership = access.access_membership(request.user, membership_id)
         if membership.user_id == request.user.pk:
             return Response(s.MembershipOut(membership).data)
         return Response(s.StaffMembershipOut(membership).data)
 
-    @extend_schema(tags=["居民身份"], summary="退出家庭 / 撤回申请", responses={200: s.MembershipOut, **ERRORS})
+    @extend_schema(tags=["memberships"], summary="退出家庭 / 撤回申请", responses={200: s.MembershipOut})
     def delete(self, request, membership_id: int):
         membership = access.access_membership(request.user, membership_id)
         if membership.user_id != request.user.pk:
@@ -267,8 +265,8 @@ class MembershipDetailView(APIView):
 
 class MembershipDecisionView(APIView):
     @extend_schema(
-        tags=["居民身份"], summary="审核入驻申请（通过/驳回）", request=s.DecisionInput,
-        responses={200: s.StaffMembershipOut, 409: OpenApiResponse(description="membership_state_changed"), **ERRORS},
+        tags=["memberships"], summary="审核入驻申请（通过/驳回）", request=s.DecisionInput,
+        responses={200: s.StaffMembershipOut},
     )
     def post(self, request, membership_id: int):
         data = _validated(s.DecisionInput, request.data)
@@ -280,7 +278,7 @@ class MembershipDecisionView(APIView):
 
 
 class MembershipCurrentView(APIView):
-    @extend_schema(tags=["居民身份"], summary="设为当前家庭", request=None, responses={200: s.MembershipOut, **ERRORS})
+    @extend_schema(tags=["memberships"], summary="设为当前家庭", request=None, responses={200: s.MembershipOut})
     def post(self, request, membership_id: int):
         membership = access.access_membership(request.user, membership_id)
         if membership.user_id != request.user.pk:
@@ -296,8 +294,8 @@ class PartyIdentityView(APIView):
     throttle_classes = [MembershipThrottle]
 
     @extend_schema(
-        tags=["亮身份"], summary="我的亮身份申请；scope=staff 为审核队列", parameters=[s.PartyIdentityListQuery],
-        responses={200: s.PartyIdentityPageOut, **ERRORS},
+        tags=["party-identity"], summary="我的亮身份申请；scope=staff 为审核队列", parameters=[s.PartyIdentityListQuery],
+        responses={200: s.PartyIdentityPageOut},
     )
     def get(self, request):
         query = _validated(s.PartyIdentityListQuery, request.query_params)
@@ -308,8 +306,8 @@ class PartyIdentityView(APIView):
         return Response(page_response(page, s.PartyIdentityOut(page.items, many=True).data))
 
     @extend_schema(
-        tags=["亮身份"], summary="申请亮明党员身份（须为该居委/村认证居民）", request=s.PartyIdentityInput,
-        responses={200: s.PartyIdentityOut, 201: s.PartyIdentityOut, 403: OpenApiResponse(description="membership_required"), **ERRORS},
+        tags=["party-identity"], summary="申请亮明党员身份（须为该居委/村认证居民）", request=s.PartyIdentityInput,
+        responses={200: s.PartyIdentityOut, 201: s.PartyIdentityOut},
     )
     @idempotent
     def post(self, request):
@@ -324,8 +322,8 @@ class PartyIdentityView(APIView):
 
 class PartyIdentityDecisionView(APIView):
     @extend_schema(
-        tags=["亮身份"], summary="审核亮身份申请", request=s.DecisionInput,
-        responses={200: s.PartyIdentityOut, 409: OpenApiResponse(description="party_identity_state_changed"), **ERRORS},
+        tags=["party-identity"], summary="审核亮身份申请", request=s.DecisionInput,
+        responses={200: s.PartyIdentityOut},
     )
     def post(self, request, request_id: int):
         data = _validated(s.DecisionInput, request.data)
@@ -341,8 +339,8 @@ class PartyIdentityDecisionView(APIView):
 
 class RolesView(APIView):
     @extend_schema(
-        tags=["角色"], summary="区域内的角色（限该区域工作人员）", parameters=[s.RoleListQuery],
-        responses={200: s.RolePageOut, **ERRORS},
+        tags=["roles"], summary="区域内的角色（限该区域工作人员）", parameters=[s.RoleListQuery],
+        responses={200: s.RolePageOut},
     )
     def get(self, request):
         query = _validated(s.RoleListQuery, request.query_params)
@@ -350,9 +348,8 @@ class RolesView(APIView):
         return Response(page_response(page, s.StaffRoleOut(page.items, many=True).data))
 
     @extend_schema(
-        tags=["角色"], summary="授予角色", request=s.RoleInput,
-        responses={201: s.StaffRoleOut, 403: OpenApiResponse(description="role_grant_forbidden"),
-                   409: OpenApiResponse(description="role_exists"), **ERRORS},
+        tags=["roles"], summary="授予角色", request=s.RoleInput,
+        responses={201: s.StaffRoleOut},
     )
     @idempotent
     def post(self, request):
@@ -368,7 +365,7 @@ class RolesView(APIView):
 
 
 class RoleDetailView(APIView):
-    @extend_schema(tags=["角色"], summary="撤销角色", responses={204: None, **ERRORS})
+    @extend_schema(tags=["roles"], summary="撤销角色", responses={204: None})
     def delete(self, request, role_id: int):
         role = access.access_role(request.user, role_id)
         actions.do_revoke_role(role_id=role.pk, actor=request.user)
@@ -385,8 +382,8 @@ def _beneficiary_values(data: dict) -> dict:
 
 class BeneficiariesView(APIView):
     @extend_schema(
-        tags=["服务对象"], operation_id="beneficiaries_list", summary="我登记的服务对象；scope=staff 为本辖区（敏感信息打码）",
-        parameters=[s.BeneficiaryListQuery], responses={200: s.BeneficiaryPageOut, **ERRORS},
+        tags=["beneficiaries"], operation_id="beneficiaries_list", summary="我登记的服务对象；scope=staff 为本辖区（敏感信息打码）",
+        parameters=[s.BeneficiaryListQuery], responses={200: s.BeneficiaryPageOut},
     )
     def get(self, request):
         query = _validated(s.BeneficiaryListQuery, request.query_params)
@@ -397,10 +394,10 @@ class BeneficiariesView(APIView):
         return Response(page_response(page, s.BeneficiaryListOut(page.items, many=True).data))
 
     @extend_schema(
-        tags=["服务对象"],
+        tags=["beneficiaries"],
         summary="登记服务对象（住址须 address 授权，健康备注须 health 授权；工作人员可代无手机老人登记）",
         request=s.BeneficiaryCreateInput,
-        responses={201: s.BeneficiaryDetailOut, 403: OpenApiResponse(description="consent_required / membership_required"), **ERRORS},
+        responses={201: s.BeneficiaryDetailOut},
     )
     @idempotent
     def post(self, request):
@@ -448,14 +445,14 @@ def _beneficiary_detail(request, beneficiary: Beneficiary) -> Response:
 
 
 class BeneficiaryDetailView(APIView):
-    @extend_schema(tags=["服务对象"], summary="服务对象详情（登记人或本辖区工作人员可见完整信息，工作人员查看留痕）",
-                   responses={200: s.BeneficiaryDetailOut, **ERRORS})
+    @extend_schema(tags=["beneficiaries"], summary="服务对象详情（登记人或本辖区工作人员可见完整信息，工作人员查看留痕）",
+                   responses={200: s.BeneficiaryDetailOut})
     def get(self, request, beneficiary_id: int):
         beneficiary = access.access_beneficiary(request.user, beneficiary_id)
         return _beneficiary_detail(request, beneficiary)
 
-    @extend_schema(tags=["服务对象"], summary="修改服务对象", request=s.BeneficiaryPatchInput,
-                   responses={200: s.BeneficiaryDetailOut, 403: OpenApiResponse(description="consent_required / owner_only"), **ERRORS})
+    @extend_schema(tags=["beneficiaries"], summary="修改服务对象", request=s.BeneficiaryPatchInput,
+                   responses={200: s.BeneficiaryDetailOut})
     def patch(self, request, beneficiary_id: int):
         data = _validated(s.BeneficiaryPatchInput, request.data)
         beneficiary = access.access_beneficiary(request.user, beneficiary_id)
@@ -464,7 +461,7 @@ class BeneficiaryDetailView(APIView):
         )
         return _beneficiary_detail(request, access.access_beneficiary(request.user, beneficiary.pk))
 
-    @extend_schema(tags=["服务对象"], summary="删除服务对象（同时清除敏感信息）", responses={204: None, **ERRORS})
+    @extend_schema(tags=["beneficiaries"], summary="删除服务对象（同时清除敏感信息）", responses={204: None})
     def delete(self, request, beneficiary_id: int):
         beneficiary = access.access_beneficiary(request.user, beneficiary_id)
         actions.do_delete_beneficiary(beneficiary_id=beneficiary.pk, actor=request.user)

@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests import factories as f
+from tests.documented_errors import assert_documented
 from tests.no_skip import pytest_runtest_makereport  # noqa: F401 (hook: no skip where the backend is present)
 
 
@@ -72,6 +73,7 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     assert isinstance(body["error"].get("detail", {}), dict)
     if code is not None:
         assert body["error"]["code"] == code, body
+    assert_documented(response, body)
     return body["error"]
 
 

@@ -7,7 +7,7 @@ of this app. Messages carry WeChat's errcode/errmsg only, never a session_key or
 
 from __future__ import annotations
 
-from core.errors import DomainError, ExternalServiceError, ServiceUnavailable
+from core.errors import DomainError, ExternalServiceError, NotAuthenticated, ServiceUnavailable
 
 
 class WeChatError(ExternalServiceError):
@@ -26,9 +26,7 @@ class WeChatCodeInvalid(WeChatError):
     """A login or phone code is unknown, expired (40029) or already used (40163)."""
 
     def as_domain_error(self) -> DomainError:
-        err = DomainError("wechat_code_invalid", "微信授权码无效或已使用，请重新授权")
-        err.status_code = 401
-        return err
+        return NotAuthenticated("wechat_code_invalid", "微信授权码无效或已使用，请重新授权")
 
 
 class WeChatUnavailable(WeChatError):
