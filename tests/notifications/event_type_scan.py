@@ -5,6 +5,8 @@ that hands one of its own parameters on as that type (`community.actions._publis
 `deliberation.actions.common.publish_topic`, found to a fixpoint), or the middle of a
 `(stream, type, payload)` tuple literal whose stream is an f-string or literal on a
 registered prefix (`publish_many_on_commit`'s batches, `notifications.inbox_sql.notice_event`).
+A type read from a module-level table (`frame_type = FRAME_TYPES.get(event.kind)` in
+cases/realtime.py) counts with every string value of that table.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def published_event_types(prefixes: list[str]) -> set[str]:
                         publishers[func.name] = (params.index(arg.id), arg.id)
                         changed = True
     for _path, tree in sources:
+        tables = _module_tables(tree)
+        from_tables = _names_read_from_tables(tree, tables)
         for node in ast.walk(tree):
             if isinstance(node, ast.Tuple) and len(node.elts) == 3:
                 stream = node.elts[0]
@@ -70,4 +74,34 @@ def published_event_types(prefixes: list[str]) -> set[str]:
                 text = head.value if isinstance(head, ast.Constant) and isinstance(head.value, str) else ""
                 if any(text.startswith(prefix + ".") for prefix in prefixes):
                     found.update(_literals(node.elts[1]))
+                # (stream, frame_type, payload) with the type from a table (its stream a variable).
+                if isinstance(node.elts[1], ast.Name) and isinstance(node.elts[0], ast.Name):
+                    found.update(from_tables.get(node.elts[1].id, ()))
     return found
+
+
+def _module_tables(tree: ast.Module) -> dict[str, list[str]]:
+    """Module-level `NAME = {key: "literal", ...}` tables and their string values."""
+    tables = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                tables[target.id] = [v for value in node.value.values for v in _literals(value)]
+    return tables
+
+
+def _names_read_from_tables(tree: ast.Module, tables: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Local names assigned `TABLE.get(...)` or `TABLE[...]` → that table's values."""
+    out: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        value = node.value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "get":
+            value = value.func.value
+        elif isinstance(value, ast.Subscript):
+            value = value.value
+        if isinstance(value, ast.Name) and value.id in tables:
+            out[node.targets[0].id] = tables[value.id]
+    return out
