@@ -27,8 +27,10 @@ def shanghai(day: int, hour: int, minute: int = 0) -> datetime:
 
 def test_every_app_registers_its_own_jobs_and_each_names_a_real_task():
     jobs = {job.task_path: job for job in periodic_jobs()}
-    for app in ("core", "community", "services", "deliberation", "notifications", "console"):
+    # services has none of its own: the case engine's sweep runs its deadlines (docs/matters.md).
+    for app in ("core", "community", "cases", "deliberation", "notifications", "console"):
         assert any(path.startswith(app + ".") for path in jobs), app
+    assert jobs["cases.tasks.escalate_overdue_cases"].every_seconds == 60
     for job in jobs.values():
         assert hasattr(import_string(job.task_path), "enqueue"), job.task_path
     assert jobs[PURGE].cron == "0 3 * * *"
