@@ -16,6 +16,7 @@ migration creates empty tables and is exempt as such).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -44,8 +45,9 @@ GRANDFATHERED_UP_TO = {
 
 
 def _ours() -> set[str]:
-    base = str(settings.BASE_DIR)
-    return {c.label for c in apps.get_app_configs() if str(c.path).startswith(base) and c.label != "bench"}
+    """Our apps are the top-level packages of the repository (a .venv inside it holds the others)."""
+    base = Path(settings.BASE_DIR).resolve()
+    return {c.label for c in apps.get_app_configs() if Path(c.path).resolve().parent == base and c.label != "bench"}
 
 
 def _number(name: str) -> int:
@@ -63,6 +65,12 @@ def test_no_migration_locks_a_big_table_or_breaks_the_running_release():
         "migrations that would stop a district or break the release still running during the deploy "
         "(docs/deployment.md, 'Migrations'):\n" + "\n".join(refused)
     )
+
+
+def test_the_linted_apps_are_ours_and_only_ours():
+    ours = _ours()
+    assert {"community", "services", "cases", "matters", "notifications", "residents", "core"} <= ours
+    assert not ours & {"admin", "auth", "contenttypes", "sessions", "django_tasks_database"}
 
 
 def test_the_grandfathered_migrations_do_carry_findings():
