@@ -40,6 +40,19 @@ ELDER = {
 
 
 @pytest.fixture
+def on_postgresql():
+    """Before anything is written: the variant for the database this run has."""
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_dump/pg_restore need PostgreSQL (DATABASE_URL); the SQLite pass runs the SQLite variant")
+
+
+@pytest.fixture
+def on_sqlite():
+    if connection.vendor != "sqlite":
+        pytest.skip("the SQLite backup API applies to SQLite; the PostgreSQL pass runs the pg_dump variant")
+
+
+@pytest.fixture
 def populated(transactional_db, api_for, neighborhood, wechat_standin):
     """Rows written through the API, committed; what the resident saw, to compare after restore."""
     zhangsan = f.resident(neighborhood)
@@ -134,9 +147,7 @@ def _copy_media(workdir: Path) -> Path:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_pg_dump_restored_into_a_fresh_cluster_serves_the_encrypted_fields_and_the_photo(populated):
-    if connection.vendor != "postgresql":
-        pytest.skip("pg_dump/pg_restore need PostgreSQL (DATABASE_URL); the SQLite pass runs the SQLite variant")
+def test_pg_dump_restored_into_a_fresh_cluster_serves_the_encrypted_fields_and_the_photo(on_postgresql, populated):
     params = connection.get_connection_params()
     stack = Stack()
     try:
@@ -160,9 +171,7 @@ def test_pg_dump_restored_into_a_fresh_cluster_serves_the_encrypted_fields_and_t
 
 
 @pytest.mark.slow
-def test_sqlite_online_backup_copied_elsewhere_serves_the_encrypted_fields_and_the_photo(populated):
-    if connection.vendor != "sqlite":
-        pytest.skip("the SQLite backup API applies to SQLite; the PostgreSQL pass runs the pg_dump variant")
+def test_sqlite_online_backup_copied_elsewhere_serves_the_encrypted_fields_and_the_photo(on_sqlite, populated):
     workdir = Path(tempfile.mkdtemp(prefix="stq-backup."))
     stack = Stack(workdir=workdir)
     try:
