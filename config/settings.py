@@ -8,12 +8,12 @@ with a message that names it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from core.field_ciphers import parse_key as _parse_field_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -137,15 +137,17 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "stq"}}
 
 # --- Field encryption (PIPL): newest key first, all keys can decrypt. -------------
+# An entry is `<key>` or `fernet:<key>` (Fernet, urlsafe-base64 of 32 bytes) or `sm4:<key>`
+# (SM4-GCM, urlsafe-base64 of 16 bytes); the newest key's algorithm writes (core/field_ciphers.py).
 FIELD_ENCRYPTION_KEYS = [k.strip() for k in _required("FIELD_ENCRYPTION_KEYS", _DEV_FIELD_KEY).split(",") if k.strip()]
 for _i, _key in enumerate(FIELD_ENCRYPTION_KEYS):
     try:
-        if len(base64.urlsafe_b64decode(_key)) != 32:
-            raise ValueError
-    except (ValueError, binascii.Error):
+        _parse_field_key(_key)
+    except ValueError as _exc:
         raise ImproperlyConfigured(
-            f"FIELD_ENCRYPTION_KEYS entry {_i + 1} is not a urlsafe-base64 32-byte key "
-            "(make one with: python -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
+            f"FIELD_ENCRYPTION_KEYS entry {_i + 1}: {_exc} (make a Fernet key with: "
+            "python -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode())'; "
+            "an SM4 one with: python -c 'import base64,os;print(\"sm4:\"+base64.urlsafe_b64encode(os.urandom(16)).decode())')"
         ) from None
 
 # --- WeChat -----------------------------------------------------------------------

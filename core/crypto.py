@@ -1,8 +1,9 @@
 """Field encryption with rotating keys (FIELD_ENCRYPTION_KEYS, newest first).
 
-Values are Fernet tokens (AES-128-CBC + HMAC-SHA256) made with the newest key; any
-listed key decrypts, so a key can be added first and the old one dropped after
-`manage.py rotate_field_keys` has re-encrypted every row.
+Values are written with the newest key, Fernet (AES-128-CBC + HMAC-SHA256) or SM4-GCM (国密)
+by the key's own prefix (core/field_ciphers.py has the formats); any listed key decrypts, so a
+key can be added first and the old one dropped after `manage.py rotate_field_keys` has
+re-encrypted every row. Rotation between algorithms is the same procedure.
 """
 
 from __future__ import annotations
@@ -10,52 +11,41 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from functools import lru_cache
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from core.field_ciphers import Keyring, UndecryptableValue, keyring
+
 PREFIX = "enc1:"
 
-
-@lru_cache(maxsize=8)
-def _fernet(keys: tuple[str, ...]) -> MultiFernet:
-    return MultiFernet([Fernet(k) for k in keys])
+__all__ = ["PREFIX", "UndecryptableValue", "decrypt", "encrypt", "is_current", "keys", "rotate"]
 
 
-def fernet() -> MultiFernet:
-    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
+def keys() -> Keyring:
+    return keyring(tuple(settings.FIELD_ENCRYPTION_KEYS))
 
 
 def encrypt(plaintext: str) -> str:
-    return PREFIX + fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
+    return PREFIX + keys().encrypt(plaintext.encode("utf-8"))
 
 
 def decrypt(stored: str) -> str:
+    """The plaintext; UndecryptableValue (a ValueError) when no key opens it or it was altered."""
     if not stored.startswith(PREFIX):
         raise ValueError("value is not an encrypted field token")
-    try:
-        return fernet().decrypt(stored[len(PREFIX):].encode("ascii")).decode("utf-8")
-    except InvalidToken as exc:
-        raise ValueError("no FIELD_ENCRYPTION_KEYS entry can decrypt this value") from exc
+    return keys().decrypt(stored[len(PREFIX):]).decode("utf-8")
 
 
 def rotate(stored: str) -> str:
-    """Re-encrypt with the newest key (MultiFernet.rotate keeps the timestamp)."""
-    return PREFIX + fernet().rotate(stored[len(PREFIX):].encode("ascii")).decode("ascii")
+    """Re-encrypt with the newest key (and its algorithm)."""
+    return encrypt(decrypt(stored))
 
 
 def is_current(stored: str) -> bool:
-    """True when the newest key alone decrypts this value: rotation has nothing to do."""
-    if not stored.startswith(PREFIX):
-        return False
-    try:
-        Fernet(settings.FIELD_ENCRYPTION_KEYS[0]).decrypt(stored[len(PREFIX):].encode("ascii"))
-    except InvalidToken:
-        return False
-    return True
+    """True when the value was written with the newest key: rotation has nothing to do."""
+    return stored.startswith(PREFIX) and keys().is_current(stored[len(PREFIX):])
 
 
 def encrypted_fields() -> list[tuple[type[models.Model], list[EncryptedTextField]]]:

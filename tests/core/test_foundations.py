@@ -56,6 +56,22 @@ def test_production_start_with_malformed_key_names_it():
     assert "FIELD_ENCRYPTION_KEYS" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("keys", "starts"),
+    [
+        ("sm4:MDEyMzQ1Njc4OWFiY2RlZg==,ZGV2LW9ubHktZmllbGQta2V5LTMyLWJ5dGVzLWxvbmc=", True),
+        ("fernet:ZGV2LW9ubHktZmllbGQta2V5LTMyLWJ5dGVzLWxvbmc=", True),
+        ("sm4:ZGV2LW9ubHktZmllbGQta2V5LTMyLWJ5dGVzLWxvbmc=", False),  # 32 bytes: not an SM4 key
+        ("aes:ZGV2LW9ubHktZmllbGQta2V5LTMyLWJ5dGVzLWxvbmc=", False),
+    ],
+)
+def test_production_start_checks_each_key_for_its_algorithm(keys, starts):
+    result = _check_production({**PRODUCTION_ENV, "FIELD_ENCRYPTION_KEYS": keys})
+    assert (result.returncode == 0) is starts, result.stderr
+    if not starts:
+        assert "FIELD_ENCRYPTION_KEYS entry 1" in result.stderr
+
+
 def test_production_start_with_all_settings_passes():
     result = _check_production(PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr

@@ -1,5 +1,8 @@
 """Re-encrypt every EncryptedTextField value with the newest FIELD_ENCRYPTION_KEYS entry.
 
+The newest entry also chooses the algorithm (Fernet, or SM4 with an `sm4:` prefix;
+core/field_ciphers.py), so moving from one algorithm to the other is the same procedure.
+
 Rotation procedure (docs/threat-model.md):
   1. FIELD_ENCRYPTION_KEYS=<new>,<old>   and restart: new writes use <new>, both decrypt.
   2. manage.py rotate_field_keys        (resumable: rows already on <new> are skipped)
@@ -19,7 +22,7 @@ from core import crypto
 
 
 class Command(BaseCommand):
-    help = "用最新的 FIELD_ENCRYPTION_KEYS 密钥重新加密所有加密字段（可中断后重跑）"
+    help = "用最新的 FIELD_ENCRYPTION_KEYS 密钥（及其算法：Fernet 或 SM4）重新加密所有加密字段（可中断后重跑）"
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
@@ -96,7 +99,7 @@ class Command(BaseCommand):
             return None
         try:
             new = crypto.rotate(stored)
-        except Exception:  # cryptography's InvalidToken: no configured key opens it
+        except ValueError:  # crypto.UndecryptableValue: no configured key opens it, or it was altered
             counts["unreadable"] += 1
             self.stderr.write(f"cannot decrypt {where}")
             return None
