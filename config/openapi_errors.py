@@ -55,6 +55,7 @@ OUTAGE: dict[Code, str] = {
 BODY: dict[Code, str] = {
     (400, "malformed_request"): _DRF_MESSAGES["malformed_request"],
     (400, "invalid_input"): "输入有误",
+    (400, "invalid_content_length"): "Content-Length 无效",  # core.middleware.RequestBodyLimitMiddleware
     (413, "payload_too_large"): "请求内容过大",
     (415, "unsupported_media_type"): _DRF_MESSAGES["unsupported_media_type"],
 }
