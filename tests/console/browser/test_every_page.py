@@ -157,3 +157,21 @@ def test_page_fits_desktop_and_phone(name, demo, new_page):
         measured = page.evaluate(OVERFLOW)
         screenshot(page, f"page-{name}-{label}")
         assert measured["scroll"] <= measured["inner"], (name, label, measured)
+
+
+def test_not_found_and_forbidden_are_console_pages_at_both_widths(demo, new_page):
+    page = new_page(WIDE)
+    login(page, "zhoubanzhu")  # a moderator: 派单台 is not theirs
+    for label, viewport in WIDTHS.items():
+        page.set_viewport_size(viewport)
+        for path, status, title in (
+            ("/console/no-such-screen/", 404, "页面不存在"),
+            ("/console/dispatch/", 403, "没有权限"),
+        ):
+            response = page.goto(path)
+            assert response.status == status, (path, label)
+            assert page.locator("main h1").inner_text().startswith(title)
+            assert page.get_by_role("navigation", name="主导航").get_by_role("link", name="内容审核").is_visible()
+            measured = page.evaluate(OVERFLOW)
+            screenshot(page, f"error-{status}-{label}")
+            assert measured["scroll"] <= measured["inner"], (path, label, measured)
