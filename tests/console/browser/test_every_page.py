@@ -63,6 +63,7 @@ PAGES: dict[str, Page] = {
     "plans": Page("chenjuwei", _named("plans")),
     "access_log": Page("qianqu", _named("access_log")),
     "matters": Page("chenjuwei", _named("matters")),
+    "matter_review": Page("chenjuwei", _named("matter_review")),
     "matters_map": Page("liujiedao", _named("matters_map")),
     "matter_detail": Page("qianqu", lambda: reverse("console:matter_detail", args=[_first_id("matters.Matter")])),
 }
@@ -91,6 +92,7 @@ NOT_PAGES = {
     "plan_action",
     "matters_map_data",
     "matter_act",
+    "matter_review_decide",
 }
 
 
