@@ -24,6 +24,11 @@ if settings.BENCH:
     # Behind the same middleware and auth as the real API, so its throughput is their ceiling.
     api_v1.append(path("", include("bench.urls")))
 
+# The admin speaks the console's language and wears its colours (templates/admin/base_site.html).
+admin.site.site_header = "社区通管理后台"
+admin.site.site_title = "社区通管理后台"
+admin.site.index_title = "数据管理"
+
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -47,6 +52,6 @@ if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler400 = "core.views.bad_request"
-handler403 = "core.views.permission_denied"
-handler404 = "core.views.page_not_found"
+handler403 = "console.errors.permission_denied"
+handler404 = "console.errors.page_not_found"
 handler500 = "core.views.server_error"

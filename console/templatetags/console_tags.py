@@ -53,3 +53,40 @@ def console_nav(context):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, key) if mapping else key
+
+
+@register.simple_tag(takes_context=True)
+def sort_header(context, key: str, label: str):
+    """A column heading that sorts the list (console/listing.py): ascending first, then descending;
+    the active column carries aria-sort for screen readers."""
+    from django.utils.html import format_html
+
+    listing = context.get("listing")
+    if listing is None:
+        return label
+    current = listing.sort
+    descending_now = current == f"-{key}"
+    query = listing.query.copy()
+    query["sort"] = key if current != key else f"-{key}"
+    aria = ""
+    if current.removeprefix("-") == key:
+        aria = "descending" if descending_now else "ascending"
+    arrow = {"ascending": " ↑", "descending": " ↓"}.get(aria, "")
+    if aria:
+        return format_html('<a href="?{}" aria-sort="{}">{}{}</a>', query.urlencode(), aria, label, arrow)
+    return format_html('<a href="?{}">{}</a>', query.urlencode(), label)
+
+
+@register.inclusion_tag("console/_page_size.html", takes_context=True)
+def page_size_links(context):
+    from console.listing import PAGE_SIZES
+
+    listing = context.get("listing")
+    if listing is None:
+        return {"links": []}
+    links = []
+    for size in PAGE_SIZES:
+        query = listing.query.copy()
+        query["per_page"] = str(size)
+        links.append({"size": size, "href": "?" + query.urlencode(), "current": size == listing.per_page})
+    return {"links": links}

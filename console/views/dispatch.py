@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from console.access import back_url, console_view
+from console.exports import DISPATCH_COLUMNS, export_format, export_records
+from console.listing import list_options
 from core.crypto import mask_text
 from core.errors import DomainError
 from residents.models import Region
@@ -30,6 +32,15 @@ from services.models import ProviderOrganization, ServiceCategory, ServiceReques
 
 Status = ServiceRequest.Status
 PAGE_SIZE = 50
+# Sortable columns (console/listing.py): key → the field it orders by.
+SORTS = {
+    "id": "id",
+    "service": "item__name",
+    "neighborhood": "neighborhood__code",
+    "status": "status",
+    "due": "due_at",
+    "org": "assigned_org__name",
+}
 # A deadline this close is drawn amber.
 SOON = timedelta(hours=1)
 TRANSITION_LABELS = {
@@ -92,8 +103,13 @@ def board(request):
     filterset = service_queries.ServiceRequestFilter(params, queryset=region_requests(request), request=request)
     queryset = filterset.qs if filterset.is_valid() else region_requests(request).none()
     counts = service_queries.counts_by_status(region_requests(request))
-    listing = service_queries.for_list(queryset).order_by(*service_queries.QUEUE_ORDERING)
-    page = Paginator(listing, PAGE_SIZE).get_page(request.GET.get("page"))
+    options = list_options(request, SORTS, service_queries.QUEUE_ORDERING, default_size=PAGE_SIZE)
+    listing = service_queries.for_list(queryset).order_by(*options.ordering)
+    if fmt := export_format(request):
+        return export_records(
+            request, key="dispatch", title="派单台工单", columns=DISPATCH_COLUMNS, queryset=listing, fmt=fmt
+        )
+    page = Paginator(listing, options.per_page).get_page(request.GET.get("page"))
     now = timezone.now()
     query = params.copy()
     query.pop("page", None)
@@ -103,6 +119,7 @@ def board(request):
         {
             "active": "dispatch",
             "page": page,
+            "listing": options,
             "rows": _rows(page.object_list, now),
             "counts": board_counts(counts),
             "statuses": Status.choices,
@@ -231,9 +248,7 @@ def bulk_assign(request):
                 do_transition_service_request(
                     request_id, actor=request.user, to=Status.ACCEPTED, expected_status=Status.SUBMITTED
                 )
-            do_transition_service_request(
-                request_id, actor=request.user, to=Status.ASSIGNED, assignee_org_id=org_id
-            )
+            do_transition_service_request(request_id, actor=request.user, to=Status.ASSIGNED, assignee_org_id=org_id)
             done.append(request_id)
         except (DomainError, Http404) as exc:
             failed.append(f"#{request_id}（{getattr(exc, 'message', '不存在')}）")

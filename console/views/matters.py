@@ -25,6 +25,8 @@ from cases import actions as case_actions
 from cases.access import reachable_units, unit_ids_of
 from cases.models import Case, CaseEvent, ResponsibleUnit
 from console.access import back_url, console_view
+from console.exports import MATTER_COLUMNS, export_format, export_records
+from console.listing import list_options
 from matters import queries as matter_queries
 from matters.access import access_matter, visible_matters_for
 from matters.api import allowed_actions
@@ -36,6 +38,16 @@ PAGE_SIZE = 50
 SOON = timedelta(hours=1)  # a deadline this close is drawn amber, as on the dispatch board
 # Earliest deadline first, so the overdue lead; answered matters (no deadline) last.
 ORDERING = (F("case__due_at").asc(nulls_last=True), "-id")
+# Sortable columns (console/listing.py): key → the field it orders by.
+SORTS = {
+    "id": "id",
+    "category": "category__name",
+    "place": "place",
+    "neighborhood": "neighborhood__code",
+    "unit": "case__unit__name",
+    "status": "case__status",
+    "due": "case__due_at",
+}
 ACTION_LABELS = {"accept": "受理", "transfer": "转办", "reject": "退回", "resolve": "答复"}
 
 
@@ -113,7 +125,13 @@ def board(request):
     if (neighborhood := _int(params.get("neighborhood"))) is not None:
         listing = listing.filter(neighborhood_id=neighborhood)
     listing = listing.select_related("case__unit", "case__supervising_unit", "item", "category", "neighborhood")
-    page = Paginator(listing.order_by(*ORDERING), PAGE_SIZE).get_page(params.get("page"))
+    options = list_options(request, SORTS, ORDERING, default_size=PAGE_SIZE)
+    listing = listing.order_by(*options.ordering)
+    if fmt := export_format(request):
+        return export_records(
+            request, key="matters", title="诉求办理", columns=MATTER_COLUMNS, queryset=listing, fmt=fmt
+        )
+    page = Paginator(listing, options.per_page).get_page(params.get("page"))
     rows = [
         {"m": m, "deadline": deadline_class(m.case, now), "overdue": m.case.due_at is not None and m.case.due_at < now}
         for m in page.object_list
@@ -126,6 +144,7 @@ def board(request):
         {
             "active": "matters",
             "page": page,
+            "listing": options,
             "rows": rows,
             "counts": counts,
             "units": units,
@@ -147,7 +166,9 @@ def detail(request, matter_id: int):
     actions = allowed_actions(request.user, matter)
     targets = []
     if "transfer" in actions:
-        targets = list(reachable_units(case).exclude(pk=case.unit_id).select_related("region").order_by("region__code", "name"))
+        targets = list(
+            reachable_units(case).exclude(pk=case.unit_id).select_related("region").order_by("region__code", "name")
+        )
     return render(
         request,
         "console/matters_detail.html",
@@ -178,8 +199,11 @@ def act(request, matter_id: int, action: str):
         case_actions.do_reject_case(matter.case_id, actor=request.user, reason=post.get("reason", "")[:500])
     elif action == "transfer":
         case_actions.do_transfer_case(
-            matter.case_id, actor=request.user, to_unit_id=_int(post.get("unit")) or 0,
-            reason=post.get("reason", "")[:500], override=post.get("override") == "1",
+            matter.case_id,
+            actor=request.user,
+            to_unit_id=_int(post.get("unit")) or 0,
+            reason=post.get("reason", "")[:500],
+            override=post.get("override") == "1",
         )
     elif action == "resolve":
         case_actions.do_resolve_case(matter.case_id, actor=request.user, answer=post.get("answer", "")[:2000])

@@ -10,12 +10,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from console.access import back_url, console_view
+from console.exports import MEMBERSHIP_COLUMNS, PARTY_IDENTITY_COLUMNS, export_format, export_records
+from console.listing import list_options
 from core.crypto import mask_text
 from residents.access import access_membership, access_party_identity_request, visible_memberships_for
 from residents.actions import do_decide_membership, do_decide_party_identity
 from residents.models import Membership, PartyIdentityRequest, Region
 
 PAGE_SIZE = 30
+# Sortable columns (console/listing.py); oldest first by default.
+SORTS = {"neighborhood": "neighborhood__code", "created": "created_at"}
+DEFAULT_ORDER = ("created_at", "id")
 
 
 def _neighborhood_filter(request, scope) -> tuple[list[Region], int | None]:
@@ -37,11 +42,16 @@ def memberships(request):
         visible_memberships_for(request.user)
         .filter(neighborhood_id__in=scope.neighborhood_ids, status=status)
         .select_related("user", "neighborhood", "building_group")
-        .order_by("created_at", "id")
     )
     if chosen:
         qs = qs.filter(neighborhood_id=chosen)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    options = list_options(request, SORTS, DEFAULT_ORDER, default_size=PAGE_SIZE)
+    qs = qs.order_by(*options.ordering)
+    if fmt := export_format(request):
+        return export_records(
+            request, key="memberships", title="入户审核", columns=MEMBERSHIP_COLUMNS, queryset=qs, fmt=fmt
+        )
+    page = Paginator(qs, options.per_page).get_page(request.GET.get("page"))
     rows = [{"m": m, "room_masked": mask_text(m.room, keep=1)} for m in page.object_list]
     return render(
         request,
@@ -49,6 +59,8 @@ def memberships(request):
         {
             "active": "memberships",
             "page": page,
+            "listing": options,
+            "querystring_base": (options.query.urlencode() + "&") if options.query else "",
             "rows": rows,
             "neighborhoods": neighborhoods,
             "chosen": chosen,
@@ -62,23 +74,27 @@ def memberships(request):
 def party_identity(request):
     scope = request.console
     neighborhoods, chosen = _neighborhood_filter(request, scope)
-    qs = (
-        PartyIdentityRequest.objects.filter(
-            neighborhood_id__in=scope.neighborhood_ids,
-            status=PartyIdentityRequest.Status.PENDING,
-        )
-        .select_related("user", "neighborhood")
-        .order_by("created_at", "id")
-    )
+    qs = PartyIdentityRequest.objects.filter(
+        neighborhood_id__in=scope.neighborhood_ids,
+        status=PartyIdentityRequest.Status.PENDING,
+    ).select_related("user", "neighborhood")
     if chosen:
         qs = qs.filter(neighborhood_id=chosen)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    options = list_options(request, SORTS, DEFAULT_ORDER, default_size=PAGE_SIZE)
+    qs = qs.order_by(*options.ordering)
+    if fmt := export_format(request):
+        return export_records(
+            request, key="party_identity", title="亮身份审核", columns=PARTY_IDENTITY_COLUMNS, queryset=qs, fmt=fmt
+        )
+    page = Paginator(qs, options.per_page).get_page(request.GET.get("page"))
     return render(
         request,
         "console/party_identity.html",
         {
             "active": "party_identity",
             "page": page,
+            "listing": options,
+            "querystring_base": (options.query.urlencode() + "&") if options.query else "",
             "neighborhoods": neighborhoods,
             "chosen": chosen,
         },
