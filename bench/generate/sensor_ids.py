@@ -1,0 +1,13 @@
+"""The bench sensors' vendor, secret and device ids, shared by the generator (sensors.py) and the
+load driver (bench/sensor_load.py, which runs without Django)."""
+
+VENDOR = "bench"
+SECRET = "bench-sensor-secret-not-for-production"
+
+
+def home_device_id(n: int, kind: str) -> str:
+    return f"{'IR' if kind == 'infrared' else 'DR'}-{n:06d}"
+
+
+def shed_device_id(n: int) -> str:
+    return f"SMK-{n:05d}"

@@ -1,0 +1,26 @@
+"""The bench's sensor generator (bench/generate/sensors.py) makes what the load row pushes to:
+two consented sensors per home, smoke sensors in sheds, the bench integration; once."""
+
+from __future__ import annotations
+
+from bench.generate.sensor_ids import VENDOR, home_device_id, shed_device_id
+from bench.generate.sensors import make_sensors
+from residents.models import Beneficiary
+from sensors.models import Device, HomeConsent, Integration
+from tests import factories as f
+
+
+def test_homes_get_two_consented_sensors_and_sheds_smoke_sensors(db, neighborhood):
+    f.BeneficiaryFactory(neighborhood=neighborhood)
+    f.resident(neighborhood)
+    result = make_sensors(homes=5, sheds=4, out=lambda _m: None)
+    assert (result["devices"], result["present"]) == (14, False)
+    assert Beneficiary.objects.count() == 5  # topped up from the one registered elder
+    homes = Device.objects.filter(vendor=VENDOR, home__isnull=False)
+    assert homes.count() == 10
+    consented = set(HomeConsent.objects.filter(withdrawn_at__isnull=True).values_list("beneficiary_id", flat=True))
+    assert set(homes.values_list("home_id", flat=True)) == consented
+    assert Device.objects.get(vendor_device_id=home_device_id(5, "door")).kind == Device.Kind.DOOR
+    assert Device.objects.get(vendor_device_id=shed_device_id(4)).place.kind == "shed"
+    assert make_sensors(homes=5, sheds=4, out=lambda _m: None)["present"] is True
+    assert Integration.objects.filter(vendor=VENDOR).count() == 1 and Device.objects.count() == 14
