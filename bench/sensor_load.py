@@ -35,6 +35,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -161,7 +162,7 @@ def run_load(bases: list[str], integration: int, secret: str, *, seconds: float,
         t.join()
     lat, alarm = stats.pop("latency"), stats.pop("alarm")
     return {
-        **stats, "seconds": seconds, "events_per_s": round(stats["accepted"] / seconds),
+        **stats, "run": run, "seconds": seconds, "events_per_s": round(stats["accepted"] / seconds),
         "batches_per_s": round(stats["batches"] / seconds, 1),
         "batch_p50_ms": round(1000 * pct(lat, 0.5), 1), "batch_p99_ms": round(1000 * pct(lat, 0.99), 1),
         "alarm_case_p50_ms": round(1000 * pct(alarm, 0.5), 1), "alarm_case_p99_ms": round(1000 * pct(alarm, 0.99), 1),
@@ -245,7 +246,8 @@ def main() -> int:
         stack.manage("migrate", "--noinput", env=env)
         if "present" not in stack.manage("generate_district", "--check", "--scale", args.scale, env=env):
             stack.manage("generate_district", "--scale", args.scale, "--flush", "--quiet", env=env)
-        generated = stack.manage("generate_sensors", "--homes", str(args.homes), "--sheds", str(args.sheds), env=env)
+        generated = stack.manage("generate_sensors", "--homes", str(args.homes), "--sheds", str(args.sheds),
+                                 "--push-member", env=env)
         print(generated.strip())
         from bench.generate.sensor_ids import SECRET
 
@@ -253,11 +255,23 @@ def main() -> int:
         server_env = {**env, "THROTTLE_SENSOR_INGEST": "100000000/min"}
         bases = [stack.start_uvicorn(server_env, workers=1, name=f"uvicorn-{i + 1}") for i in range(args.workers)]
         stack.start_workers(server_env, args.task_workers)
+        from bench.generate.sensor_ids import PUSH_OPENID, PUSH_TEMPLATE
+
+        consent = json.dumps({"openid": PUSH_OPENID, "template_id": PUSH_TEMPLATE, "count": 1_000_000}).encode()
+        urllib.request.urlopen(urllib.request.Request(env["WECHAT_API_BASE"] + "__standin__/consents", consent,
+                                                      {"Content-Type": "application/json"}), timeout=10).read()
         load1 = os.getloadavg()
         result = run_load(bases, integration, SECRET, seconds=args.seconds, warmup=args.warmup, connections=args.connections,
                           batch=args.batch, homes=args.homes, sheds=args.sheds)
         result.update({"load_avg_before": [round(x, 1) for x in load1], "load_avg_after": [round(x, 1) for x in os.getloadavg()],
                        "server_processes": args.workers, "connections": args.connections, "batch": args.batch})
+        time.sleep(10)  # let the last pushes leave the outbox
+        pushed = stack.manage("shell", "-c", (
+            "import json; from bench.generate.sensors import alarm_push_latencies; "
+            f"print('PUSH' + json.dumps(alarm_push_latencies('A{result['run']}-')))"), env=env)
+        latencies = json.loads(pushed.split("PUSH", 1)[1])
+        result.update({"alarm_pushed": len(latencies), "alarm_push_p50_ms": round(1000 * pct(latencies, 0.5), 1),
+                       "alarm_push_p99_ms": round(1000 * pct(latencies, 0.99), 1)})
         print(json.dumps(result, indent=1))
         return 0
     finally:

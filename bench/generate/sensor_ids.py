@@ -11,3 +11,8 @@ def home_device_id(n: int, kind: str) -> str:
 
 def shed_device_id(n: int) -> str:
     return f"SMK-{n:05d}"
+
+
+# The alarm → push figure: the 居委 units' bench member and the case_assigned template.
+PUSH_OPENID = "bench-alarm-officer"
+PUSH_TEMPLATE = "bench-tpl-case-new"

@@ -19,10 +19,10 @@ from django.db import transaction
 from django.db.models import Count
 
 from residents.models import Beneficiary, Membership, Region
-from sensors.models import Device, HomeConsent, Integration, Place
+from sensors.models import Device, HomeConsent, Integration, Place, SensorCase, SensorEvent
 
 from . import rng_for
-from .sensor_ids import SECRET, VENDOR, home_device_id, shed_device_id
+from .sensor_ids import PUSH_OPENID, PUSH_TEMPLATE, SECRET, VENDOR, home_device_id, shed_device_id
 
 BATCH = 5_000
 SHED_SENSORS_PER_SHED = 2
@@ -88,3 +88,49 @@ def make_sensors(*, homes: int = 40_000, sheds: int = 2_000, seed: int = 1, out=
     elapsed = time.monotonic() - started
     out(f"  {len(elders)} homes × 2 sensors + {sheds} shed sensors in {shed_count} sheds: {len(devices)} devices in {elapsed:.1f}s")
     return {"integration": integration.pk, "present": False, "devices": len(devices), "seconds": round(elapsed, 1)}
+
+
+def prepare_alarm_push() -> int:
+    """For the alarm → push figure: every shed's neighborhood gets its 居委 unit (as the alarm rule
+    would make it) with one member who has a WeChat openid and unused consents for the
+    `case_assigned` template, so each alarm case is pushed through the outbox to the stand-in.
+    Returns the member's id; idempotent."""
+    from notifications.models import SubscribeConsent, SubscribeTemplate
+    from residents.models import User
+    from sensors.actions.alarms import committee_unit
+
+    SubscribeTemplate.objects.get_or_create(kind="case_assigned", defaults={
+        "name": "新诉求待办提醒", "template_id": PUSH_TEMPLATE,
+        "fields": {"thing1": "body", "thing2": "title", "time3": "data.due_at"},
+    })
+    member, _ = User.objects.get_or_create(username="bench-alarm-officer", defaults={"nickname": "值班员", "openid": PUSH_OPENID})
+    SubscribeConsent.objects.update_or_create(user=member, template_id=PUSH_TEMPLATE, defaults={"remaining": 1_000_000})
+    regions = Region.objects.filter(pk__in=Place.objects.filter(name__endswith="非机动车棚").values("region_id"))
+    with transaction.atomic():
+        for region in regions:
+            committee_unit(region).members.add(member)
+    # A previous run's probe alarms are still open: close them, so every probe alarm opens a case.
+    from sensors.actions.alarms import do_close_sensor_case
+
+    for case_id in SensorCase.objects.filter(device__vendor=VENDOR, is_open=True).values_list("case_id", flat=True):
+        do_close_sensor_case(case_id, actor=member, false_alarm=False, answer="压测复位")
+    return member.pk
+
+
+def alarm_push_latencies(prefix: str) -> list[float]:
+    """Seconds from each probe alarm stored (its event's received_at) to WeChat's answer to the
+    push of its case (the outbox row's finished_at, status sent); unsent ones are left out and
+    counted by the caller."""
+    from notifications.models import OutboxMessage
+
+    out = []
+    for event in SensorEvent.objects.filter(vendor_event_id__startswith=prefix, type="alarm").select_related("device"):
+        alert = SensorCase.objects.filter(device=event.device, created_at__gte=event.received_at).order_by("pk").first()
+        if alert is None:
+            continue
+        sent = OutboxMessage.objects.filter(
+            event_key__startswith=f"case:{alert.case_id}:assigned:", status="sent", finished_at__isnull=False
+        ).order_by("finished_at").first()
+        if sent is not None:
+            out.append((sent.finished_at - event.received_at).total_seconds())
+    return out
