@@ -409,6 +409,12 @@ SENSOR_INGEST_MAX_BYTES = env.int("SENSOR_INGEST_MAX_BYTES", default=512 * 1024)
 SENSOR_INGEST_MAX_EVENTS = env.int("SENSOR_INGEST_MAX_EVENTS", default=1000)
 SENSOR_ALARM_ACCEPT_MINUTES = env.int("SENSOR_ALARM_ACCEPT_MINUTES", default=5)
 SENSOR_ALARM_RESOLVE_MINUTES = env.int("SENSOR_ALARM_RESOLVE_MINUTES", default=60)
+# Raw readings are personal data: kept this long, then folded into per-device daily aggregates
+# (sensors.DeviceDayAggregate) and deleted by the daily retention purge (sensors/pipl.py).
+SENSOR_RAW_RETENTION_DAYS = env.int("SENSOR_RAW_RETENTION_DAYS", default=90)
+# What the console calls a device 离线 (no heartbeat for this long) and 低电量 (below this %).
+SENSOR_SILENT_HOURS = env.int("SENSOR_SILENT_HOURS", default=24)
+SENSOR_LOW_BATTERY_PCT = env.int("SENSOR_LOW_BATTERY_PCT", default=20)
 
 POST_DAILY_CAP = env.int("POST_DAILY_CAP", default=20)
 

@@ -18,9 +18,16 @@ from django.db.models import Sum
 
 from console.closed_loops import LoopRow
 from console.durations import median_from_buckets
-from console.models import CaseDaySnapshot, DurationHistogram, NeighborhoodDaySnapshot, ServiceDaySnapshot
+from console.models import (
+    CaseDaySnapshot,
+    DurationHistogram,
+    NeighborhoodDaySnapshot,
+    SensorDaySnapshot,
+    ServiceDaySnapshot,
+)
 from console.queries import CoverageRow, Period, bucket_label, hours, ratio
-from console.snapshots import COVERAGE, DAILY
+from console.sensor_alarms import SensorRow
+from console.snapshots import COVERAGE, DAILY, SENSOR_SUMS
 from residents.models import Region
 
 
@@ -258,6 +265,21 @@ class Figures:
             .annotate(finished=Sum("finished"), loops=Sum("closed_loops"))
             .order_by("-loops", name)
         ]
+
+    # 物联告警 (sensor alerts) ----------------------------------------------------------------
+
+    def sensor_alarms(self) -> list[SensorRow]:
+        """Per region of the view (neighborhoods, or streets in the district view) with an alert
+        in the period: alarms → cases → closed (in time), and 误报 (console/sensor_alarms.py)."""
+        rows = {
+            r["neighborhood_id"]: r
+            for r in self._rows(SensorDaySnapshot).values("neighborhood_id").annotate(**_sum_fields(*SENSOR_SUMS)).order_by()
+        }
+        names = dict(Region.objects.filter(pk__in=rows).values_list("pk", "name"))
+        return sorted(
+            (SensorRow(names[pk], *(r[k] for k in SENSOR_SUMS)) for pk, r in rows.items()),
+            key=lambda row: (-row.alarms, row.name),
+        )
 
 
 def _bucket_start(period: Period, day: date) -> date:

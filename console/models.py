@@ -158,3 +158,27 @@ class CaseDaySnapshot(models.Model):
             models.UniqueConstraint(fields=["neighborhood", "day", "unit", "street"], name="console_case_snapshot_unique"),
         ]
         indexes = [models.Index(fields=["day", "neighborhood"], name="console_case_snapshot_day")]
+
+
+class SensorDaySnapshot(models.Model):
+    """物联感知 alerts opened on `day` per neighborhood (docs/sensors.md, Console): the alarms they
+    took in, the cases (one per alert), how many are closed with an outcome, how many of those
+    were answered within the case's 办结 deadline, and how many were 误报. Counted in the cohort
+    of the day the alert opened (the refresh recomputes recent days, so a later close shows);
+    rows only where an alert opened; a street's rows (under the street's id) sum its
+    neighborhoods'. Filled by console.snapshots, read by console.figures.Figures.sensor_alarms."""
+
+    neighborhood = models.ForeignKey(
+        "residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="居委/村"
+    )
+    day = models.DateField("日期")
+    alarms = models.PositiveIntegerField("报警次数", default=0)
+    cases = models.PositiveIntegerField("告警案件", default=0)
+    closed = models.PositiveIntegerField("已处置", default=0)
+    closed_in_time = models.PositiveIntegerField("按时处置", default=0)
+    false_alarms = models.PositiveIntegerField("误报", default=0)
+    refreshed_at = models.DateTimeField("更新时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "看板物联告警日快照"
+        constraints = [models.UniqueConstraint(fields=["neighborhood", "day"], name="console_sensor_snapshot_unique")]

@@ -3,7 +3,7 @@
 The refresh computes a window of days for every neighborhood at once, in a fixed number
 of grouped queries (none per neighborhood or per day), and upserts: running it twice, or
 two runs at once, leaves the same rows. One small function per thing it counts (coverage,
-posts, topics, service requests, the duration histograms, closed loops); each street also gets
+posts, topics, service requests, the duration histograms, closed loops, sensor alerts); each street also gets
 rows that are its neighborhoods' sums. The dashboard reads them back through `console.figures.Figures`.
 """
 
@@ -13,15 +13,22 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, Min, OuterRef, Q, Subquery
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from cases.models import Case
 from console.durations import histogram
-from console.models import CaseDaySnapshot, DurationHistogram, NeighborhoodDaySnapshot, ServiceDaySnapshot
+from console.models import (
+    CaseDaySnapshot,
+    DurationHistogram,
+    NeighborhoodDaySnapshot,
+    SensorDaySnapshot,
+    ServiceDaySnapshot,
+)
 from console.queries import Period, local_midnight, resident_posts, was_overdue
 from residents.models import Membership, Region, Role
+from sensors.models import SensorCase
 
 BATCH = 5000
 
@@ -40,6 +47,7 @@ COVERAGE = ("households_joined", "residents_joined", "party_members")  # cumulat
 SNAPSHOT_SUMS = (*COVERAGE, *DAILY)  # every count of a NeighborhoodDaySnapshot: a street's row sums them
 SERVICE_SUMS = ("requests", "completed", "overdue", "rated", "satisfied")
 CASE_SUMS = ("finished", "closed_loops")
+SENSOR_SUMS = ("alarms", "cases", "closed", "closed_in_time", "false_alarms")
 
 
 def _day(value) -> date:
@@ -130,12 +138,14 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
         *_service_histograms(window, now),
     ]
     loops = _case_days(window, now)
+    sensors = _sensor_days(window, now)
     street_of = dict(Region.objects.filter(level=Region.Level.NEIGHBORHOOD).values_list("pk", "parent_id"))
     _write(
         rows + _street_rollup(rows, street_of, ("day",), SNAPSHOT_SUMS, now),
         services + _street_rollup(services, street_of, ("day", "category_id"), SERVICE_SUMS, now),
         histograms + _street_rollup(histograms, street_of, ("day", "metric", "category_id", "bucket"), ("count",), now),
         loops + _street_rollup(loops, street_of, ("day", "unit_id", "street_id"), CASE_SUMS, now),
+        sensors + _street_rollup(sensors, street_of, ("day",), SENSOR_SUMS, now),
         window=window,
         now=now,
     )
@@ -342,11 +352,34 @@ def _case_days(window: Period, now: datetime) -> list[CaseDaySnapshot]:
     ]
 
 
+def _sensor_days(window: Period, now: datetime) -> list[SensorDaySnapshot]:
+    """Per neighborhood and day an alert opened: the alarms its alerts took in, the alerts
+    (each one case), those closed with an outcome, closed within the case's 办结 deadline, and
+    误报 among them."""
+    closed = Q(is_open=False) & ~Q(outcome="")
+    return [
+        SensorDaySnapshot(
+            neighborhood_id=r["device__region_id"], day=r["day"], alarms=r["alarms"], cases=r["cases"],
+            closed=r["closed"], closed_in_time=r["in_time"], false_alarms=r["false_alarms"], refreshed_at=now,
+        )
+        for r in SensorCase.objects.filter(created_at__gte=window.start_at, created_at__lt=window.end_at)
+        .annotate(day=TruncDate("created_at"))
+        .values("device__region_id", "day")
+        .annotate(
+            alarms=Sum("alarm_count"), cases=Count("pk"), closed=Count("pk", filter=closed),
+            in_time=Count("pk", filter=closed & Q(case__resolved_at__lte=F("case__resolve_due_at"))),
+            false_alarms=Count("pk", filter=closed & Q(outcome=SensorCase.Outcome.FALSE_ALARM)),
+        )
+        .order_by()
+    ]
+
+
 def _write(
     rows: list[NeighborhoodDaySnapshot],
     services: list[ServiceDaySnapshot],
     histograms: list[DurationHistogram],
     loops: list[CaseDaySnapshot],
+    sensors: list[SensorDaySnapshot],
     *,
     window: Period,
     now: datetime,
@@ -384,10 +417,17 @@ def _write(
             unique_fields=["neighborhood", "day", "unit", "street"],
             update_fields=[*CASE_SUMS, "refreshed_at"],
         )
+        SensorDaySnapshot.objects.bulk_create(
+            sensors,
+            batch_size=BATCH,
+            update_conflicts=True,
+            unique_fields=["neighborhood", "day"],
+            update_fields=[*SENSOR_SUMS, "refreshed_at"],
+        )
         # Sparse rows this run did not write are gone from the source (a request deleted,
         # a duration moved bucket). A concurrent later run stamps a later time, so this
         # never deletes its rows.
-        for model in (ServiceDaySnapshot, DurationHistogram, CaseDaySnapshot):
+        for model in (ServiceDaySnapshot, DurationHistogram, CaseDaySnapshot, SensorDaySnapshot):
             model.objects.filter(day__gte=window.start, day__lte=window.end, refreshed_at__lt=now).delete()
 
 

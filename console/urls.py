@@ -14,6 +14,7 @@ from console.views import (
     plans,
     realtime,
     roles,
+    sensors,
     verification,
 )
 
@@ -80,4 +81,11 @@ urlpatterns += [
     path("matters/review/<int:matter_id>/", matter_review.decide, name="matter_review_decide"),
     path("matters/<int:matter_id>/", matters.detail, name="matter_detail"),
     path("matters/<int:matter_id>/<str:action>/", matters.act, name="matter_act"),
+]
+
+urlpatterns += [
+    path("sensors/", sensors.devices, name="sensors"),
+    path("sensors/devices/<int:device_id>/", sensors.device_detail, name="sensor_device"),
+    path("sensors/alerts/", sensors.alerts, name="sensor_alerts"),
+    path("sensors/alerts/<int:case_id>/close/", sensors.close_alert, name="sensor_alert_close"),
 ]

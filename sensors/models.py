@@ -9,6 +9,7 @@ bound — or a `Place` of the neighborhood (an e-bike shed, a building group's s
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -137,6 +138,13 @@ class Device(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.vendor}/{self.vendor_device_id}"
 
+    def clean(self) -> None:
+        """Every form that binds a device (the admin's among them) checks the elder's consent; the
+        CSV import checks it per row (sensors.actions.devices)."""
+        super().clean()
+        if self.home_id and not HomeConsent.objects.filter(beneficiary_id=self.home_id, withdrawn_at__isnull=True).exists():
+            raise ValidationError({"home": "该老人尚未登记居家设备授权（老人本人或家属同意），不能绑定设备"})
+
     @property
     def where(self) -> str:
         if self.place_id:
@@ -204,3 +212,26 @@ class SensorCase(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["device", "rule"], condition=Q(is_open=True), name="sensor_case_one_open"),
         ]
+
+
+class DeviceDayAggregate(models.Model):
+    """What is kept of a device's raw events once the retention purge deletes them: per device and
+    Shanghai day, the count of each event type and the battery's min, max and last reading
+    (sensors.pipl.purge_raw_events writes these before the raw rows go). Still the home's
+    personal data: export and erasure cover them like the raw events."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="day_aggregates")
+    day = models.DateField("日期")
+    readings = models.PositiveIntegerField("读数", default=0)
+    alarms = models.PositiveIntegerField("报警", default=0)
+    heartbeats = models.PositiveIntegerField("心跳", default=0)
+    batteries = models.PositiveIntegerField("电量上报", default=0)
+    battery_min = models.PositiveSmallIntegerField("最低电量", null=True, blank=True)
+    battery_max = models.PositiveSmallIntegerField("最高电量", null=True, blank=True)
+    battery_last = models.PositiveSmallIntegerField("当日最后电量", null=True, blank=True)
+    battery_last_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "设备日汇总"
+        verbose_name_plural = "设备日汇总"
+        constraints = [models.UniqueConstraint(fields=["device", "day"], name="sensor_day_aggregate_unique")]

@@ -1,10 +1,14 @@
-"""Read models for staff: the per-device false-alarm rate (docs/sensors.md)."""
+"""Read models for staff (docs/sensors.md): the per-device false-alarm rate, a device's state as
+the console shows it, and the device list with its alert counts."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from datetime import datetime, timedelta
 
-from sensors.models import SensorCase
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+
+from sensors.models import Device, SensorCase
 
 
 def false_alarm_rates(neighborhood_ids) -> list[dict]:
@@ -26,3 +30,55 @@ def false_alarm_rates(neighborhood_ids) -> list[dict]:
         for r in rows
     ]
     return sorted(out, key=lambda r: (-r["rate"], r["device"]))
+
+
+# What staff see of a device (docs/sensors.md, Console): 报警中 wins, then 低电量, then 离线
+# (no heartbeat for SENSOR_SILENT_HOURS), else 在线; a retired device is 停用.
+class Display:
+    ALARM, LOW_BATTERY, SILENT, ONLINE, RETIRED = "alarm", "low_battery", "silent", "online", "retired"
+    LABELS = {"alarm": "报警中", "low_battery": "低电量", "silent": "离线", "online": "在线", "retired": "停用"}
+
+
+def silent_before(now: datetime) -> datetime:
+    return now - timedelta(hours=settings.SENSOR_SILENT_HOURS)
+
+
+def display_condition(display: str, now: datetime) -> Q:
+    """The SQL condition for one display state, consistent with `display_state`."""
+    alarm = Q(state=Device.State.ALARM)
+    retired = Q(state=Device.State.RETIRED)
+    low = Q(battery__lt=settings.SENSOR_LOW_BATTERY_PCT)
+    silent = Q(last_heartbeat__isnull=True) | Q(last_heartbeat__lt=silent_before(now))
+    return {
+        Display.ALARM: alarm,
+        Display.RETIRED: retired,
+        Display.LOW_BATTERY: ~alarm & ~retired & low,
+        Display.SILENT: ~alarm & ~retired & ~low & silent,
+        Display.ONLINE: ~alarm & ~retired & ~low & ~silent,
+    }[display]
+
+
+def display_state(device: Device, now: datetime) -> str:
+    if device.state == Device.State.ALARM:
+        return Display.ALARM
+    if device.state == Device.State.RETIRED:
+        return Display.RETIRED
+    if device.battery is not None and device.battery < settings.SENSOR_LOW_BATTERY_PCT:
+        return Display.LOW_BATTERY
+    if device.last_heartbeat is None or device.last_heartbeat < silent_before(now):
+        return Display.SILENT
+    return Display.ONLINE
+
+
+def with_alarm_counts(devices: QuerySet[Device]) -> QuerySet[Device]:
+    """Devices with their alerts, closed alerts and false alarms counted in the same query (one
+    GROUP BY), for the console's device list."""
+    closed = Q(sensor_cases__is_open=False) & ~Q(sensor_cases__outcome="")
+    return (
+        devices.select_related("region", "place")
+        .annotate(
+            alerts=Count("sensor_cases"),
+            closed_alerts=Count("sensor_cases", filter=closed),
+            false_alarms=Count("sensor_cases", filter=closed & Q(sensor_cases__outcome=SensorCase.Outcome.FALSE_ALARM)),
+        )
+    )

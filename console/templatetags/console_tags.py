@@ -20,6 +20,8 @@ NAV = [
     ("unanswered", "待回复", "console:unanswered", "staff"),
     ("announce", "发布公告", "console:announce", "staff"),
     ("plans", "定期服务", "console:plans", "staff"),
+    ("sensor_alerts", "设备告警", "console:sensor_alerts", "units"),
+    ("sensors", "物联设备", "console:sensors", "staff"),
     ("topics", "议事", "console:topics", "staff"),
     ("roles", "角色管理", "console:roles", "staff"),
     ("dashboard", "数据看板", "console:dashboard", "staff"),

@@ -20,6 +20,7 @@ from console.closed_loops import loop_tables
 from console.export import Table, export_response
 from console.figures import Figures
 from console.models import NeighborhoodDaySnapshot
+from console.sensor_alarms import sensor_tables
 from residents.models import Region
 
 
@@ -127,7 +128,8 @@ def build_tables(region, neighborhood_ids: list[int], period: queries.Period) ->
         "coverage": coverage,
         "coverage_trend": coverage_trend,
         **extra_tables,
-        **loop_tables(figures),  # 诉求闭环, last (console/closed_loops.py)
+        **loop_tables(figures),  # 诉求闭环 (console/closed_loops.py)
+        **sensor_tables(figures),  # 物联告警, last (console/sensor_alarms.py)
         "_charts": extra_charts,  # type: ignore[dict-item]
         "_coverage_total": total,  # type: ignore[dict-item]
         "_coverage_rows": rows,  # type: ignore[dict-item]

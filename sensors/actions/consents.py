@@ -1,6 +1,6 @@
 """An elder's (or their family's) consent to sensors in the home (docs/sensors.md, Privacy):
 recorded by staff of the elder's neighborhood before any device is bound to the home; withdrawn,
-it unbinds and retires the home's devices and their raw events go."""
+it unbinds and retires the home's devices and their raw events and daily aggregates go."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from residents.access import is_staff_for
 from residents.models import Beneficiary, User
-from sensors.models import Device, HomeConsent, SensorEvent
+from sensors.models import Device, DeviceDayAggregate, HomeConsent, SensorEvent
 
 
 def do_record_home_consent(
@@ -36,11 +36,12 @@ def do_record_home_consent(
 
 def withdraw_home_consent(beneficiary_id: int) -> int:
     """Withdraw the active consent (if any): the home's devices are unbound and retired, their
-    raw events deleted. Called by `do_withdraw_home_consent` and by erasure (sensors/pipl.py)."""
+    raw events and daily aggregates deleted. Called by `do_withdraw_home_consent` and by erasure (sensors/pipl.py)."""
     now = timezone.now()
     HomeConsent.objects.filter(beneficiary_id=beneficiary_id, withdrawn_at__isnull=True).update(withdrawn_at=now)
     devices = Device.objects.filter(home_id=beneficiary_id)
     SensorEvent.objects.filter(device__in=devices.values("pk")).delete()
+    DeviceDayAggregate.objects.filter(device__in=devices.values("pk")).delete()
     return devices.update(home=None, state=Device.State.RETIRED)
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from console.closed_loops import LoopRow
@@ -318,3 +318,30 @@ def closed_loops(neighborhood_ids: list[int], period: Period, by: str) -> list[L
         .order_by("-loops", name)
     )
     return [LoopRow(g[name], g["finished"], g["loops"]) for g in grouped]
+
+
+def sensor_alarms(neighborhood_ids: list[int], period: Period) -> list:
+    """物联告警 per neighborhood: the alerts opened in the period, their alarms, those closed with
+    an outcome, closed within the case's 办结 deadline, and 误报 (console/sensor_alarms.py). One
+    GROUP BY over the alert rows."""
+    from console.sensor_alarms import SensorRow
+    from sensors.models import SensorCase
+
+    closed = Q(is_open=False) & ~Q(outcome="")
+    grouped = (
+        SensorCase.objects.filter(
+            device__region_id__in=neighborhood_ids, created_at__gte=period.start_at, created_at__lt=period.end_at
+        )
+        .values("device__region_id", "device__region__name")
+        .annotate(
+            alarms=Sum("alarm_count"), cases=Count("pk"), closed=Count("pk", filter=closed),
+            in_time=Count("pk", filter=closed & Q(case__resolved_at__lte=F("case__resolve_due_at"))),
+            false_alarms=Count("pk", filter=closed & Q(outcome="false_alarm")),
+        )
+        .order_by()
+    )
+    rows = [
+        SensorRow(g["device__region__name"], g["alarms"], g["cases"], g["closed"], g["in_time"], g["false_alarms"])
+        for g in grouped
+    ]
+    return sorted(rows, key=lambda row: (-row.alarms, row.name))
