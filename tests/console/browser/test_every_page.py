@@ -42,6 +42,20 @@ def _named(name: str, **kwargs) -> Callable[[], str]:
     return lambda: reverse(f"console:{name}", kwargs=kwargs or None)
 
 
+def _a_shed_device() -> int:
+    """The first device, or a smoke sensor in a shed of 陈主任's neighborhood when the demo has none."""
+    from residents.demo import BAOLIN1
+    from residents.models import Region
+    from sensors.models import Device, Place
+
+    device = Device.objects.order_by("id").first()
+    if device is None:
+        region = Region.objects.get(code=BAOLIN1)
+        shed = Place.objects.create(name="3号非机动车棚", kind=Place.Kind.SHED, region=region)
+        device = Device.objects.create(kind=Device.Kind.SMOKE, vendor="demo", vendor_device_id="SMK-DEMO-1", region=region, place=shed)
+    return device.pk
+
+
 PAGES: dict[str, Page] = {
     "login": Page(None, _named("login")),
     "home": Page("chenjuwei", _named("home")),
@@ -66,6 +80,9 @@ PAGES: dict[str, Page] = {
     "matter_review": Page("chenjuwei", _named("matter_review")),
     "matters_map": Page("liujiedao", _named("matters_map")),
     "matter_detail": Page("qianqu", lambda: reverse("console:matter_detail", args=[_first_id("matters.Matter")])),
+    "sensors": Page("chenjuwei", _named("sensors")),
+    "sensor_device": Page("chenjuwei", lambda: reverse("console:sensor_device", args=[_a_shed_device()])),
+    "sensor_alerts": Page("chenjuwei", _named("sensor_alerts")),
 }
 
 # Not pages a person reads: JSON, HTML fragments the live board fetches, POST-only actions.
@@ -93,6 +110,7 @@ NOT_PAGES = {
     "matters_map_data",
     "matter_act",
     "matter_review_decide",
+    "sensor_alert_close",
 }
 
 
