@@ -137,7 +137,10 @@ class Sender:
                         self.totals[key] += len(answer[key])
                     return
                 if response.status_code not in (429, 502, 503, 504):
-                    raise CommandError(f"ingest answered {response.status_code}: {response.text[:300]}")
+                    # Not worth retrying (a bad signature, a clock far off): said, and the batch dropped.
+                    self.stdout.write(f"sensor_standin: ingest answered {response.status_code}: {response.text[:300]}")
+                    self.totals["failed"] = self.totals.get("failed", 0) + 1
+                    return
                 self.stdout.write(f"sensor_standin: ingest answered {response.status_code}; retrying in {delay:g}s")
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
