@@ -25,9 +25,9 @@ migrate: install
 demo: migrate
 	DJANGO_DEBUG=true $(PY) manage.py load_demo
 
-## Run the whole system on its embedded defaults (SQLite, in-memory layers, task worker, WeChat stand-in).
+## Run the whole system on its embedded defaults (SQLite, in-memory layers, task worker, WeChat and device stand-ins).
 run: demo
-	DJANGO_DEBUG=true WECHAT_API_BASE=http://127.0.0.1:$(STANDIN_PORT)/ PORT=$(PORT) STANDIN_PORT=$(STANDIN_PORT) $(PY) scripts/run_dev.py
+	DJANGO_DEBUG=true WECHAT_API_BASE=http://127.0.0.1:$(STANDIN_PORT)/ PORT=$(PORT) STANDIN_PORT=$(STANDIN_PORT) RUN_SENSOR_STANDIN=true $(PY) scripts/run_dev.py
 
 ## Run the test suite (SQLite by default; DATABASE_URL / REDIS_URL switch backends).
 test: install

@@ -412,9 +412,25 @@ SENSOR_ALARM_RESOLVE_MINUTES = env.int("SENSOR_ALARM_RESOLVE_MINUTES", default=6
 # Raw readings are personal data: kept this long, then folded into per-device daily aggregates
 # (sensors.DeviceDayAggregate) and deleted by the daily retention purge (sensors/pipl.py).
 SENSOR_RAW_RETENTION_DAYS = env.int("SENSOR_RAW_RETENTION_DAYS", default=90)
-# What the console calls a device 离线 (no heartbeat for this long) and 低电量 (below this %).
-SENSOR_SILENT_HOURS = env.int("SENSOR_SILENT_HOURS", default=24)
-SENSOR_LOW_BATTERY_PCT = env.int("SENSOR_LOW_BATTERY_PCT", default=20)
+# The periodic rules (sensors.actions.rules): daytime hours without motion or door activity before
+# a home visit (per home: HomeConsent.inactivity_hours), the quiet hours not counted (local
+# "HH:MM-HH:MM"), how long a device may stay silent, the low-battery threshold, and the hours a
+# visit / a maintenance task has to be accepted and resolved.
+SENSOR_INACTIVITY_HOURS = env.int("SENSOR_INACTIVITY_HOURS", default=8)
+SENSOR_QUIET_HOURS = env.str("SENSOR_QUIET_HOURS", default="22:00-07:00")
+SENSOR_HEARTBEAT_TIMEOUT_MINUTES = env.int("SENSOR_HEARTBEAT_TIMEOUT_MINUTES", default=360)
+SENSOR_BATTERY_LOW_PERCENT = env.int("SENSOR_BATTERY_LOW_PERCENT", default=20)
+SENSOR_VISIT_ACCEPT_HOURS = env.int("SENSOR_VISIT_ACCEPT_HOURS", default=1)
+SENSOR_VISIT_RESOLVE_HOURS = env.int("SENSOR_VISIT_RESOLVE_HOURS", default=4)
+SENSOR_MAINTENANCE_ACCEPT_HOURS = env.int("SENSOR_MAINTENANCE_ACCEPT_HOURS", default=24)
+SENSOR_MAINTENANCE_RESOLVE_HOURS = env.int("SENSOR_MAINTENANCE_RESOLVE_HOURS", default=72)
+# The MQTT bridge (manage.py mqtt_bridge, sensors/mqtt.py): the broker (mqtt://user:pass@host:port,
+# empty = no bridge), its client id (the persistent session's name) and how long the broker keeps
+# the session (and the QoS 1 messages queued for it) while the bridge is away.
+MQTT_URL = env.str("MQTT_URL", default="")
+MQTT_CLIENT_ID = env.str("MQTT_CLIENT_ID", default="stq-bridge")
+MQTT_TOPIC_PREFIX = env.str("MQTT_TOPIC_PREFIX", default="stq")
+MQTT_SESSION_EXPIRY_SECONDS = env.int("MQTT_SESSION_EXPIRY_SECONDS", default=7 * 24 * 3600)
 
 POST_DAILY_CAP = env.int("POST_DAILY_CAP", default=20)
 

@@ -1,5 +1,9 @@
 """Start the WeChat stand-in, the task worker, the scheduler and daphne (what `make run` runs).
 
+With RUN_SENSOR_STANDIN=true (`make run` sets it) the device stand-in pushes the demo devices'
+events over HTTP too (docs/sensors.md); with MQTT_URL set, the MQTT bridge runs and the stand-in
+publishes every other batch to the broker. Without a broker everything stays HTTP.
+
 The banner is printed only once the server answers `/healthz` and the stand-in answers its
 state page, so every URL it prints works when it is read. Ctrl-C (SIGINT) or SIGTERM stops
 every child: each runs in its own process group and the whole group is signalled, so nothing
@@ -27,6 +31,12 @@ PROCESSES = [
     ("定时任务", [PY, "manage.py", "run_scheduler"]),
     ("网站", [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", PORT, "config.asgi:application"]),
 ]
+if os.environ.get("RUN_SENSOR_STANDIN", "").lower() in ("1", "true", "yes"):
+    MQTT_URL = os.environ.get("MQTT_URL", "")
+    if MQTT_URL:
+        PROCESSES.append(("MQTT 桥接", [PY, "manage.py", "mqtt_bridge"]))
+    PROCESSES.append(("感知设备模拟", [PY, "manage.py", "sensor_standin", "--url", f"http://127.0.0.1:{PORT}/",
+                                      "--speed", "360", *(["--mqtt-url", MQTT_URL] if MQTT_URL else [])]))
 READY_URLS = [
     f"http://127.0.0.1:{STANDIN_PORT}/__standin__/state",
     f"http://127.0.0.1:{PORT}/healthz",

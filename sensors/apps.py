@@ -6,15 +6,21 @@ class SensorsConfig(AppConfig):
     verbose_name = "物联感知"
 
     def ready(self) -> None:
+        from core.scheduler import register_periodic
+
+        register_periodic("sensors.tasks.check_inactive_homes", 600)
+        register_periodic("sensors.tasks.check_device_maintenance", 1800)
+
         from cases import kinds
         from cases.models import CaseEvent
-        from sensors.actions.alarms import CASE_KIND, alert_title
+        from sensors.actions.alarms import CASE_KIND
+        from sensors.actions.rules import rule_title
         from sensors.models import SensorCase
 
         def label(case) -> str:
             alert = SensorCase.objects.filter(case=case).select_related("device__place").first()
             if alert is not None:
-                return alert_title(alert.device)
+                return rule_title(alert.device, alert.rule)
             # A case whose alert row is gone (erased with the home's consent): the opening note.
             note = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.SUBMITTED).values_list("reason", flat=True).first()
             return note or "设备报警"

@@ -79,6 +79,10 @@ class HomeConsent(models.Model):
         settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    inactivity_hours = models.PositiveSmallIntegerField(
+        "无活动提醒(白天小时)", null=True, blank=True,
+        help_text="白天连续多少小时无人体/门磁活动即生成上门探视任务；留空用系统默认值（SENSOR_INACTIVITY_HOURS）",
+    )
 
     class Meta:
         verbose_name = "居家设备授权"
@@ -192,6 +196,10 @@ class SensorCase(models.Model):
 
     class Rule(models.TextChoices):
         ALARM = "alarm", "报警"
+        # sensors.actions.rules: a lone elder with no activity, a silent device, a low battery.
+        INACTIVITY = "inactivity", "上门探视"
+        HEARTBEAT = "heartbeat", "设备离线"
+        BATTERY = "battery", "电量低"
 
     class Outcome(models.TextChoices):
         REAL = "real", "确有警情"

@@ -33,21 +33,21 @@ def false_alarm_rates(neighborhood_ids) -> list[dict]:
 
 
 # What staff see of a device (docs/sensors.md, Console): 报警中 wins, then 低电量, then 离线
-# (no heartbeat for SENSOR_SILENT_HOURS), else 在线; a retired device is 停用.
+# (no heartbeat for SENSOR_HEARTBEAT_TIMEOUT_MINUTES, as the maintenance rule), else 在线; a retired device is 停用.
 class Display:
     ALARM, LOW_BATTERY, SILENT, ONLINE, RETIRED = "alarm", "low_battery", "silent", "online", "retired"
     LABELS = {"alarm": "报警中", "low_battery": "低电量", "silent": "离线", "online": "在线", "retired": "停用"}
 
 
 def silent_before(now: datetime) -> datetime:
-    return now - timedelta(hours=settings.SENSOR_SILENT_HOURS)
+    return now - timedelta(minutes=settings.SENSOR_HEARTBEAT_TIMEOUT_MINUTES)
 
 
 def display_condition(display: str, now: datetime) -> Q:
     """The SQL condition for one display state, consistent with `display_state`."""
     alarm = Q(state=Device.State.ALARM)
     retired = Q(state=Device.State.RETIRED)
-    low = Q(battery__lt=settings.SENSOR_LOW_BATTERY_PCT)
+    low = Q(battery__lt=settings.SENSOR_BATTERY_LOW_PERCENT)
     silent = Q(last_heartbeat__isnull=True) | Q(last_heartbeat__lt=silent_before(now))
     return {
         Display.ALARM: alarm,
@@ -63,7 +63,7 @@ def display_state(device: Device, now: datetime) -> str:
         return Display.ALARM
     if device.state == Device.State.RETIRED:
         return Display.RETIRED
-    if device.battery is not None and device.battery < settings.SENSOR_LOW_BATTERY_PCT:
+    if device.battery is not None and device.battery < settings.SENSOR_BATTERY_LOW_PERCENT:
         return Display.LOW_BATTERY
     if device.last_heartbeat is None or device.last_heartbeat < silent_before(now):
         return Display.SILENT

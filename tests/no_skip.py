@@ -1,14 +1,16 @@
 """A test that skips where its backend is present fails instead.
 
-Tests that need PostgreSQL, Redis or Chromium skip on a run without them (the SQLite pass of
+Tests that need PostgreSQL, Redis, Chromium or mosquitto skip on a run without them (the SQLite pass of
 `make test`). Where the backend *is* there, a skip can only mean the test quietly stopped
 testing: a condition that went stale, a route that was never wired, a fixture that gave up.
-So a skipped test marked `postgres`, `redis` or `browser` is reported as failed when every
+So a skipped test marked `postgres`, `redis`, `browser` or `mqtt` is reported as failed when every
 backend it is marked for is present:
 
 - `postgres`: DATABASE_URL names PostgreSQL (`postgres://`, `postgresql://`, `pgsql://`);
 - `redis`: REDIS_URL is set;
-- `browser`: /usr/bin/chromium exists.
+- `browser`: /usr/bin/chromium exists;
+- `mqtt`: mosquitto is installed (/usr/sbin/mosquitto, Debian's package): the tests start
+  their own broker from it (tests/mosquitto_process.py), so no URL is needed.
 
 A test marked for two backends (the process tests need PostgreSQL *and* Redis) may still skip
 on a run that has only one of them. Loaded by tests/conftest.py; a plugin module of its own so
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+MOSQUITTO = Path("/usr/sbin/mosquitto")
 POSTGRES_SCHEMES = ("postgres://", "postgresql://", "pgsql://")
 
 
@@ -35,6 +38,8 @@ def backends_present() -> set[str]:
         present.add("redis")
     if CHROMIUM.exists():
         present.add("browser")
+    if MOSQUITTO.exists():
+        present.add("mqtt")
     return present
 
 
@@ -50,7 +55,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     report: pytest.TestReport = yield
     if not report.skipped or hasattr(report, "wasxfail"):
         return report
-    needs = {name for name in ("postgres", "redis", "browser") if item.get_closest_marker(name)}
+    needs = {name for name in ("postgres", "redis", "browser", "mqtt") if item.get_closest_marker(name)}
     if needs and needs <= backends_present():
         report.outcome = "failed"
         report.longrepr = (

@@ -46,6 +46,10 @@ def test_pg_and_redis_skip():
 def test_browser_skip():
     pytest.skip("no chromium")
 
+@pytest.mark.mqtt
+def test_mqtt_skip():
+    pytest.skip("no mosquitto")
+
 @pytest.mark.postgres
 @pytest.mark.xfail(reason="a known failure is not a skip")
 def test_pg_xfail():
@@ -55,7 +59,7 @@ def test_unmarked_skip():
     pytest.skip("nothing to enforce")
 '''
 
-# The plugin looks for Chromium at a fixed path; the child points it at a file of the case's choosing.
+# The plugin looks for Chromium and mosquitto at fixed paths; the child points it at files of the case's choosing.
 CONFTEST = '''
 import os
 from pathlib import Path
@@ -63,19 +67,24 @@ from pathlib import Path
 import tests.no_skip
 
 tests.no_skip.CHROMIUM = Path(os.environ["NO_SKIP_TEST_CHROMIUM"])
+tests.no_skip.MOSQUITTO = Path(os.environ["NO_SKIP_TEST_MOSQUITTO"])
 '''
 
 
-def _run(tmp_path: Path, *, database_url: str = "", redis_url: str = "", chromium: bool = False):
-    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    postgres\n    redis\n    browser\n")
+def _run(tmp_path: Path, *, database_url: str = "", redis_url: str = "", chromium: bool = False, mosquitto: bool = False):
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    postgres\n    redis\n    browser\n    mqtt\n")
     (tmp_path / "conftest.py").write_text(CONFTEST)
     (tmp_path / "test_generated.py").write_text(TESTS)
     fake_chromium = tmp_path / "chromium"
     if chromium:
         fake_chromium.write_text("")
+    fake_mosquitto = tmp_path / "mosquitto"
+    if mosquitto:
+        fake_mosquitto.write_text("")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     # Only this plugin: the installed ones (django, hypothesis, playwright…) cost seconds per child.
-    env.update(PYTHONPATH=str(REPO), NO_SKIP_TEST_CHROMIUM=str(fake_chromium), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    env.update(PYTHONPATH=str(REPO), NO_SKIP_TEST_CHROMIUM=str(fake_chromium),
+               NO_SKIP_TEST_MOSQUITTO=str(fake_mosquitto), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
     if database_url:
         env["DATABASE_URL"] = database_url
     if redis_url:
@@ -103,7 +112,7 @@ def test_without_backends_every_skip_stays_a_skip(tmp_path):
     assert outcomes == {
         "test_pg_skip_in_body": "skipped", "test_pg_skipif": "skipped", "test_pg_runs": "passed",
         "test_redis_skip": "skipped", "test_pg_and_redis_skip": "skipped", "test_browser_skip": "skipped",
-        "test_pg_xfail": "xfailed", "test_unmarked_skip": "skipped",
+        "test_mqtt_skip": "skipped", "test_pg_xfail": "xfailed", "test_unmarked_skip": "skipped",
     }
 
 
@@ -115,7 +124,7 @@ def test_on_postgresql_a_skipped_postgres_test_fails(tmp_path, scheme):
         "test_pg_skip_in_body": "failed", "test_pg_skipif": "failed", "test_pg_runs": "passed",
         # Redis is not there, so a test that needs it too may still skip.
         "test_redis_skip": "skipped", "test_pg_and_redis_skip": "skipped", "test_browser_skip": "skipped",
-        "test_pg_xfail": "xfailed", "test_unmarked_skip": "skipped",
+        "test_mqtt_skip": "skipped", "test_pg_xfail": "xfailed", "test_unmarked_skip": "skipped",
     }
     assert "skipped although postgres is present on this run" in proc.stdout
     assert "stale condition" in proc.stdout
@@ -139,3 +148,9 @@ def test_with_chromium_installed_a_skipped_browser_test_fails(tmp_path):
     proc, outcomes = _run(tmp_path, chromium=True)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert {name for name, outcome in outcomes.items() if outcome == "failed"} == {"test_browser_skip"}
+
+
+def test_with_mosquitto_installed_a_skipped_mqtt_test_fails(tmp_path):
+    proc, outcomes = _run(tmp_path, mosquitto=True)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert {name for name, outcome in outcomes.items() if outcome == "failed"} == {"test_mqtt_skip"}

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 # Order matters: regions and people first, then what they do.
-DEMO_APPS = ["residents", "notifications", "services", "community", "deliberation", "matters"]
+DEMO_APPS = ["residents", "notifications", "services", "community", "deliberation", "matters", "sensors"]
 
 
 class Command(BaseCommand):
