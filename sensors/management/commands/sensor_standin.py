@@ -75,6 +75,7 @@ class Command(BaseCommand):
                 events = sim.events_between(clock, upto)
                 batches += 1
                 if events:
+                    sender.totals["generated"] += len(events)  # distinct events, resends not counted
                     sender.send(events, mqtt=bool(o["mqtt_url"]) and batches % 2 == 0)
                     if o["resend_every"] and batches % o["resend_every"] == 0:
                         sender.send(events, mqtt=False)  # the vendor resends: all duplicates
@@ -93,7 +94,7 @@ class Command(BaseCommand):
 class Sender:
     def __init__(self, integration: Integration, url: str, mqtt_url: str, stdout) -> None:
         self.integration, self.url, self.stdout = integration, url.rstrip("/") + "/api/v1/sensors/ingest", stdout
-        self.totals = {"accepted": 0, "duplicate": 0, "refused": 0, "published": 0}
+        self.totals = {"generated": 0, "accepted": 0, "duplicate": 0, "refused": 0, "published": 0}
         self.session = requests.Session()
         self.mqtt = None
         if mqtt_url:
