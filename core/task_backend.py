@@ -27,31 +27,27 @@ def _args_kwargs(args, kwargs) -> dict:
 
 
 class RequestTracingDatabaseBackend(DatabaseBackend):
+    def _row(self, task, args, kwargs) -> dict:
+        """The task row's fields, as django-tasks-db writes them, with the request id in args_kwargs."""
+        return {
+            "id": self._get_id(),
+            "args_kwargs": _args_kwargs(args, kwargs),
+            "priority": task.priority,
+            "task_path": task.module_path,
+            "queue_name": task.queue_name,
+            "run_after": task.run_after,
+            "backend_name": self.alias,
+        }
+
     def _task_to_db_task(self, task, args, kwargs):
         from django_tasks_db.models import DBTaskResult
 
-        return DBTaskResult.objects.create(
-            id=self._get_id(),
-            args_kwargs=_args_kwargs(args, kwargs),
-            priority=task.priority,
-            task_path=task.module_path,
-            queue_name=task.queue_name,
-            run_after=task.run_after,
-            backend_name=self.alias,
-        )
+        return DBTaskResult.objects.create(**self._row(task, args, kwargs))
 
     async def _atask_to_db_task(self, task, args, kwargs):
         from django_tasks_db.models import DBTaskResult
 
-        return await DBTaskResult.objects.acreate(
-            id=self._get_id(),
-            args_kwargs=_args_kwargs(args, kwargs),
-            priority=task.priority,
-            task_path=task.module_path,
-            queue_name=task.queue_name,
-            run_after=task.run_after,
-            backend_name=self.alias,
-        )
+        return await DBTaskResult.objects.acreate(**self._row(task, args, kwargs))
 
 
 def task_log_context(db_task_result) -> dict:
