@@ -23,15 +23,14 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from rest_framework.permissions import AllowAny
 
 from core.error_scan import Code, codes_raised
 from core.exceptions import _DRF_CODES
+from core.project import project_apps
 
 STATUS_TEXT = {
     400: "请求无效",
@@ -64,11 +63,9 @@ _ALTERNATION = re.compile(r"\(\?P<(\w+)>((?:[\w-]+\|)+[\w-]+)\)")
 
 @cache
 def our_packages() -> tuple[str, ...]:
-    """The top-level packages of the project's own apps (not third-party ones)."""
-    base = Path(settings.BASE_DIR).resolve()
-    return tuple(
-        sorted({config.name.split(".")[0] for config in apps.get_app_configs() if Path(config.path).resolve().is_relative_to(base)})
-    )
+    """The top-level packages of the project's own apps (not third-party ones: with a .venv inside
+    the checkout, as in CI, counting those made the error scan read all of Django and DRF)."""
+    return tuple(sorted(config.name for config in project_apps()))
 
 
 def operation_errors(view_class: type, method: str, operation: dict[str, Any]) -> dict[Code, str | None]:

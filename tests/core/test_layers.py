@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from django.apps import apps
+from core.project import project_apps
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / ".importlinter"
@@ -44,8 +44,7 @@ def test_our_imports_keep_the_layers():
 def test_every_app_of_ours_is_checked():
     """An app missing from root_packages would not be checked at all: each installed app that
     lives in this repository (and config) must be listed."""
-    # An app of ours is a package at the top of the repository (.venv may live there too, deeper).
-    ours = {"config"} | {config.name for config in apps.get_app_configs() if Path(config.path).resolve().parent == ROOT}
+    ours = {"config"} | {config.name for config in project_apps()}
     assert {"core", "residents", "bench"} <= ours
     assert ours <= set(_root_packages(_contract()))
 

@@ -16,16 +16,14 @@ migration creates empty tables and is exempt as such).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from django.apps import apps
-from django.conf import settings
 from django.db import connection, migrations, models
 from django.db.migrations.loader import MigrationLoader
 from django.test.utils import CaptureQueriesContext
 
 from core import migration_operations, migration_safety
+from core.project import project_apps
 
 GRANDFATHERED_UP_TO = {
     "cases": 4,
@@ -45,9 +43,8 @@ GRANDFATHERED_UP_TO = {
 
 
 def _ours() -> set[str]:
-    """Our apps are the top-level packages of the repository (a .venv inside it holds the others)."""
-    base = Path(settings.BASE_DIR).resolve()
-    return {c.label for c in apps.get_app_configs() if Path(c.path).resolve().parent == base and c.label != "bench"}
+    """Our apps (core.project), bench aside."""
+    return {c.label for c in project_apps() if c.label != "bench"}
 
 
 def _number(name: str) -> int:
