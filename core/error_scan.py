@@ -61,12 +61,43 @@ def _literal(node: ast.AST | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+@functools.cache
+def _parsed(code: types.CodeType) -> ast.AST | None:
+    """A function's syntax tree, parsed once per process: every operation's scan walks many of
+    the same functions (the actions, the access helpers), and reading and parsing their source
+    again for each one made a schema cost minutes."""
+    try:
+        return ast.parse(textwrap.dedent(inspect.getsource(code)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+
+
+_NO_MESSAGE = object()  # a code the framework answers: no message of ours to show
+
+
 class _Scanner:
-    def __init__(self, packages: Iterable[str]) -> None:
+    def __init__(self, packages: Iterable[str], *, recording: bool = False) -> None:
         self.packages = tuple(packages)
         self.seen: set[int] = set()
         self.codes: set[Code] = set()
         self.messages: dict[Code, str] = {}
+        # While one function's body is read: what it finds, in order, to be replayed by every
+        # later scan that reaches the function (see `_steps`).
+        self.steps: list[tuple] | None = [] if recording else None
+
+    def add(self, key: Code, message: object = _NO_MESSAGE) -> None:
+        if self.steps is not None:
+            self.steps.append(("code", key, message))
+            return
+        self.codes.add(key)
+        if message is not _NO_MESSAGE:
+            self.messages.setdefault(key, message)
+
+    def follow(self, target: object, owner: type | None) -> None:
+        if self.steps is not None:
+            self.steps.append(("follow", target, owner))
+        else:
+            self.scan(target, owner)
 
     def ours(self, obj: object) -> bool:
         module = getattr(obj, "__module__", None) or ""
@@ -117,23 +148,11 @@ class _Scanner:
         wrapped = getattr(obj, "__wrapped__", None)
         if wrapped is not None:
             self.scan(wrapped, owner)
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
-        except (OSError, TypeError, SyntaxError):
-            return
-        scope = dict(obj.__globals__)
-        if obj.__closure__:
-            for name, cell in zip(obj.__code__.co_freevars, obj.__closure__, strict=True):
-                try:
-                    scope[name] = cell.cell_contents
-                except ValueError:
-                    pass
-        if owner is None:
-            qualname = obj.__qualname__.split(".<locals>.")[-1].split(".")
-            if len(qualname) > 1:
-                candidate = scope.get(qualname[0])
-                owner = candidate if isinstance(candidate, type) else None
-        self.walk(tree, scope, owner)
+        for step in _steps(obj, owner, self.packages):
+            if step[0] == "code":
+                self.add(step[1], step[2])
+            else:
+                self.scan(step[1], step[2])
 
     def scan_class(self, cls: type) -> None:
         if id(cls) in self.seen:
@@ -161,13 +180,12 @@ class _Scanner:
                 target = self.resolve(node, scope, owner)
                 if target is not None and not isinstance(target, types.ModuleType):
                     via_self = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
-                    self.scan(target, owner if via_self else None)
+                    self.follow(target, owner if via_self else None)
 
     def raised_class(self, target: object) -> None:
         if isinstance(target, type) and issubclass(target, DomainError):
             key = (target.status_code, target.default_code)
-            self.codes.add(key)
-            self.messages.setdefault(key, target.default_message)
+            self.add(key, target.default_message)
         elif isinstance(target, type):
             self.framework(target, None)
 
@@ -176,20 +194,20 @@ class _Scanner:
             code = None
             if node is not None:
                 code = next((_literal(k.value) for k in node.keywords if k.arg == "code"), None)
-            self.codes.add((401, code if code and code.startswith("token_") else "token_invalid"))
+            self.add((401, code if code and code.startswith("token_") else "token_invalid"))
             return
         for cls, code in _FRAMEWORK.items():
             if issubclass(target, cls):
-                self.codes.add(code)
+                self.add(code)
                 return
 
     def call(self, node: ast.Call, scope: dict, owner: type | None) -> None:
         target = self.resolve(node.func, scope, owner)
         name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
         if name in _NOT_FOUND_SHORTCUTS:
-            self.codes.add((404, "not_found"))
+            self.add((404, "not_found"))
         if name == "is_valid" and any(k.arg == "raise_exception" for k in node.keywords):
-            self.codes.add((400, "invalid_input"))
+            self.add((400, "invalid_input"))
         if not isinstance(target, type):
             return
         if issubclass(target, DomainError):
@@ -198,10 +216,34 @@ class _Scanner:
             message = _literal(node.args[1]) if len(node.args) > 1 else None
             message = message or next((_literal(k.value) for k in node.keywords if k.arg == "message"), None)
             key = (target.status_code, code or target.default_code)
-            self.codes.add(key)
-            self.messages.setdefault(key, message or target.default_message)
+            self.add(key, message or target.default_message)
         elif issubclass(target, BaseException):
             self.framework(target, node)
+
+
+@functools.cache
+def _steps(obj: types.FunctionType, owner: type | None, packages: tuple[str, ...]) -> tuple[tuple, ...]:
+    """What reading one function's body finds, in order: codes it raises and names it follows.
+    Read once per process and replayed by each operation's scan (which keeps its own `seen`),
+    so a schema reads every function once instead of once per operation reaching it."""
+    tree = _parsed(obj.__code__)
+    if tree is None:
+        return ()
+    scope = dict(obj.__globals__)
+    if obj.__closure__:
+        for name, cell in zip(obj.__code__.co_freevars, obj.__closure__, strict=True):
+            try:
+                scope[name] = cell.cell_contents
+            except ValueError:
+                pass
+    if owner is None:
+        qualname = obj.__qualname__.split(".<locals>.")[-1].split(".")
+        if len(qualname) > 1:
+            candidate = scope.get(qualname[0])
+            owner = candidate if isinstance(candidate, type) else None
+    recorder = _Scanner(packages, recording=True)
+    recorder.walk(tree, scope, owner)
+    return tuple(recorder.steps)
 
 
 def codes_raised(funcs: Iterable[Callable | type | None], packages: Iterable[str]) -> dict[Code, str | None]:
