@@ -28,7 +28,6 @@ import ast
 import builtins
 import functools
 import inspect
-import sys
 import textwrap
 import types
 from collections.abc import Callable, Iterable
@@ -133,13 +132,10 @@ class _Scanner:
         if isinstance(obj, type):
             self.scan_class(obj)
             return
-        if obj is sys.modules:
-            return  # code that reads sys.modules is not dispatching to an action through it
         if isinstance(obj, (dict, list, tuple, set, frozenset)) and id(obj) not in self.seen:
-            # A dispatch table (`ACTIONS[action](…)`, a transition table's effects). A snapshot:
-            # another thread (a server under test) may add to a table while it is read.
+            # A dispatch table (`ACTIONS[action](…)`, a transition table's effects).
             self.seen.add(id(obj))
-            for value in list(obj.values() if isinstance(obj, dict) else obj):
+            for value in obj.values() if isinstance(obj, dict) else obj:
                 self.scan(value)
             return
         if not isinstance(obj, types.FunctionType) or not self.ours(obj) or id(obj) in self.seen:
