@@ -19,29 +19,13 @@ import math
 
 from django.db import transaction
 
-from cases.models import Case, CaseEvent, ResponsibleUnit
-from residents.models import Region, User
+from cases.models import Case, CaseEvent
+from residents.models import User
 
 
 def hours_of(duration: dt.timedelta) -> int:
     """A target as the engine stores it: whole hours, rounded up, at least 1."""
     return max(1, math.ceil(duration.total_seconds() / 3600))
-
-
-def committee_unit_id(neighborhood: Region) -> int:
-    """The neighborhood's 居委 as a responsible unit: the first active one configured, else one
-    created on demand (no members, no parent: escalation then goes to the street's officers).
-    Not memoised: a unit created in a transaction that is rolled back must not be remembered."""
-    unit_id = (
-        ResponsibleUnit.objects.filter(region=neighborhood, kind=ResponsibleUnit.Kind.COMMITTEE, is_active=True)
-        .order_by("pk").values_list("pk", flat=True).first()
-    )
-    if unit_id is None:
-        unit, _ = ResponsibleUnit.objects.get_or_create(
-            region=neighborhood, kind=ResponsibleUnit.Kind.COMMITTEE, name=f"{neighborhood.name}居委会", is_active=True,
-        )
-        unit_id = unit.pk
-    return unit_id
 
 
 def open_followed_cases(cases: list[Case], *, actor: User | None, notes: list[str]) -> list[Case]:

@@ -95,9 +95,9 @@ def prepare_alarm_push() -> int:
     would make it) with one member who has a WeChat openid and unused consents for the
     `case_assigned` template, so each alarm case is pushed through the outbox to the stand-in.
     Returns the member's id; idempotent."""
+    from cases.units import committee_unit
     from notifications.models import SubscribeConsent, SubscribeTemplate
     from residents.models import User
-    from sensors.actions.alarms import committee_unit
 
     SubscribeTemplate.objects.get_or_create(kind="case_assigned", defaults={
         "name": "新诉求待办提醒", "template_id": PUSH_TEMPLATE,

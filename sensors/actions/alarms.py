@@ -19,34 +19,16 @@ from django.utils import timezone
 
 from cases.access import acts_for_unit
 from cases.actions import do_accept_case, do_announce_case, do_open_case, do_record_case_reading, do_resolve_case
-from cases.models import Case, ResponsibleUnit
+from cases.models import Case
+from cases.units import committee_unit
 from core.errors import Conflict, Forbidden, NotFound
-from residents.models import Region, User
+from residents.models import User
 from sensors.models import Device, SensorCase, SensorEvent
 
 CASE_KIND = "sensor_alert"
 ALARM_KINDS = frozenset({Device.Kind.SMOKE, Device.Kind.GAS, Device.Kind.PANIC})
 # A case the unit has not answered yet; once answered (resolved) a new alarm is a new incident.
 UNANSWERED = frozenset({Case.Status.SUBMITTED, Case.Status.ACCEPTED, Case.Status.REOPENED})
-
-
-def committee_unit(neighborhood: Region) -> ResponsibleUnit:
-    """The neighborhood's 居委 unit; made (under the street's grid unit, for escalation) if none is
-    configured yet. The neighborhood row is locked first so two pushes make one unit."""
-    found = ResponsibleUnit.objects.filter(region=neighborhood, kind=ResponsibleUnit.Kind.COMMITTEE, is_active=True)
-    unit = found.order_by("pk").first()
-    if unit is not None:
-        return unit
-    Region.objects.select_for_update().filter(pk=neighborhood.pk).first()
-    unit = found.order_by("pk").first()
-    if unit is None:
-        parent = ResponsibleUnit.objects.filter(
-            region_id=neighborhood.parent_id, kind=ResponsibleUnit.Kind.GRID, is_active=True
-        ).order_by("pk").first()
-        unit = ResponsibleUnit.objects.create(
-            name=neighborhood.name, kind=ResponsibleUnit.Kind.COMMITTEE, region=neighborhood, parent=parent
-        )
-    return unit
 
 
 def alert_title(device: Device) -> str:

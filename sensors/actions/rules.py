@@ -26,7 +26,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from cases.actions import do_announce_case, do_open_case, do_record_case_reading
-from sensors.actions.alarms import CASE_KIND, UNANSWERED, alert_title, committee_unit
+from cases.units import committee_unit
+from sensors.actions.alarms import CASE_KIND, UNANSWERED, alert_title
 from sensors.models import Device, HomeConsent, SensorCase, SensorEvent
 
 ACTIVITY_KINDS = (Device.Kind.INFRARED, Device.Kind.DOOR)

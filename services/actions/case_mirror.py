@@ -16,8 +16,9 @@ import datetime as dt
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from cases.followed import committee_unit_id, follow, hours_of, open_followed_cases
+from cases.followed import follow, hours_of, open_followed_cases
 from cases.models import Case, CaseEvent
+from cases.units import committee_unit
 from residents.models import Region, User
 from services.models import ServiceRequest
 
@@ -62,7 +63,7 @@ def open_request_cases(reqs: list[ServiceRequest], *, neighborhood: Region, acto
     requests' create transaction, before they are inserted."""
     if not reqs:
         return
-    unit_id = committee_unit_id(neighborhood)
+    unit_id = committee_unit(neighborhood).pk
     cases = [
         Case(
             kind=KIND, status=CASE_STATUS[req.status], unit_id=unit_id, unit_chain=[unit_id], neighborhood_id=req.neighborhood_id,
