@@ -131,6 +131,17 @@ def _release_claim(record: IdempotencyRecord) -> None:
     _outlasting_a_restart(lambda: IdempotencyRecord.objects.filter(pk=record.pk).delete(), f"release claim {record.pk}")
 
 
+def read_key(request) -> str | None:
+    """The request's Idempotency-Key, stripped; None without one; 400 when empty or too long."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput("invalid_idempotency_key", f"Idempotency-Key 长度须为 1 到 {MAX_KEY_LENGTH} 个字符")
+    return key
+
+
 def idempotent(
     view_method: Callable | None = None, *, single_transaction: bool = False, check: Callable | None = None
 ) -> Callable:
@@ -152,14 +163,11 @@ def idempotent(
 
     @wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
-        key = request.headers.get("Idempotency-Key")
-        if key is None or not request.user.is_authenticated:
+        if "Idempotency-Key" not in request.headers or not request.user.is_authenticated:
             if check is not None:
                 kwargs = {**kwargs, "checked": check(self, request, *args, **kwargs)}
             return view_method(self, request, *args, **kwargs)
-        key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise InvalidInput("invalid_idempotency_key", f"Idempotency-Key 长度须为 1 到 {MAX_KEY_LENGTH} 个字符")
+        key = read_key(request)
         scope = f"{request.method} {request.path}"
         fingerprint = _fingerprint(request)
         if single_transaction:

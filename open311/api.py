@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from core.errors import InvalidInput, NotAuthenticated, NotFound
 from core.exceptions import api_exception_handler
+from core.idempotency import read_key
 from core.parsers import BoundedJSONParser
 from core.throttling import ScopedUserThrottle
 from matters.models import MatterItem
@@ -158,7 +159,7 @@ class RequestsView(GeoReportView):
     def post(self, request, format=None):
         key = self.partner()
         data = request.data if hasattr(request.data, "get") else {}
-        idempotency_key = idempotency.read_key(request)
+        idempotency_key = read_key(request)
         fingerprint = idempotency.fingerprint(data) if idempotency_key else ""
         if idempotency_key:
             first = idempotency.replay(key, idempotency_key, fingerprint)

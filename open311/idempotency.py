@@ -18,20 +18,10 @@ from django.utils import timezone
 from rest_framework.response import Response
 
 from core.crypto import blind_index
-from core.errors import Conflict, InvalidInput, Unprocessable
-from core.idempotency import MAX_KEY_LENGTH, replay_cutoff
+from core.errors import Conflict, Unprocessable
+from core.idempotency import replay_cutoff
 from open311 import georeport
 from open311.models import PartnerKey, PartnerRequest
-
-
-def read_key(request) -> str | None:
-    raw = request.headers.get("Idempotency-Key")
-    if raw is None:
-        return None
-    key = raw.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput("invalid_idempotency_key", f"Idempotency-Key 长度须为 1 到 {MAX_KEY_LENGTH} 个字符")
-    return key
 
 
 def fingerprint(data) -> str:
