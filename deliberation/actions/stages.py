@@ -132,7 +132,7 @@ def do_transition_topic(
         condition = topic.unmet_condition(to, now=now)
         if condition is not None:
             if not (condition.overridable and stop_implementation):
-                raise Conflict(condition.code, condition.message, **_condition_detail(topic, condition))
+                raise _refusal(topic, condition)
             note = f"终止实施：{note.strip()}"
         if to in STAGE_WRITES:
             STAGE_WRITES[to](StageMove(topic, now, summary, vote_rules, evaluation_closes_at))
@@ -140,14 +140,23 @@ def do_transition_topic(
     return topic
 
 
-def _condition_detail(topic: Topic, condition: MoveCondition) -> dict[str, Any]:
-    detail: dict[str, Any] = {"current": topic.status}
+def _refusal(topic: Topic, condition: MoveCondition) -> Conflict:
+    """The error for an unmet gate, its code written out here (as `Topic.MOVE_CONDITIONS` names
+    it) so the OpenAPI error scan can read it (core/error_scan.py)."""
+    current = topic.status
     if condition.predicate == "can_start_evaluation":
         total, unfinished = topic.milestone_counts()
-        detail.update(milestones=total, unfinished=unfinished, progress=topic_progress(topic))
-    elif condition.predicate == "can_close_evaluation" and topic.evaluation_closes_at:
-        detail["evaluation_closes_at"] = timezone.localtime(topic.evaluation_closes_at).isoformat()
-    return detail
+        return Conflict(
+            "milestones_incomplete",
+            condition.message,
+            current=current,
+            milestones=total,
+            unfinished=unfinished,
+            progress=topic_progress(topic),
+        )
+    closes_at = topic.evaluation_closes_at
+    detail = {"evaluation_closes_at": timezone.localtime(closes_at).isoformat()} if closes_at else {}
+    return Conflict("evaluation_window_open", condition.message, current=current, **detail)
 
 
 def do_merge_topic(*, topic_id: int, into_id: int, actor: User, note: str = "") -> Topic:

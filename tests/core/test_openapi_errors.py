@@ -126,3 +126,28 @@ def test_request_examples_fit_their_schemas(schema):
         for example in examples.values():
             assert set(example["value"]) <= set(body["properties"]), (operation_id, example)
             assert set(body.get("required", [])) <= set(example["value"]), (operation_id, example)
+
+
+def test_every_domain_error_is_built_with_a_literal_code():
+    """The scan reads codes only as literals at the `raise` (core/error_scan.py): a code held in
+    a variable would be answered by the API and listed nowhere. Any `Conflict(x, …)` whose code
+    is not a string literal is named here."""
+    import ast
+    from pathlib import Path
+
+    from core import errors
+    from core.project import project_apps
+
+    names = {name for name, obj in vars(errors).items() if isinstance(obj, type) and issubclass(obj, errors.DomainError)}
+    hidden = []
+    for config in project_apps():
+        for path in Path(config.path).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names):
+                    continue
+                code = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "code"), None)
+                if code is not None and not (isinstance(code, ast.Constant) and isinstance(code.value, str)):
+                    hidden.append(f"{path.relative_to(config.path).as_posix()}:{node.lineno} in {config.name}")
+    assert hidden == [], hidden
