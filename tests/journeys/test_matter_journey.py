@@ -18,6 +18,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 import urllib.parse
@@ -196,6 +197,32 @@ def worker_of(system) -> psutil.Process:
     return next(p for p in launcher.children(recursive=True) if "db_worker" in " ".join(p.cmdline()))
 
 
+def freeze_between_writes(worker: psutil.Process, system) -> None:
+    """SIGSTOP the worker outside a write transaction. On SQLite one lock guards every write: a
+    worker frozen inside its poll's short write transaction would stop all writes until it
+    thaws (each server write waits out its busy timeout and answers 503) — the reason production
+    runs PostgreSQL, where a frozen transaction holds only its own rows. On PostgreSQL the
+    worker is frozen wherever it is."""
+    if system.backend.name != "sqlite":
+        worker.send_signal(signal.SIGSTOP)
+        return
+    path = urllib.parse.urlsplit(system.database_url).path
+    path = path[1:] if path.startswith("//") else path
+    for _ in range(100):
+        worker.send_signal(signal.SIGSTOP)
+        probe = sqlite3.connect(path, timeout=2)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return
+        except sqlite3.OperationalError:
+            worker.send_signal(signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    raise AssertionError("the worker held SQLite's write lock every time it was frozen")
+
+
 def test_a_hung_worker_replaced_mid_journey_sends_the_answer_once(system, people):
     reporter, committee = people("zhangsan"), people("chenjuwei")
     item = night_work(reporter)
@@ -213,7 +240,7 @@ def test_a_hung_worker_replaced_mid_journey_sends_the_answer_once(system, people
     # would make run_dev stop the whole stack). The answer commits with its outbox row; nothing
     # reaches WeChat.
     worker = worker_of(system)
-    worker.send_signal(signal.SIGSTOP)
+    freeze_between_writes(worker, system)
     replacement = None
     try:
         committee.post(f"/api/v1/matters/{mid}/resolve", {"answer": answer})
