@@ -10,6 +10,7 @@ rows that are its neighborhoods' sums. The dashboard reads them back through `co
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
@@ -124,11 +125,29 @@ def _party_members(first: date, last: date) -> dict[tuple[int, date], int]:
     return out
 
 
-def refresh_snapshots(first: date, last: date | None = None) -> int:
-    """Recompute the snapshot rows of every neighborhood for the days first..last (inclusive),
-    and each street's rows as their sums. Returns the number of neighborhood-day rows written."""
-    last = last or first
-    now = timezone.now()
+@dataclass
+class Snapshots:
+    """A window's snapshot rows (unsaved), each street's sums included; `neighborhood_rows`
+    counts the neighborhood-day rows among `rows`."""
+
+    rows: list[NeighborhoodDaySnapshot]
+    services: list[ServiceDaySnapshot]
+    histograms: list[DurationHistogram]
+    loops: list[CaseDaySnapshot]
+    sensors: list[SensorDaySnapshot]
+    neighborhood_rows: int
+
+    def by_model(self) -> list[tuple[type, list]]:
+        return [
+            (NeighborhoodDaySnapshot, self.rows), (ServiceDaySnapshot, self.services), (DurationHistogram, self.histograms),
+            (CaseDaySnapshot, self.loops), (SensorDaySnapshot, self.sensors),
+        ]
+
+
+def compute_snapshots(first: date, last: date, now: datetime) -> Snapshots:
+    """The snapshot rows of every neighborhood for the days first..last (inclusive), and each
+    street's rows as their sums: one grouped query per figure for the whole window. The refresh
+    upserts them; the generator (bench/generate/snapshots.py) copies them into empty tables."""
     window = Period(start=first, end=last, granularity="week")
     neighborhood_ids = list(Region.objects.filter(level=Region.Level.NEIGHBORHOOD).values_list("pk", flat=True))
     rows = _neighborhood_days(neighborhood_ids, window, now)
@@ -140,16 +159,28 @@ def refresh_snapshots(first: date, last: date | None = None) -> int:
     loops = _case_days(window, now)
     sensors = _sensor_days(window, now)
     street_of = dict(Region.objects.filter(level=Region.Level.NEIGHBORHOOD).values_list("pk", "parent_id"))
-    _write(
-        rows + _street_rollup(rows, street_of, ("day",), SNAPSHOT_SUMS, now),
-        services + _street_rollup(services, street_of, ("day", "category_id"), SERVICE_SUMS, now),
-        histograms + _street_rollup(histograms, street_of, ("day", "metric", "category_id", "bucket"), ("count",), now),
-        loops + _street_rollup(loops, street_of, ("day", "unit_id", "street_id"), CASE_SUMS, now),
-        sensors + _street_rollup(sensors, street_of, ("day",), SENSOR_SUMS, now),
-        window=window,
-        now=now,
+    return Snapshots(
+        rows=rows + _street_rollup(rows, street_of, ("day",), SNAPSHOT_SUMS, now),
+        services=services + _street_rollup(services, street_of, ("day", "category_id"), SERVICE_SUMS, now),
+        histograms=histograms
+        + _street_rollup(histograms, street_of, ("day", "metric", "category_id", "bucket"), ("count",), now),
+        loops=loops + _street_rollup(loops, street_of, ("day", "unit_id", "street_id"), CASE_SUMS, now),
+        sensors=sensors + _street_rollup(sensors, street_of, ("day",), SENSOR_SUMS, now),
+        neighborhood_rows=len(rows),
     )
-    return len(rows)
+
+
+def refresh_snapshots(first: date, last: date | None = None) -> int:
+    """Recompute the snapshot rows of every neighborhood for the days first..last (inclusive),
+    and each street's rows as their sums. Returns the number of neighborhood-day rows written."""
+    last = last or first
+    now = timezone.now()
+    snapshots = compute_snapshots(first, last, now)
+    _write(
+        snapshots.rows, snapshots.services, snapshots.histograms, snapshots.loops, snapshots.sensors,
+        window=Period(start=first, end=last, granularity="week"), now=now,
+    )
+    return snapshots.neighborhood_rows
 
 
 def _neighborhood_days(neighborhood_ids: list[int], window: Period, now: datetime) -> list[NeighborhoodDaySnapshot]:

@@ -64,6 +64,29 @@ SCALES = {
         matters=200_000,
         responsible_units=300,
     ),
+    # Baoshan's 12 streets and 550 neighborhoods with a tenth of its rows: the snapshot backfill's
+    # rows (neighborhoods × days) at full size and everything else a tenth, for profiling the
+    # generator in a few minutes (bench/README.md, "Issue 20 — generator").
+    "tenth": Scale(
+        name="tenth",
+        streets=12,
+        neighborhoods=550,
+        households=41_000,
+        joined_households=33_000,
+        residents=45_000,
+        party_members=4_300,
+        building_groups_per_neighborhood=8,
+        beneficiaries=4_000,
+        posts=500_000,
+        comments=500_000,
+        likes=2_000_000,
+        service_requests=30_000,
+        topics=500,
+        ballots=100_000,
+        notifications=100_000,
+        matters=20_000,
+        responsible_units=300,
+    ),
     "small": Scale(
         name="small",
         streets=2,

@@ -166,43 +166,61 @@ class Loader:
         table = connection.ops.quote_name(model._meta.db_table)
         cols_sql = ", ".join(connection.ops.quote_name(c) for c in columns)
         written = 0
-        batch: list[tuple] = []
 
-        def flush() -> None:
-            nonlocal written
-            if not batch:
-                return
-            with transaction.atomic(), connection.cursor() as cursor:
-                if is_postgres():
+        def prepared():
+            for row in rows:
+                if conv:
+                    row = list(row)
+                    for i, c in conv:
+                        row[i] = c(row[i])
+                    row = tuple(row)
+                yield row + extra if extra else row
+
+        if is_postgres():
+            # Rows go into COPY as they are made, CHUNK per transaction: the server parses and
+            # inserts on the other core while Python makes the next rows (collecting a chunk
+            # first left the server idle while Python worked, and Python idle while it waited).
+            source = prepared()
+            while True:
+                n = 0
+                with transaction.atomic(), connection.cursor() as cursor:
                     raw = cursor.cursor  # the psycopg cursor under Django's wrapper
                     with raw.copy(f"COPY {table} ({cols_sql}) FROM STDIN") as copy:
-                        for row in batch:
+                        for row in source:
                             copy.write_row(row)
-                else:
-                    marks = ", ".join(["%s"] * len(columns))
-                    cursor.executemany(f"INSERT INTO {table} ({cols_sql}) VALUES ({marks})", batch)
-            written += len(batch)
-            if progress:
-                progress.add(len(batch))
-            batch.clear()
-
-        chunk = CHUNK if is_postgres() else 5_000
-        for row in rows:
-            if conv:
-                row = list(row)
-                for i, c in conv:
-                    row[i] = c(row[i])
-                row = tuple(row)
-            batch.append(row + extra if extra else row)
-            if len(batch) >= chunk:
-                flush()
-        flush()
+                            n += 1
+                            if n >= CHUNK:
+                                break
+                written += n
+                if progress and n:
+                    progress.add(n)
+                if n < CHUNK:
+                    break
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            batch: list[tuple] = []
+            for row in prepared():
+                batch.append(row)
+                if len(batch) >= 5_000:
+                    self._insert(table, cols_sql, marks, batch)
+                    written += len(batch)
+                    batch.clear()
+            if batch:
+                self._insert(table, cols_sql, marks, batch)
+                written += len(batch)
+            if progress and written:
+                progress.add(written)
         if progress:
             elapsed = progress.finish()
             self.timings[label] = (written, elapsed)
         if model not in self.loaded_models:
             self.loaded_models.append(model)
         return written
+
+    @staticmethod
+    def _insert(table: str, cols_sql: str, marks: str, batch: list[tuple]) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {table} ({cols_sql}) VALUES ({marks})", batch)
 
     def reset_sequences(self) -> None:
         """Explicit ids leave PostgreSQL's sequences behind; point them past the max id."""

@@ -35,8 +35,10 @@ SECTIONS = [
     ("regions", _needs("residents.Region"), people.make_regions),
     ("people", _needs("residents.User", "residents.Membership", "residents.Role"), people.make_people),
     ("community", _needs("community.Post", "community.Comment", "community.Like"), _run("community", "make_community")),
-    ("services", _needs("services.ServiceRequest", "services.ServiceItem"), _run("services", "make_services")),
-    ("deliberation", _needs("deliberation.Topic", "deliberation.Ballot"), _run("deliberation", "make_deliberation")),
+    # Matters before services: a request's case goes to its neighborhood's 居委 unit, which sits
+    # under the street's grid unit the matters section makes.
     ("matters", _needs("matters.Matter", "cases.Case"), _run("matters", "make_matters")),
+    ("services", _needs("services.ServiceRequest", "services.ServiceItem", "cases.Case"), _run("services", "make_services")),
+    ("deliberation", _needs("deliberation.Topic", "deliberation.Ballot"), _run("deliberation", "make_deliberation")),
     ("notifications", _needs("notifications.Notification"), _run("notifications", "make_notifications")),
 ]

@@ -3,6 +3,14 @@
 Closed requests spread over the years; open ones are recent (an open request from two
 years ago would be a data error, not history). Requests are where elders live, so
 busy neighborhoods (more beneficiaries) file more.
+
+Every request has its case on the engine, as `do_create_service_request` and the moves'
+`services.actions.case_mirror.follow_request` leave it (the mapped status, the deadlines, the
+rating, the reopen count, and a timeline row for each move that changes the case's status), on
+its neighborhood's 居委 unit (`cases.units.committee_unit`: one per neighborhood, under the
+street's 城运中心网格 unit that the matters section made). A request the generator marks
+escalated has its case escalated once, as the engine's sweep does. The case rows follow the
+tables case_mirror itself uses (CASE_STATUS, EVENT_OF, case_due), so a change there shows here.
 """
 
 from __future__ import annotations
@@ -11,12 +19,16 @@ import bisect
 import datetime as dt
 import itertools
 from importlib import import_module
+from types import SimpleNamespace
 
 from django.apps import apps as django_apps
 from django.db import connection
 
+from cases.followed import hours_of
+from cases.models import Case, CaseEvent, ResponsibleUnit
 from core.crypto import encrypt
-from residents.models import Beneficiary
+from residents.models import Beneficiary, Region
+from services.actions.case_mirror import CASE_STATUS, EVENT_OF, KIND, case_due
 from services.models import ProviderOrganization, ServiceItem, ServiceRating, ServiceRequest, ServiceRequestEvent
 
 from . import World, rng_for
@@ -53,6 +65,8 @@ def make_services(loader: Loader, world: World) -> None:
         )
     )
     orgs = _organizations(loader, world)
+    committee, grids = _committee_units(loader, world)
+    first_case = (Case.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     nbs = world.neighborhood_ids
     cum = list(itertools.accumulate(world.activity))
     outcome_cum = list(itertools.accumulate(share for _, share, _ in OUTCOMES))
@@ -68,6 +82,8 @@ def make_services(loader: Loader, world: World) -> None:
     health_pool = [encrypt(h) for h in HEALTH]
     events: list[tuple] = []
     ratings: list[tuple] = []
+    cases: list[tuple] = []
+    case_events: list[tuple] = []
 
     def requests():
         for rid in range(1, total + 1):
@@ -93,6 +109,8 @@ def make_services(loader: Loader, world: World) -> None:
             previous = S.SUBMITTED
             completed_at = None
             assigned = False
+            steps: list[tuple[str, int, dt.datetime]] = []  # (to status, actor, at), for the case
+            score = None
             for step in path:
                 t = t + dt.timedelta(minutes=r.uniform(5, 240))
                 if step in STAFF_MOVES:
@@ -108,12 +126,20 @@ def make_services(loader: Loader, world: World) -> None:
                 else:
                     kind = ServiceRequestEvent.Kind.TRANSITION
                 events.append((len(events) + 1, rid, kind, actor, previous, step, min(t, now)))
+                steps.append((step, actor, min(t, now)))
                 if step == S.COMPLETED:
                     completed_at = min(t, now)
                 if step == S.ASSIGNED:
                     assigned = True
                 previous = step
             escalated = created + accept_within if final == S.SUBMITTED and created + accept_within < now else None
+            case_id = first_case + len(cases)
+            cases.append(_case_row(
+                case_id, case_events, committee[nb], grids, requester=requester, nb=nb, street=street, final=final,
+                steps=steps, created=created, accept_due=created + accept_within, complete_due=created + complete_within,
+                accept_hours=hours_of(accept_within), resolve_hours=hours_of(complete_within), escalated=escalated,
+                reject_reason="不在服务范围" if final == S.REJECTED else "", score=score,
+            ))
             yield (
                 rid,
                 item_id,
@@ -138,8 +164,12 @@ def make_services(loader: Loader, world: World) -> None:
                 created,
                 min(t, now),
                 completed_at,
+                case_id,
             )
 
+    # Cases before their requests (a request points at its case); both are built in one pass.
+    request_rows = list(requests())
+    _load_cases(loader, cases, case_events)
     n_requests = loader.load(
         ServiceRequest,
         [
@@ -166,9 +196,10 @@ def make_services(loader: Loader, world: World) -> None:
             "created_at",
             "updated_at",
             "completed_at",
+            "case",
         ],
-        requests(),
-        total=total,
+        request_rows,
+        total=len(request_rows),
         label="service requests",
     )
     loader.load(
@@ -185,7 +216,93 @@ def make_services(loader: Loader, world: World) -> None:
         total=len(ratings),
         label="ratings",
     )
-    world.counts.update(service_requests=n_requests, request_events=len(events), ratings=len(ratings))
+    world.counts.update(
+        service_requests=n_requests, request_events=len(events), ratings=len(ratings), request_cases=len(cases),
+        request_case_events=len(case_events),
+    )
+
+
+def _case_row(case_id: int, case_events: list[tuple], unit: int, grids: dict[int, tuple[int, str]], *, requester: int,
+              nb: int, street: int, final: str, steps: list[tuple[str, int, dt.datetime]], created: dt.datetime,
+              accept_due: dt.datetime, complete_due: dt.datetime, accept_hours: int, resolve_hours: int,
+              escalated: dt.datetime | None, reject_reason: str, score: int | None) -> tuple:
+    """The request's case row as case_mirror leaves it after these moves, and its timeline rows
+    (appended to `case_events`): `submitted` on create, one per move that changes the case's
+    status, `rated` after the confirmation, `escalated` when the sweep passed its deadline."""
+    C = Case.Status
+    case_events.append((case_id, CaseEvent.Kind.SUBMITTED, requester, "", C.SUBMITTED, None, unit, "", created))
+    accepted_at = resolved_at = finished_at = rated_at = None
+    reopen_count = 0
+    before = C.SUBMITTED
+    for step, actor, at in steps:
+        after = CASE_STATUS[step]
+        if after == before:
+            continue
+        if after == C.ACCEPTED:
+            accepted_at = at
+        elif after == C.RESOLVED:
+            resolved_at = at
+        elif after in (C.REJECTED, C.CONFIRMED):
+            finished_at = at
+        elif after == C.REOPENED:
+            reopen_count, resolved_at, finished_at = reopen_count + 1, None, None
+        case_events.append((case_id, EVENT_OF[after], actor, before, after, None, None, "", at))
+        if after == C.CONFIRMED and score is not None:
+            rated_at = at
+            case_events.append((case_id, CaseEvent.Kind.RATED, actor, C.CONFIRMED, C.CONFIRMED, None, None, f"{score}星", at))
+        before = after
+    due = case_due(SimpleNamespace(status=final, accept_due_at=accept_due, complete_due_at=complete_due))
+    escalated_for = supervising = None
+    if escalated is not None and due is not None:
+        # The sweep's one escalation for this deadline (cases.actions.do_escalate_overdue_cases).
+        supervising, name = grids.get(street, (None, ""))
+        escalated_for = due
+        reason = "超过受理时限" + (f"，已上报{name}" if supervising else "，已报街道")
+        case_events.append((case_id, CaseEvent.Kind.ESCALATED, None, before, before, unit, supervising, reason, due))
+    return (
+        case_id, KIND, CASE_STATUS[final], unit, supervising, [unit], nb, street, requester, accept_hours, resolve_hours,
+        accept_due, complete_due, due, escalated_for, accepted_at, resolved_at, finished_at, reopen_count, "",
+        reject_reason[:500], score, rated_at, created,
+    )
+
+
+def _load_cases(loader: Loader, cases: list[tuple], case_events: list[tuple]) -> None:
+    loader.load(
+        Case,
+        ["id", "kind", "status", "unit", "supervising_unit", "unit_chain", "neighborhood", "street", "reporter",
+         "accept_hours", "resolve_hours", "accept_due_at", "resolve_due_at", "due_at", "escalated_for",
+         "accepted_at", "resolved_at", "finished_at", "reopen_count", "answer", "reject_reason", "rating",
+         "rated_at", "created_at"],
+        cases, total=len(cases), label="request cases",
+    )
+    first_event = (CaseEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    loader.load(
+        CaseEvent,
+        ["id", "case", "kind", "actor", "from_status", "to_status", "from_unit", "to_unit", "reason", "created_at"],
+        ((first_event + j, *row) for j, row in enumerate(case_events)), total=len(case_events),
+        label="request case timeline",
+    )
+
+
+def _committee_units(loader: Loader, world: World) -> tuple[dict[int, int], dict[int, tuple[int, str]]]:
+    """Each neighborhood's 居委 unit as `cases.units.committee_unit` makes it (the neighborhood's
+    name, under the street's grid unit). Returns {neighborhood: unit} and {street: (grid unit, its name)}."""
+    grids: dict[int, tuple[int, str]] = {}
+    for uid, region, name in (
+        ResponsibleUnit.objects.filter(kind=ResponsibleUnit.Kind.GRID, is_active=True).order_by("-pk")
+        .values_list("pk", "region_id", "name")
+    ):
+        grids[region] = (uid, name)  # the lowest id wins, as in committee_unit's order_by("pk").first()
+    names = dict(Region.objects.filter(pk__in=world.neighborhood_ids).values_list("pk", "name"))
+    unit0 = (ResponsibleUnit.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    units, by_nb = [], {}
+    for i, nb in enumerate(world.neighborhood_ids):
+        by_nb[nb] = unit0 + i
+        parent = grids[world.neighborhood_street[nb]][0] if world.neighborhood_street[nb] in grids else None
+        units.append((unit0 + i, names[nb], ResponsibleUnit.Kind.COMMITTEE, nb, parent, True))
+    loader.load(ResponsibleUnit, ["id", "name", "kind", "region", "parent", "is_active"], units, total=len(units),
+                label="committee units")
+    return by_nb, grids
 
 
 def _organizations(loader: Loader, world: World) -> dict[int, int]:

@@ -74,12 +74,14 @@ def test_small_district_has_the_configured_counts():
 
     # Matters: every case state but merged, routed to the configured units, some past their deadline.
     assert Matter.objects.count() == SMALL.matters
-    assert ResponsibleUnit.objects.count() == SMALL.responsible_units
-    states = set(Case.objects.values_list("status", flat=True).distinct())
+    # The matters' units, and one 居委 unit per neighborhood for the service requests' cases.
+    assert ResponsibleUnit.objects.exclude(kind=ResponsibleUnit.Kind.COMMITTEE).count() == SMALL.responsible_units
+    assert ResponsibleUnit.objects.filter(kind=ResponsibleUnit.Kind.COMMITTEE).count() == SMALL.neighborhoods
+    states = set(Case.objects.filter(kind="matter").values_list("status", flat=True).distinct())
     assert states == set(Case.Status.values) - {Case.Status.MERGED}
     generated_now = dt.datetime(2026, 5, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
-    assert Case.objects.filter(due_at__lt=generated_now).exists()
-    assert Case.objects.filter(due_at__gte=generated_now).exists()
+    assert Case.objects.filter(kind="matter", due_at__lt=generated_now).exists()
+    assert Case.objects.filter(kind="matter", due_at__gte=generated_now).exists()
     district = Region.objects.get(code="310113000000")
     assert district.settings["generated"]["seed"] == 1
 
@@ -113,3 +115,43 @@ def test_check_reports_whether_this_scale_and_seed_is_loaded():
     out = io.StringIO()
     call_command("generate_district", "--check", "--scale", "small", "--seed", "3", stdout=out)
     assert out.getvalue().strip() == "present"
+
+
+@pytest.mark.django_db
+def test_every_generated_request_has_its_case_as_the_engine_keeps_it():
+    """Issue 17: requests live on the case engine. Each generated request has its case on its
+    neighborhood's 居委 unit, in the mapped state with its deadlines; re-deriving the case from
+    the request (resync_case) changes nothing, and the engine would make no second 居委 unit.
+    (That the row and timeline match what the live actions leave: tests/services/test_generated_cases.py.)"""
+    from cases.models import Case, CaseEvent
+    from cases.units import committee_unit
+    from services.actions.case_mirror import CASE_STATUS, case_due, resync_case
+    from services.models import ServiceRequest
+
+    generate(1)
+    columns = ("status", "accept_due_at", "resolve_due_at", "due_at", "unit_id", "neighborhood_id", "street_id", "reporter_id")
+    requests = list(ServiceRequest.objects.select_related("case", "case__unit", "neighborhood").order_by("pk"))
+    assert len(requests) == SMALL.service_requests
+    for req in requests:
+        case = req.case
+        assert case is not None and case.kind == "service_request"
+        assert (case.status, case.accept_due_at, case.resolve_due_at, case.due_at) == (
+            CASE_STATUS[req.status], req.accept_due_at, req.complete_due_at, case_due(req)
+        )
+        assert (case.neighborhood_id, case.street_id, case.reporter_id) == (req.neighborhood_id, req.street_id, req.requester_id)
+        assert case.unit.kind == "committee" and case.unit.region_id == req.neighborhood_id
+        assert (case.escalated_for is not None) == (req.escalated_at is not None)
+    before = {c["pk"]: c for c in Case.objects.filter(kind="service_request").values("pk", *columns)}
+    for req in requests:
+        resync_case(req.pk)
+    assert {c["pk"]: c for c in Case.objects.filter(kind="service_request").values("pk", *columns)} == before
+    for nb in {req.neighborhood for req in requests}:
+        assert committee_unit(nb).pk == next(r.case.unit_id for r in requests if r.neighborhood_id == nb.pk)
+    # One `submitted` row per case, first; a rated request's case has its confirmation and rating.
+    events = CaseEvent.objects.filter(case__kind="service_request")
+    assert events.filter(kind="submitted").count() == len(requests)
+    rated = next(r for r in requests if r.status == ServiceRequest.Status.RATED)
+    assert [k for k in rated.case.events.order_by("created_at", "id").values_list("kind", flat=True)] == [
+        "submitted", "accepted", "resolved", "confirmed", "rated",
+    ]
+    assert rated.case.rating == rated.rating.score
