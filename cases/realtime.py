@@ -3,6 +3,8 @@ notifications.realtime, on
 
 - `unit.<id>`: the members of the responsible unit, the supervising unit, the unit a transfer
   came from and went to, and every unit asked to join (会办) — their boards redraw;
+- `staff.neighborhood.<id>`: the neighborhood's committee staff (and whoever else is staff of it),
+  whose 案件总台 (console/views/case_board.py) lists its cases without their being unit members;
 - `staff.street.<id>`: the street's officers;
 - `user.<id>`: the reporter and the kind's followers (a matter's 我也遇到 neighbors).
 
@@ -55,6 +57,7 @@ def publish_case_event(case: Case, event: CaseEvent) -> None:
     payload = frame_payload(case, event)
     streams = [
         *(f"unit.{unit_id}" for unit_id in sorted(u for u in units if u is not None)),
+        f"staff.neighborhood.{case.neighborhood_id}",
         f"staff.street.{case.street_id}",
         *(f"user.{user_id}" for user_id in sorted(u for u in people if u is not None)),
     ]
