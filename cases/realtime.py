@@ -46,14 +46,16 @@ def frame_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
     }
 
 
-def publish_case_event(case: Case, event: CaseEvent) -> None:
-    """Queue the frame for `event` (inside the move's transaction; sent after commit)."""
+def case_frames(case: Case, event: CaseEvent, *, just_opened: bool = False) -> list[tuple[str, str, dict[str, Any]]]:
+    """The (stream, type, payload) rows of `event`'s frame, none for an event no frame goes out for.
+    `just_opened`: the case was created in this transaction, so no unit joined it and nobody
+    follows it yet — two queries a create need not make."""
     frame_type = FRAME_TYPES.get(event.kind)
     if frame_type is None:
-        return
-    units = {case.unit_id, case.supervising_unit_id, event.from_unit_id, event.to_unit_id,
-             *case.joints.values_list("unit_id", flat=True)}
-    people = {case.reporter_id, *kinds.of(case.kind).followers(case)}
+        return []
+    joined = [] if just_opened else case.joints.values_list("unit_id", flat=True)
+    units = {case.unit_id, case.supervising_unit_id, event.from_unit_id, event.to_unit_id, *joined}
+    people = {case.reporter_id, *([] if just_opened else kinds.of(case.kind).followers(case))}
     payload = frame_payload(case, event)
     streams = [
         *(f"unit.{unit_id}" for unit_id in sorted(u for u in units if u is not None)),
@@ -61,4 +63,9 @@ def publish_case_event(case: Case, event: CaseEvent) -> None:
         f"staff.street.{case.street_id}",
         *(f"user.{user_id}" for user_id in sorted(u for u in people if u is not None)),
     ]
-    publish_many_on_commit([(stream, frame_type, payload) for stream in streams])
+    return [(stream, frame_type, payload) for stream in streams]
+
+
+def publish_case_event(case: Case, event: CaseEvent) -> None:
+    """Queue the frame for `event` (inside the move's transaction; sent after commit)."""
+    publish_many_on_commit(case_frames(case, event))

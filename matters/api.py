@@ -95,6 +95,18 @@ class CategoriesView(APIView):
         return Response({"categories": categories})
 
 
+def _check_create(view, request) -> actions.CheckedMatter:
+    data = _valid(MatterCreateIn, request.data)
+    item = MatterItem.objects.select_related("category").filter(pk=data["item"], is_active=True, category__is_active=True).first()
+    if item is None:
+        raise InvalidInput("unknown_item", "诉求分类不存在或已停用", field="item")
+    return actions.check_create_matter(
+        actor=request.user, item=item, text=data["text"], place=data["place"], latitude=data.get("latitude"),
+        longitude=data.get("longitude"), neighborhood_id=data.get("neighborhood"), hide_name=data["hide_name"],
+        photo_ids=data["photos"], insist=data["insist"],
+    )
+
+
 class MatterListCreateView(APIView):
     throttle_classes = [MatterThrottle]  # counts the POST only: reading the lists is free
     @extend_schema(
@@ -139,17 +151,10 @@ class MatterListCreateView(APIView):
     @extend_schema(operation_id="matters_create", request=MatterCreateIn, responses={201: MatterDetailOut},
                    parameters=[IDEMPOTENCY_HEADER],
                    summary="一键表达：反映诉求（附近已有同类未办结诉求时答 409 similar_matter_open，可「我也遇到」或 insist 坚持提交）")
-    @idempotent
-    def post(self, request):
-        data = _valid(MatterCreateIn, request.data)
-        item = MatterItem.objects.select_related("category").filter(pk=data["item"], is_active=True, category__is_active=True).first()
-        if item is None:
-            raise InvalidInput("unknown_item", "诉求分类不存在或已停用", field="item")
-        checked = actions.check_create_matter(
-            actor=request.user, item=item, text=data["text"], place=data["place"], latitude=data.get("latitude"),
-            longitude=data.get("longitude"), neighborhood_id=data.get("neighborhood"), hide_name=data["hide_name"],
-            photo_ids=data["photos"], insist=data["insist"],
-        )
+    # One commit: the checks (WeChat's content check of the text, routing, the +1 offer) run
+    # first, outside it; then the matter, its case and the Idempotency-Key record are one write.
+    @idempotent(single_transaction=True, check=_check_create)
+    def post(self, request, checked: actions.CheckedMatter):
         matter = actions.do_open_matter(checked, actor=request.user)
         return detail_response(request, matter.pk, status=201)
 
