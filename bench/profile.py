@@ -1,7 +1,8 @@
 """Profile one endpoint in-process against a database (a kept Baoshan cluster, typically).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:55410/shequtong \\
-        python bench/profile.py feed|ceiling|create|street|district [--requests 200] [--html out.html]
+        python bench/profile.py feed|ceiling|create|queue|street|district|matter_create|matter_queue|matter_overdue \\
+            [--requests 200] [--html out.html]
 
 Runs with the bench's production environment (bench/stack.py production_env, DEBUG off),
 Django's test client and no server, so the figures are the application's own cost per
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("target", choices=["feed", "ceiling", "create", "street", "district", "queue"])
+    parser.add_argument("target", choices=["feed", "ceiling", "create", "street", "district", "queue", "matter_create", "matter_queue", "matter_overdue"])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--html", help="write the pyinstrument profile here as HTML")
     parser.add_argument("--no-profile", action="store_true")
@@ -38,7 +39,7 @@ def main() -> None:
     env = production_env(
         database_url=database_url, redis_url=os.environ.get("REDIS_URL", ""), wechat_base="http://127.0.0.1:1/"
     )
-    os.environ.update({**env, "BENCH": "true", "THROTTLE_SERVICE_REQUEST": "1000000/min"})
+    os.environ.update({**env, "BENCH": "true", "THROTTLE_SERVICE_REQUEST": "1000000/min", "THROTTLE_MATTER": "1000000/min"})
     import django
 
     django.setup()
@@ -72,6 +73,19 @@ def main() -> None:
 
         staff = prepare.role_holder(Role.Kind.COMMITTEE_STAFF, neighborhood)
         scenario = service_bodies.staff_queue_scenario(staff, neighborhood, prepare.bearer)
+    elif args.target.startswith("matter_"):
+        # The issue-17 rows of bench/load.py, from the same scenarios (bench/matter_bodies.py).
+        from bench import matter_bodies
+
+        if args.target == "matter_create":
+            scenario = matter_bodies.create_scenario(neighborhood, 50, prepare.bearer)
+        elif args.target == "matter_queue":
+            scenario = matter_bodies.unit_queue_scenario(neighborhood, prepare.bearer)
+        else:
+            officer = prepare.role_holder(Role.Kind.STREET_OFFICER, street)
+            scenario = matter_bodies.officer_overdue_scenario(officer, street, prepare.bearer)
+        if not scenario["available"]:
+            sys.exit(scenario["reason"])
     else:
         resident = prepare.resident_of(neighborhood)
         path = f"/api/v1/neighborhoods/{neighborhood.id}/feed?limit=20" if args.target == "feed" else "/api/v1/bench/ceiling"

@@ -18,13 +18,14 @@ from django.utils import timezone
 from cases import kinds
 from cases.access import acts_for_unit, is_reporter, reachable_units
 from cases.models import Case, CaseAnswerPhoto, CaseEvent, ResponsibleUnit
-from cases.realtime import publish_case_event
+from cases.realtime import case_frames, publish_case_event
 from core.errors import Conflict, Forbidden, InvalidInput
 from images.pipeline import validate_image_ids
 from moderation import recheck
 from moderation.content import PENDING_CHECK, SCENE_COMMENT, check_text
 from notifications.actions import do_notify
 from notifications.inbox_sql import RoleHolders
+from notifications.realtime import publish_many_on_commit
 from residents.access import is_staff_for
 from residents.models import Region, Role, User
 
@@ -74,15 +75,20 @@ def _unit_members(unit: ResponsibleUnit | None) -> list[int]:
     return list(unit.members.values_list("id", flat=True))
 
 
-def _tell_unit(case: Case, unit: ResponsibleUnit, *, title: str, event: CaseEvent) -> None:
+def _tell_unit(case: Case, unit: ResponsibleUnit, *, title: str, event: CaseEvent, fresh: bool = False,
+               also_publish: list | None = None) -> None:
+    """`fresh`: `event` was written in this transaction (nobody has its notice yet: no check).
+    `also_publish`: realtime rows written in the inbox's INSERT (published anyway without members)."""
     members = _unit_members(unit)
     if members:
         kind = kinds.of(case.kind)
         do_notify(
             recipients=members, kind="case_assigned", title=title, body=kind.label(case), page=kind.page(case),
             data={"case_id": case.pk, "case_kind": case.kind, "unit": unit.name, "due_at": case.accept_due_at},
-            event_key=f"case:{case.pk}:assigned:{event.pk}",
+            event_key=f"case:{case.pk}:assigned:{event.pk}", fresh=fresh, also_publish=also_publish,
         )
+    elif also_publish:
+        publish_many_on_commit(also_publish)
 
 
 def _update_data(case: Case, kind: kinds.CaseKind, **extra) -> dict:
@@ -117,17 +123,19 @@ def do_open_case(
     Nobody is told here: the kind's row (which names and opens the case in the push and the
     realtime frame) does not exist yet. The kind calls `do_announce_case` once it has written it."""
     now = timezone.now()
-    with transaction.atomic():
+    # Two INSERTs and nothing else: the deadlines are set before the case is written, and no
+    # savepoint is taken (the kind's transaction holds both rows; a failure undoes it all).
+    with transaction.atomic(savepoint=False):
         case = Case(
             kind=kind, status=Case.Status.SUBMITTED, unit=unit, unit_chain=[unit.pk], neighborhood=neighborhood,
             street_id=neighborhood.parent_id, reporter=reporter, accept_hours=accept_hours, resolve_hours=resolve_hours,
             accept_minutes=accept_minutes, resolve_minutes=resolve_minutes,
         )
         case.accept_due_at, case.resolve_due_at = now + case.accept_window(), now + case.resolve_window()
-        case.save(force_insert=True)
         case.due_at = case.accept_due_at
-        case.save(update_fields=["due_at"])
-        _record(case, kind=CaseEvent.Kind.SUBMITTED, actor=actor, to_unit=unit, reason=note)
+        case.save(force_insert=True)
+        # do_announce_case reads it from here rather than querying for it.
+        case._submitted_event = _record(case, kind=CaseEvent.Kind.SUBMITTED, actor=actor, to_unit=unit, reason=note)
     return case
 
 
@@ -135,10 +143,15 @@ def do_announce_case(case: Case) -> None:
     """Tell the unit a new case waits for it (`case_assigned`) and send the `case.created` frame,
     in the kind's create transaction, after the kind's own row is written (so the push names the
     case and opens it, and the frame carries the kind's id)."""
-    event = CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.SUBMITTED).order_by("pk").first()
-    _tell_unit(case, case.unit, title="新诉求待受理", event=event)
-    if event is not None:
-        publish_case_event(case, event)
+    fresh = getattr(case, "_submitted_event", None)  # do_open_case in this transaction
+    event = fresh or CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.SUBMITTED).order_by("pk").first()
+    if event is None:
+        _tell_unit(case, case.unit, title="新诉求待受理", event=event)
+        return
+    # The case.created frame goes in the same INSERT as the unit's inbox rows; a case just opened
+    # has no joint units and no followers yet (they join it later).
+    frames = case_frames(case, event, just_opened=fresh is not None)
+    _tell_unit(case, case.unit, title="新诉求待受理", event=event, fresh=fresh is not None, also_publish=frames)
 
 
 def do_accept_case(case_id: int, *, actor: User, expected_status: str | None = None) -> Case:

@@ -3,6 +3,8 @@ notifications.realtime, on
 
 - `unit.<id>`: the members of the responsible unit, the supervising unit, the unit a transfer
   came from and went to, and every unit asked to join (会办) — their boards redraw;
+- `staff.neighborhood.<id>`: the neighborhood's committee staff (and whoever else is staff of it),
+  whose 案件总台 (console/views/case_board.py) lists its cases without their being unit members;
 - `staff.street.<id>`: the street's officers;
 - `user.<id>`: the reporter and the kind's followers (a matter's 我也遇到 neighbors).
 
@@ -44,18 +46,26 @@ def frame_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
     }
 
 
-def publish_case_event(case: Case, event: CaseEvent) -> None:
-    """Queue the frame for `event` (inside the move's transaction; sent after commit)."""
+def case_frames(case: Case, event: CaseEvent, *, just_opened: bool = False) -> list[tuple[str, str, dict[str, Any]]]:
+    """The (stream, type, payload) rows of `event`'s frame, none for an event no frame goes out for.
+    `just_opened`: the case was created in this transaction, so no unit joined it and nobody
+    follows it yet — two queries a create need not make."""
     frame_type = FRAME_TYPES.get(event.kind)
     if frame_type is None:
-        return
-    units = {case.unit_id, case.supervising_unit_id, event.from_unit_id, event.to_unit_id,
-             *case.joints.values_list("unit_id", flat=True)}
-    people = {case.reporter_id, *kinds.of(case.kind).followers(case)}
+        return []
+    joined = [] if just_opened else case.joints.values_list("unit_id", flat=True)
+    units = {case.unit_id, case.supervising_unit_id, event.from_unit_id, event.to_unit_id, *joined}
+    people = {case.reporter_id, *([] if just_opened else kinds.of(case.kind).followers(case))}
     payload = frame_payload(case, event)
     streams = [
         *(f"unit.{unit_id}" for unit_id in sorted(u for u in units if u is not None)),
+        f"staff.neighborhood.{case.neighborhood_id}",
         f"staff.street.{case.street_id}",
         *(f"user.{user_id}" for user_id in sorted(u for u in people if u is not None)),
     ]
-    publish_many_on_commit([(stream, frame_type, payload) for stream in streams])
+    return [(stream, frame_type, payload) for stream in streams]
+
+
+def publish_case_event(case: Case, event: CaseEvent) -> None:
+    """Queue the frame for `event` (inside the move's transaction; sent after commit)."""
+    publish_many_on_commit(case_frames(case, event))

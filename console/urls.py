@@ -3,6 +3,7 @@ from django.urls import path
 from console.views import (
     access_log,
     auth,
+    case_board,
     community,
     dashboard,
     deliberation,
@@ -39,6 +40,13 @@ urlpatterns += [
     path("dispatch/<int:request_id>/", dispatch.detail, name="dispatch_detail"),
     path("dispatch/<int:request_id>/row/", dispatch.board_row, name="dispatch_row"),
     path("dispatch/<int:request_id>/transition/", dispatch.transition, name="dispatch_transition"),
+]
+
+urlpatterns += [
+    path("cases/", case_board.board, name="cases"),
+    path("cases/counts/", case_board.board_counts_json, name="cases_counts"),
+    path("cases/<int:case_id>/row/", case_board.board_row, name="case_row"),
+    path("cases/service-request/<int:request_id>/row/", case_board.board_row_for_request, name="case_row_for_request"),
 ]
 
 urlpatterns += [

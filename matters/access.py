@@ -16,7 +16,7 @@ from cases.access import acts_for_unit, joins_case, unit_ids_of
 from cases.models import Case, CaseEvent
 from core.errors import NotFound
 from matters.models import Matter, MatterSupport
-from residents.access import profile
+from residents.access import is_staff_for, profile
 from residents.models import User
 
 
@@ -43,7 +43,7 @@ def access_matter(user: User, matter_id: int) -> Matter:
         return (
             visible_matters_for(user)
             .select_related("case__unit", "case__supervising_unit", "item", "category", "neighborhood", "reporter")
-            .prefetch_related("case__joints__unit", "case__answer_photos__image")
+            .prefetch_related("photos__image", "case__joints__unit", "case__answer_photos__image")
             .get(pk=matter_id)
         )
     except (Matter.DoesNotExist, ValueError, TypeError):
@@ -54,3 +54,16 @@ def sees_full(user: User, matter: Matter) -> bool:
     """Reporter, unit and staff see the whole matter (name, coordinates, who did what);
     neighbors see the public view. A unit asked to join (会办) works it too."""
     return matter.reporter_id == user.pk or acts_for_unit(user, matter.case) or joins_case(user, matter.case)
+
+
+def sees_full_row(user: User, row: dict) -> bool:
+    """`sees_full` for a list's row (matters.queries.listing): the same rule over its columns —
+    cases.access.acts_for_unit's units and staff, joins_case's joint units."""
+    if row["reporter_id"] == user.pk:
+        return True
+    units = unit_ids_of(user)
+    if row["case__unit_id"] in units or row["case__supervising_unit_id"] in units:
+        return True
+    if is_staff_for(user, row["neighborhood_id"]):
+        return True
+    return bool(units) and any(joint["id"] in units for joint in row["joints"])

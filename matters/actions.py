@@ -104,7 +104,9 @@ def do_open_matter(
     item = checked.item
     if reporter is _SAME_AS_ACTOR:
         reporter = actor
-    with transaction.atomic():
+    # A savepoint only where an error is caught and the caller's transaction goes on: the unique
+    # source_post_id of a post turned into a matter twice at once (do_create_matter_from_post).
+    with transaction.atomic(savepoint=source_post_id is not None):
         case = do_open_case(
             actor=actor, reporter=reporter, kind="matter", unit=checked.unit, neighborhood=checked.neighborhood,
             accept_hours=item.accept_hours, resolve_hours=item.resolve_hours, note=filed_by,

@@ -7,18 +7,29 @@ class MattersConfig(AppConfig):
 
     def ready(self) -> None:
         from cases import kinds
+        from cases.models import Case
         from matters.models import Matter, MatterSupport
+
+        def matter_of(case) -> Matter | None:
+            # The matter the caller holds (Matter(case=case) caches itself on the case: the create
+            # names its new case with no query), else read with what the label needs.
+            if Case.matter.is_cached(case):
+                try:
+                    return case.matter
+                except Matter.DoesNotExist:  # looked for before the matter was written
+                    pass
+            return Matter.objects.filter(case=case).select_related("category", "item").only(
+                "case_id", "category__name", "item__name").first()
 
         def label(case) -> str:
             # Category and item, never the place: the label is in pushes and inbox rows (the
             # outbox keeps what WeChat is sent), which an erasure does not rewrite.
-            matter = Matter.objects.filter(case=case).select_related("category", "item").only(
-                "category__name", "item__name").first()
+            matter = matter_of(case)
             return f"{matter.category.name}：{matter.item.name}" if matter else "诉求"
 
         def page(case) -> str:
-            matter_id = Matter.objects.filter(case=case).values_list("pk", flat=True).first()
-            return f"pages/matters/detail?id={matter_id}" if matter_id else ""
+            matter = matter_of(case)
+            return f"pages/matters/detail?id={matter.pk}" if matter else ""
 
         def followers(case) -> list[int]:
             # 我也遇到: the answer reaches every neighbor who said they have the same problem.
@@ -26,7 +37,8 @@ class MattersConfig(AppConfig):
 
         def ref(case) -> dict:
             # What a realtime frame (cases.realtime) names the matter by: clients know matters, not cases.
-            return {"matter_id": Matter.objects.filter(case=case).values_list("pk", flat=True).first()}
+            matter = matter_of(case)
+            return {"matter_id": matter.pk if matter else None}
 
         kinds.register("matter", kinds.CaseKind(label=label, page=page, followers=followers, ref=ref))
 

@@ -11,7 +11,7 @@ from rest_framework import serializers
 from cases.models import Case
 from images.models import Image
 from images.pipeline import absolute_url
-from matters.access import sees_full
+from matters.access import sees_full, sees_full_row
 from matters.models import Matter
 from residents.models import display_name
 
@@ -88,60 +88,113 @@ def _coordinate(value) -> str | None:
     return None if value is None else f"{Decimal(value):.6f}"
 
 
-def _photos(links, viewer) -> list[dict]:
-    out = []
-    for photo in links:
-        image = photo.image
-        # The rule of ImageLinkQuerySet.visible_to, applied to the prefetched rows.
-        if image.status == Image.Status.PASSED or image.owner_id == viewer.pk:
-            out.append({"id": image.pk, "url": absolute_url(image.file.name), "thumbnail_url": absolute_url(image.thumbnail.name)})
-    return out
+def _image(link) -> dict:
+    image = link.image
+    return {"image_id": image.pk, "image__status": image.status, "image__owner_id": image.owner_id,
+            "image__file": image.file.name, "image__thumbnail": image.thumbnail.name}
 
 
-def matter_out(matter: Matter, viewer) -> dict:
-    case = matter.case
-    full = sees_full(viewer, matter)
-    reporter = matter.reporter
+def _photos(images: list[dict], viewer) -> list[dict]:
+    return [
+        {"id": image["image_id"], "url": absolute_url(image["image__file"]), "thumbnail_url": absolute_url(image["image__thumbnail"])}
+        # The rule of ImageLinkQuerySet.visible_to, applied to the page's rows.
+        for image in images
+        if image["image__status"] == Image.Status.PASSED or image["image__owner_id"] == viewer.pk
+    ]
+
+
+def row_of(matter: Matter) -> dict:
+    """The list's row (matters.queries.ROW_FIELDS, `photos`, `answer_photos`, `joints`) from a
+    matter loaded as matters.access.access_matter loads it: the detail's side of matter_body."""
+    case, reporter = matter.case, matter.reporter
+    unit, supervising = case.unit, case.supervising_unit
+    return {
+        "id": matter.pk, "case_id": matter.case_id, "category_id": matter.category_id, "category__name": matter.category.name,
+        "item_id": matter.item_id, "item__name": matter.item.name, "text": matter.text, "text_status": matter.text_status,
+        "place": matter.place, "neighborhood_id": matter.neighborhood_id, "neighborhood__name": matter.neighborhood.name,
+        "case__status": case.status, "case__unit_id": case.unit_id, "case__unit__name": unit.name, "case__unit__kind": unit.kind,
+        "case__supervising_unit_id": case.supervising_unit_id,
+        "case__supervising_unit__name": supervising.name if supervising else None,
+        "case__supervising_unit__kind": supervising.kind if supervising else None,
+        "case__accept_due_at": case.accept_due_at, "case__resolve_due_at": case.resolve_due_at, "case__due_at": case.due_at,
+        "case__answer": case.answer, "case__reject_reason": case.reject_reason, "supporters_count": matter.supporters_count,
+        "merged_into_id": matter.merged_into_id, "source_post_id": matter.source_post_id, "reporter_id": matter.reporter_id,
+        "reporter__nickname": reporter.nickname if reporter else None,
+        "reporter__first_name": reporter.first_name if reporter else None,
+        "reporter__last_name": reporter.last_name if reporter else None,
+        "reporter__username": reporter.username if reporter else None,
+        "reporter__deleted_at": reporter.deleted_at if reporter else None,
+        "hide_name": matter.hide_name, "created_at": matter.created_at, "latitude": matter.latitude,
+        "longitude": matter.longitude, "case__rating": case.rating, "case__reopen_count": case.reopen_count,
+        "case__resolved_at": case.resolved_at, "case__rating_comment": case.rating_comment,
+        "case__rating_comment_status": case.rating_comment_status,
+        "photos": [_image(link) for link in matter.photos.all()],
+        "answer_photos": [_image(link) for link in case.answer_photos.all()],
+        "joints": [_unit(joint.unit) for joint in sorted(case.joints.all(), key=lambda j: j.pk)],
+    }
+
+
+STATUS_DISPLAY = dict(Case.Status.choices)
+
+
+def _row_unit(row: dict, prefix: str) -> dict | None:
+    unit_id = row[f"{prefix}_id"]
+    return None if unit_id is None else {"id": unit_id, "name": row[f"{prefix}__name"], "kind": row[f"{prefix}__kind"]}
+
+
+def matter_body(row: dict, viewer, *, full: bool) -> dict:
+    """A matter's JSON from its row (a list's, or row_of(matter) for the detail). A neighbor's
+    view (`full` false) carries no personal data."""
     reporter_name = None
-    if reporter is not None and (full or not matter.hide_name):
-        reporter_name = display_name(reporter.nickname, reporter.first_name, reporter.last_name, reporter.username,
-                                     reporter.deleted_at)
-    now = timezone.now()
+    if row["reporter_id"] is not None and (full or not row["hide_name"]):
+        reporter_name = display_name(row["reporter__nickname"], row["reporter__first_name"], row["reporter__last_name"],
+                                     row["reporter__username"], row["reporter__deleted_at"])
+    status, due_at = row["case__status"], row["case__due_at"]
     body = {
-        "id": matter.pk,
-        "category": {"id": matter.category_id, "name": matter.category.name},
-        "item": {"id": matter.item_id, "name": matter.item.name},
-        "text": matter.text if (full or matter.text_status == Matter.TextStatus.PUBLISHED) else "",
-        "text_status": matter.text_status if full else None,
-        "place": matter.place,
-        "neighborhood": {"id": matter.neighborhood_id, "name": matter.neighborhood.name},
-        "status": case.status,
-        "status_display": case.get_status_display(),
-        "unit": _unit(case.unit),
-        "supervising_unit": _unit(case.supervising_unit),
-        "accept_due_at": case.accept_due_at,
-        "resolve_due_at": case.resolve_due_at,
-        "due_at": case.due_at,
-        "is_overdue": case.due_at is not None and case.due_at < now,
-        "answer": case.answer,
-        "reject_reason": case.reject_reason,
-        "supporters_count": matter.supporters_count,
-        "merged_into": matter.merged_into_id,
-        "source_post": matter.source_post_id,
+        "id": row["id"],
+        "category": {"id": row["category_id"], "name": row["category__name"]},
+        "item": {"id": row["item_id"], "name": row["item__name"]},
+        "text": row["text"] if (full or row["text_status"] == Matter.TextStatus.PUBLISHED) else "",
+        "text_status": row["text_status"] if full else None,
+        "place": row["place"],
+        "neighborhood": {"id": row["neighborhood_id"], "name": row["neighborhood__name"]},
+        "status": status,
+        "status_display": STATUS_DISPLAY.get(status, status),
+        "unit": _row_unit(row, "case__unit"),
+        "supervising_unit": _row_unit(row, "case__supervising_unit"),
+        "accept_due_at": row["case__accept_due_at"],
+        "resolve_due_at": row["case__resolve_due_at"],
+        "due_at": due_at,
+        "is_overdue": due_at is not None and due_at < timezone.now(),
+        "answer": row["case__answer"],
+        "reject_reason": row["case__reject_reason"],
+        "supporters_count": row["supporters_count"],
+        "merged_into": row["merged_into_id"],
+        "source_post": row["source_post_id"],
         "reporter_name": reporter_name,
-        "is_mine": matter.reporter_id == viewer.pk,
-        "photos": _photos(matter.photos.all(), viewer),
-        "answer_photos": _photos(case.answer_photos.all(), viewer),
-        "joint_units": [_unit(joint.unit) for joint in sorted(case.joints.all(), key=lambda j: j.pk)],
-        "created_at": matter.created_at,
+        "is_mine": row["reporter_id"] == viewer.pk,
+        "photos": _photos(row["photos"], viewer),
+        "answer_photos": _photos(row["answer_photos"], viewer),
+        "joint_units": row["joints"],
+        "created_at": row["created_at"],
     }
     if full:
         body.update({
-            "latitude": _coordinate(matter.latitude), "longitude": _coordinate(matter.longitude), "hide_name": matter.hide_name,
-            "rating": case.rating, "reopen_count": case.reopen_count, "resolved_at": case.resolved_at,
-            "rating_comment": case.rating_comment, "rating_comment_status": case.rating_comment_status or None,
+            "latitude": _coordinate(row["latitude"]), "longitude": _coordinate(row["longitude"]), "hide_name": row["hide_name"],
+            "rating": row["case__rating"], "reopen_count": row["case__reopen_count"], "resolved_at": row["case__resolved_at"],
+            "rating_comment": row["case__rating_comment"], "rating_comment_status": row["case__rating_comment_status"] or None,
         })
     return body
+
+
+def matter_out(matter: Matter, viewer) -> dict:
+    """The detail's body (without its timeline and moves)."""
+    return matter_body(row_of(matter), viewer, full=sees_full(viewer, matter))
+
+
+def matter_row_out(row: dict, viewer) -> dict:
+    """A list item, from a row of matters.queries.listing with matters.queries.attach."""
+    return matter_body(row, viewer, full=sees_full_row(viewer, row))
 
 
 def event_out(event, *, full: bool) -> dict:
@@ -164,7 +217,7 @@ def event_out(event, *, full: bool) -> dict:
 
 
 class MatterOut(serializers.Serializer):
-    """Schema only: the body is built by matter_out()."""
+    """Schema only: the body is built by matter_body()."""
 
     id = serializers.IntegerField()
     status = serializers.CharField()

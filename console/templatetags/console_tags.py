@@ -9,6 +9,7 @@ register = template.Library()
 
 # (key, label, url name, who: "staff" | "units" (staff or a responsible unit's members) | "moderation" | "district_admin")
 NAV = [
+    ("cases", "案件总台", "console:cases", "units"),
     ("dispatch", "派单台", "console:dispatch", "staff"),
     ("matters", "诉求办理", "console:matters", "units"),
     ("matters_map", "诉求地图", "console:matters_map", "staff"),

@@ -22,7 +22,7 @@ TOKEN_TTL = timedelta(minutes=5)
 
 
 @require_POST
-@console_view(moderation=True)
+@console_view(moderation=True, units=True)
 def realtime_token(request):
     token, raw = ApiToken.issue(request.user, user_agent="console-websocket", ttl=TOKEN_TTL)
     return JsonResponse({"token": raw, "expires_at": token.expires_at.isoformat()})

@@ -63,6 +63,7 @@ PAGES: dict[str, Page] = {
     "party_identity": Page("chenjuwei", _named("party_identity")),
     "dashboard": Page("liujiedao", _named("dashboard")),
     "dispatch": Page("chenjuwei", _named("dispatch")),
+    "cases": Page("liujiedao", _named("cases")),
     "dispatch_detail": Page(
         "qianqu", lambda: reverse("console:dispatch_detail", args=[_first_id("services.ServiceRequest")])
     ),
@@ -95,6 +96,9 @@ NOT_PAGES = {
     "dispatch_bulk_assign",
     "dispatch_counts",
     "dispatch_row",
+    "cases_counts",
+    "case_row",
+    "case_row_for_request",
     "dispatch_transition",
     "moderate_post",
     "moderate_comment",
