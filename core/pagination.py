@@ -109,6 +109,8 @@ def paginate_keyset(
 
 
 def _attr(obj: Any, path: str) -> Any:
+    if isinstance(obj, dict):  # a `.values()` row: the ordering names are its keys
+        return obj[path]
     for part in path.split("__"):
         obj = getattr(obj, part)
         if hasattr(obj, "pk") and not isinstance(obj, (str, int)):
