@@ -107,6 +107,11 @@ def main() -> None:
 
         print(json.dumps({"deleted": delete_matters_after(int(sys.argv[2]))}))
         return
+    if len(sys.argv) == 3 and sys.argv[1] == "--new-request-push":  # on | off (bench/service_bodies.py)
+        from bench.service_bodies import switch_new_request_push
+
+        print(json.dumps(switch_new_request_push(busiest_neighborhood(), sys.argv[2] == "on")))
+        return
     neighborhood = busiest_neighborhood()
     street = neighborhood.parent
     district = street.parent
@@ -137,6 +142,7 @@ def main() -> None:
     sc["ceiling"] = _get("/api/v1/bench/ceiling", resident_auth)
     sc["ceiling_post"] = _one("POST", "/api/v1/bench/ceiling", resident_auth, json.dumps({"category": 1}), idem=True)
     sc["feed"] = _get(f"/api/v1/neighborhoods/{neighborhood.id}/feed?limit=20", resident_auth)
+    sc["feed_many"] = _feed_many_scenario(neighborhood)
     sc["create"] = _create_request_scenario(neighborhood)
     sc["staff_queue"] = _staff_queue_scenario(staff, neighborhood)
     sc["street_dashboard"] = _dashboard_scenario(officer, "street", street)
@@ -153,6 +159,20 @@ def _one(method: str, path: str, auth: str, body: str = "", idem: bool = False) 
 
 def _get(path: str, auth: str) -> dict:
     return _one("GET", path, auth)
+
+
+def _feed_many_scenario(neighborhood: Region) -> dict:
+    """Issue 20: the feed page as N_REQUESTERS different residents read it, each with their own
+    token (the feed row reuses one resident and one token)."""
+    path = f"/api/v1/neighborhoods/{neighborhood.id}/feed?limit=20"
+    members = list(
+        User.objects.filter(memberships__neighborhood=neighborhood, memberships__status=Membership.Status.APPROVED)
+        .exclude(pk__in=Role.objects.values_list("user_id", flat=True))
+        .order_by("pk")[:N_REQUESTERS]
+    )
+    if not routed(path) or not members:
+        return {"available": False, "reason": "no feed or no residents"}
+    return {"available": True, "requests": [["GET", path, bearer(u), "", "0"] for u in members]}
 
 
 def _create_request_scenario(neighborhood: Region) -> dict:

@@ -44,3 +44,32 @@ def staff_queue_scenario(staff: User, neighborhood: Region, bearer: Callable[[Us
         "&status=submitted&status=accepted&status=reopened&ordering=queue&limit=20"
     )
     return {"available": True, "requests": [["GET", path, bearer(staff), "", "0"]]}
+
+
+def switch_new_request_push(neighborhood: Region, on: bool) -> dict:
+    """The staff's WeChat push for a new request (kind `service_request_new`) on or off, for the
+    "create with the staff's push on" row: the demo template (notifications/demo.py) active, and
+    every committee member of the neighborhood with an openid and a million unused consents, so
+    each create writes an outbox row per member and sets a consent aside for each. Idempotent;
+    `off` deactivates the template, so the other rows measure what they measured before."""
+    from notifications.demo import DEMO_TEMPLATES
+    from notifications.models import SubscribeConsent, SubscribeTemplate
+    from residents import roles
+    from residents.models import Role
+
+    name, template_id, fields, page, long_term = DEMO_TEMPLATES["service_request_new"]
+    SubscribeTemplate.objects.update_or_create(
+        kind="service_request_new",
+        defaults={"name": name, "template_id": template_id, "fields": fields, "page": page, "long_term": long_term,
+                  "is_active": on},
+    )
+    staff_ids = roles.holder_ids(neighborhood.pk, Role.Kind.COMMITTEE_STAFF)
+    if on:
+        for user in User.objects.filter(pk__in=staff_ids, openid__isnull=True):
+            user.openid = f"bench-staff-{user.pk}"
+            user.save(update_fields=["openid"])
+        for user_id in staff_ids:
+            SubscribeConsent.objects.update_or_create(
+                user_id=user_id, template_id=template_id, defaults={"remaining": 1_000_000}
+            )
+    return {"push": "on" if on else "off", "staff": len(staff_ids)}

@@ -109,7 +109,7 @@ def paginate_keyset(
 
 
 def _attr(obj: Any, path: str) -> Any:
-    if isinstance(obj, dict):  # a values() row: its keys are the ordering's paths
+    if isinstance(obj, dict):  # a `.values()` row: the ordering names are its keys
         return obj[path]
     for part in path.split("__"):
         obj = getattr(obj, part)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from notifications import inbox_sql
+from notifications import consent_sql, inbox_sql
 from notifications.inbox_sql import RoleHolders, notice_event
 from notifications.models import (
     ConsentGrant,
@@ -124,13 +124,14 @@ def _write_outbox(spec: TemplateSpec, notifications: list[Notification]) -> None
     )
     now = timezone.now()
     deadline = now + timedelta(seconds=outbox_deadline_seconds())
+    # Consents for every recipient with an openid at once: one statement however many there are.
+    consented = _reserve_consents([n.recipient_id for n in notifications if openids.get(n.recipient_id)], spec, now)
     messages: list[OutboxMessage] = []
     for notification in notifications:
         openid = openids.get(notification.recipient_id)
         if not openid:
             continue
-        # Per recipient on purpose: the conditional decrement is what makes one accept one push.
-        has_consent = _reserve_consent(notification.recipient_id, spec)
+        has_consent = notification.recipient_id in consented
         status = OutboxMessage.Status.PENDING if has_consent else OutboxMessage.Status.SKIPPED_NO_CONSENT
         messages.append(
             OutboxMessage(
@@ -161,16 +162,18 @@ def _write_outbox(spec: TemplateSpec, notifications: list[Notification]) -> None
         transaction.on_commit(lambda: enqueue_delivery(to_send))
 
 
-def _reserve_consent(user_id: int, spec: TemplateSpec) -> bool:
-    """Set one unused consent aside for a message, so that one accept means one push."""
+def _reserve_consents(user_ids: list[int], spec: TemplateSpec, now) -> set[int]:
+    """Set one unused consent aside per recipient, so that one accept means one push; return who had one."""
+    if not user_ids:
+        return set()
     if spec.long_term:
-        return SubscribeConsent.objects.filter(user_id=user_id, template_id=spec.template_id, long_term_active=True).exists()
-    # A conditional decrement: two messages racing for the last consent cannot both get it.
-    return bool(
-        SubscribeConsent.objects.filter(user_id=user_id, template_id=spec.template_id, remaining__gt=0).update(
-            remaining=F("remaining") - 1, updated_at=timezone.now()
+        return set(
+            SubscribeConsent.objects.filter(
+                user_id__in=user_ids, template_id=spec.template_id, long_term_active=True
+            ).values_list("user_id", flat=True)
         )
-    )
+    # A conditional decrement for all of them: two messages racing for a last consent cannot both get it.
+    return consent_sql.take_one_each(user_ids, spec.template_id, now)
 
 
 def do_refund_consent(*, user_id: int, template_id: str) -> None:

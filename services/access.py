@@ -64,7 +64,8 @@ def is_family_of(user: User, request: ServiceRequest) -> bool:
     )
 
 
-def visible_requests_for(user: User) -> QuerySet[ServiceRequest]:
+def visible_requests_for(user: User, base: QuerySet[ServiceRequest] | None = None) -> QuerySet[ServiceRequest]:
+    """The requests `user` may see, from `base` (all requests; services/list_rows.py passes its rows)."""
     p = profile(user)
     orgs = provider_org_ids(user)
     condition = Q(requester=user) | Q(beneficiary__owner=user) | Q(assigned_user=user)
@@ -72,7 +73,7 @@ def visible_requests_for(user: User) -> QuerySet[ServiceRequest]:
         condition |= Q(assigned_org_id__in=orgs)
     if p.staff_of:
         condition |= Q(neighborhood_id__in=p.staff_of)
-    return ServiceRequest.objects.filter(condition)
+    return (ServiceRequest.objects.all() if base is None else base).filter(condition)
 
 
 def access_service_request(user: User, request_id: int) -> ServiceRequest:
@@ -102,7 +103,21 @@ def sees_unchecked_text(user: User | None, request: ServiceRequest) -> bool:
     author's side and to the region's staff, who review it; a provider sees it only once it passed."""
     if user is None:
         return False
-    return is_family_of(user, request) or request.neighborhood_id in profile(user).staff_of
+    owner_id = request.beneficiary.owner_id if request.beneficiary_id is not None else None
+    return sees_unchecked_row(
+        user, requester_id=request.requester_id, beneficiary_owner_id=owner_id, neighborhood_id=request.neighborhood_id
+    )
+
+
+def sees_unchecked_row(
+    user: User, *, requester_id: int, beneficiary_owner_id: int | None, neighborhood_id: int,
+    staff_of: frozenset[int] | None = None,
+) -> bool:
+    """sees_unchecked_text for a request read as columns (services/list_rows.py); `staff_of`
+    is the viewer's profile(user).staff_of when the caller already holds it."""
+    if requester_id == user.pk or (beneficiary_owner_id is not None and beneficiary_owner_id == user.pk):
+        return True
+    return neighborhood_id in (profile(user).staff_of if staff_of is None else staff_of)
 
 
 def visible_plans_for(user: User) -> QuerySet[ServicePlan]:

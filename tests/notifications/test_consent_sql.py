@@ -1,0 +1,101 @@
+"""Consents set aside for all recipients of a message in one statement (notifications/consent_sql.py):
+the same counts the one-at-a-time conditional update left, one UPDATE however many recipients,
+and two pushes racing for a last consent never both spend it (real threads and transactions;
+on PostgreSQL in the suite's postgres leg)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from notifications import consent_sql
+from notifications.actions import do_notify
+from notifications.models import OutboxMessage, SubscribeConsent
+from tests import factories as f
+from tests.notifications.conftest import TEMPLATE_ID, give_consents
+from tests.races import race
+
+
+def _one_at_a_time(user_ids: list[int], template_id: str) -> set[int]:
+    """What the outbox did before: one conditional decrement per recipient."""
+    return {
+        user_id
+        for user_id in user_ids
+        if SubscribeConsent.objects.filter(user_id=user_id, template_id=template_id, remaining__gt=0).update(
+            remaining=F("remaining") - 1
+        )
+    }
+
+
+def _counts() -> dict[tuple[int, str], int]:
+    return {(c.user_id, c.template_id): c.remaining for c in SubscribeConsent.objects.all()}
+
+
+def test_one_statement_leaves_what_one_at_a_time_left(db):
+    users = [f.UserFactory() for _ in range(6)]
+    for user, count in zip(users, [0, 1, 3, 1, 0, 2], strict=True):
+        give_consents(user, count)
+        give_consents(user, 5, template_id="another-template")  # another template is not touched
+    ids = [u.pk for u in users] + [f.UserFactory().pk]  # and one with no consent row at all
+    snapshot = _counts()
+    with transaction.atomic():  # what the old way leaves, then undone
+        expected_taken = _one_at_a_time(ids, TEMPLATE_ID)
+        expected = _counts()
+        transaction.set_rollback(True)
+    assert _counts() == snapshot != expected
+    before = SubscribeConsent.objects.get(user=users[2], template_id=TEMPLATE_ID).updated_at
+    taken = consent_sql.take_one_each(ids, TEMPLATE_ID, timezone.now())
+    assert taken == expected_taken == {users[1].pk, users[2].pk, users[3].pk, users[5].pk}
+    assert _counts() == expected
+    assert SubscribeConsent.objects.get(user=users[2], template_id=TEMPLATE_ID).updated_at > before
+    assert consent_sql.take_one_each([], TEMPLATE_ID, timezone.now()) == set()
+
+
+def test_a_message_to_many_sets_consents_aside_in_one_statement(template):
+    staff = [f.UserFactory() for _ in range(8)]
+    for i, user in enumerate(staff):
+        give_consents(user, i % 2)  # half of them have one left
+    with CaptureQueriesContext(connection) as ctx:
+        do_notify(recipients=staff, kind="service_request_status", title="新申请", data={"status_label": "待受理"},
+                  event_key="test:many")
+    consent_updates = [q for q in ctx.captured_queries if q["sql"].startswith("UPDATE") and "consent" in q["sql"]]
+    assert len(consent_updates) == 1
+    messages = {m.recipient_id: m for m in OutboxMessage.objects.all()}
+    for i, user in enumerate(staff):
+        reserved = i % 2 == 1
+        assert messages[user.pk].consent_reserved is reserved
+        assert messages[user.pk].status == (OutboxMessage.Status.PENDING if reserved else OutboxMessage.Status.SKIPPED_NO_CONSENT)
+    assert set(SubscribeConsent.objects.values_list("remaining", flat=True)) == {0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_pushes_racing_for_the_last_consent_spend_it_once():
+    """The first takes the consent and holds its transaction open while the second's UPDATE runs:
+    the second waits for the lock and, re-checking remaining > 0, finds none left."""
+    user, colleague = f.UserFactory(), f.UserFactory()
+    give_consents(user, 1)
+    give_consents(colleague, 2)
+    first_took = threading.Event()
+
+    def first():
+        with transaction.atomic():
+            taken = consent_sql.take_one_each([user.pk, colleague.pk], TEMPLATE_ID, timezone.now())
+            first_took.set()
+            time.sleep(0.3)  # the second's UPDATE is now waiting for these rows
+            return taken
+
+    def second():
+        first_took.wait(timeout=5)
+        with transaction.atomic():
+            return consent_sql.take_one_each([colleague.pk, user.pk], TEMPLATE_ID, timezone.now())
+
+    one, two = race([first, second])
+    assert one == {user.pk, colleague.pk} and two == {colleague.pk}
+    assert SubscribeConsent.objects.get(user=user).remaining == 0
+    assert SubscribeConsent.objects.get(user=colleague).remaining == 0
