@@ -440,6 +440,10 @@ COMMUNITY_ANSWER_HOURS = env.float("COMMUNITY_ANSWER_HOURS", default=24.0)
 
 # API tokens
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+# How long a process trusts a bearer token it checked without reading anything (0: every request
+# reads the database). A logout, ban or erasure on any process is refused everywhere after at most
+# this long; with Redis the check after it is one version key, not the database (residents/token_cache.py).
+API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=1.0)
 # How often an open WebSocket reads its token again (0: never). Logout, ban and erasure close
 # sockets at once through the channel layer; this bounds how long one lost message matters.
 WS_RECHECK_SECONDS = env.float("WS_RECHECK_SECONDS", default=60.0)
