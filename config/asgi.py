@@ -11,9 +11,18 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from notifications.routing import websocket_urlpatterns  # noqa: E402
 
+http_app = django_asgi_app
+from django.conf import settings  # noqa: E402
+
+if settings.BENCH:
+    # The bench's bare Django view, without middleware, beside the ceiling endpoint (bench/bare.py).
+    from bench.bare import with_bare_route
+
+    http_app = with_bare_route(django_asgi_app)
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_app,
         # The mini-program sends no Origin we can rely on; tokens authenticate.
         "websocket": URLRouter(websocket_urlpatterns),
     }

@@ -95,6 +95,10 @@ else:
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction mode a server-side cursor (`.iterator()`, which Django opens
+    # WITH HOLD outside a transaction) would outlive the transaction that held its server
+    # connection: turn them off there and `.iterator()` reads in client-side chunks instead.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 # Budget for one Redis connect or reply. Redis answers in well under a millisecond; a dead or
