@@ -58,6 +58,8 @@ TARGETS = {
     "queue_ratio": 0.5,
     "feed_many_ratio": 0.8,
     "create_push_ratio": 0.5,
+    # issue 20: the constant endpoint (full middleware, DRF, bearer) ≥ 0.6 × a bare Django view
+    "ceiling_vs_bare": 0.6,
 }
 
 
@@ -290,16 +292,24 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per row (small 5, baoshan 15)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="uvicorn workers (default: cores)")
+    parser.add_argument(
+        "--servers", "--workers", dest="workers", type=int, default=os.cpu_count() or 2,
+        help="uvicorn server processes, one port each (default: cores)",
+    )
+    parser.add_argument(
+        "--pgbouncer", action="store_true",
+        help="put PgBouncer (transaction mode) between the servers and PostgreSQL: DATABASE_POOL=false, "
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS=true (docs/deployment.md)",
+    )
     parser.add_argument("--task-workers", type=int, default=2)
     parser.add_argument("--pgdata", type=Path, help="keep the cluster here and reuse its data on the next run")
     parser.add_argument("--keep", action="store_true", help="leave --pgdata in place on exit")
     parser.add_argument("--deep-page", type=int, default=1000)
     parser.add_argument(
         "--rows",
-        help="comma-separated subset of rows to measure (ceiling,ceiling_post,feed,feed_many,feed_deep,create,create_push,"
+        help="comma-separated subset of rows to measure (ceiling,bare,ceiling_post,feed,feed_many,feed_deep,create,create_push,"
         "staff_queue,street,district,matter_create,unit_queue,officer_overdue,matter_map,ceiling_end); "
-        "the ceiling rows always run",
+        "the ceiling rows and the bare view always run",
     )
     parser.add_argument(
         "--skip-snapshot-refresh",
@@ -361,6 +371,14 @@ def main() -> int:
         }
         # One uvicorn process per core, each on its own port, as behind a reverse proxy (the
         # deployment guide's N stateless ASGI processes); run_wrk spreads the connections evenly.
+        if args.pgbouncer:
+            server_env.update(
+                DATABASE_URL=stack.start_pgbouncer(database_url),
+                # PgBouncer pools; a client connection per request to it is cheap (docs/deployment.md).
+                DATABASE_POOL="false",
+                DATABASE_DISABLE_SERVER_SIDE_CURSORS="true",
+            )
+            log(f"PgBouncer (transaction mode) {server_env['DATABASE_URL']}")
         bases = [stack.start_uvicorn(server_env, workers=1, name=f"uvicorn-{i + 1}") for i in range(args.workers)]
         base = bases[0]
         stack.start_workers(server_env, args.task_workers)
@@ -377,7 +395,7 @@ def main() -> int:
 
         results: dict[str, Result] = {}
 
-        wanted = set(args.rows.split(",")) | {"ceiling", "ceiling_end"} if args.rows else None
+        wanted = set(args.rows.split(",")) | {"ceiling", "bare", "ceiling_end"} if args.rows else None
 
         # The machine's speed drifts within a run (the constant endpoint has read 116 and 234 req/s
         # in one), so each throughput row is also compared with the constant endpoint measured
@@ -409,7 +427,7 @@ def main() -> int:
                 py_spy=args.py_spy,
             )
             r = results[key]
-            if connections is None and key not in ("ceiling", "ceiling_post", "ceiling_end"):
+            if connections is None and key not in ("ceiling", "bare", "ceiling_post", "ceiling_end"):
                 before = adjacent_runs[-1] if adjacent_runs else ceiling_now()
                 r.adjacent = (before, ceiling_now())
             log(f"{name}: {r.rps:.0f} req/s p50 {r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms {r.note}")
@@ -426,6 +444,8 @@ def main() -> int:
         run_wrk(bases, "warm-up ceiling", sc["ceiling"]["requests"], seconds=8, connections=args.connections, pids=pids, warmup=0)
         measure("ceiling", "ceiling GET (constant)", sc["ceiling"])
         adjacent_runs.append(results["ceiling"].rps)
+        # Issue 20: what Django alone serves on the same processes (no middleware, no DRF, no token).
+        measure("bare", "bare Django view (no middleware)", sc.get("bare", {"available": False}))
         measure("ceiling_post", "ceiling POST (constant)", sc["ceiling_post"])
         measure("feed", "feed page 1 (20 posts)", sc["feed"])
         measure("feed_many", "feed page 1, 200 residents' tokens", sc.get("feed_many", {"available": False}))
@@ -528,7 +548,8 @@ def report(
     )
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"uvicorn × {args.workers}, wrk 1 thread × {args.connections} conns, {seconds:.0f}s per row; load avg now {load1:.1f}"
+        f"uvicorn × {args.workers}{' behind PgBouncer (transaction mode)' if args.pgbouncer else ''}, "
+        f"wrk 1 thread × {args.connections} conns, {seconds:.0f}s per row; load avg now {load1:.1f}"
     )
     print(f"ceiling = the fastest constant-endpoint row: {ceiling:.0f} req/s")
     print(
@@ -546,6 +567,7 @@ def report(
     print(f"{'row':34} {'req/s':>8} {'× ceil':>7} {'× adj':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}  note")
     for key in (
         "ceiling",
+        "bare",
         "ceiling_post",
         "feed",
         "feed_many",
@@ -626,6 +648,7 @@ def report(
         else:
             verdict(label, None, r.note if r else "")
     _matter_verdicts(results, verdict, against)
+    _ceiling_verdict(results, verdict)
     bad_rows = [r.name for r in results.values() if r.available and r.bad > 0.01 * max(r.requests, 1)]
     if bad_rows:
         print(f"  WARNING: more than 1% failed requests in: {', '.join(bad_rows)} (those ratios are not valid)")
@@ -639,6 +662,18 @@ def report(
         + ", ".join(f"pid {p}: {mb:.0f} MB" for p, mb in sorted(peak.items()))
     )
     print(f"total wall time {elapsed:.0f}s")
+
+
+def _ceiling_verdict(results: dict[str, Result], verdict) -> None:
+    """Issue 20: the constant endpoint against the bare Django view measured right after it
+    (both ceilings are printed above, so a cheaper ceiling never hides a slower row)."""
+    ceiling, bare = results.get("ceiling"), results.get("bare")
+    label = f"ceiling ≥ {TARGETS['ceiling_vs_bare']} × bare Django view"
+    if ceiling and bare and ceiling.available and bare.available and bare.rps:
+        ratio = ceiling.rps / bare.rps
+        verdict(label, ratio >= TARGETS["ceiling_vs_bare"], f"{ratio:.2f}× ({ceiling.rps:.0f} / {bare.rps:.0f} req/s)")
+    else:
+        verdict(label, None, bare.note if bare else "")
 
 
 def _matter_verdicts(results: dict[str, Result], verdict, against) -> None:

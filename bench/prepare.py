@@ -140,6 +140,8 @@ def main() -> None:
         out["max_matter_id"] = Matter.objects.aggregate(m=Max("pk"))["m"] or 0
     sc = out["scenarios"]
     sc["ceiling"] = _get("/api/v1/bench/ceiling", resident_auth)
+    # The bare Django view (bench/bare.py): no middleware, no DRF; the header is sent and ignored.
+    sc["bare"] = _get("/api/v1/bench/bare", resident_auth)
     sc["ceiling_post"] = _one("POST", "/api/v1/bench/ceiling", resident_auth, json.dumps({"category": 1}), idem=True)
     sc["feed"] = _get(f"/api/v1/neighborhoods/{neighborhood.id}/feed?limit=20", resident_auth)
     sc["feed_many"] = _feed_many_scenario(neighborhood)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +199,32 @@ class Stack:
         the same port with the same options (the fault suite's database outage)."""
         assert self.pgdata is not None and self.pg_started
         _as_postgres(f"{PGBIN}/pg_ctl -D '{self.pgdata}' -m fast -w -t 60 -l '{self.pgdata}/server.log' restart")
+
+    # --- PgBouncer ----------------------------------------------------------------------
+    def start_pgbouncer(self, database_url: str, *, pool_size: int = 20) -> str:
+        """PgBouncer in transaction mode in front of `database_url` (Debian's package:
+        `apt-get install pgbouncer`); returns the URL the servers use instead. It refuses to run
+        as root, so it runs as postgres, with trust authentication on loopback."""
+        target = urllib.parse.urlsplit(database_url)
+        port = free_port(self.ports)
+        conf = self.workdir / "pgbouncer"
+        conf.mkdir(exist_ok=True)
+        (conf / "userlist.txt").write_text(f'"{target.username or "postgres"}" ""\n')
+        (conf / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"{target.path.lstrip('/')} = host={target.hostname} port={target.port or 5432} dbname={target.path.lstrip('/')}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {conf / 'userlist.txt'}\n"
+            f"pool_mode = transaction\ndefault_pool_size = {pool_size}\nmax_client_conn = 2000\n"
+            "server_reset_query =\nignore_startup_parameters = extra_float_digits,options\n"
+            f"logfile = {conf / 'pgbouncer.log'}\npidfile = {conf / 'pgbouncer.pid'}\n"
+        )
+        os.chmod(self.workdir, 0o755)
+        shutil.chown(conf, "postgres", "postgres")
+        self.spawn("pgbouncer", ["runuser", "-u", "postgres", "--", "pgbouncer", str(conf / "pgbouncer.ini")])
+        _wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, "pgbouncer", 30)
+        return f"postgres://{target.username or 'postgres'}@127.0.0.1:{port}{target.path}"
 
     # --- Redis ------------------------------------------------------------------------
     def start_redis(self, *, port: int | None = None) -> str:

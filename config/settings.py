@@ -95,6 +95,10 @@ else:
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction mode a server-side cursor (`.iterator()`, which Django opens
+    # WITH HOLD outside a transaction) would outlive the transaction that held its server
+    # connection: turn them off there and `.iterator()` reads in client-side chunks instead.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 # Budget for one Redis connect or reply. Redis answers in well under a millisecond; a dead or
@@ -440,6 +444,10 @@ COMMUNITY_ANSWER_HOURS = env.float("COMMUNITY_ANSWER_HOURS", default=24.0)
 
 # API tokens
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+# How long a process trusts a bearer token it checked without reading anything (0: every request
+# reads the database). A logout, ban or erasure on any process is refused everywhere after at most
+# this long; with Redis the check after it is one version key, not the database (residents/token_cache.py).
+API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=1.0)
 # How often an open WebSocket reads its token again (0: never). Logout, ban and erasure close
 # sockets at once through the channel layer; this bounds how long one lost message matters.
 WS_RECHECK_SECONDS = env.float("WS_RECHECK_SECONDS", default=60.0)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from core.crypto import blind_index
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
-from residents import access, signals
+from residents import access, signals, token_cache
 from residents.models import (
     ApiToken,
     Beneficiary,
@@ -75,6 +75,7 @@ def do_logout(*, token: ApiToken) -> None:
     """Revoke one token; the WebSockets opened with it close (4401) once this commits."""
     with transaction.atomic():
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        token_cache.forget(token.user_id)  # refused on every server process within a second
         signals.token_revoked.send(sender=ApiToken, token_id=token.pk)
 
 
@@ -86,6 +87,7 @@ def do_ban_user(*, user_id: int, actor: User | None) -> User:
         user.is_banned = True
         user.save(update_fields=["is_banned"])
         revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        token_cache.forget(user.pk)
         signals.user_banned.send(sender=User, user_id=user.pk)
         logger.info("user %s banned by %s; %d tokens revoked", user.pk, getattr(actor, "pk", None), revoked)
     return user

@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from core import request_context
+from residents import token_cache
 from residents.models import ApiToken
 
 # Writing last_used_at on every request would turn every read into a write; once a minute is enough.
@@ -34,13 +35,26 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 def authenticate_token(raw: str, *, touch: bool = True):
     """Return (user, token) for a raw token or raise AuthenticationFailed with a token_* code.
 
+    A token checked in the last second (or, with Redis, unchanged since) comes from the
+    process's token cache without a database read (residents/token_cache.py).
+
     `touch=False` skips the last_used_at write, for callers that must not write (WebSocket
     consumers: a reconnect storm must not become a write storm)."""
-    token = ApiToken.find(raw)
+    key_hash = ApiToken.hash_of(raw)
+    cached = token_cache.lookup(key_hash) if key_hash else None
+    if cached is not None:
+        token = cached[0]
+    else:
+        version = token_cache.read_version(key_hash) if key_hash else None
+        token = ApiToken.find_by_hash(key_hash) if key_hash else None
     now = timezone.now()
     user = _check_token(token, now)
+    if cached is None:
+        token_cache.remember(key_hash, token, version)
     if touch and (token.last_used_at is None or (now - token.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+        token_cache.touched(key_hash, now)
     return user, token
 
 

@@ -142,11 +142,21 @@ class ApiToken(models.Model):
         )
         return token, raw
 
+    @staticmethod
+    def hash_of(raw: str) -> str | None:
+        """The stored hash of a raw token, or None for something that cannot be one."""
+        if not raw.startswith(ApiToken.PREFIX) or len(raw) > 100:
+            return None
+        return _hash_token(raw)
+
     @classmethod
     def find(cls, raw: str) -> ApiToken | None:
-        if not raw.startswith(cls.PREFIX) or len(raw) > 100:
-            return None
-        return cls.objects.select_related("user").filter(key_hash=_hash_token(raw)).first()
+        key_hash = cls.hash_of(raw)
+        return cls.find_by_hash(key_hash) if key_hash else None
+
+    @classmethod
+    def find_by_hash(cls, key_hash: str) -> ApiToken | None:
+        return cls.objects.select_related("user").filter(key_hash=key_hash).first()
 
 
 class Membership(models.Model):

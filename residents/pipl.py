@@ -10,7 +10,7 @@ from django.db.models import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from privacy.pipl import model_rows, register_eraser, register_exporter
-from residents import signals
+from residents import signals, token_cache
 from residents.models import (
     ApiToken,
     Beneficiary,
@@ -51,6 +51,7 @@ def export(user: User) -> dict:
 def erase(user: User) -> None:
     now = timezone.now()
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=now)
+    token_cache.forget(user.pk)
     # Open WebSockets close (4401) on every server once the erasure commits.
     signals.user_erased.send(sender=User, user_id=user.pk)
     PersonalInfoConsent.objects.filter(user=user, withdrawn_at__isnull=True).update(withdrawn_at=now)

@@ -21,11 +21,13 @@ def _fresh_cache():
 
     from core.memo import clear_all
     from core.ratelimit import reset_local
+    from residents import token_cache
 
     cache.clear()
     reset_local()  # the throttles' counters when the cache is not Redis
     # Per-process memos of reference rows: a test's rows are rolled back without a signal.
     clear_all()
+    token_cache.clear()  # likewise the tokens a process checked (residents/token_cache.py)
     yield
 
 
