@@ -249,6 +249,10 @@ class EventsConsumer(HubConsumer):
         task = getattr(self, "recheck_task", None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
+        await self.leave_hub()
+
+    async def leave_hub(self) -> None:
         streams, self.streams = getattr(self, "streams", set()), set()
-        if getattr(self, "hub", None) is not None:
-            await self.hub.remove_socket(self, getattr(self, "control_groups", []), streams)
+        hub, self.hub = getattr(self, "hub", None), None
+        if hub is not None:
+            await hub.remove_socket(self, getattr(self, "control_groups", []), streams)

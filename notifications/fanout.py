@@ -16,9 +16,10 @@ Here each server process (one event loop) has one `Hub`:
   shared ASGI message, to every local socket on the stream (`socket.forward`): no per-socket
   queue, decode, encode or database hop.
 - Session control messages (`notifications.sessions`: logout, ban, erasure, a membership or
-  role that ended) also reach the hub through one membership per user / token group; the hub
-  puts them in the inbox of the local sockets of that user or token, where the consumer handles
-  them in its own task (they read the database).
+  role that ended) reach the hub through one group for the process (`sessions.CONTROL_GROUP`);
+  each names its user or token key, and the hub puts it in the inbox of the local sockets under
+  that key, where the consumer handles it in its own task (it reads the database). A socket's
+  connect costs no Redis subscription at all.
 - Without Redis (the in-memory layer) events do not travel through the layer at all: the
   process's event relay (notifications.relay) reads the event log and hands each row to
   `Hub.deliver` directly.
@@ -39,7 +40,7 @@ import threading
 import weakref
 from typing import Any, Protocol
 
-from notifications import relay
+from notifications import relay, sessions
 from notifications.groups import group_name
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class Hub:
         self.via_relay = relay.delivers_for(layer)
         # stream → {socket: None once live, or the frames held until it has sent "subscribed"}
         self.streams: dict[str, dict[Socket, list[dict[str, Any]] | None]] = {}
-        # control group → its local sockets
+        # control key (sessions.user_group / token_group) → its local sockets
         self.controls: dict[str, set[Socket]] = {}
         self.joined: set[str] = set()  # layer groups the hub's channel is in
         self.membership = asyncio.Lock()  # one group_add / group_discard at a time
@@ -94,12 +95,11 @@ class Hub:
 
     # --- sockets ----------------------------------------------------------------------------
     async def add_socket(self, socket: Socket, control_groups: list[str]) -> None:
-        """Route the control groups' messages to the socket's inbox; start the relay if this
-        layer needs it. Returns once every group reaches this process."""
+        """Route the control messages for these keys (notifications.sessions) to the socket's
+        inbox; start the relay if this layer needs it. Returns once they reach this process."""
         for group in control_groups:
             self.controls.setdefault(group, set()).add(socket)
-        for group in control_groups:
-            await self._join(group)
+        await self._join(sessions.CONTROL_GROUP)  # once per process; kept while the hub lives
         if self.via_relay:
             self.relays[socket] = await relay.attach(self.deliver)
 
@@ -115,7 +115,6 @@ class Hub:
                 members.discard(socket)
                 if not members:
                     del self.controls[group]
-                    await self._leave(group)
 
     async def subscribe(self, socket: Socket, stream: str) -> None:
         """Hold the stream's frames for the socket from now on; returns once they reach this
@@ -215,7 +214,7 @@ class Hub:
             await self.layer.group_discard(group, self.channel)
 
     def _wanted(self, group: str) -> bool:
-        return group in self.controls or any(group == group_name(stream) for stream in self.streams)
+        return any(group == group_name(stream) for stream in self.streams)
 
 
 _GONE = object()

@@ -43,6 +43,13 @@ class HubConsumer(AsyncJsonWebsocketConsumer):
             await await_many_dispatch([receive, self.inbox.get], self.dispatch)
         except StopConsumer:
             pass
+        finally:
+            # Also when a handler raised or the server cancelled the connection: a socket the
+            # hub still counted would be kept alive by it (and sent frames) for ever.
+            await self.leave_hub()
+
+    async def leave_hub(self) -> None:
+        """Take the socket out of the hub: idempotent; `disconnect` calls it too."""
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         handler = getattr(self, get_handler_name(message), None)
