@@ -252,6 +252,10 @@ class EventsConsumer(HubConsumer):
         await self.leave_hub()
 
     async def leave_hub(self) -> None:
+        self.user = None  # also ends the periodic re-check, which would otherwise keep the consumer alive
+        task = getattr(self, "recheck_task", None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
         streams, self.streams = getattr(self, "streams", set()), set()
         hub, self.hub = getattr(self, "hub", None), None
         if hub is not None:
