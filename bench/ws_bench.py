@@ -77,7 +77,8 @@ def raise_nofile() -> int:
 # --- client processes -------------------------------------------------------------------------
 
 
-def client_process(base: str, sockets: list[tuple[str, str]], attempts: int, ready, stop, results, received) -> None:
+def client_process(base: str, sockets: list[tuple[str, str]], attempts: int, ready, stop, results, received,
+                   connect_rate: float) -> None:
     """Opens `sockets` [(token, stream)], reports how many are subscribed, receives until `stop`
     is set, then sends back what each socket saw."""
     raise_nofile()
@@ -87,12 +88,12 @@ def client_process(base: str, sockets: list[tuple[str, str]], attempts: int, rea
         uvloop.install()
     except ImportError:
         pass
-    seen = asyncio.run(_clients(base, sockets, attempts, ready, stop, received))
+    seen = asyncio.run(_clients(base, sockets, attempts, ready, stop, received, connect_rate))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     results.put((seen, usage.ru_utime + usage.ru_stime))
 
 
-async def _clients(base, sockets, attempts, ready, stop, received):
+async def _clients(base, sockets, attempts, ready, stop, received, connect_rate):
     import websockets
 
     ws_base = base.replace("http://", "ws://")
@@ -136,7 +137,7 @@ async def _clients(base, sockets, attempts, ready, stop, received):
         while not done.is_set():
             try:
                 async with websockets.connect(
-                    f"{ws_base}/ws/v1/?token={token}", open_timeout=60, ping_interval=20, ping_timeout=60,
+                    f"{ws_base}/ws/v1/?token={token}", open_timeout=120, ping_interval=20, ping_timeout=60,
                     close_timeout=5, max_queue=None,
                 ) as ws:
                     await ws.send(json.dumps({"action": "subscribe", "stream": stream}))
@@ -186,10 +187,15 @@ async def _clients(base, sockets, attempts, ready, stop, received):
 
     watcher = asyncio.ensure_future(watch_stop())  # noqa: RUF006 (awaited below)
     tasks = []
+    started = time.monotonic()
     for index, (token, stream) in enumerate(sockets):
         tasks.append(asyncio.ensure_future(one(token, stream)))
-        if index % 100 == 99:
-            await asyncio.sleep(0.05)  # a steady ramp, not one burst of SYNs
+        # A steady ramp at what the server can take: a burst fills its listen backlog, the
+        # clients' handshakes time out and retry, and the server then works for sockets whose
+        # client has already gone.
+        delay = started + (index + 1) / connect_rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
     outcome = await asyncio.gather(*tasks)
     await watcher
     return outcome
@@ -206,6 +212,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--attempts", type=int, default=8, help="handshake tries per socket")
+    parser.add_argument("--connect-rate", type=float, default=50.0, help="new sockets per second, all clients")
     parser.add_argument("--code-root", type=Path, default=ROOT, help="the checkout the server runs")
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
@@ -251,7 +258,8 @@ def main() -> int:
         chunks = [plan[i :: args.client_processes] for i in range(args.client_processes)]
         started = time.monotonic()
         clients = [
-            ctx.Process(target=client_process, args=(base, chunk, args.attempts, ready, stop, results, received), daemon=True)
+            ctx.Process(target=client_process, args=(base, chunk, args.attempts, ready, stop, results, received,
+                                                      args.connect_rate / args.client_processes), daemon=True)
             for chunk in chunks
         ]
         for process in clients:
