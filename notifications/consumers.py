@@ -11,11 +11,14 @@ Server → client:  {"type": "subscribed", "stream", "last_id"}   (resync point 
                       may not read; the socket and its other streams stay.
                   {"error": {"code": "session_revoked", ...}} then close 4401 after logout, ban, erasure.
 
-Without Redis (the in-memory layer) events reach the socket through its process's relay
-(notifications.relay), which reads the event log: the socket attaches to it on connect.
+Events reach the socket through its process's realtime hub (notifications.fanout): one
+channel-layer subscription per stream per process, each frame encoded once, forwarded from
+memory; the consumer has no channel of its own and no database hop per message
+(notifications.socket_base). Without Redis (the in-memory layer) the hub is fed by the
+process's relay (notifications.relay), which reads the event log.
 
-A socket's session ends with its token: each socket joins its user's and its token's
-control groups (notifications.sessions), so logout, ban and erasure close it on every
+A socket's session ends with its token: the hub routes its user's and its token's control
+groups (notifications.sessions) to its inbox, so logout, ban and erasure close it on every
 server process once they commit; as a backstop for a lost control message the token is
 read again on each subscribe and every `WS_RECHECK_SECONDS`.
 """
@@ -27,14 +30,13 @@ import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 
 from core.errors import error_body
 from core.metrics import OPEN_SOCKETS
-from notifications import queries, relay, sessions, streams
-from notifications.groups import group_name
+from notifications import fanout, queries, sessions, streams
+from notifications.socket_base import HubConsumer
 from residents.auth import authenticate_token, reauthenticate_token
 
 logger = logging.getLogger(__name__)
@@ -91,14 +93,14 @@ def _recheck(token_id: int, held: list[str]) -> tuple[str | None, set[str]]:
     return None, {stream for stream in held if not streams.can_read(user, stream)}
 
 
-class EventsConsumer(AsyncJsonWebsocketConsumer):
+class EventsConsumer(HubConsumer):
     async def connect(self) -> None:
         self.user = None
         self.token_id: int | None = None
         self.streams: set[str] = set()
         self.control_groups: list[str] = []
         self.recheck_task: asyncio.Task | None = None
-        self.relay = None
+        self.hub = fanout.hub(self.channel_layer)
         # Subscribing, dropping streams and the periodic re-check each read the database
         # between awaits; one at a time, so a drop cannot interleave with a subscribe.
         self.lock = asyncio.Lock()
@@ -116,16 +118,13 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self._refuse_token(error_code)
             return
         self.control_groups = [sessions.user_group(user.pk), sessions.token_group(api_token.pk)]
-        for group in self.control_groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        await self.hub.add_socket(self, self.control_groups)
         # A logout that committed between the check above and joining the groups sent its
         # message to nobody: read the token once more now that any later one reaches us.
         error_code, _ = await _recheck(api_token.pk, [])
         if error_code is not None:
             await self._refuse_token(error_code)
             return
-        if relay.delivers_for(self.channel_layer):
-            self.relay = await relay.attach(self.channel_layer)
         self.user, self.token_id = user, api_token.pk
         if settings.WS_RECHECK_SECONDS > 0:
             self.recheck_task = asyncio.create_task(self._recheck_periodically(settings.WS_RECHECK_SECONDS))
@@ -163,7 +162,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             if action == "unsubscribe":
                 if stream in self.streams:
                     self.streams.discard(stream)
-                    await self.channel_layer.group_discard(group_name(stream), self.channel_name)
+                    await self.hub.unsubscribe(self, stream)
                 await self.send_json({"type": "unsubscribed", "stream": stream})
                 return
             if len(self.streams) >= MAX_STREAMS and stream not in self.streams:
@@ -181,23 +180,22 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(error_body("stream_not_found", "订阅的频道不存在", {"stream": stream}))
                 return
             self.streams.add(stream)
-            await self.channel_layer.group_add(group_name(stream), self.channel_name)
-            # Read after joining: an event committed from here on is delivered live, and any
-            # earlier one has an id at most last_id, so resync from last_id misses nothing.
+            # Returns once the process's subscription is in place; frames are held for this
+            # socket until it has answered. Read after joining: an event committed from here on
+            # is delivered live, and any earlier one has an id at most last_id, so resync from
+            # last_id misses nothing.
+            await self.hub.subscribe(self, stream)
             last_id = await _last_event_id(stream)
             await self.send_json({"type": "subscribed", "stream": stream, "last_id": last_id})
+            while held := self.hub.go_live(self, stream):
+                for frame in held:
+                    await self.forward(frame)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         try:
             await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
         except ValueError:  # not JSON
             await self.send_json(error_body("invalid_message", "消息格式错误"))
-
-    async def stq_event(self, message: dict) -> None:
-        if message.get("stream") in self.streams:
-            await self.send_json(
-                {"id": message["id"], "stream": message["stream"], "type": message["event"], "payload": message["payload"]}
-            )
 
     async def stq_session_revoked(self, message: dict) -> None:
         """Logout (this token), ban or erasure (every token of the user): notifications.sessions."""
@@ -225,7 +223,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 return
             for stream in sorted(lost):
                 self.streams.discard(stream)
-                await self.channel_layer.group_discard(group_name(stream), self.channel_name)
+                await self.hub.unsubscribe(self, stream)
                 await self.send_json({"type": "subscription_ended", "stream": stream, "reason": reason})
 
     async def _recheck_periodically(self, interval: float) -> None:
@@ -239,9 +237,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
                 logger.warning("periodic WebSocket re-check failed; trying again next interval", exc_info=True)
 
     async def _drop_all_streams(self) -> None:
-        for stream in getattr(self, "streams", set()):
-            await self.channel_layer.group_discard(group_name(stream), self.channel_name)
-        self.streams = set()
+        streams, self.streams = getattr(self, "streams", set()), set()
+        for stream in streams:
+            await self.hub.unsubscribe(self, stream)
 
     async def disconnect(self, code) -> None:
         self.user = None
@@ -251,9 +249,14 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         task = getattr(self, "recheck_task", None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
-        if getattr(self, "relay", None) is not None:
-            self.relay.detach()
-            self.relay = None
-        await self._drop_all_streams()
-        for group in getattr(self, "control_groups", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.leave_hub()
+
+    async def leave_hub(self) -> None:
+        self.user = None  # also ends the periodic re-check, which would otherwise keep the consumer alive
+        task = getattr(self, "recheck_task", None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        streams, self.streams = getattr(self, "streams", set()), set()
+        hub, self.hub = getattr(self, "hub", None), None
+        if hub is not None:
+            await hub.remove_socket(self, getattr(self, "control_groups", []), streams)

@@ -9,8 +9,9 @@ from), so on this layer delivery reads those rows instead of trusting the sender
 - The first WebSocket that connects in a process starts that process's relay (one per event
   loop, i.e. one per daphne/uvicorn process); it stops when the last socket closes.
 - The relay asks for `Event` rows with id > the last it saw (primary-key range, at most
-  `BATCH`), every `POLL_SECONDS`, and group_sends each to the local group of its stream: one
-  query per poll per process, whatever the number of sockets.
+  `BATCH`), every `POLL_SECONDS`, and hands each to the process's realtime hub
+  (notifications.fanout), which forwards it to the stream's local sockets: one query per poll
+  per process, whatever the number of sockets, and no trip through the layer.
 - `notifications.realtime` publishes nothing through the layer in this mode; after commit it only
   wakes the local relay (`wake()`), so an event raised in this process goes out at once and one
   raised elsewhere within a poll. Every event is delivered once, in id order, with the id
@@ -29,6 +30,7 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -36,7 +38,7 @@ from channels.layers import InMemoryChannelLayer
 from django.db import close_old_connections
 from django.db.models import Q
 
-from notifications.groups import event_message, group_name
+from notifications.groups import event_message
 from notifications.models import Event
 
 logger = logging.getLogger(__name__)
@@ -58,16 +60,20 @@ def delivers_for(layer: Any) -> bool:
     return isinstance(layer, InMemoryChannelLayer)
 
 
-async def attach(layer: Any) -> _Relay:
+Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def attach(deliver: Deliver) -> _Relay:
     """Count a socket on this process's relay, starting it if need be; returns once the relay
-    has its starting point, so whatever the socket subscribes to next is relayed."""
+    has its starting point, so whatever the socket subscribes to next is relayed. `deliver`
+    (the process's hub, notifications.fanout) gets each event's channel-layer message."""
     loop = asyncio.get_running_loop()
     with _relays_lock:
         for closed in [other for other in _relays if other.is_closed()]:
             del _relays[closed]  # a relay refers to its loop, so the weak key alone never goes
         relay = _relays.get(loop)
         if relay is None or relay.task.done():
-            relay = _relays[loop] = _Relay(loop, layer)
+            relay = _relays[loop] = _Relay(loop, deliver)
         relay.sockets += 1
     await asyncio.shield(relay.ready)
     return relay
@@ -102,9 +108,9 @@ def _rows_after(cursor: int, gaps: list[int]) -> list[tuple[int, str, str, dict[
 
 
 class _Relay:
-    def __init__(self, loop: asyncio.AbstractEventLoop, layer: Any) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, deliver: Deliver) -> None:
         self.loop = loop
-        self.layer = layer
+        self.deliver = deliver
         self.sockets = 0
         self.cursor = 0
         self.gaps: dict[int, float] = {}  # id jumped over → until when to look for it
@@ -177,7 +183,7 @@ class _Relay:
                     self.gaps[missing] = now + GAP_SECONDS
                 self.cursor = event_id
             try:
-                await self.layer.group_send(group_name(stream), event_message(event_id, stream, type, payload))
+                await self.deliver(event_message(event_id, stream, type, payload))
             except Exception:
                 logger.warning("event relay: delivering event %s to %s failed", event_id, stream, exc_info=True)
 

@@ -1,7 +1,10 @@
 """Tell open WebSockets that their session or their reach changed, on every server process.
 
-Each socket of `/ws/v1/` joins two control groups when it connects: one for its user and
-one for the API token it authenticated with. The actions that take a session or access
+Each socket of `/ws/v1/` is counted under two control keys when it connects: one for its user
+and one for the API token it authenticated with. Every server process's realtime hub
+(notifications.fanout) is a member of one layer group, `CONTROL_GROUP`, and hands each message
+to its local sockets of the key the message names (`group`): one subscription per process, not
+two per socket, and a logout or ban — rare — reaches every process. The actions that take a session or access
 away call these functions inside their transaction; the message goes out through the
 channel layer once the transaction commits (never for a rolled-back change), so it reaches
 the socket whichever process holds it (Redis layer in production, in-memory in one process).
@@ -33,6 +36,10 @@ REASON_ERASED = "erased"
 # Why streams are re-checked.
 REASON_MEMBERSHIP_ENDED = "membership_ended"
 REASON_ROLE_REVOKED = "role_revoked"
+
+
+# The one layer group every server process's hub joins for control messages.
+CONTROL_GROUP = "stq-session"
 
 
 def user_group(user_id: int) -> str:
@@ -76,7 +83,7 @@ def _send(groups: list[str], message: dict[str, Any]) -> None:
     async def send_all() -> None:
         for group in groups:
             try:
-                await layer.group_send(group, message)
+                await layer.group_send(CONTROL_GROUP, {**message, "group": group})
             except Exception:
                 # The consumer's periodic re-check closes the socket anyway, only later.
                 logger.warning("session control message %s to %s failed", message["type"], group, exc_info=True)
