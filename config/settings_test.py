@@ -13,6 +13,11 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"  # noqa: F405
 # its ceiling endpoint stays unmounted (BENCH is false), tests/scale/urls_with_bench.py mounts it.
 if "bench" not in INSTALLED_APPS:  # noqa: F405
     INSTALLED_APPS.append("bench")  # noqa: F405
+# In-process tests read the token on every request: with the per-process token cache on, whether a
+# request reads it would depend on whether the test's previous request was less than a second ago,
+# and query counts would flake on a slow machine. tests/residents/test_token_cache.py turns it on;
+# the servers of the cross-process tests run with the production default (1 s).
+API_TOKEN_CACHE_SECONDS = 0.0
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "wechat"]}}
 # SQLite: a file, not the default shared-cache in-memory database. Shared-cache mode answers
 # a concurrent writer with SQLITE_LOCKED at once (the busy timeout does not apply), so race

@@ -21,6 +21,11 @@ CEILING = "/api/v1/bench/ceiling"
 pytestmark = pytest.mark.urls("tests.scale.urls_with_bench")
 
 
+@pytest.fixture(autouse=True)
+def _cache_on(settings):
+    settings.API_TOKEN_CACHE_SECONDS = 1.0  # the production default; config/settings_test.py turns it off
+
+
 def _queries(client, path: str = CEILING) -> tuple[int, list[str]]:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(path)
