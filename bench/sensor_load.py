@@ -169,6 +169,23 @@ def run_load(bases: list[str], integration: int, secret: str, *, seconds: float,
     }
 
 
+def wait_for_workers(database_url: str, pids: list[int], timeout: float = 120.0) -> None:
+    """Until every db_worker started for this run has entered its loop (its heartbeat row, written
+    as the loop starts: core/heartbeat.py). A worker still booting when the probe alarms begin
+    would be counted as alarm → push latency: on this shared machine a worker takes ~20 s to
+    boot, and a run that did not wait (2026-12-02 08:41) measured a p99 of 10 s that way."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            ready = conn.execute("SELECT count(*) FROM core_workerheartbeat WHERE pid = ANY(%s)", [pids]).fetchone()[0]
+            if ready >= len(pids):
+                return
+            time.sleep(0.5)
+    raise SystemExit(f"db_workers {pids} did not start within {timeout:.0f}s")
+
+
 def profile_one_batch(batch: int, homes: int, sheds: int) -> None:
     import cProfile
     import pstats
@@ -255,6 +272,7 @@ def main() -> int:
         server_env = {**env, "THROTTLE_SENSOR_INGEST": "100000000/min"}
         bases = [stack.start_uvicorn(server_env, workers=1, name=f"uvicorn-{i + 1}") for i in range(args.workers)]
         stack.start_workers(server_env, args.task_workers)
+        wait_for_workers(database_url, [stack.pid_of(f"db_worker-{i + 1}") for i in range(args.task_workers)])
         from bench.generate.sensor_ids import PUSH_OPENID, PUSH_TEMPLATE
 
         consent = json.dumps({"openid": PUSH_OPENID, "template_id": PUSH_TEMPLATE, "count": 1_000_000}).encode()

@@ -82,6 +82,8 @@ def _tell_unit(case: Case, unit: ResponsibleUnit, *, title: str, event: CaseEven
             recipients=members, kind="case_assigned", title=title, body=kind.label(case), page=kind.page(case),
             data={"case_id": case.pk, "case_kind": case.kind, "unit": unit.name, "due_at": case.accept_due_at},
             event_key=f"case:{case.pk}:assigned:{event.pk}",
+            # Minute deadlines (a sensor alarm): its push goes ahead of routine sends.
+            urgent=case.accept_minutes is not None,
         )
 
 
