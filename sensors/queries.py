@@ -41,8 +41,9 @@ class Display:
     LABELS = {"alarm": "报警中", "low_battery": "低电量", "silent": "离线", "online": "在线", "retired": "停用"}
 
 
-def display_condition(display: str, now: datetime) -> Q:
-    """The SQL condition for one display state, consistent with `display_state`."""
+def display_conditions(now: datetime) -> dict[str, Q]:
+    """The SQL condition for each display state, consistent with `display_state` (one query: the
+    heartbeat timeouts the devices declare, sensors.heartbeat)."""
     alarm = Q(state=Device.State.ALARM)
     retired = Q(state=Device.State.RETIRED)
     low = Q(battery__lt=settings.SENSOR_BATTERY_LOW_PERCENT)
@@ -53,7 +54,11 @@ def display_condition(display: str, now: datetime) -> Q:
         Display.LOW_BATTERY: ~alarm & ~retired & low,
         Display.SILENT: ~alarm & ~retired & ~low & silent,
         Display.ONLINE: ~alarm & ~retired & ~low & ~silent,
-    }[display]
+    }
+
+
+def display_condition(display: str, now: datetime) -> Q:
+    return display_conditions(now)[display]
 
 
 def display_state(device: Device, now: datetime) -> str:

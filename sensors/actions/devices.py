@@ -22,6 +22,7 @@ COLUMNS = ("vendor", "device_id", "kind", "region_code", "place", "place_kind", 
            "heartbeat_timeout_minutes")
 REQUIRED = ("vendor", "device_id", "kind", "region_code")
 MAX_ROWS = 20_000
+MAX_CSV_BYTES = 2 * 1024 * 1024  # the upload's cap (the API's and the console's)
 MAX_HEARTBEAT_MINUTES = 7 * 24 * 60
 _KIND_BY_LABEL = {label: value for value, label in Device.Kind.choices}
 _PLACE_KIND_BY_LABEL = {label: value for value, label in Place.Kind.choices}
