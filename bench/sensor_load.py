@@ -169,6 +169,23 @@ def run_load(bases: list[str], integration: int, secret: str, *, seconds: float,
     }
 
 
+def wait_for_workers(database_url: str, pids: list[int], timeout: float = 120.0) -> None:
+    """Until every db_worker started for this run has entered its loop (its heartbeat row, written
+    as the loop starts: core/heartbeat.py). A worker still booting when the probe alarms begin
+    would be counted as alarm → push latency: on this shared machine a worker takes ~20 s to
+    boot, and a run that did not wait (2026-12-02 08:41) measured a p99 of 10 s that way."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            ready = conn.execute("SELECT count(*) FROM core_workerheartbeat WHERE pid = ANY(%s)", [pids]).fetchone()[0]
+            if ready >= len(pids):
+                return
+            time.sleep(0.5)
+    raise SystemExit(f"db_workers {pids} did not start within {timeout:.0f}s")
+
+
 def profile_one_batch(batch: int, homes: int, sheds: int) -> None:
     import cProfile
     import pstats
@@ -255,6 +272,7 @@ def main() -> int:
         server_env = {**env, "THROTTLE_SENSOR_INGEST": "100000000/min"}
         bases = [stack.start_uvicorn(server_env, workers=1, name=f"uvicorn-{i + 1}") for i in range(args.workers)]
         stack.start_workers(server_env, args.task_workers)
+        wait_for_workers(database_url, [stack.pid_of(f"db_worker-{i + 1}") for i in range(args.task_workers)])
         from bench.generate.sensor_ids import PUSH_OPENID, PUSH_TEMPLATE
 
         consent = json.dumps({"openid": PUSH_OPENID, "template_id": PUSH_TEMPLATE, "count": 1_000_000}).encode()
@@ -267,11 +285,17 @@ def main() -> int:
                        "server_processes": args.workers, "connections": args.connections, "batch": args.batch})
         time.sleep(10)  # let the last pushes leave the outbox
         pushed = stack.manage("shell", "-c", (
-            "import json; from bench.generate.sensors import alarm_push_latencies; "
-            f"print('PUSH' + json.dumps(alarm_push_latencies('A{result['run']}-')))"), env=env)
-        latencies = json.loads(pushed.split("PUSH", 1)[1])
+            "import json; from bench.generate.sensors import alarm_push_stages; "
+            f"print('PUSH' + json.dumps(alarm_push_stages('A{result['run']}-')))"), env=env)
+        stages = json.loads(pushed.split("PUSH", 1)[1])
+        latencies = [s["pushed"] for s in stages]
         result.update({"alarm_pushed": len(latencies), "alarm_push_p50_ms": round(1000 * pct(latencies, 0.5), 1),
                        "alarm_push_p99_ms": round(1000 * pct(latencies, 0.99), 1)})
+        # Where the slowest pushes' time went (seconds from the alarm stored; bench.generate.sensors.alarm_push_stages).
+        result["alarm_push_slowest"] = sorted(stages, key=lambda s: s["pushed"])[-3:]
+        result["alarm_push_stage_p50_s"] = {
+            key: round(pct([s[key] for s in stages if s[key] is not None], 0.5), 3) for key in (stages[0] if stages else {})
+        }
         print(json.dumps(result, indent=1))
         return 0
     finally:

@@ -86,6 +86,8 @@ def _tell_unit(case: Case, unit: ResponsibleUnit, *, title: str, event: CaseEven
             recipients=members, kind="case_assigned", title=title, body=kind.label(case), page=kind.page(case),
             data={"case_id": case.pk, "case_kind": case.kind, "unit": unit.name, "due_at": case.accept_due_at},
             event_key=f"case:{case.pk}:assigned:{event.pk}", fresh=fresh, also_publish=also_publish,
+            # Minute deadlines (a sensor alarm): its push goes ahead of routine sends.
+            urgent=case.accept_minutes is not None,
         )
     elif also_publish:
         publish_many_on_commit(also_publish)

@@ -94,6 +94,7 @@ urlpatterns += [
 urlpatterns += [
     path("sensors/", sensors.devices, name="sensors"),
     path("sensors/devices/<int:device_id>/", sensors.device_detail, name="sensor_device"),
+    path("sensors/import/", sensors.import_devices, name="sensor_import"),
     path("sensors/alerts/", sensors.alerts, name="sensor_alerts"),
     path("sensors/alerts/<int:case_id>/close/", sensors.close_alert, name="sensor_alert_close"),
 ]

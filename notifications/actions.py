@@ -47,6 +47,7 @@ def do_notify(
     event_key: str,
     fresh: bool = False,
     also_publish: list[tuple[str, str, dict[str, Any]]] | None = None,
+    urgent: bool = False,
 ) -> list[Notification]:
     """Create one inbox entry per recipient for this event (idempotent per (event_key, recipient)),
     announce each on the recipient's `user.<id>` stream after commit, and, where the kind has a
@@ -57,7 +58,9 @@ def do_notify(
     `recipients` are users or user ids, or `RoleHolders(region_id, kind)`. `fresh=True` says the
     event is new (its key names a row made in this transaction), so nobody can have it yet and
     the check is skipped (the unique constraint still holds). `also_publish`: the caller's own
-    realtime events, written with the recipients' (stream, type, payload).
+    realtime events, written with the recipients' (stream, type, payload). `urgent=True` (a sensor
+    alarm's case, due in minutes) enqueues the WeChat send at the top task priority, so a worker
+    takes it before any queued routine send (a broadcast's fan-out, a sweep).
     On PostgreSQL the inbox rows and all the events are one statement (notifications.inbox_sql),
     which also reads role holders itself when the event is fresh.
     """
@@ -111,11 +114,11 @@ def do_notify(
             )
         spec = template_for(kind)
         if spec is not None and created:
-            _write_outbox(spec, created)
+            _write_outbox(spec, created, urgent=urgent)
     return created
 
 
-def _write_outbox(spec: TemplateSpec, notifications: list[Notification]) -> None:
+def _write_outbox(spec: TemplateSpec, notifications: list[Notification], *, urgent: bool = False) -> None:
     User = get_user_model()
     openids = dict(
         User.objects.filter(pk__in=[n.recipient_id for n in notifications], openid__isnull=False)
@@ -159,7 +162,7 @@ def _write_outbox(spec: TemplateSpec, notifications: list[Notification]) -> None
     if to_send:
         from notifications.delivery import enqueue_delivery
 
-        transaction.on_commit(lambda: enqueue_delivery(to_send))
+        transaction.on_commit(lambda: enqueue_delivery(to_send, urgent=urgent))
 
 
 def _reserve_consents(user_ids: list[int], spec: TemplateSpec, now) -> set[int]:

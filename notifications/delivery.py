@@ -311,12 +311,17 @@ def deliver_ids(ids: Iterable[int], *, now: datetime | None = None) -> DeliveryR
     return report
 
 
-def enqueue_delivery(ids: list[int]) -> None:
-    """Run after commit by do_notify. A failure to enqueue loses nothing: the sweep finds the rows."""
+def enqueue_delivery(ids: list[int], *, urgent: bool = False) -> None:
+    """Run after commit by do_notify. A failure to enqueue loses nothing: the sweep finds the rows.
+    `urgent`: at the top task priority (workers take the highest priority first), ahead of
+    routine sends already queued."""
+    from django.tasks.base import TASK_MAX_PRIORITY
+
     from notifications.tasks import deliver_outbox_messages
 
     try:
-        deliver_outbox_messages.enqueue(list(ids))
+        task = deliver_outbox_messages.using(priority=TASK_MAX_PRIORITY) if urgent else deliver_outbox_messages
+        task.enqueue(list(ids))
     except Exception:
         logger.warning("outbox: could not enqueue delivery of %s; the sweep will", ids, exc_info=True)
 

@@ -23,6 +23,7 @@ DEMO_TEMPLATES = {
     "case_assigned": ("新诉求待办提醒", "demo-tpl-case-new", {"thing1": "body", "thing2": "title", "time3": "data.due_at"}, "pages/matters/detail", False),
     "case_overdue": ("诉求超时提醒", "demo-tpl-case-overdue", {"thing1": "body", "thing2": "data.unit", "phrase3": "data.overdue_label", "time4": "data.due_at"}, "pages/matters/detail", False),
     "case_update": ("诉求进展通知", "demo-tpl-case-update", {"thing1": "data.label", "phrase2": "data.status_label", "thing3": "body", "time4": "created_at"}, "pages/matters/detail", False),
+    "sensor_alert_leader": ("楼组告警提醒", "demo-tpl-sensor-leader", {"thing1": "data.label", "thing2": "data.building_group", "time3": "data.at"}, "pages/sensors/alert", False),
     "topic_update": ("议事进展通知", "demo-tpl-topic-update", {"thing1": "data.topic_title", "phrase2": "data.stage_label", "thing3": "body", "time4": "created_at"}, "pages/topics/detail", False),
     "post_answered": ("帖子回复通知", "demo-tpl-post-answered", {"thing1": "data.post_title", "thing2": "body", "time3": "created_at"}, "pages/post/detail", False),
     "post_moderated": ("内容审核结果", "demo-tpl-post-moderated", {"thing1": "data.post_title", "phrase2": "data.result_label", "thing3": "body"}, "pages/post/detail", False),

@@ -30,7 +30,7 @@ class DeviceAdmin(admin.ModelAdmin):
     list_display = ("vendor_device_id", "vendor", "kind", "region", "place", "state", "battery", "last_heartbeat")
     list_filter = ("kind", "state", "vendor")
     search_fields = ("vendor_device_id",)
-    raw_id_fields = ("region", "home", "place")
+    raw_id_fields = ("region", "home", "place", "building_group")
     readonly_fields = ("battery", "battery_at", "last_heartbeat", "installed_at")
 
 

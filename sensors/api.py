@@ -21,14 +21,13 @@ from residents.access import profile
 from sensors import queries
 from sensors import serializers as s
 from sensors.actions.alarms import do_close_sensor_case
-from sensors.actions.devices import do_import_devices
+from sensors.actions.devices import MAX_CSV_BYTES, do_import_devices
 from sensors.actions.ingest import do_ingest_batch
 from sensors.signature import check_signature
 
 INTEGRATION_HEADER = "X-Sensor-Integration"
 TIMESTAMP_HEADER = "X-Sensor-Timestamp"
 SIGNATURE_HEADER = "X-Sensor-Signature"
-MAX_CSV_BYTES = 2 * 1024 * 1024
 
 
 class IngestThrottle(ScopedUserThrottle):

@@ -29,3 +29,11 @@ class SensorsConfig(AppConfig):
             return f"pages/sensors/alert?case={case.pk}"
 
         kinds.register(CASE_KIND, kinds.CaseKind(label=label, page=page))
+
+        from notifications import kinds as notification_kinds
+        from residents.access import profile
+        from residents.models import Role
+        from sensors.actions.leaders import KIND as LEADER_KIND
+
+        # Only 楼组长 are asked to consent to the building group's alarm message.
+        notification_kinds.register_audience(LEADER_KIND, lambda user: profile(user).has_role(Role.Kind.BUILDING_LEADER))

@@ -119,6 +119,14 @@ class Device(models.Model):
         help_text="装在老人家中时填写；须先登记授权",
     )
     place = models.ForeignKey(Place, verbose_name="场所", null=True, blank=True, on_delete=models.PROTECT, related_name="devices")
+    building_group = models.ForeignKey(
+        Region, verbose_name="所在楼组", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+        help_text="填写后，该设备的报警和上门探视任务同时告知本楼组的楼组长",
+    )
+    heartbeat_timeout_minutes = models.PositiveIntegerField(
+        "心跳超时(分钟)", null=True, blank=True,
+        help_text="超过该时长无心跳即为离线并生成维护任务；留空用系统默认值（SENSOR_HEARTBEAT_TIMEOUT_MINUTES）",
+    )
     battery = models.PositiveSmallIntegerField("电量(%)", null=True, blank=True)
     battery_at = models.DateTimeField("电量上报时间", null=True, blank=True)
     last_heartbeat = models.DateTimeField("最近心跳", null=True, blank=True)
@@ -143,11 +151,16 @@ class Device(models.Model):
         return f"{self.get_kind_display()} {self.vendor}/{self.vendor_device_id}"
 
     def clean(self) -> None:
-        """Every form that binds a device (the admin's among them) checks the elder's consent; the
-        CSV import checks it per row (sensors.actions.devices)."""
+        """Every form that binds a device (the admin's among them) checks the elder's consent and
+        that its building group is one of its neighborhood's; the CSV import checks both per row
+        (sensors.actions.devices)."""
         super().clean()
         if self.home_id and not HomeConsent.objects.filter(beneficiary_id=self.home_id, withdrawn_at__isnull=True).exists():
             raise ValidationError({"home": "该老人尚未登记居家设备授权（老人本人或家属同意），不能绑定设备"})
+        if self.building_group_id and not Region.objects.filter(
+            pk=self.building_group_id, level=Region.Level.BUILDING_GROUP, parent_id=self.region_id
+        ).exists():
+            raise ValidationError({"building_group": "所选楼组不属于该居委/村"})
 
     @property
     def where(self) -> str:

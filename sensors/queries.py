@@ -3,11 +3,12 @@ the console shows it, and the device list with its alert counts."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
+from sensors import heartbeat
 from sensors.models import Device, SensorCase
 
 
@@ -33,29 +34,31 @@ def false_alarm_rates(neighborhood_ids) -> list[dict]:
 
 
 # What staff see of a device (docs/sensors.md, Console): 报警中 wins, then 低电量, then 离线
-# (no heartbeat for SENSOR_HEARTBEAT_TIMEOUT_MINUTES, as the maintenance rule), else 在线; a retired device is 停用.
+# (no heartbeat for the device's timeout, as the maintenance rule: sensors.heartbeat), else 在线;
+# a retired device is 停用.
 class Display:
     ALARM, LOW_BATTERY, SILENT, ONLINE, RETIRED = "alarm", "low_battery", "silent", "online", "retired"
     LABELS = {"alarm": "报警中", "low_battery": "低电量", "silent": "离线", "online": "在线", "retired": "停用"}
 
 
-def silent_before(now: datetime) -> datetime:
-    return now - timedelta(minutes=settings.SENSOR_HEARTBEAT_TIMEOUT_MINUTES)
-
-
-def display_condition(display: str, now: datetime) -> Q:
-    """The SQL condition for one display state, consistent with `display_state`."""
+def display_conditions(now: datetime) -> dict[str, Q]:
+    """The SQL condition for each display state, consistent with `display_state` (one query: the
+    heartbeat timeouts the devices declare, sensors.heartbeat)."""
     alarm = Q(state=Device.State.ALARM)
     retired = Q(state=Device.State.RETIRED)
     low = Q(battery__lt=settings.SENSOR_BATTERY_LOW_PERCENT)
-    silent = Q(last_heartbeat__isnull=True) | Q(last_heartbeat__lt=silent_before(now))
+    silent = Q(last_heartbeat__isnull=True) | heartbeat.silent_condition(now)
     return {
         Display.ALARM: alarm,
         Display.RETIRED: retired,
         Display.LOW_BATTERY: ~alarm & ~retired & low,
         Display.SILENT: ~alarm & ~retired & ~low & silent,
         Display.ONLINE: ~alarm & ~retired & ~low & ~silent,
-    }[display]
+    }
+
+
+def display_condition(display: str, now: datetime) -> Q:
+    return display_conditions(now)[display]
 
 
 def display_state(device: Device, now: datetime) -> str:
@@ -65,7 +68,7 @@ def display_state(device: Device, now: datetime) -> str:
         return Display.RETIRED
     if device.battery is not None and device.battery < settings.SENSOR_BATTERY_LOW_PERCENT:
         return Display.LOW_BATTERY
-    if device.last_heartbeat is None or device.last_heartbeat < silent_before(now):
+    if device.last_heartbeat is None or device.last_heartbeat < heartbeat.silent_since(device, now):
         return Display.SILENT
     return Display.ONLINE
 

@@ -121,6 +121,16 @@ def alarm_push_latencies(prefix: str) -> list[float]:
     """Seconds from each probe alarm stored (its event's received_at) to WeChat's answer to the
     push of its case (the outbox row's finished_at, status sent); unsent ones are left out and
     counted by the caller."""
+    return [stages["pushed"] for stages in alarm_push_stages(prefix)]
+
+
+def alarm_push_stages(prefix: str) -> list[dict[str, float]]:
+    """Where each probe alarm's push time went, in seconds from its event stored (received_at):
+    `case` its case row written, `outbox` the outbox row written (both inside the ingest
+    transaction), `task` the delivery task enqueued (after commit), `started` a worker took the
+    task, `attempt` the send began, `pushed` WeChat's answer recorded."""
+    from django_tasks_db.models import DBTaskResult
+
     from notifications.models import OutboxMessage
 
     out = []
@@ -131,6 +141,14 @@ def alarm_push_latencies(prefix: str) -> list[float]:
         sent = OutboxMessage.objects.filter(
             event_key__startswith=f"case:{alert.case_id}:assigned:", status="sent", finished_at__isnull=False
         ).order_by("finished_at").first()
-        if sent is not None:
-            out.append((sent.finished_at - event.received_at).total_seconds())
+        if sent is None:
+            continue
+        since = lambda at, t0=event.received_at: None if at is None else round((at - t0).total_seconds(), 3)  # noqa: E731
+        task = (DBTaskResult.objects.filter(task_path__endswith="deliver_outbox_messages", args_kwargs__args=[[sent.pk]])
+                .order_by("enqueued_at").first())
+        out.append({
+            "case": since(alert.created_at), "outbox": since(sent.created_at),
+            "task": since(task.enqueued_at) if task else None, "started": since(task.started_at) if task else None,
+            "attempt": since(sent.attempt_started_at), "pushed": since(sent.finished_at),
+        })
     return out

@@ -2,7 +2,8 @@
 `sensor_alert` case on the engine for the neighborhood's committee unit, with minute deadlines
 (SENSOR_ALARM_ACCEPT_MINUTES / SENSOR_ALARM_RESOLVE_MINUTES) that the engine's escalation job
 (every minute) enforces, and the unit's members told at once (cases.actions.do_announce_case,
-once the alert row exists).
+once the alert row exists), and the 楼组长 of the device's building group too
+(sensors.actions.leaders).
 
 One open case per device and rule: the device row is locked while its alert is looked up, and a
 partial unique constraint (`sensor_case_one_open`) backs it, so a flapping sensor or two pushes
@@ -23,6 +24,7 @@ from cases.models import Case
 from cases.units import committee_unit
 from core.errors import Conflict, Forbidden, NotFound
 from residents.models import User
+from sensors.actions.leaders import tell_building_leaders
 from sensors.models import Device, SensorCase, SensorEvent
 
 CASE_KIND = "sensor_alert"
@@ -64,6 +66,7 @@ def do_raise_alarms(events_by_device: dict[int, list[SensorEvent]]) -> list[Sens
                 )
                 alert = SensorCase.objects.create(device=device, rule=SensorCase.Rule.ALARM, case=case, alarm_count=len(events))
                 do_announce_case(case)  # the unit's push and frame, now that the alert row names the case
+                tell_building_leaders(alert, device, title=alert_title(device))
             else:
                 alert.alarm_count += len(events)
                 alert.save(update_fields=["alarm_count"])

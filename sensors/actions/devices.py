@@ -18,9 +18,12 @@ from residents.access import is_staff_for
 from residents.models import Beneficiary, Region, User
 from sensors.models import Device, HomeConsent, Place
 
-COLUMNS = ("vendor", "device_id", "kind", "region_code", "place", "place_kind", "beneficiary_id")
+COLUMNS = ("vendor", "device_id", "kind", "region_code", "place", "place_kind", "beneficiary_id", "building_group_code",
+           "heartbeat_timeout_minutes")
 REQUIRED = ("vendor", "device_id", "kind", "region_code")
 MAX_ROWS = 20_000
+MAX_CSV_BYTES = 2 * 1024 * 1024  # the upload's cap (the API's and the console's)
+MAX_HEARTBEAT_MINUTES = 7 * 24 * 60
 _KIND_BY_LABEL = {label: value for value, label in Device.Kind.choices}
 _PLACE_KIND_BY_LABEL = {label: value for value, label in Place.Kind.choices}
 
@@ -35,6 +38,8 @@ class DeviceRow:
     place: str
     place_kind: str
     beneficiary: Beneficiary | None
+    building_group: Region | None = None
+    heartbeat_timeout_minutes: int | None = None
 
 
 def _kind(raw: str, by_label: dict[str, str], values: list[str]) -> str | None:
@@ -58,7 +63,8 @@ def check_device_rows(text: str, *, actor: User | None) -> list[DeviceRow]:
     raw_rows = list(reader)
     if len(raw_rows) > MAX_ROWS:
         raise Unprocessable("import_too_many_rows", f"一次最多导入 {MAX_ROWS} 行", max_rows=MAX_ROWS)
-    regions = {r.code: r for r in Region.objects.filter(code__in={(r.get("region_code") or "").strip() for r in raw_rows})}
+    codes = {(r.get(c) or "").strip() for r in raw_rows for c in ("region_code", "building_group_code")}
+    regions = {r.code: r for r in Region.objects.filter(code__in=codes - {""})}
     existing = set(
         Device.objects.filter(vendor__in={(r.get("vendor") or "").strip() for r in raw_rows})
         .values_list("vendor", "vendor_device_id")
@@ -112,8 +118,20 @@ def check_device_rows(text: str, *, actor: User | None) -> list[DeviceRow]:
                 error("beneficiary_id", "尚未登记老人或家属的同意，不能绑定居家设备")
         elif len(value["place"]) > 64:
             error("place", "场所名称最长64字")
+        group = None
+        if value["building_group_code"]:
+            group = regions.get(value["building_group_code"])
+            if group is None or group.level != Region.Level.BUILDING_GROUP or (region is not None and group.parent_id != region.pk):
+                error("building_group_code", "须为该居委/村下楼组的12位区划代码")
+        timeout = None
+        if value["heartbeat_timeout_minutes"]:
+            raw_minutes = value["heartbeat_timeout_minutes"]
+            timeout = int(raw_minutes) if raw_minutes.isdigit() and len(raw_minutes) < 7 else 0
+            if not 1 <= timeout <= MAX_HEARTBEAT_MINUTES:
+                error("heartbeat_timeout_minutes", f"心跳超时须为 1-{MAX_HEARTBEAT_MINUTES} 的整数（分钟）")
         if len(errors) == before:
-            rows.append(DeviceRow(line, value["vendor"], value["device_id"], kind, region, value["place"], place_kind, home))
+            rows.append(DeviceRow(line, value["vendor"], value["device_id"], kind, region, value["place"], place_kind, home,
+                                  group, timeout))
     if errors:
         raise Unprocessable("import_rows_invalid", f"{len({e['line'] for e in errors})} 行有误，未导入任何设备", errors=errors)
     return rows
@@ -136,7 +154,8 @@ def do_import_devices(text: str, *, actor: User | None) -> int:
                     places[(row.neighborhood.pk, row.place)] = place
             devices.append(Device(
                 kind=row.kind, vendor=row.vendor, vendor_device_id=row.device_id, region=row.neighborhood,
-                home=row.beneficiary, place=place,
+                home=row.beneficiary, place=place, building_group=row.building_group,
+                heartbeat_timeout_minutes=row.heartbeat_timeout_minutes,
             ))
         Device.objects.bulk_create(devices, batch_size=1000)
     return len(devices)

@@ -3,7 +3,8 @@
 - **inactivity**: a lone elder's home whose 红外人体 and 门磁 devices reported no reading and no
   alarm for N daytime hours (`HomeConsent.inactivity_hours`, else SENSOR_INACTIVITY_HOURS; the
   quiet hours SENSOR_QUIET_HOURS, 22:00-07:00 by default, do not count) → a 上门探视 case;
-- **heartbeat**: a device silent for SENSOR_HEARTBEAT_TIMEOUT_MINUTES → a maintenance case;
+- **heartbeat**: a device silent past its heartbeat timeout (its own, else
+  SENSOR_HEARTBEAT_TIMEOUT_MINUTES; sensors.heartbeat) → a maintenance case;
 - **battery**: a device whose last reported battery is below SENSOR_BATTERY_LOW_PERCENT → a
   maintenance case.
 
@@ -27,7 +28,9 @@ from django.utils import timezone
 
 from cases.actions import do_announce_case, do_open_case, do_record_case_reading
 from cases.units import committee_unit
+from sensors import heartbeat
 from sensors.actions.alarms import CASE_KIND, UNANSWERED, alert_title
+from sensors.actions.leaders import tell_building_leaders
 from sensors.models import Device, HomeConsent, SensorCase, SensorEvent
 
 ACTIVITY_KINDS = (Device.Kind.INFRARED, Device.Kind.DOOR)
@@ -99,6 +102,7 @@ def _open(device: Device, rule: str, *, accept_hours: int, resolve_hours: int, r
     alert = SensorCase.objects.create(device=device, rule=rule, case=case)
     do_record_case_reading(case.pk, reason=reading)
     do_announce_case(case)
+    tell_building_leaders(alert, device, title=rule_title(device, rule))  # a 上门探视 only: sensors.actions.leaders
     return alert
 
 
@@ -153,10 +157,10 @@ def do_check_inactivity(*, now: dt.datetime | None = None) -> int:
 def do_check_maintenance(*, now: dt.datetime | None = None) -> int:
     """Open a maintenance case for each device silent past its heartbeat timeout or low on battery."""
     now = now or timezone.now()
-    silent_before = now - dt.timedelta(minutes=settings.SENSOR_HEARTBEAT_TIMEOUT_MINUTES)
     low = settings.SENSOR_BATTERY_LOW_PERCENT
     live = Device.objects.exclude(state=Device.State.RETIRED)
-    silent = live.filter(last_heartbeat__lt=silent_before) | live.filter(last_heartbeat__isnull=True, installed_at__lt=silent_before)
+    silent = live.filter(heartbeat.silent_condition(now)) | live.filter(
+        heartbeat.silent_condition(now, "installed_at"), last_heartbeat__isnull=True)
     weak = live.filter(battery__lt=low)
     last_case = {
         (device_id, rule): at for device_id, rule, at in
@@ -170,7 +174,7 @@ def do_check_maintenance(*, now: dt.datetime | None = None) -> int:
             continue  # the same silence already had its case
         opened += _maintenance(device.pk, SensorCase.Rule.HEARTBEAT, lambda d: (
             f"最近心跳 {timezone.localtime(d.last_heartbeat).strftime('%Y-%m-%d %H:%M')}" if d.last_heartbeat
-            else "安装后从未上报心跳") + f"，超过 {settings.SENSOR_HEARTBEAT_TIMEOUT_MINUTES} 分钟无心跳")
+            else "安装后从未上报心跳") + f"，超过 {heartbeat.timeout_minutes(d)} 分钟无心跳")
     for device in weak.order_by("pk"):
         known = last_case.get((device.pk, SensorCase.Rule.BATTERY))
         if known is not None and (device.battery_at is None or device.battery_at < known):

@@ -216,6 +216,39 @@ def case_assigned(w: World) -> Expected:
     )
 
 
+def sensor_alert_leader(w: World) -> Expected:
+    """李四 is the 楼组长 of 1号楼组, where an elder's home has a 紧急按钮; the vendor's platform
+    pushes its alarm."""
+    import json
+    import time
+
+    from residents.models import Membership
+    from sensors.models import Device, HomeConsent, Integration, SensorCase
+    from sensors.signature import sign
+
+    group = f.BuildingGroupFactory(parent=w.neighborhood, name="1号楼组")
+    Membership.objects.filter(user=w.neighbor).update(building_group=group)
+    f.RoleFactory(user=w.neighbor, region=w.neighborhood, kind=Role.Kind.BUILDING_LEADER)
+    elder = f.BeneficiaryFactory(owner=w.son, neighborhood=w.neighborhood, name="王阿婆")
+    HomeConsent.objects.create(beneficiary=elder, given_by="family", given_by_name="张三", method="paper", given_at=timezone.now())
+    Device.objects.create(kind=Device.Kind.PANIC, vendor="acme", vendor_device_id="SOS-1", region=w.neighborhood,
+                          home=elder, building_group=group)
+    integration = Integration.objects.create(name="某厂商平台", vendor="acme", secret="vendor-secret-0123456789")
+    body = json.dumps({"events": [{"event_id": "sos-1", "device_id": "SOS-1", "type": "alarm",
+                                   "occurred_at": timezone.now().isoformat()}]}).encode()
+    ts = str(int(time.time()))
+    response = Api().client.generic(
+        "POST", "/api/v1/sensors/ingest", body, content_type="application/json", HTTP_X_SENSOR_INTEGRATION=str(integration.pk),
+        HTTP_X_SENSOR_TIMESTAMP=ts, HTTP_X_SENSOR_SIGNATURE=sign("vendor-secret-0123456789", ts, body),
+    )
+    assert response.status_code == 200 and response.json()["accepted"] == ["sos-1"], response.content
+    alert = SensorCase.objects.get(device__vendor_device_id="SOS-1")
+    return Expected(
+        w.neighbor, {"thing1": "紧急按钮报警：老人住所", "thing2": "1号楼组", "time3": shanghai(alert.created_at)},
+        f"pages/sensors/alert?case={alert.case_id}",
+    )
+
+
 def case_overdue(w: World) -> Expected:
     from cases.actions import do_escalate_overdue_cases
 
@@ -280,7 +313,7 @@ STORIES: dict[str, Callable[[World], Expected]] = {
     for story in (
         membership_approved, membership_rejected, party_identity_verified, party_identity_rejected,
         service_request_new, service_request_status, service_request_assigned, service_request_overdue,
-        case_assigned, case_overdue, case_update, topic_update, post_answered, post_moderated,
+        case_assigned, case_overdue, case_update, sensor_alert_leader, topic_update, post_answered, post_moderated,
     )
 }
 

@@ -121,3 +121,26 @@ def test_sensor_pages_cost_the_same_for_few_and_many_devices(world):
     client.post(f"/console/sensors/alerts/{alert.case_id}/close/", {"outcome": "real"})
     alarm(world, "a2")
     assert [_queries(client, url) for url in urls] == few
+
+
+def test_staff_import_devices_from_the_console_all_or_nothing_with_errors_in_chinese(world, other_neighborhood):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = login(world.staff)
+    page = client.get("/console/sensors/import/")
+    assert page.status_code == 200 and "导入设备" in page.content.decode()
+    header = "vendor,device_id,kind,region_code,place,place_kind,beneficiary_id\n"
+    bad = header + "acme,NEW-1,烟感,310113001001,6号车棚,,\nacme,NEW-2,雷达,310113001001,6号车棚,,\n" + \
+        f"acme,NEW-3,烟感,{other_neighborhood.code},6号车棚,,\n"
+    response = client.post("/console/sensors/import/", {"file": SimpleUploadedFile("d.csv", bad.encode(), "text/csv")})
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert "未导入任何设备" in html and "未知设备类型「雷达」" in html and "无权导入该居委/村的设备" in html
+    assert not Device.objects.filter(vendor_device_id__startswith="NEW-").exists()
+    good = header + "acme,NEW-1,烟感,310113001001,6号车棚,非机动车棚,\n"
+    response = client.post("/console/sensors/import/", {"file": SimpleUploadedFile("d.csv", good.encode(), "text/csv")})
+    assert response.status_code == 302 and response["Location"] == "/console/sensors/"
+    assert Device.objects.get(vendor_device_id="NEW-1").region == world.neighborhood
+    assert "已导入 1 台设备" in client.get("/console/sensors/").content.decode()
+    not_utf8 = client.post("/console/sensors/import/", {"file": SimpleUploadedFile("d.csv", "列".encode("gbk"), "text/csv")})
+    assert not_utf8.status_code == 422 and "CSV 须为 UTF-8 编码" in not_utf8.content.decode()

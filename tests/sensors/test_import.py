@@ -74,3 +74,30 @@ def test_missing_columns_are_refused(world):
     with pytest.raises(Unprocessable) as raised:
         do_import_devices("vendor,kind\nacme,smoke\n", actor=None)
     assert raised.value.code == "import_columns_missing"
+
+
+def test_building_group_and_heartbeat_timeout_columns(world, other_neighborhood, tmp_path):
+    group = f.BuildingGroupFactory(parent=world.neighborhood, name="1号楼组")
+    elsewhere = f.BuildingGroupFactory(parent=other_neighborhood, name="9号楼组")
+    header = "vendor,device_id,kind,region_code,place,place_kind,beneficiary_id,building_group_code,heartbeat_timeout_minutes\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "".join(line + "\n" for line in (
+        f"acme,BG-1,烟感,310113001001,楼道,,,{elsewhere.code},",  # another neighborhood's group
+        f"acme,BG-2,烟感,310113001001,楼道,,,{world.neighborhood.code},",  # not a building group
+        "acme,BG-3,烟感,310113001001,楼道,,,,0",  # no zero timeout
+        "acme,BG-4,烟感,310113001001,楼道,,,,九十",
+    )), encoding="utf-8")
+    response = Api(world.staff).post("/api/v1/sensors/devices/import",
+                                     {"file": SimpleUploadedFile("d.csv", bad.read_bytes(), "text/csv")}, format="multipart")
+    errors = assert_error(response, 422, "import_rows_invalid")["detail"]["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [
+        (2, "building_group_code"), (3, "building_group_code"), (4, "heartbeat_timeout_minutes"), (5, "heartbeat_timeout_minutes"),
+    ]
+    assert errors[0]["reason"] == "须为该居委/村下楼组的12位区划代码"
+    good = tmp_path / "good.csv"
+    good.write_text(header + f"acme,BG-5,紧急按钮,310113001001,,,{world.elder.pk},{group.code},90\n"
+                    + "acme,BG-6,烟感,310113001001,楼道,,,,\n", encoding="utf-8")
+    call_command("import_devices", str(good))
+    five, six = Device.objects.get(vendor_device_id="BG-5"), Device.objects.get(vendor_device_id="BG-6")
+    assert (five.building_group, five.heartbeat_timeout_minutes) == (group, 90)
+    assert (six.building_group, six.heartbeat_timeout_minutes) == (None, None)

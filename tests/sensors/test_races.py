@@ -38,3 +38,33 @@ def test_two_different_alarms_from_one_device_at_once_open_one_case(world):
     assert [r.status_code for r in responses] == [200, 200], [r.content[:300] for r in responses]
     assert SensorCase.objects.count() == 1 and SensorCase.objects.get().alarm_count == 2
     assert CaseEvent.objects.filter(kind=CaseEvent.Kind.READING).count() == 2
+
+
+def test_two_batches_touching_the_same_devices_in_opposite_orders_never_deadlock(world):
+    """Batch A moves devices 1→N-1 and raises an alarm on device 0; batch B moves N-2→0 and raises
+    one on device N-1 (each alarm device held by the other's moves). Each batch locks every device
+    row it writes in id order first, so they queue instead of deadlocking (PostgreSQL would abort
+    one with 40P01, a 503). Repeated, fresh events each round."""
+    from sensors.models import Device
+
+    devices = [Device.objects.create(kind=Device.Kind.SMOKE, vendor="acme", vendor_device_id=f"RACE-{i}",
+                                     region=world.neighborhood, place=world.smoke.place) for i in range(40)]
+    names = [d.vendor_device_id for d in devices]
+    for round_ in range(4):
+        hour = f"2026-03-01T{10 + round_:02d}:00:00+08:00"
+
+        def batch(tag: str, order: list[str], alarm: str, round_: int = round_, hour: str = hour) -> list[dict]:
+            # Event ids follow `order` (the batch is stored in event-id order, devices moved in it).
+            rows = [event(f"{tag}{round_}-hb-{i:02d}", n, "heartbeat", at=hour) for i, n in enumerate(order)]
+            rows += [event(f"{tag}{round_}-hc-{i:02d}", n, "battery", at=hour, value=50 + round_) for i, n in enumerate(order)]
+            return rows + [event(f"{tag}{round_}-alarm", alarm, "alarm", at=hour)]
+
+        responses = race([
+            lambda: push(world.integration, batch("A", names[1:], names[0])),
+            lambda: push(world.integration, batch("B", names[-2::-1], names[-1])),
+        ])
+        assert [r.status_code for r in responses] == [200, 200], [r.content[:300] for r in responses]
+        assert all(len(r.json()["accepted"]) == 79 for r in responses)
+    moved = Device.objects.filter(vendor_device_id__in=names)
+    assert {(d.last_heartbeat.isoformat(), d.battery) for d in moved} == {("2026-03-01T05:00:00+00:00", 53)}
+    assert SensorCase.objects.filter(device__vendor_device_id__in=[names[0], names[-1]], is_open=True).count() == 2

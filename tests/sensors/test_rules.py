@@ -133,3 +133,27 @@ def test_retired_and_freshly_installed_devices_are_left_alone(world, settings):
     world.gas.save()
     assert do_check_maintenance() == 0  # the others were installed just now and never heard from
     assert check_inactive_homes.enqueue().return_value == 0
+
+
+def test_a_device_declares_its_own_heartbeat_timeout_and_the_console_agrees(world, settings):
+    """A device silent 45 minutes is offline if it declared 30 (not with the default 360); one
+    silent 7 hours is not if it declared 600. The console's 离线 reads the same rule."""
+    from sensors import queries
+
+    settings.SENSOR_HEARTBEAT_TIMEOUT_MINUTES = 360
+    now = timezone.now()
+    Device.objects.filter(pk=world.smoke.pk).update(last_heartbeat=now - dt.timedelta(minutes=45), heartbeat_timeout_minutes=30)
+    Device.objects.filter(pk=world.gas.pk).update(last_heartbeat=now - dt.timedelta(hours=7), heartbeat_timeout_minutes=600)
+    Device.objects.filter(pk=world.door.pk).update(last_heartbeat=now - dt.timedelta(hours=5))
+    assert do_check_maintenance(now=now) == 1
+    alert = SensorCase.objects.get(rule=SensorCase.Rule.HEARTBEAT)
+    assert alert.device == world.smoke
+    assert "超过 30 分钟无心跳" in CaseEvent.objects.get(case=alert.case, kind=CaseEvent.Kind.READING).reason
+    silent = set(Device.objects.filter(queries.display_condition(queries.Display.SILENT, now)).values_list("pk", flat=True))
+    assert silent == {world.smoke.pk}
+    states = {d.pk: queries.display_state(d, now) for d in Device.objects.all()}
+    assert states == {world.smoke.pk: "silent", world.gas.pk: "online", world.door.pk: "online"}
+    # Two hours on: the default device (7 h) is past 360 minutes, the 600-minute one (9 h) is not.
+    later = now + dt.timedelta(hours=2)
+    assert {d.pk for d in Device.objects.filter(queries.display_condition(queries.Display.SILENT, later))} == {
+        world.smoke.pk, world.door.pk}

@@ -84,6 +84,7 @@ PAGES: dict[str, Page] = {
     "sensors": Page("chenjuwei", _named("sensors")),
     "sensor_device": Page("chenjuwei", lambda: reverse("console:sensor_device", args=[_a_shed_device()])),
     "sensor_alerts": Page("chenjuwei", _named("sensor_alerts")),
+    "sensor_import": Page("chenjuwei", _named("sensor_import")),
 }
 
 # Not pages a person reads: JSON, HTML fragments the live board fetches, POST-only actions.
