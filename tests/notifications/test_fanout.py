@@ -13,39 +13,15 @@ import threading
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
-from django.db import connections, transaction
+from django.db import connections
 from rest_framework.test import APIClient
 
 from notifications import fanout, relay
 from notifications.groups import event_message, group_name
-from notifications.realtime import publish_on_commit
 from tests import factories as f
+from tests.notifications.sockets import connect, publish, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def application():
-    from config.asgi import application as app
-
-    return app
-
-
-async def connect(token: str) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application(), f"/ws/v1/?token={token}")
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-async def subscribe(communicator, stream: str) -> dict:
-    await communicator.send_json_to({"action": "subscribe", "stream": stream})
-    return await communicator.receive_json_from(timeout=2)
-
-
-def publish(stream: str, type: str, payload: dict) -> int:
-    with transaction.atomic():
-        return publish_on_commit(stream, type, payload).id
 
 
 def layer_members(stream: str) -> set[str]:
@@ -190,9 +166,13 @@ def test_frames_that_arrive_before_the_answer_are_held_then_sent_in_order():
         await hub.deliver(event_message(2, stream, "post.created", {}))
         assert socket.frames == []
         held = hub.go_live(socket, stream)
-        assert [frame["text"] for frame in held] == [fanout.frame_text(event_message(n, stream, "post.created", {})) for n in (1, 2)]
+        assert [frame["text"] for frame in held] == [
+            fanout.frame_text(event_message(n, stream, "post.created", {})) for n in (1, 2)
+        ]
         await hub.deliver(event_message(3, stream, "post.created", {}))  # still held: not live yet
-        assert [frame["text"] for frame in hub.go_live(socket, stream)] == [fanout.frame_text(event_message(3, stream, "post.created", {}))]
+        assert [frame["text"] for frame in hub.go_live(socket, stream)] == [
+            fanout.frame_text(event_message(3, stream, "post.created", {}))
+        ]
         assert hub.go_live(socket, stream) == []  # now live
         await hub.deliver(event_message(4, stream, "post.created", {}))
         assert len(socket.frames) == 1 and '"id": 4' in socket.frames[0]["text"]

@@ -13,40 +13,16 @@ import asyncio
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from notifications.realtime import publish_on_commit
 from residents.actions import do_ban_user
 from residents.models import ApiToken, Membership, Role
 from tests import factories as f
+from tests.notifications.sockets import connect, publish, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def application():
-    from config.asgi import application as app
-
-    return app
-
-
-async def connect(token: str) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(application(), f"/ws/v1/?token={token}")
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-async def subscribe(communicator, stream: str) -> dict:
-    await communicator.send_json_to({"action": "subscribe", "stream": stream})
-    return await communicator.receive_json_from(timeout=2)
-
-
-def publish(stream: str, type: str, payload: dict) -> int:
-    with transaction.atomic():
-        return publish_on_commit(stream, type, payload).id
 
 
 def api_as(raw_token: str) -> APIClient:
@@ -229,7 +205,9 @@ def test_a_revoked_token_cannot_subscribe_even_if_no_message_arrived(neighborhoo
     async_to_sync(scenario)()
 
 
-def test_a_membership_ended_without_a_message_is_not_resubscribed_from_a_stale_profile(neighborhood, other_neighborhood):
+def test_a_membership_ended_without_a_message_is_not_resubscribed_from_a_stale_profile(
+    neighborhood, other_neighborhood
+):
     user = f.resident(neighborhood)
     f.MembershipFactory(user=user, neighborhood=other_neighborhood, is_current=False)
     raw = f.token_for(user)
