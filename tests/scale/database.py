@@ -3,8 +3,11 @@ they must use the same database as the test that reads their rows."""
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 
+import pytest
+from django.conf import settings
 from django.db import connection
 
 
@@ -17,3 +20,29 @@ def shared_database_url() -> str:
         port=db["PORT"] or 5432,
         name=db["NAME"],
     )
+
+
+# The marks of a test that starts server processes on CI's PostgreSQL + Redis pass.
+ON_POSTGRES_AND_REDIS = [
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.skipif(
+        not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+        or not os.environ.get("REDIS_URL"),
+        reason="needs DATABASE_URL=postgres://… and REDIS_URL (CI's PostgreSQL + Redis pass)",
+    ),
+]
+
+
+def server_env() -> dict[str, str]:
+    """Production settings for a server process on the test's database and Redis, with the test
+    process's keys (so rows either side writes are readable by the other)."""
+    from bench.stack import production_env
+
+    env = production_env(
+        database_url=shared_database_url(), redis_url=os.environ["REDIS_URL"], wechat_base="http://127.0.0.1:1/"
+    )
+    env["DATABASE_CONN_MAX_AGE"] = "0"  # let the test's TRUNCATE between tests through
+    env["FIELD_ENCRYPTION_KEYS"] = ",".join(settings.FIELD_ENCRYPTION_KEYS)
+    env["DJANGO_SECRET_KEY"] = settings.SECRET_KEY
+    return env

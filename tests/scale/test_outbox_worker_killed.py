@@ -24,18 +24,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from bench.stack import Stack, production_env
-from tests.scale.database import shared_database_url
+from tests.scale.database import ON_POSTGRES_AND_REDIS, shared_database_url
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
-        or not os.environ.get("REDIS_URL"),
-        reason="needs DATABASE_URL=postgres://… and REDIS_URL (CI's PostgreSQL + Redis pass)",
-    ),
-]
+pytestmark = [*ON_POSTGRES_AND_REDIS, pytest.mark.slow]
 
 SEND_PATH = "cgi-bin/message/subscribe/send"
 TEMPLATE_ID = "tpl-killed-worker"

@@ -11,28 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import socket
 import time
 
 import pytest
-from django.conf import settings
 
-from bench.stack import Stack, production_env
+from bench.stack import Stack
 from tests import factories as f
-from tests.scale.database import shared_database_url
+from tests.scale.database import ON_POSTGRES_AND_REDIS, server_env
 from tests.scale.test_two_processes import Browser, call
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.skipif(
-        not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
-        or not os.environ.get("REDIS_URL"),
-        reason="needs DATABASE_URL=postgres://… and REDIS_URL (CI's PostgreSQL + Redis pass)",
-    ),
-]
+pytestmark = ON_POSTGRES_AND_REDIS
 
 DEADLINE_SECONDS = 2.0
 
@@ -40,13 +30,9 @@ DEADLINE_SECONDS = 2.0
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker):
     """Servers A and B, one uvicorn process each; nothing here calls WeChat or queues a task."""
-    database_url = shared_database_url()
     stack = Stack()
     try:
-        env = production_env(database_url=database_url, redis_url=os.environ["REDIS_URL"], wechat_base="http://127.0.0.1:1/")
-        env["DATABASE_CONN_MAX_AGE"] = "0"  # let the test's TRUNCATE between tests through
-        env["FIELD_ENCRYPTION_KEYS"] = ",".join(settings.FIELD_ENCRYPTION_KEYS)
-        env["DJANGO_SECRET_KEY"] = settings.SECRET_KEY
+        env = server_env()
         # The periodic re-check is the backstop; these tests prove the push path, so keep it out of reach.
         env["WS_RECHECK_SECONDS"] = "600"
         a = stack.start_uvicorn(env, workers=1, name="server-a", port=_ephemeral_port())

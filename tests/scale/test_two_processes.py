@@ -18,17 +18,9 @@ import pytest
 from django.conf import settings
 
 from bench.stack import Stack, production_env
-from tests.scale.database import shared_database_url
+from tests.scale.database import ON_POSTGRES_AND_REDIS, shared_database_url
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.skipif(
-        not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
-        or not os.environ.get("REDIS_URL"),
-        reason="needs DATABASE_URL=postgres://… and REDIS_URL (CI's PostgreSQL + Redis pass)",
-    ),
-]
+pytestmark = ON_POSTGRES_AND_REDIS
 
 
 @pytest.fixture(scope="module")
