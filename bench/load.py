@@ -636,17 +636,16 @@ def report(
             verdict(f"{label} p99 < {limit:.0f} ms", r.p99_ms < limit, f"p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms")
         else:
             verdict(f"{label} p99 < {limit:.0f} ms", None, r.note if r else "")
-    for key, label, target in (
-        ("feed_many", "feed over 200 residents' tokens ≥ 0.8 × ceiling", TARGETS["feed_many_ratio"]),
-        ("staff_queue", "staff queue ≥ 0.5 × ceiling", TARGETS["queue_ratio"]),
-        ("create_push", "create with the staff's push on ≥ 0.5 × ceiling", TARGETS["create_push_ratio"]),
-    ):
-        r = results.get(key)
-        if r and r.available and r.adjacent:
-            ratio, detail = against(r)
-            verdict(label, ratio >= target, f"{detail}, p99 {r.p99_ms:.0f} ms")
-        else:
-            verdict(label, None, r.note if r else "")
+    _ratio_verdicts(
+        results,
+        verdict,
+        against,
+        (
+            ("feed_many", "feed over 200 residents' tokens ≥ 0.8 × ceiling", TARGETS["feed_many_ratio"]),
+            ("staff_queue", "staff queue ≥ 0.5 × ceiling", TARGETS["queue_ratio"]),
+            ("create_push", "create with the staff's push on ≥ 0.5 × ceiling", TARGETS["create_push_ratio"]),
+        ),
+    )
     _matter_verdicts(results, verdict, against)
     _ceiling_verdict(results, verdict)
     bad_rows = [r.name for r in results.values() if r.available and r.bad > 0.01 * max(r.requests, 1)]
@@ -676,18 +675,28 @@ def _ceiling_verdict(results: dict[str, Result], verdict) -> None:
         verdict(label, None, bare.note if bare else "")
 
 
-def _matter_verdicts(results: dict[str, Result], verdict, against) -> None:
-    for key, label, target in (
-        ("matter_create", "matter create ≥ 0.5 × ceiling", TARGETS["matter_create_ratio"]),
-        ("unit_queue", "unit's queue ≥ 0.5 × ceiling", TARGETS["matter_queue_ratio"]),
-        ("officer_overdue", "officer's overdue list ≥ 0.5 × ceiling", TARGETS["matter_queue_ratio"]),
-    ):
+def _ratio_verdicts(results: dict[str, Result], verdict, against, rows) -> None:
+    """Each (row, label, target): the row's `× adj` ratio against its target."""
+    for key, label, target in rows:
         r = results.get(key)
         if r and r.available and r.adjacent:
             ratio, detail = against(r)
             verdict(label, ratio >= target, f"{detail}, p99 {r.p99_ms:.0f} ms")
         else:
             verdict(label, None, r.note if r else "")
+
+
+def _matter_verdicts(results: dict[str, Result], verdict, against) -> None:
+    _ratio_verdicts(
+        results,
+        verdict,
+        against,
+        (
+            ("matter_create", "matter create ≥ 0.5 × ceiling", TARGETS["matter_create_ratio"]),
+            ("unit_queue", "unit's queue ≥ 0.5 × ceiling", TARGETS["matter_queue_ratio"]),
+            ("officer_overdue", "officer's overdue list ≥ 0.5 × ceiling", TARGETS["matter_queue_ratio"]),
+        ),
+    )
     r, limit = results.get("matter_map"), TARGETS["matter_map_ms"]
     if r and r.available:
         verdict(f"street map points p99 < {limit:.0f} ms", r.p99_ms < limit, f"p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms")
