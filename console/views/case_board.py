@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
@@ -35,13 +34,13 @@ from cases.models import Case, CaseJoint, ResponsibleUnit
 from console.access import console_view
 from console.listing import list_options
 from console.views.dispatch import realtime_streams as staff_streams
+from console.views.matters import deadline_class
 from matters.models import Matter
 from residents.models import Region
 from services.models import ServiceRequest
 
 Status = Case.Status
 PAGE_SIZE = 50
-SOON = timedelta(hours=1)  # a deadline this close is drawn amber, as on 派单台 and 诉求办理
 # Earliest running deadline first, so the overdue lead; answered and finished cases (no deadline) last.
 ORDERING = (F("due_at").asc(nulls_last=True), "-id")
 SORTS = {
@@ -170,16 +169,6 @@ def board_counts(queryset: QuerySet[Case], now) -> dict[str, int]:
         resolved=Count("pk", filter=Q(status=Status.RESOLVED)),
         overdue=Count("pk", filter=Q(due_at__lt=now)),
     )
-
-
-def deadline_class(case: Case, now) -> str:
-    if case.due_at is None:
-        return ""
-    if case.due_at < now:
-        return "deadline-overdue"
-    if case.due_at - now < SOON:
-        return "deadline-soon"
-    return "deadline-ok"
 
 
 def board_rows(cases: list[Case], now) -> list[dict]:
