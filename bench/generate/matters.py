@@ -29,6 +29,13 @@ E = CaseEvent.Kind
 K = ResponsibleUnit.Kind
 
 # (category, [(item, accept hours, resolve hours)], the street department it goes to)
+# A generated case row, in this order (the service-request generator writes cases the same way).
+CASE_COLUMNS = [
+    "id", "kind", "status", "unit", "supervising_unit", "unit_chain", "neighborhood", "street", "reporter",
+    "accept_hours", "resolve_hours", "accept_due_at", "resolve_due_at", "due_at", "escalated_for",
+    "accepted_at", "resolved_at", "finished_at", "reopen_count", "answer", "reject_reason", "rating",
+    "rated_at", "created_at",
+]
 CATALOG = [
     ("环境卫生", [("垃圾未清运", 24, 72), ("绿化养护", 48, 240), ("道路保洁", 24, 72)], K.URBAN_MANAGEMENT),
     ("设施报修", [("路灯不亮", 24, 120), ("电梯故障", 4, 48), ("屋顶漏水", 24, 168)], K.HOUSING),
@@ -135,10 +142,7 @@ def make_matters(loader: Loader, world: World) -> None:
     matter_rows = list(matters())
     loader.load(
         Case,
-        ["id", "kind", "status", "unit", "supervising_unit", "unit_chain", "neighborhood", "street", "reporter",
-         "accept_hours", "resolve_hours", "accept_due_at", "resolve_due_at", "due_at", "escalated_for",
-         "accepted_at", "resolved_at", "finished_at", "reopen_count", "answer", "reject_reason", "rating",
-         "rated_at", "created_at"],
+        CASE_COLUMNS,
         cases, total=len(cases), label="cases",
     )
     n = loader.load(

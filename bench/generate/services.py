@@ -33,6 +33,7 @@ from services.models import ProviderOrganization, ServiceItem, ServiceRating, Se
 
 from . import World, rng_for
 from .loader import Loader
+from .matters import CASE_COLUMNS
 
 S = ServiceRequest.Status
 # (final status, share, the path that leads there)
@@ -269,10 +270,7 @@ def _case_row(case_id: int, case_events: list[tuple], unit: int, grids: dict[int
 def _load_cases(loader: Loader, cases: list[tuple], case_events: list[tuple]) -> None:
     loader.load(
         Case,
-        ["id", "kind", "status", "unit", "supervising_unit", "unit_chain", "neighborhood", "street", "reporter",
-         "accept_hours", "resolve_hours", "accept_due_at", "resolve_due_at", "due_at", "escalated_for",
-         "accepted_at", "resolved_at", "finished_at", "reopen_count", "answer", "reject_reason", "rating",
-         "rated_at", "created_at"],
+        CASE_COLUMNS,
         cases, total=len(cases), label="request cases",
     )
     first_event = (CaseEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
