@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -93,7 +94,22 @@ def _broadcast_many(messages: list[tuple[str, dict[str, Any]]]) -> None:
             except Exception as exc:
                 logger.warning("realtime broadcast to %s failed: %r", stream, exc)
 
-    async_to_sync(send_all)()
+    _run_from_sync(send_all)
+
+
+def _run_from_sync(send_all) -> None:
+    """Run the sends from sync code. A sync caller in a thread whose event loop is running (a
+    command called from async code; a test driving Playwright's sync API, whose loop runs in the
+    test's thread) cannot block that loop with `async_to_sync`: it sends from a short-lived
+    thread instead and waits for it, bounded by the same budget as the sends."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(send_all)()
+        return
+    sender = threading.Thread(target=async_to_sync(send_all), name="realtime-broadcast", daemon=True)
+    sender.start()
+    sender.join()
 
 
 async def _publish_pipelined(layer: RedisPubSubChannelLayer, messages: list[tuple[str, dict[str, Any]]]) -> None:
