@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -34,7 +34,7 @@ from cases.models import Case, CaseJoint, ResponsibleUnit
 from console.access import console_view
 from console.listing import list_options
 from console.views.dispatch import realtime_streams as staff_streams
-from console.views.matters import deadline_class
+from console.views.matters import board_counts, deadline_class
 from matters.models import Matter
 from residents.models import Region
 from services.models import ServiceRequest
@@ -161,16 +161,6 @@ def listed(base: QuerySet[Case], filters: Filters, now) -> QuerySet[Case]:
     return rows
 
 
-def board_counts(queryset: QuerySet[Case], now) -> dict[str, int]:
-    """The count cards, in one aggregate query."""
-    return queryset.aggregate(
-        submitted=Count("pk", filter=Q(status__in=Case.ACCEPT_PHASE)),
-        accepted=Count("pk", filter=Q(status=Status.ACCEPTED)),
-        resolved=Count("pk", filter=Q(status=Status.RESOLVED)),
-        overdue=Count("pk", filter=Q(due_at__lt=now)),
-    )
-
-
 def board_rows(cases: list[Case], now) -> list[dict]:
     """A page of cases with their kind's title and link: one query per kind on the page."""
     by_kind: dict[str, list[int]] = {}
@@ -215,7 +205,7 @@ def board(request):
     filters = read_filters(params, {u.pk for u in units})
     now = timezone.now()
     base = board_cases(request)
-    counts = board_counts(narrowed(base, filters), now)
+    counts = board_counts(narrowed(base, filters), now, case="")
     options = list_options(request, SORTS, ORDERING, default_size=PAGE_SIZE)
     listing = _with_relations(listed(base, filters, now)).order_by(*options.ordering)
     page = Paginator(listing, options.per_page).get_page(params.get("page"))
@@ -283,4 +273,4 @@ def board_counts_json(request):
     """The count cards for the page's filters, for the live page to redraw."""
     units = set(board_units(request).values_list("pk", flat=True))
     filters = read_filters(request.GET, units)
-    return JsonResponse(board_counts(narrowed(board_cases(request), filters), timezone.now()))
+    return JsonResponse(board_counts(narrowed(board_cases(request), filters), timezone.now(), case=""))

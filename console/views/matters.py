@@ -92,13 +92,14 @@ def _int(raw: str | None) -> int | None:
     return int(raw) if raw and raw.isdigit() else None
 
 
-def board_counts(queryset: QuerySet[Matter], now) -> dict[str, int]:
-    """The count cards, in one aggregate query."""
+def board_counts(queryset: QuerySet, now, *, case: str = "case__") -> dict[str, int]:
+    """The count cards, in one aggregate query. `case` is the path from the queryset's rows to
+    their case: matters reach it through `case__`, 案件总台 counts cases themselves (`""`)."""
     return queryset.aggregate(
-        submitted=Count("pk", filter=Q(case__status__in=Case.ACCEPT_PHASE)),
-        accepted=Count("pk", filter=Q(case__status=Status.ACCEPTED)),
-        resolved=Count("pk", filter=Q(case__status=Status.RESOLVED)),
-        overdue=Count("pk", filter=Q(case__due_at__lt=now)),
+        submitted=Count("pk", filter=Q(**{f"{case}status__in": Case.ACCEPT_PHASE})),
+        accepted=Count("pk", filter=Q(**{f"{case}status": Status.ACCEPTED})),
+        resolved=Count("pk", filter=Q(**{f"{case}status": Status.RESOLVED})),
+        overdue=Count("pk", filter=Q(**{f"{case}due_at__lt": now})),
     )
 
 
