@@ -412,6 +412,8 @@ def do_escalate_overdue_cases(*, now: dt.datetime | None = None) -> int:
                 from_unit=case.unit, to_unit=above, reason=f"超过{which}时限" + (f"，已上报{above.name}" if above else "，已报街道"),
             )
             kind = kinds.of(case.kind)
+            # Every kind's board hears it (a service request's too, beside its own overdue frame).
+            publish_case_event(case, event)
             if kind.on_overdue is not None:
                 kind.on_overdue(case, event, which)
                 escalated += 1
@@ -425,7 +427,6 @@ def do_escalate_overdue_cases(*, now: dt.datetime | None = None) -> int:
                           "unit": case.unit.name},
                     event_key=f"case:{case.pk}:escalated:{event.pk}",
                 )
-            publish_case_event(case, event)
             escalated += 1
     return escalated
 

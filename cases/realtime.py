@@ -32,11 +32,11 @@ FRAME_TYPES = {
 }
 
 
-def frame_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
+def frame_payload(case: Case, event: CaseEvent, ref: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "case_id": case.pk,
         "case_kind": case.kind,
-        **kinds.of(case.kind).ref(case),
+        **(kinds.of(case.kind).ref(case) if ref is None else ref),
         "event_id": event.pk,
         "event": event.kind,
         "status": case.status,
@@ -46,17 +46,24 @@ def frame_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
     }
 
 
-def case_frames(case: Case, event: CaseEvent, *, just_opened: bool = False) -> list[tuple[str, str, dict[str, Any]]]:
+def case_frames(
+    case: Case, event: CaseEvent, *, just_opened: bool = False, ref: dict[str, Any] | None = None,
+    followers: list[int] | None = None,
+) -> list[tuple[str, str, dict[str, Any]]]:
     """The (stream, type, payload) rows of `event`'s frame, none for an event no frame goes out for.
     `just_opened`: the case was created in this transaction, so no unit joined it and nobody
-    follows it yet — two queries a create need not make."""
+    follows it yet — two queries a create need not make. A kind that follows its own state
+    machine (cases/followed.py) knows its ids and followers already and may pass them: `ref`
+    and `followers` then replace the kind's `ref` and `followers` (and their queries)."""
     frame_type = FRAME_TYPES.get(event.kind)
     if frame_type is None:
         return []
     joined = [] if just_opened else case.joints.values_list("unit_id", flat=True)
     units = {case.unit_id, case.supervising_unit_id, event.from_unit_id, event.to_unit_id, *joined}
-    people = {case.reporter_id, *([] if just_opened else kinds.of(case.kind).followers(case))}
-    payload = frame_payload(case, event)
+    if followers is None:
+        followers = [] if just_opened else kinds.of(case.kind).followers(case)
+    people = {case.reporter_id, *followers}
+    payload = frame_payload(case, event, ref)
     streams = [
         *(f"unit.{unit_id}" for unit_id in sorted(u for u in units if u is not None)),
         f"staff.neighborhood.{case.neighborhood_id}",

@@ -35,7 +35,7 @@ EVENT_TYPES: dict[str, tuple[tuple[str, ...], str]] = {
     "topic.reply_hidden": (("neighborhood", "topic"), "回复被隐藏（payload: reply_id, reason）"),
     "topic.milestone_updated": (("neighborhood", "topic"), "实施进度更新（payload: milestone_id, progress）"),
     "topic.decided": (("neighborhood",), "表决结束（payload: topic_id, outcome, building_group_id）"),
-    "case.created": (("unit", "staff.neighborhood", "staff.street", "user"), "新诉求/服务/告警案件（payload: case_id, case_kind, matter_id?, event_id, event, status, unit_id, supervising_unit_id, due_at）"),
+    "case.created": (("unit", "staff.neighborhood", "staff.street", "user"), "新诉求/服务/告警案件（payload: case_id, case_kind, matter_id? / service_request_id?, event_id, event, status, unit_id, supervising_unit_id, due_at）"),
     "case.transferred": (("unit", "staff.neighborhood", "staff.street", "user"), "案件转办（payload 同 case.created）"),
     "case.accepted": (("unit", "staff.neighborhood", "staff.street", "user"), "案件已受理"),
     "case.resolved": (("unit", "staff.neighborhood", "staff.street", "user"), "案件已答复"),

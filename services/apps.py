@@ -27,7 +27,14 @@ class ServicesConfig(AppConfig):
 
         # Deadlines and escalation are the engine's (cases.tasks.escalate_overdue_cases); the
         # overdue notice stays the service one (services/actions/deadlines.py).
-        case_kinds.register(KIND, case_kinds.CaseKind(label=label, page=page, followers=followers, on_overdue=tell_request_overdue))
+        def ref(case) -> dict:
+            # What a case.* frame names besides the case (the sweep's case.escalated; the moves
+            # services makes pass it themselves, services/actions/case_mirror.py).
+            return {"service_request_id": Request.objects.filter(case=case).values_list("pk", flat=True).first()}
+
+        case_kinds.register(KIND, case_kinds.CaseKind(
+            label=label, page=page, followers=followers, ref=ref, on_overdue=tell_request_overdue,
+        ))
 
         from core.metrics import register_gauge
         from services.queries import overdue_request_count

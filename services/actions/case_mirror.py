@@ -5,7 +5,9 @@ transaction on the neighborhood's 居委 unit. The request keeps its own state m
 (`ServiceRequest.TRANSITIONS`) and authorization; after each move the case follows in the same
 transaction: its status (`CASE_STATUS`), the current deadline the engine's escalation sweep
 reads (`due_at`), the answer, the rating and the reopen count, with a timeline row for each move
-that changes the case's status. Requests made before a case existed for them (or rows written
+that changes the case's status, and the `case.*` frame a matter's same move sends (created,
+accepted, resolved; escalated from the engine's sweep) beside the services app's own
+`service_request.*` frames, which the mini-program and 派单台 read. Requests made before a case existed for them (or rows written
 straight to the table) have none; every helper here then does nothing.
 """
 
@@ -18,6 +20,7 @@ from django.utils import timezone
 
 from cases.followed import follow, hours_of, open_followed_cases
 from cases.models import Case, CaseEvent
+from cases.realtime import FRAME_TYPES, case_frames
 from cases.units import committee_unit
 from residents.models import Region, User
 from services.models import ServiceRequest
@@ -58,11 +61,14 @@ def case_due(req: ServiceRequest) -> dt.datetime | None:
     return None
 
 
-def open_request_cases(reqs: list[ServiceRequest], *, neighborhood: Region, actor: User | None, notes: list[str]) -> None:
+def open_request_cases(
+    reqs: list[ServiceRequest], *, neighborhood: Region, actor: User | None, notes: list[str],
+) -> list[CaseEvent]:
     """Open one case per unsaved request of `neighborhood` and set `req.case`; call in the
-    requests' create transaction, before they are inserted."""
+    requests' create transaction, before they are inserted. Each case's `submitted` row, for
+    `opened_frames` once the request has its id."""
     if not reqs:
-        return
+        return []
     unit_id = committee_unit(neighborhood).pk
     cases = [
         Case(
@@ -73,8 +79,27 @@ def open_request_cases(reqs: list[ServiceRequest], *, neighborhood: Region, acto
         )
         for req in reqs
     ]
-    for req, case in zip(reqs, open_followed_cases(cases, actor=actor, notes=notes), strict=True):
+    events = []
+    for req, (case, event) in zip(reqs, open_followed_cases(cases, actor=actor, notes=notes), strict=True):
         req.case = case
+        events.append(event)
+    return events
+
+
+def _ref(req: ServiceRequest) -> dict[str, int]:
+    """What a `case.*` frame of a request's case names besides the case (cases.realtime)."""
+    return {"service_request_id": req.pk}
+
+
+def _followers(req: ServiceRequest) -> list[int]:
+    """The elder's registered family hear what the requester hears (as services.apps registers)."""
+    return [req.beneficiary.owner_id] if req.beneficiary_id is not None else []
+
+
+def opened_frames(req: ServiceRequest, event: CaseEvent) -> list[tuple[str, str, dict]]:
+    """The `case.created` frame of a request just inserted with its case (the one a new matter
+    sends): the committee unit's board, the neighborhood's and the street's staff, the requester."""
+    return case_frames(req.case, event, just_opened=True, ref=_ref(req))
 
 
 def follow_request(req: ServiceRequest, *, actor: User | None, from_status: str, reason: str = "", **extra) -> None:
@@ -100,8 +125,10 @@ def follow_request(req: ServiceRequest, *, actor: User | None, from_status: str,
             # The 7-day window was checked by services; a withdrawn rating leaves the case too.
             fields.update(reopen_count=F("reopen_count") + 1, resolved_at=None, finished_at=None, rating=None, rated_at=None)
     fields.update(extra)
-    follow(req.case_id, actor=actor, event_kind=EVENT_OF.get(after) if after != before else None, from_status=before,
-           reason=reason, **fields)
+    event_kind = EVENT_OF.get(after) if after != before else None
+    followers = _followers(req) if event_kind in FRAME_TYPES else None
+    follow(req.case_id, actor=actor, event_kind=event_kind, from_status=before, reason=reason, ref=_ref(req),
+           followers=followers, **fields)
 
 
 def record_rating(req: ServiceRequest, *, actor: User, score: int) -> None:

@@ -10,19 +10,20 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from cases.models import CaseEvent
 from core.errors import InvalidInput
 from notifications.actions import do_notify
 from notifications.inbox_sql import RoleHolders
 from residents.access import is_staff_for
 from residents.models import Role, User
 from services.actions.beneficiaries import check_eligible, resolve_subject
-from services.actions.case_mirror import open_request_cases
+from services.actions.case_mirror import open_request_cases, opened_frames
 from services.actions.common import board_payload, check_resident_text, due_times, request_page, schedule_text_recheck
 from services.extra import clean_extra, unanswered, with_fallbacks
 from services.models import ServiceItem, ServiceRequest, ServiceRequestEvent, TextStatus
 
 
-def _announce_created(req: ServiceRequest, item: ServiceItem) -> None:
+def _announce_created(req: ServiceRequest, item: ServiceItem, case_opened: CaseEvent) -> None:
     payload = board_payload(req)
     do_notify(
         # Read inside the inbox INSERT on PostgreSQL (notifications.inbox_sql): no query of its own.
@@ -39,9 +40,11 @@ def _announce_created(req: ServiceRequest, item: ServiceItem) -> None:
         event_key=f"service_request:{req.pk}:created",
         fresh=True,  # the request was made a moment ago in this transaction
         # The dispatch board's two events go in the same INSERT as the staff's inbox events.
+        # So do the engine's case.created frames (cases.realtime), as a new matter sends them.
         also_publish=[
             (f"staff.neighborhood.{req.neighborhood_id}", "service_request.created", payload),
             (f"staff.street.{req.street_id}", "service_request.created", payload),
+            *opened_frames(req, case_opened),
         ],
     )
 
@@ -108,11 +111,11 @@ def do_create_service_request(checked: CheckedServiceRequest) -> ServiceRequest:
         created = ServiceRequestEvent(
             kind=ServiceRequestEvent.Kind.CREATED, actor=actor, from_status="", to_status=req.status, note=note,
         )
-        open_request_cases([req], neighborhood=req.neighborhood, actor=actor, notes=[note])
+        [case_opened] = open_request_cases([req], neighborhood=req.neighborhood, actor=actor, notes=[note])
         req.save(force_insert=True)
         created.request = req
         created.save(force_insert=True)
-        _announce_created(req, req.item)
+        _announce_created(req, req.item, case_opened)
         if req.note_status == TextStatus.PENDING_CHECK:
             schedule_text_recheck()
     return req
