@@ -19,6 +19,7 @@ from typing import Any
 
 from cases import kinds
 from cases.models import Case, CaseEvent
+from core.times import api_datetime
 from notifications.realtime import publish_many_on_commit
 
 # The event kinds a frame goes out for, and the frame's type.
@@ -42,7 +43,8 @@ def frame_payload(case: Case, event: CaseEvent, ref: dict[str, Any] | None = Non
         "status": case.status,
         "unit_id": case.unit_id,
         "supervising_unit_id": case.supervising_unit_id,
-        "due_at": case.due_at.isoformat() if case.due_at else None,
+        # As the REST API writes times (+08:00), not the stored UTC value.
+        "due_at": api_datetime(case.due_at),
     }
 
 

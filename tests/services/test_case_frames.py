@@ -20,8 +20,7 @@ from tests import factories as f
 from tests.notifications.sockets import connect, subscribe
 from tests.services.conftest import MEAL, item
 
-# The catalog is migration data: a flush between tests would remove it.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded_catalog")]
 URL = "/api/v1/service-requests"
 
 
