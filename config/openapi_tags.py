@@ -37,6 +37,7 @@ TAGS: dict[str, str] = {
     "service-stats": "服务满意度统计",
     "topics": "议事厅",
     "matters": "一键表达（诉求）",
+    "cases": "案件总台（诉求与为老服务案件，工作人员与责任单位）",
     "sensors": "物联感知（设备推送、告警处置、设备导入）",
     "bench": "基准测试（仅 BENCH=true）",
 }

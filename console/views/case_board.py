@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from cases.access import unit_ids_of
 from cases.models import Case, CaseJoint, ResponsibleUnit
-from console.access import console_view
+from console.access import ConsoleScope, console_view
 from console.listing import list_options
 from console.views.dispatch import realtime_streams as staff_streams
 from console.views.matters import board_counts, deadline_class
@@ -93,8 +93,13 @@ KINDS: dict[str, BoardKind] = {
 
 def board_cases(request) -> QuerySet[Case]:
     """What the board may show (see the module docstring)."""
-    scope = request.console
-    units = unit_ids_of(request.user)
+    return cases_in_scope(request.console)
+
+
+def cases_in_scope(scope: ConsoleScope) -> QuerySet[Case]:
+    """The cases `scope`'s user may list: the board's rule, which GET /api/v1/cases shares
+    (console/case_list.py)."""
+    units = unit_ids_of(scope.user)
     at_units = Q(pk__in=[])
     if units:
         joined = CaseJoint.objects.filter(case_id=OuterRef("pk"), unit_id__in=units)
@@ -105,10 +110,13 @@ def board_cases(request) -> QuerySet[Case]:
 
 
 def board_units(request) -> QuerySet[ResponsibleUnit]:
+    return units_in_scope(request.console)
+
+
+def units_in_scope(scope: ConsoleScope) -> QuerySet[ResponsibleUnit]:
     """The units the unit filter offers: the user's own, and for staff those of their regions."""
-    scope = request.console
     regions = scope.neighborhood_ids | scope.street_ids | scope.district_ids
-    return ResponsibleUnit.objects.filter(Q(pk__in=unit_ids_of(request.user)) | Q(region_id__in=regions))
+    return ResponsibleUnit.objects.filter(Q(pk__in=unit_ids_of(scope.user)) | Q(region_id__in=regions))
 
 
 def _int(raw: str | None) -> int | None:
