@@ -3,8 +3,11 @@ they must use the same database as the test that reads their rows."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import urllib.parse
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -46,3 +49,27 @@ def server_env() -> dict[str, str]:
     env["FIELD_ENCRYPTION_KEYS"] = ",".join(settings.FIELD_ENCRYPTION_KEYS)
     env["DJANGO_SECRET_KEY"] = settings.SECRET_KEY
     return env
+
+
+def ephemeral_port() -> int:
+    # Not bench.stack.free_port: several stacks on one machine scan its block from the same
+    # end and race for the same ports; the kernel hands each caller a different one.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def two_servers(env: dict[str, str]) -> Iterator[dict]:
+    """Servers A and B, one uvicorn process each on `env` (server_env() and the test's own
+    settings): {"a": base URL, "b": base URL, "stack": the bench Stack}; stopped on exit."""
+    from bench.stack import Stack
+
+    stack = Stack()
+    try:
+        a = stack.start_uvicorn(env, workers=1, name="server-a", port=ephemeral_port())
+        b = stack.start_uvicorn(env, workers=1, name="server-b", port=ephemeral_port())
+        stack.check_alive()
+        yield {"a": a, "b": b, "stack": stack}
+    finally:
+        stack.stop()

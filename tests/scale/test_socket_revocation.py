@@ -12,14 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import socket
 import time
 
 import pytest
 
-from bench.stack import Stack
 from tests import factories as f
-from tests.scale.database import ON_POSTGRES_AND_REDIS, server_env
+from tests.scale.database import ON_POSTGRES_AND_REDIS, server_env, two_servers
 from tests.scale.test_two_processes import Browser, call
 
 pytestmark = ON_POSTGRES_AND_REDIS
@@ -30,25 +28,11 @@ DEADLINE_SECONDS = 2.0
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker):
     """Servers A and B, one uvicorn process each; nothing here calls WeChat or queues a task."""
-    stack = Stack()
-    try:
-        env = server_env()
-        # The periodic re-check is the backstop; these tests prove the push path, so keep it out of reach.
-        env["WS_RECHECK_SECONDS"] = "600"
-        a = stack.start_uvicorn(env, workers=1, name="server-a", port=_ephemeral_port())
-        b = stack.start_uvicorn(env, workers=1, name="server-b", port=_ephemeral_port())
-        stack.check_alive()
-        yield {"a": a, "b": b, "stack": stack}
-    finally:
-        stack.stop()
-
-
-def _ephemeral_port() -> int:
-    # Not bench.stack.free_port: several stacks on one machine scan its block from the same
-    # end and race for the same ports; the kernel hands each caller a different one.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    env = server_env()
+    # The periodic re-check is the backstop; these tests prove the push path, so keep it out of reach.
+    env["WS_RECHECK_SECONDS"] = "600"
+    with two_servers(env) as servers:
+        yield servers
 
 
 @contextlib.contextmanager

@@ -20,10 +20,8 @@ import time
 
 import pytest
 
-from bench.stack import Stack
 from tests import factories as f
-from tests.scale.database import ON_POSTGRES_AND_REDIS, server_env
-from tests.scale.test_socket_revocation import _ephemeral_port
+from tests.scale.database import ON_POSTGRES_AND_REDIS, server_env, two_servers
 from tests.scale.test_two_processes import call
 
 pytestmark = ON_POSTGRES_AND_REDIS
@@ -33,16 +31,10 @@ WINDOW_SECONDS = 1.0  # the servers' API_TOKEN_CACHE_SECONDS (the default)
 
 @pytest.fixture(scope="module")
 def servers(django_db_setup, django_db_blocker):
-    stack = Stack()
-    try:
-        env = server_env()
-        env["API_TOKEN_CACHE_SECONDS"] = str(WINDOW_SECONDS)
-        a = stack.start_uvicorn(env, workers=1, name="server-a", port=_ephemeral_port())
-        b = stack.start_uvicorn(env, workers=1, name="server-b", port=_ephemeral_port())
-        stack.check_alive()
-        yield {"a": a, "b": b, "stack": stack}
-    finally:
-        stack.stop()
+    env = server_env()
+    env["API_TOKEN_CACHE_SECONDS"] = str(WINDOW_SECONDS)
+    with two_servers(env) as servers:
+        yield servers
 
 
 def _cached_on(base: str, token: str) -> int:

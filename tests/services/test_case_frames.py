@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.db import transaction
 from django.utils import timezone
 
 from cases.actions import do_escalate_overdue_cases
@@ -43,7 +44,8 @@ async def _frames(socket, *types: str) -> dict[str, dict]:
 
 def test_each_move_of_a_request_sends_the_engines_case_frame(world, api_for):
     son, staff, worker = api_for(world.son), api_for(world.staff), api_for(world.worker)
-    unit = committee_unit(world.neighborhood)
+    with transaction.atomic():  # the unit is made on demand under a row lock
+        unit = committee_unit(world.neighborhood)
     meal = item("meal-delivery").pk
 
     async def scenario():

@@ -144,8 +144,7 @@ def demo(asgi_server, wechat_standin):
         getattr(import_module(f"services.migrations.{module}"), function)(apps, None)
     with open("/dev/null", "w") as quiet:
         call_command("load_demo", stdout=quiet)
-    # The demo has no matters: 张三 reports one from his phone (over HTTP: this thread runs
-    # Playwright's event loop, where the commit's realtime broadcast cannot run).
+    # The demo has no matters: 张三 reports one from his phone, over HTTP as the mini-program does.
     from matters.models import MatterItem
     from residents.models import User
 
