@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from cases.models import Case
 from tests.conftest import Api, assert_error
-from tests.console.test_case_board import case_of_matter, request_for_service
+from tests.console.test_case_board import add_cases, case_of_matter, request_for_service
 from tests.console.test_matters_board import make_overdue, report
 from tests.matters import conftest as matters_world
 
@@ -119,18 +119,9 @@ def test_cursor_pages_show_every_row_once_deadlines_first_then_none(world):
 
 
 def test_a_page_costs_the_same_queries_for_5_rows_as_for_40(world):
-    now = timezone.now()
-
-    def add(n):
-        Case.objects.bulk_create(
-            Case(kind="matter", unit=world.property, unit_chain=[world.property.pk], neighborhood=world.neighborhood,
-                 street=world.street, accept_hours=1, resolve_hours=2, accept_due_at=now, resolve_due_at=now, due_at=now)
-            for _ in range(n)
-        )
-
     report(world, n=1)
     request_for_service(world)
-    add(3)
+    add_cases(world, 3)
     api = Api(world.officer)
     api.get(URL)
 
@@ -140,5 +131,5 @@ def test_a_page_costs_the_same_queries_for_5_rows_as_for_40(world):
         return len(ctx.captured_queries)
 
     few = count()
-    add(35)
+    add_cases(world, 35)
     assert count() == few
