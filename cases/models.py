@@ -134,6 +134,13 @@ class Case(models.Model):
             models.Index(fields=["neighborhood", "status"], name="case_neighborhood_status"),
             models.Index(fields=["due_at"], name="case_due"),
             models.Index(fields=["status", "resolved_at"], name="case_status_resolved"),
+            # The queues (matters.queries.queue): the open cases with a running deadline, in
+            # deadline order, so a page stops after its rows instead of reading every open case
+            # of every kind and then the caller's OR (bench/README.md, issue 17 at Baoshan scale).
+            models.Index(
+                fields=["due_at", "id"], name="case_open_queue",
+                condition=models.Q(due_at__isnull=False, status__in=["accepted", "reopened", "submitted"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -71,3 +71,13 @@ def test_an_answered_matter_is_not_escalated(world):
     api.post(url(matter["id"], "resolve"), {"answer": "已修复"})
     Case.objects.filter(matter__id=matter["id"]).update(resolve_due_at=timezone.now() - timedelta(hours=1))
     assert do_escalate_overdue_cases() == 0
+
+
+def test_the_queues_partial_index_covers_exactly_the_queues_statuses():
+    """matters.queries.queue reads the open cases through `case_open_queue`; PostgreSQL uses a
+    partial index only when the query's condition implies the index's, so the two lists must agree."""
+    from cases.models import Case
+
+    [index] = [i for i in Case._meta.indexes if i.name == "case_open_queue"]
+    statuses = dict(index.condition.children)["status__in"]
+    assert sorted(statuses) == sorted(Case.ACCEPT_PHASE | Case.RESOLVE_PHASE)
