@@ -56,6 +56,22 @@ def test_the_map_shows_open_matters_with_a_location_in_scope(world):
     assert client_for(world.property_worker).get(points_url(world.neighborhood)).status_code == 403
 
 
+def test_a_cut_map_keeps_the_most_urgent_points_in_deadline_order(world, monkeypatch):
+    from console.views import matters_map
+
+    later, sooner, overdue = report(world, n=1), report(world, n=2), report(world, n=3)
+    now = timezone.now()
+    Case.objects.filter(matter__id=later).update(due_at=now + timedelta(hours=5))
+    Case.objects.filter(matter__id=sooner).update(due_at=now + timedelta(hours=1))
+    make_overdue(overdue)
+    monkeypatch.setattr(matters_map, "MAX_POINTS", 2)
+    body = client_for(world.officer).get(points_url(world.street)).json()
+    assert [p["id"] for p in body["points"]] == [overdue, sooner] and body["truncated"] is True
+    monkeypatch.setattr(matters_map, "MAX_POINTS", 3)
+    body = client_for(world.officer).get(points_url(world.street)).json()
+    assert [p["id"] for p in body["points"]] == [overdue, sooner, later] and body["truncated"] is False
+
+
 def test_the_map_page_loads_nothing_from_outside(world):
     page = client_for(world.officer).get(f"/console/matters/map/?region={world.street.id}").content.decode()
     assert f'data-points-url="/console/matters/map/points/?region={world.street.id}"' in page
