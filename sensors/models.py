@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from cases.models import Case
 from core.crypto import EncryptedTextField
+from residents.households import household_building_group_id
 from residents.models import Beneficiary, Region
 
 
@@ -152,9 +153,15 @@ class Device(models.Model):
 
     def clean(self) -> None:
         """Every form that binds a device (the admin's among them) checks the elder's consent and
-        that its building group is one of its neighborhood's; the CSV import checks both per row
-        (sensors.actions.devices)."""
+        that its building group is one of its neighborhood's, and fills an empty building group of
+        a home device from the elder's household (residents.households); the CSV import does the
+        same per row (sensors.actions.devices)."""
         super().clean()
+        if self.home_id and not self.building_group_id:
+            # Bound to a home without a building group: the elder's household's (docs/sensors.md).
+            group_id = household_building_group_id(self.home_id)
+            if group_id and Region.objects.filter(pk=group_id, parent_id=self.region_id).exists():
+                self.building_group_id = group_id
         if self.home_id and not HomeConsent.objects.filter(beneficiary_id=self.home_id, withdrawn_at__isnull=True).exists():
             raise ValidationError({"home": "该老人尚未登记居家设备授权（老人本人或家属同意），不能绑定设备"})
         if self.building_group_id and not Region.objects.filter(

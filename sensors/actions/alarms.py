@@ -49,8 +49,9 @@ def do_raise_alarms(events_by_device: dict[int, list[SensorEvent]]) -> list[Sens
     touched = []
     with transaction.atomic():
         devices = (
-            Device.objects.select_for_update(of=("self",)).select_related("region", "place")
-            .filter(pk__in=sorted(events_by_device)).order_by("pk")  # id order: two pushes cannot deadlock
+            # id order: two pushes cannot deadlock; NO KEY: the events' foreign-key checks pass it (ingest._lock_devices)
+            Device.objects.select_for_update(of=("self",), no_key=True).select_related("region", "place")
+            .filter(pk__in=sorted(events_by_device)).order_by("pk")
         )
         for device in devices:
             events = sorted(events_by_device[device.pk], key=lambda e: (e.occurred_at, e.vendor_event_id))

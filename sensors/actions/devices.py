@@ -15,6 +15,7 @@ from django.db import transaction
 
 from core.errors import Unprocessable
 from residents.access import is_staff_for
+from residents.households import household_building_groups
 from residents.models import Beneficiary, Region, User
 from sensors.models import Device, HomeConsent, Place
 
@@ -72,6 +73,10 @@ def check_device_rows(text: str, *, actor: User | None) -> list[DeviceRow]:
     home_ids = {_home_id(r.get("beneficiary_id") or "") for r in raw_rows} - {None}
     homes = {b.pk: b for b in Beneficiary.objects.filter(pk__in=home_ids, deleted_at__isnull=True)}
     consented = set(HomeConsent.objects.filter(beneficiary_id__in=homes, withdrawn_at__isnull=True).values_list("beneficiary_id", flat=True))
+    # A home device without an explicit building_group_code goes in the elder's household's.
+    household_groups = household_building_groups(homes)
+    regions.update({r.code: r for r in Region.objects.filter(pk__in=set(household_groups.values()))})
+    regions_by_id = {r.pk: r for r in regions.values()}
     errors: list[dict] = []
     rows: list[DeviceRow] = []
     seen: set[tuple[str, str]] = set()
@@ -123,6 +128,8 @@ def check_device_rows(text: str, *, actor: User | None) -> list[DeviceRow]:
             group = regions.get(value["building_group_code"])
             if group is None or group.level != Region.Level.BUILDING_GROUP or (region is not None and group.parent_id != region.pk):
                 error("building_group_code", "须为该居委/村下楼组的12位区划代码")
+        elif home is not None:
+            group = regions_by_id.get(household_groups.get(home.pk))
         timeout = None
         if value["heartbeat_timeout_minutes"]:
             raw_minutes = value["heartbeat_timeout_minutes"]

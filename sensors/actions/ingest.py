@@ -3,8 +3,9 @@
 Each event is checked on its own: a bad one is refused with a reason and the good ones are
 kept. The good ones are inserted in one statement that skips any (integration, vendor event id)
 already stored (the unique constraint decides, so two copies of a batch pushed at once store
-each event once); the rows this push inserted carry its `batch` id, which is how the answer
-tells accepted from duplicate and why only accepted events move devices and raise alarms.
+each event once) and tells which rows it inserted — on PostgreSQL its RETURNING
+(`sensors.event_sql`), elsewhere the rows carrying this push's `batch` id — which is how the
+answer tells accepted from duplicate and why only accepted events move devices and raise alarms.
 Heartbeat and battery only ever move forward in `occurred_at` (one set-based conditional
 UPDATE per batch), so a late or reordered event cannot roll them back. Every device row the
 batch writes is locked first, in id order, so two batches sharing devices cannot deadlock.
@@ -25,7 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.errors import InvalidInput
-from sensors import device_sql
+from sensors import device_sql, event_sql
 from sensors.actions.alarms import ALARM_KINDS, do_raise_alarms
 from sensors.models import Device, Integration, SensorEvent
 
@@ -122,16 +123,8 @@ def do_ingest_batch(integration: Integration, payload: Any) -> dict[str, list]:
     # Inserted in event-id order, so two pushes sharing ids wait on each other in one order (no deadlock).
     rows.sort(key=lambda row: row.vendor_event_id)
     batch = uuid.uuid4()
-    for row in rows:
-        row.batch = batch
     with transaction.atomic():
-        if rows:
-            SensorEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        # Through the unique index (integration, vendor_event_id), not a scan of the integration's events.
-        won = set(
-            SensorEvent.objects.filter(integration=integration, vendor_event_id__in=ids, batch=batch)
-            .values_list("vendor_event_id", flat=True)
-        ) if rows else set()
+        won = _insert_new(integration, rows, batch)
         accepted = [row for row in rows if row.vendor_event_id in won]
         alarms: dict[int, list[SensorEvent]] = {}
         for row in accepted:
@@ -149,15 +142,38 @@ def do_ingest_batch(integration: Integration, payload: Any) -> dict[str, list]:
     }
 
 
+def _insert_new(integration: Integration, rows: list[SensorEvent], batch: uuid.UUID) -> set[str]:
+    """Insert the rows not stored yet, skipping conflicts on (integration, vendor event id); the
+    vendor event ids this push inserted. On PostgreSQL one `INSERT … ON CONFLICT DO NOTHING
+    RETURNING` (`sensors.event_sql`, whose docstring has the measured reason); elsewhere
+    `bulk_create(ignore_conflicts=True)` and a read-back of the rows carrying this push's batch id."""
+    if not rows:
+        return set()
+    if event_sql.available():
+        return event_sql.insert_new(integration.pk, rows, batch)
+    for row in rows:
+        row.batch = batch
+    SensorEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    # Through the unique index (integration, vendor_event_id), not a scan of the integration's events.
+    return set(
+        SensorEvent.objects.filter(integration=integration, vendor_event_id__in=[row.vendor_event_id for row in rows], batch=batch)
+        .values_list("vendor_event_id", flat=True)
+    )
+
+
 def _lock_devices(device_ids: set[int]) -> None:
     """Lock every device row the batch will write, in id order, in one statement.
 
     The set-based UPDATE below and the alarm rule's per-device locks then only take rows this
     transaction already holds, so two batches sharing devices queue on the lowest shared id and
-    can never wait on each other in a cycle (tests/sensors/test_races.py). On SQLite the write
-    lock is the database's and this is a no-op."""
+    can never wait on each other in a cycle (tests/sensors/test_races.py). The lock is `FOR NO
+    KEY UPDATE` (as is the alarm rule's): the events' foreign-key checks, which PostgreSQL runs at
+    COMMIT and which take a key share on every event's device — also the devices a batch only
+    reads from and another batch holds — pass it; a `FOR UPDATE` blocked them, and two batches
+    each committing deadlocked on the other's lock (40P01 under the bench's load, bench/README.md
+    issue 18, session 8). On SQLite the write lock is the database's and this is a no-op."""
     if device_ids and connection.features.has_select_for_update:
-        list(Device.objects.select_for_update().filter(pk__in=sorted(device_ids)).order_by("pk").values_list("pk", flat=True))
+        list(Device.objects.select_for_update(no_key=True).filter(pk__in=sorted(device_ids)).order_by("pk").values_list("pk", flat=True))
 
 
 def _move_devices_forward(events: list[SensorEvent]) -> None:

@@ -73,3 +73,31 @@ def two_servers(env: dict[str, str]) -> Iterator[dict]:
         yield {"a": a, "b": b, "stack": stack}
     finally:
         stack.stop()
+
+
+def standin_control(base: str, method: str, path: str, body: dict | None = None) -> dict:
+    """The control API (`/__standin__/…`) of a WeChat stand-in started as its own process
+    (bench.stack.Stack.start_wechat_standin), e.g. ("GET", "messages") or ("POST", "faults", {…})."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        base + "__standin__/" + path,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def db_worker(stack, name: str, env: dict[str, str], *, interval: float = 0.2):
+    """A django-tasks-db worker on both queues, as its own process of `stack` (bench.stack.Stack),
+    polling every `interval` seconds."""
+    import sys
+
+    return stack.spawn(
+        name,
+        [sys.executable, "manage.py", "db_worker", "--queue-name", "default,wechat", "--no-reload", "--interval", str(interval)],
+        env=env,
+    )

@@ -9,13 +9,9 @@ is set (CI's second pass).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sys
 import time
-import urllib.parse
-import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -24,7 +20,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from bench.stack import Stack, production_env
-from tests.scale.database import ON_POSTGRES_AND_REDIS, shared_database_url
+from tests.scale.database import ON_POSTGRES_AND_REDIS, db_worker, shared_database_url, standin_control
 
 pytestmark = [*ON_POSTGRES_AND_REDIS, pytest.mark.slow]
 
@@ -32,17 +28,6 @@ SEND_PATH = "cgi-bin/message/subscribe/send"
 TEMPLATE_ID = "tpl-killed-worker"
 # Enqueue into the database, where the db_worker subprocesses look (the test settings run tasks inline).
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "wechat"]}}
-
-
-def _control(base: str, method: str, path: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        base + "__standin__/" + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def _wait(check, what: str, timeout: float = 60.0):
@@ -53,14 +38,6 @@ def _wait(check, what: str, timeout: float = 60.0):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def _worker(stack: Stack, name: str, env: dict[str, str]):
-    return stack.spawn(
-        name,
-        [sys.executable, "manage.py", "db_worker", "--queue-name", "default,wechat", "--no-reload", "--interval", "0.2"],
-        env=env,
-    )
 
 
 @pytest.fixture
@@ -94,21 +71,21 @@ def test_worker_killed_while_wechat_holds_the_send_then_restarted_and_swept_send
     SubscribeTemplate.objects.create(kind="service_request_status", template_id=TEMPLATE_ID, fields={"thing1": "title"})
     user = f.UserFactory()
     SubscribeConsent.objects.create(user=user, template_id=TEMPLATE_ID, remaining=2)
-    _control(standin, "POST", "consents", {"openid": user.openid, "template_id": TEMPLATE_ID, "count": 2})
+    standin_control(standin, "POST", "consents", {"openid": user.openid, "template_id": TEMPLATE_ID, "count": 2})
     # WeChat takes the message at once and holds its answer for 60 s.
-    _control(standin, "POST", "faults", {"path": SEND_PATH, "kind": "delay", "delay": 60, "after": True, "times": 1})
+    standin_control(standin, "POST", "faults", {"path": SEND_PATH, "kind": "delay", "delay": 60, "after": True, "times": 1})
 
-    first_worker = _worker(stack, "db_worker-1", env)
+    first_worker = db_worker(stack, "db_worker-1", env)
     with override_settings(TASKS=DB_TASKS):
         do_notify(recipients=[user], kind="service_request_status", title="您的服务申请已受理", event_key="killed:1")
-    messages = lambda: _control(standin, "GET", f"messages?openid={user.openid}")["messages"]  # noqa: E731
+    messages = lambda: standin_control(standin, "GET", f"messages?openid={user.openid}")["messages"]  # noqa: E731
     _wait(messages, "the worker's send to reach the stand-in")
     row = OutboxMessage.objects.get()
     assert row.status == OutboxMessage.Status.SENDING and row.attempt_started_at is not None
 
     os.killpg(first_worker.pid, signal.SIGKILL)  # WeChat has the message; the worker never hears back
     first_worker.wait(timeout=10)
-    restarted = _worker(stack, "db_worker-2", env)
+    restarted = db_worker(stack, "db_worker-2", env)
 
     # The 120 s lease runs out (moved, not waited for), then the sweep runs as its own process
     # and the scheduler's periodic delivery runs on the new worker.
@@ -127,4 +104,4 @@ def test_worker_killed_while_wechat_holds_the_send_then_restarted_and_swept_send
     assert list(DeliveryAttempt.objects.filter(message=row).values_list("outcome", flat=True)) == ["unknown"]
     # Counted at WeChat's side: one message, one of the two consents spent.
     assert len(messages()) == 1
-    assert _control(standin, "GET", f"consents?openid={user.openid}&template_id={TEMPLATE_ID}")["count"] == 1
+    assert standin_control(standin, "GET", f"consents?openid={user.openid}&template_id={TEMPLATE_ID}")["count"] == 1

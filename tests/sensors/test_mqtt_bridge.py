@@ -5,79 +5,18 @@ leaves every event stored exactly once; a restarted broker is reconnected to."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from sensors.models import SensorCase, SensorEvent
 from sensors.mqtt import Broker, Rejected, handle_message, topic_for
 from tests.mosquitto_process import Publisher, mosquitto  # noqa: F401  (the fixture)
+from tests.sensors.bridge_process import BridgeProcess
+from tests.sensors.bridge_process import wait as _wait
 from tests.sensors.conftest import event
 
-ROOT = Path(__file__).resolve().parents[2]
-
 pytestmark = [pytest.mark.mqtt]
-
-
-def _database_url() -> str:
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{connection.settings_dict['NAME']}"
-    from tests.scale.database import shared_database_url
-
-    return shared_database_url()
-
-
-class BridgeProcess:
-    def __init__(self, broker_url: str, tmp_path: Path) -> None:
-        self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "DATABASE_URL": _database_url(),
-                    "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS), "MQTT_URL": broker_url,
-                    "MQTT_CLIENT_ID": f"stq-test-bridge-{os.getpid()}", "PYTHONUNBUFFERED": "1", "DATABASE_POOL": "false"}
-        self.log = tmp_path / "bridge.log"
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "manage.py", "mqtt_bridge"], cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        _wait(lambda: self.output().count("mqtt: connected") >= self.starts, "the bridge to connect", self)
-
-    def kill(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
-def _wait(check, what: str, bridge: BridgeProcess, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        if bridge.proc is not None and bridge.proc.poll() is not None:
-            raise AssertionError(f"the bridge exited ({bridge.proc.returncode}) waiting for {what}:\n{bridge.output()[-3000:]}")
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}:\n{bridge.output()[-3000:]}")
 
 
 def _heartbeats(prefix: str, message: int, per_message: int) -> list[dict]:

@@ -68,3 +68,31 @@ def test_two_batches_touching_the_same_devices_in_opposite_orders_never_deadlock
     moved = Device.objects.filter(vendor_device_id__in=names)
     assert {(d.last_heartbeat.isoformat(), d.battery) for d in moved} == {("2026-03-01T05:00:00+00:00", 53)}
     assert SensorCase.objects.filter(device__vendor_device_id__in=[names[0], names[-1]], is_open=True).count() == 2
+
+
+def test_a_device_one_batch_moves_and_another_only_reads_from_never_deadlocks(world):
+    """Batch A moves devices 0..N-1 (heartbeats) and has readings from N..2N-1; batch B the other
+    way round. The foreign-key checks on the events, deferred to COMMIT on PostgreSQL, take a key
+    share on every event's device — including the ones a batch only reads from, which the other
+    batch holds locked. Found under the bench's load (bench/README.md, issue 18, session 8: three
+    40P01 in 812 batches): a `FOR UPDATE` lock blocks a key share, so A's commit waited for B's
+    lock and B's for A's. The batch locks with `FOR NO KEY UPDATE`, which a key share passes."""
+    from sensors.models import Device
+
+    devices = [Device.objects.create(kind=Device.Kind.SMOKE, vendor="acme", vendor_device_id=f"KEY-{i}",
+                                     region=world.neighborhood, place=world.smoke.place) for i in range(40)]
+    names = [d.vendor_device_id for d in devices]
+    first, second = names[:20], names[20:]
+    for round_ in range(6):
+        hour = f"2026-03-01T{10 + round_:02d}:00:00+08:00"
+
+        def batch(tag: str, moved: list[str], read: list[str], round_: int = round_, hour: str = hour) -> list[dict]:
+            rows = [event(f"{tag}{round_}-hb-{i:02d}", n, "heartbeat", at=hour) for i, n in enumerate(moved)]
+            return rows + [event(f"{tag}{round_}-rd-{i:02d}", n, "reading", at=hour, value=1) for i, n in enumerate(read)]
+
+        responses = race([
+            lambda: push(world.integration, batch("A", first, second)),
+            lambda: push(world.integration, batch("B", second, first)),
+        ])
+        assert [r.status_code for r in responses] == [200, 200], [r.content[:300] for r in responses]
+    assert SensorEvent.objects.filter(device__vendor_device_id__in=names).count() == 6 * 2 * 40
