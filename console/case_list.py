@@ -95,11 +95,8 @@ def _read(request) -> tuple[QuerySet[Case], Filters]:
     unit_id = data.get("unit")
     if unit_id is not None and not units_in_scope(scope).filter(pk=unit_id).exists():
         raise NotFound("unit_not_found", "单位不存在")
-    statuses = sorted(data.get("status") or [])
-    if not statuses and not data["overdue"]:
-        statuses = sorted(Case.OPEN)  # the working view: open cases
-    filters = Filters(kind=data.get("kind"), unit_id=unit_id, neighborhood_id=data.get("neighborhood"),
-                      statuses=statuses, overdue=data["overdue"])
+    filters = Filters.chosen(kind=data.get("kind"), unit_id=unit_id, neighborhood_id=data.get("neighborhood"),
+                             statuses=sorted(data.get("status") or []), overdue=data["overdue"])
     return cases_in_scope(scope), filters
 
 

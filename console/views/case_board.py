@@ -131,20 +131,24 @@ class Filters:
     statuses: list[str]
     overdue: bool
 
+    @classmethod
+    def chosen(cls, *, kind: str | None, unit_id: int | None, neighborhood_id: int | None, statuses: list[str],
+               overdue: bool) -> Filters:
+        """The filters as chosen; no status and no overdue is the working view: the open cases."""
+        if not statuses and not overdue:
+            statuses = sorted(Case.OPEN)
+        return cls(kind=kind, unit_id=unit_id, neighborhood_id=neighborhood_id, statuses=statuses, overdue=overdue)
+
 
 def read_filters(params: QueryDict, unit_ids: set[int]) -> Filters:
     """The board's filters from the query string; a unit outside the offer is 404."""
     unit_id = _int(params.get("unit"))
     if params.get("unit") and unit_id not in unit_ids:
         raise Http404()
-    overdue = params.get("overdue") == "true"
-    statuses = [s for s in params.getlist("status") if s in Status.values]
-    if not statuses and not overdue:
-        statuses = sorted(Case.OPEN)  # the working view: open cases
     kind = params.get("kind")
-    return Filters(
+    return Filters.chosen(
         kind=kind if kind in KINDS else None, unit_id=unit_id, neighborhood_id=_int(params.get("neighborhood")),
-        statuses=statuses, overdue=overdue,
+        statuses=[s for s in params.getlist("status") if s in Status.values], overdue=params.get("overdue") == "true",
     )
 
 
