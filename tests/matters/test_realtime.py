@@ -18,22 +18,9 @@ from cases.models import Case
 from tests import factories as f
 from tests.conftest import Api
 from tests.matters.conftest import created, url
+from tests.notifications.sockets import socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def _socket(user, *streams: str) -> WebsocketCommunicator:
-    from config.asgi import application
-
-    raw = await sync_to_async(f.token_for)(user)
-    communicator = WebsocketCommunicator(application, f"/ws/v1/?token={raw}")
-    connected, _ = await communicator.connect()
-    assert connected
-    for stream in streams:
-        await communicator.send_json_to({"action": "subscribe", "stream": stream})
-        ack = await communicator.receive_json_from(timeout=2)
-        assert ack["type"] == "subscribed", ack
-    return communicator
 
 
 async def _case_frames(communicator, count: int) -> list[dict]:
@@ -59,10 +46,10 @@ def test_unit_officers_and_followers_see_each_move(world):
     lead = Api(world.property_worker)
 
     async def scenario():
-        unit_socket = await _socket(world.property_worker, f"unit.{world.property.pk}")
-        urban_socket = await _socket(world.urban_worker, f"unit.{world.urban.pk}")
-        officer_socket = await _socket(world.officer, f"staff.street.{world.street.pk}")
-        reporter_socket = await _socket(world.reporter, f"user.{world.reporter.pk}")
+        unit_socket = await socket_for(world.property_worker, f"unit.{world.property.pk}")
+        urban_socket = await socket_for(world.urban_worker, f"unit.{world.urban.pk}")
+        officer_socket = await socket_for(world.officer, f"staff.street.{world.street.pk}")
+        reporter_socket = await socket_for(world.reporter, f"user.{world.reporter.pk}")
 
         matter = await sync_to_async(created)(reporter, world.repair, hide_name=True)
         for socket, stream in ((unit_socket, f"unit.{world.property.pk}"), (officer_socket, f"staff.street.{world.street.pk}"),
@@ -75,7 +62,7 @@ def test_unit_officers_and_followers_see_each_move(world):
         assert await urban_socket.receive_nothing(timeout=0.2)  # not the urban team's case
 
         assert (await sync_to_async(neighbor.post)(url(matter["id"], "plus-one"))).status_code == 200
-        neighbor_socket = await _socket(world.neighbor, f"user.{world.neighbor.pk}")
+        neighbor_socket = await socket_for(world.neighbor, f"user.{world.neighbor.pk}")
 
         await sync_to_async(lead.post)(url(matter["id"], "accept"))
         for socket in (unit_socket, officer_socket, reporter_socket, neighbor_socket):
@@ -104,9 +91,9 @@ def test_transfer_reaches_both_units_and_escalation_reaches_the_supervisor(world
     reporter, lead = Api(world.reporter), Api(world.property_worker)
 
     async def scenario():
-        unit_socket = await _socket(world.property_worker, f"unit.{world.property.pk}")
-        committee_socket = await _socket(world.committee_worker, f"unit.{world.committee.pk}")
-        grid_socket = await _socket(world.grid_worker, f"unit.{world.grid.pk}")
+        unit_socket = await socket_for(world.property_worker, f"unit.{world.property.pk}")
+        committee_socket = await socket_for(world.committee_worker, f"unit.{world.committee.pk}")
+        grid_socket = await socket_for(world.grid_worker, f"unit.{world.grid.pk}")
         matter = await sync_to_async(created)(reporter, world.repair)
         await _case_frames(unit_socket, 1)
 

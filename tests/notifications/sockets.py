@@ -1,5 +1,5 @@
 """A resident's socket in-process, for the realtime tests: connect with a token, subscribe to a
-stream, publish an event as the actions do (after commit)."""
+stream (or a user's socket subscribed to several), publish an event as the actions do (after commit)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,19 @@ async def connect(token: str) -> WebsocketCommunicator:
 async def subscribe(communicator, stream: str) -> dict:
     await communicator.send_json_to({"action": "subscribe", "stream": stream})
     return await communicator.receive_json_from(timeout=2)
+
+
+async def socket_for(user, *streams: str) -> WebsocketCommunicator:
+    """`user`'s socket (a fresh token), subscribed to each of `streams`."""
+    from asgiref.sync import sync_to_async
+
+    from tests import factories as f
+
+    communicator = await connect(await sync_to_async(f.token_for)(user))
+    for stream in streams:
+        ack = await subscribe(communicator, stream)
+        assert ack["type"] == "subscribed", ack
+    return communicator
 
 
 def publish(stream: str, type: str, payload: dict) -> int:

@@ -17,18 +17,11 @@ from django.utils import timezone
 from cases.actions import do_escalate_overdue_cases
 from cases.models import Case
 from cases.units import committee_unit
-from tests import factories as f
-from tests.notifications.sockets import connect, subscribe
+from tests.notifications.sockets import socket_for
 from tests.services.conftest import MEAL, item
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded_catalog")]
 URL = "/api/v1/service-requests"
-
-
-async def _socket(user, stream: str):
-    socket = await connect(await sync_to_async(f.token_for)(user))
-    assert (await subscribe(socket, stream))["type"] == "subscribed"
-    return socket
 
 
 async def _frames(socket, *types: str) -> dict[str, dict]:
@@ -50,11 +43,11 @@ def test_each_move_of_a_request_sends_the_engines_case_frame(world, api_for):
 
     async def scenario():
         sockets = {
-            "staff": await _socket(world.staff, f"staff.neighborhood.{world.neighborhood.pk}"),
-            "officer": await _socket(world.officer, f"staff.street.{world.street.pk}"),
-            "son": await _socket(world.son, f"user.{world.son.pk}"),
+            "staff": await socket_for(world.staff, f"staff.neighborhood.{world.neighborhood.pk}"),
+            "officer": await socket_for(world.officer, f"staff.street.{world.street.pk}"),
+            "son": await socket_for(world.son, f"user.{world.son.pk}"),
         }
-        other = await _socket(world.other_officer, f"staff.street.{world.other_street.pk}")
+        other = await socket_for(world.other_officer, f"staff.street.{world.other_street.pk}")
 
         response = await sync_to_async(son.post)(URL, {"item": meal, "extra": MEAL})
         assert response.status_code == 201, response.content
@@ -102,7 +95,7 @@ def test_the_engines_sweep_sends_case_escalated_for_an_overdue_request(world, ap
     request_id = response.json()["id"]
 
     async def scenario():
-        officer = await _socket(world.officer, f"staff.street.{world.street.pk}")
+        officer = await socket_for(world.officer, f"staff.street.{world.street.pk}")
 
         def overdue():
             Case.objects.filter(service_request__id=request_id).update(due_at=timezone.now() - timedelta(minutes=1))
