@@ -377,6 +377,8 @@ def main() -> int:
                 # PgBouncer pools; a client connection per request to it is cheap (docs/deployment.md).
                 DATABASE_POOL="false",
                 DATABASE_DISABLE_SERVER_SIDE_CURSORS="true",
+                # Debian's pgbouncer 1.18 cannot carry a prepared statement between transactions.
+                DATABASE_PREPARED_STATEMENTS="false",
             )
             log(f"PgBouncer (transaction mode) {server_env['DATABASE_URL']}")
         bases = [stack.start_uvicorn(server_env, workers=1, name=f"uvicorn-{i + 1}") for i in range(args.workers)]

@@ -99,6 +99,13 @@ else:
     # WITH HOLD outside a transaction) would outlive the transaction that held its server
     # connection: turn them off there and `.iterator()` reads in client-side chunks instead.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
+    # Parameters bound by the server, so that psycopg prepares a statement a connection has run
+    # five times and PostgreSQL plans it once (bench/README.md, "Prepared statements": the queues'
+    # planning was most of their SQL time). Off behind a transaction-mode PgBouncer older than
+    # 1.21, which cannot carry a prepared statement from one transaction to the next.
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # Django turns psycopg's preparing off unless a threshold is given.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 
 REDIS_URL = env.str("REDIS_URL", default="")
 # Budget for one Redis connect or reply. Redis answers in well under a millisecond; a dead or
