@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-cache", action="store_true", help="a dummy cache: measure the dashboards' computation")
     parser.add_argument("--show-sql", type=int, default=0, help="print the last request's statements, cut to N chars")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the last request's slowest statement")
     args = parser.parse_args()
 
     from bench.stack import production_env
@@ -108,6 +109,7 @@ def main() -> None:
     for i in range(10):  # warm caches and connections
         one(i)
     captured: list[tuple[str, float]] = []
+    last_params: list = []
 
     def timed(execute, sql, params, many, context):
         t = time.perf_counter()
@@ -115,6 +117,7 @@ def main() -> None:
             return execute(sql, params, many, context)
         finally:
             captured.append((sql, (time.perf_counter() - t) * 1000))
+            last_params.append(params)
 
     with connection.execute_wrapper(timed):
         for i in range(20):
@@ -123,6 +126,12 @@ def main() -> None:
     if args.show_sql:
         for sql, ms in captured[-len(captured) // 20 :]:
             print(f"{ms:7.2f} ms  {sql[:args.show_sql]}")
+    if args.explain:
+        start = len(captured) - len(captured) // 20
+        i = max(range(start, len(captured)), key=lambda k: captured[k][1])
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + captured[i][0], last_params[i])
+            print("\n".join(row[0] for row in cursor.fetchall()))
     n = args.requests
     profiler = None
     if not args.no_profile:

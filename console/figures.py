@@ -21,6 +21,7 @@ from console.durations import median_from_buckets
 from console.models import (
     CaseDaySnapshot,
     DurationHistogram,
+    DurationHistogramWeek,
     NeighborhoodDaySnapshot,
     SensorDaySnapshot,
     ServiceDaySnapshot,
@@ -175,7 +176,7 @@ class Figures:
         }
         by_region: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         overall: dict[int, int] = defaultdict(int)
-        for r in self._histogram(DurationHistogram.Metric.POST_RESPONSE, "neighborhood_id"):
+        for r in self._bucket_counts([DurationHistogram.Metric.POST_RESPONSE], "neighborhood_id"):
             by_region[r["neighborhood_id"]][r["bucket"]] += r["n"]
             overall[r["bucket"]] += r["n"]
         return {
@@ -184,14 +185,26 @@ class Figures:
             "overall_median": median_from_buckets(overall),
         }
 
-    def _histogram(self, metric: str, group: str) -> list[dict]:
-        return list(
-            self._rows(DurationHistogram)
-            .filter(metric=metric)
-            .values(group, "bucket")
-            .annotate(n=Sum("count"))
-            .order_by()
-        )
+    def _bucket_counts(self, metrics: list[str], *group: str) -> list[dict]:
+        """Bucket counts (`n`) per `group` and bucket over the period, in one statement: the whole
+        weeks' rows of DurationHistogramWeek and the edge days' rows of DurationHistogram. A
+        (group, bucket) may come in up to three rows (edge days, weeks, edge days): callers add."""
+        start, end = self.period.start, self.period.end
+        first_monday = start + timedelta(days=-start.weekday() % 7)
+        last_sunday = end - timedelta(days=(end.weekday() + 1) % 7)
+        regions = {"neighborhood_id__in": self.neighborhood_ids, "metric__in": metrics}
+        day_ranges = [(start, end)]
+        parts = []
+        if first_monday + timedelta(days=6) <= last_sunday:
+            day_ranges = [(start, first_monday - timedelta(days=1)), (last_sunday + timedelta(days=1), end)]
+            weeks = DurationHistogramWeek.objects.filter(
+                **regions, week__gte=first_monday, week__lte=last_sunday - timedelta(days=6)
+            )
+            parts.append(weeks)
+        # One contiguous day range per part, so each is a range scan of the region index.
+        parts += [DurationHistogram.objects.filter(**regions, day__gte=a, day__lte=b) for a, b in day_ranges if a <= b]
+        grouped = [part.values(*group, "bucket").annotate(n=Sum("count")).order_by() for part in parts]
+        return list(grouped[0].union(*grouped[1:], all=True)) if len(grouped) > 1 else list(grouped[0])
 
     # Services -----------------------------------------------------------------------------
 
@@ -206,12 +219,8 @@ class Figures:
             .order_by()
         }
         buckets: dict[tuple[str, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        for r in (
-            self._rows(DurationHistogram)
-            .filter(metric__in=[DurationHistogram.Metric.SERVICE_ACCEPT, DurationHistogram.Metric.SERVICE_COMPLETE])
-            .values("metric", "category_id", "bucket")
-            .annotate(n=Sum("count"))
-            .order_by()
+        for r in self._bucket_counts(
+            [DurationHistogram.Metric.SERVICE_ACCEPT, DurationHistogram.Metric.SERVICE_COMPLETE], "metric", "category_id"
         ):
             buckets[(r["metric"], r["category_id"])][r["bucket"]] += r["n"]
         names = dict(ServiceCategory.objects.filter(pk__in=list(counts)).values_list("pk", "name"))

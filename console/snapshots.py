@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from cases.models import Case
@@ -23,6 +23,7 @@ from console.durations import histogram
 from console.models import (
     CaseDaySnapshot,
     DurationHistogram,
+    DurationHistogramWeek,
     NeighborhoodDaySnapshot,
     SensorDaySnapshot,
     ServiceDaySnapshot,
@@ -460,6 +461,38 @@ def _write(
         # never deletes its rows.
         for model in (ServiceDaySnapshot, DurationHistogram, CaseDaySnapshot, SensorDaySnapshot):
             model.objects.filter(day__gte=window.start, day__lte=window.end, refreshed_at__lt=now).delete()
+        rewrite_weeks(window.start, window.end, now)
+
+
+def rewrite_weeks(first: date, last: date, now: datetime) -> None:
+    """Recompute the week rows of the weeks holding first..last from their day rows as they now
+    stand, and drop the week rows those weeks no longer have (stamped before `now`)."""
+    first, last = monday(first), monday(last)
+    DurationHistogramWeek.objects.bulk_create(
+        [DurationHistogramWeek(**r, refreshed_at=now) for r in week_histogram_rows(first, last)],
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["neighborhood", "week", "metric", "category_id", "bucket"],
+        update_fields=["count", "refreshed_at"],
+    )
+    DurationHistogramWeek.objects.filter(week__gte=first, week__lte=last, refreshed_at__lt=now).delete()
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_histogram_rows(first: date, last: date):
+    """The `DurationHistogramWeek` values of the weeks whose Mondays are first..last: their day
+    rows summed, in one grouped query. The refresh upserts them; the generator copies them."""
+    return (
+        DurationHistogram.objects.filter(day__gte=first, day__lt=last + timedelta(days=7))
+        .annotate(week=TruncWeek("day"))
+        .values("neighborhood_id", "week", "metric", "category_id", "bucket")
+        .annotate(n=Sum("count"))
+        .values("neighborhood_id", "week", "metric", "category_id", "bucket", count=F("n"))
+        .order_by()
+    )
 
 
 

@@ -5,7 +5,8 @@ through the ORM: at Baoshan scale that was 36 windows, each scanning every membe
 again, and ~2 million rows through `bulk_create(update_conflicts=True)` — 13 minutes of the
 generator's 44 (bench/README.md, "Issue 20 — generator"). Here the same figures come from the same
 functions (`compute_snapshots`, so they cannot drift from what the job computes), over windows of
-a year, and go in by COPY with explicit ids: the tables are empty after the generator's flush, so
+a year, and go in by COPY with explicit ids (the histograms' week roll-ups last, from the copied day
+rows by the refresh's own query): the tables are empty after the generator's flush, so
 there is nothing to upsert and nothing stale to delete. tests/scale/test_generator_snapshots.py
 compares the result with the live job's on the same rows.
 """
@@ -16,7 +17,8 @@ import datetime as dt
 
 from django.utils import timezone
 
-from console.snapshots import compute_snapshots
+from console.models import DurationHistogramWeek
+from console.snapshots import compute_snapshots, monday, week_histogram_rows
 
 from .loader import Loader
 
@@ -44,4 +46,16 @@ def backfill_snapshots(loader: Loader, first: dt.date, last: dt.date) -> dict[st
             next_id[model] = start + len(items)
             written[table] = written.get(table, 0) + len(items)
         cursor = until + dt.timedelta(days=1)
+    # The week roll-ups from the day rows just copied, by the refresh's own query (read whole
+    # first: the connection cannot fetch from a cursor while it copies).
+    fields = ["neighborhood_id", "week", "metric", "category_id", "bucket", "count"]
+    weeks = list(week_histogram_rows(monday(first), monday(last)).values_list(*fields))
+    table = DurationHistogramWeek._meta.db_table
+    written[table] = loader.load(
+        DurationHistogramWeek,
+        ["id", *fields, "refreshed_at"],
+        ((i, *row, now) for i, row in enumerate(weeks, start=1)),
+        total=len(weeks),
+        label=table.removeprefix("console_"),
+    )
     return written

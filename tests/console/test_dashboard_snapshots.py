@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from console import queries
 from console.durations import bucket_start_seconds, duration_bucket, median_from_buckets
 from console.figures import Figures
-from console.models import DurationHistogram, NeighborhoodDaySnapshot
+from console.models import DurationHistogram, DurationHistogramWeek, NeighborhoodDaySnapshot
 from console.snapshots import refresh_snapshots
 from residents.models import Region
 from tests import factories as f
@@ -155,9 +155,14 @@ def test_refresh_is_idempotent_and_recomputes_a_day(neighborhood):
     [h] = DurationHistogram.objects.filter(neighborhood=neighborhood, day=day)
     assert bucket_start_seconds(h.bucket) == 3 * 3600 and h.count == 1
     Post.objects.filter(region=neighborhood).update(answered_at=now + timedelta(hours=5))
+    [w] = DurationHistogramWeek.objects.filter(neighborhood=neighborhood)
+    assert (w.week, w.bucket, w.count) == (day - timedelta(days=day.weekday()), h.bucket, 1)
     refresh_snapshots(day)  # the old bucket row is gone, not added to
     [h] = DurationHistogram.objects.filter(neighborhood=neighborhood, day=day)
     assert bucket_start_seconds(h.bucket) == 5 * 3600
+    # and so is its week's
+    [w] = DurationHistogramWeek.objects.filter(neighborhood=neighborhood)
+    assert (w.bucket, w.count) == (h.bucket, 1)
 
 
 def test_median_from_buckets_matches_exact_values_on_bucket_bounds():

@@ -14,13 +14,16 @@ from bench.generate import SCALES, SHANGHAI, World
 from console.models import (
     CaseDaySnapshot,
     DurationHistogram,
+    DurationHistogramWeek,
     NeighborhoodDaySnapshot,
     SensorDaySnapshot,
     ServiceDaySnapshot,
 )
 from console.snapshots import refresh_since
 
-MODELS = (NeighborhoodDaySnapshot, ServiceDaySnapshot, DurationHistogram, CaseDaySnapshot, SensorDaySnapshot)
+MODELS = (
+    NeighborhoodDaySnapshot, ServiceDaySnapshot, DurationHistogram, DurationHistogramWeek, CaseDaySnapshot, SensorDaySnapshot
+)
 NOW = dt.date(2026, 5, 1)
 
 
