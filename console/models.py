@@ -82,9 +82,10 @@ class ServiceDaySnapshot(models.Model):
         ]
 
 
-class DurationHistogram(models.Model):
-    """How many items of a day cohort took a duration that falls in `bucket` (see
-    console.durations.duration_bucket): medians cannot be summed, bucket counts can."""
+class BucketCounts(models.Model):
+    """How many items took a duration that falls in `bucket` (see console.durations.duration_bucket),
+    per region, metric and service category: medians cannot be summed, bucket counts can. A day's
+    rows (`DurationHistogram`) and a week's (`DurationHistogramWeek`) share these fields."""
 
     class Metric(models.TextChoices):
         POST_RESPONSE = "post_response", "帖子回应时间"
@@ -94,12 +95,20 @@ class DurationHistogram(models.Model):
     neighborhood = models.ForeignKey(
         "residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="居委/村"
     )
-    day = models.DateField("日期")
     metric = models.CharField("指标", max_length=24, choices=Metric.choices)
     category_id = models.BigIntegerField("服务大类", default=0)  # 0 for posts
     bucket = models.PositiveSmallIntegerField("区间")
     count = models.PositiveIntegerField("数量")
     refreshed_at = models.DateTimeField("更新时间")
+
+    class Meta:
+        abstract = True
+
+
+class DurationHistogram(BucketCounts):
+    """The bucket counts of a day cohort: the items created on `day`."""
+
+    day = models.DateField("日期")
 
     class Meta:
         verbose_name = verbose_name_plural = "看板时长分布"
@@ -121,22 +130,14 @@ class DurationHistogram(models.Model):
         ]
 
 
-class DurationHistogramWeek(models.Model):
+class DurationHistogramWeek(BucketCounts):
     """A week's `DurationHistogram` rows summed (`week`: its Monday), always equal to the sum of
     the week's day rows: `console.snapshots` rewrites the weeks a refresh touched from the day
     rows. A period's histogram is its whole weeks' rows plus its edge days' rows
     (`console.figures`): for the dashboard's default 90 days ~13 week rows and up to 12 day rows
-    per region and bucket instead of 90 day rows (bench/README.md, "Fresh dashboards")."""
+    per region and bucket instead of 90 day rows (bench/README.md, "Session 9")."""
 
-    neighborhood = models.ForeignKey(
-        "residents.Region", on_delete=models.CASCADE, related_name="+", verbose_name="居委/村"
-    )
     week = models.DateField("周一")
-    metric = models.CharField("指标", max_length=24, choices=DurationHistogram.Metric.choices)
-    category_id = models.BigIntegerField("服务大类", default=0)
-    bucket = models.PositiveSmallIntegerField("区间")
-    count = models.PositiveIntegerField("数量")
-    refreshed_at = models.DateTimeField("更新时间")
 
     class Meta:
         verbose_name = verbose_name_plural = "看板时长分布(周)"
