@@ -108,29 +108,27 @@ def main() -> None:
 
     for i in range(10):  # warm caches and connections
         one(i)
-    captured: list[tuple[str, float]] = []
-    last_params: list = []
+    captured: list[tuple[str, float, object]] = []  # statement, ms, parameters
 
     def timed(execute, sql, params, many, context):
         t = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
-            captured.append((sql, (time.perf_counter() - t) * 1000))
-            last_params.append(params)
+            captured.append((sql, (time.perf_counter() - t) * 1000, params))
 
     with connection.execute_wrapper(timed):
         for i in range(20):
             one(i)
-    sql_ms = sum(ms for _sql, ms in captured) / 20
+    sql_ms = sum(ms for _sql, ms, _params in captured) / 20
     if args.show_sql:
-        for sql, ms in captured[-len(captured) // 20 :]:
+        for sql, ms, _params in captured[-len(captured) // 20 :]:
             print(f"{ms:7.2f} ms  {sql[:args.show_sql]}")
     if args.explain:
         start = len(captured) - len(captured) // 20
-        i = max(range(start, len(captured)), key=lambda k: captured[k][1])
+        sql, _ms, params = max(captured[start:], key=lambda row: row[1])
         with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + captured[i][0], last_params[i])
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
             print("\n".join(row[0] for row in cursor.fetchall()))
     n = args.requests
     profiler = None

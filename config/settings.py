@@ -100,7 +100,7 @@ else:
     # connection: turn them off there and `.iterator()` reads in client-side chunks instead.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
     # Parameters bound by the server, so that psycopg prepares a statement a connection has run
-    # five times and PostgreSQL plans it once (bench/README.md, "Prepared statements": the queues'
+    # five times and PostgreSQL plans it once (bench/README.md, "Session 9": the queues'
     # planning was most of their SQL time). Off behind a transaction-mode PgBouncer older than
     # 1.21, which cannot carry a prepared statement from one transaction to the next.
     if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):

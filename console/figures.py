@@ -26,7 +26,7 @@ from console.models import (
     SensorDaySnapshot,
     ServiceDaySnapshot,
 )
-from console.queries import CoverageRow, Period, bucket_label, hours, ratio
+from console.queries import CoverageRow, Period, bucket_label, hours, monday, ratio
 from console.sensor_alarms import SensorRow
 from console.snapshots import COVERAGE, DAILY, SENSOR_SUMS
 from residents.models import Region
@@ -190,8 +190,8 @@ class Figures:
         weeks' rows of DurationHistogramWeek and the edge days' rows of DurationHistogram. A
         (group, bucket) may come in up to three rows (edge days, weeks, edge days): callers add."""
         start, end = self.period.start, self.period.end
-        first_monday = start + timedelta(days=-start.weekday() % 7)
-        last_sunday = end - timedelta(days=(end.weekday() + 1) % 7)
+        first_monday = monday(start + timedelta(days=6))  # the first week that starts in the period
+        last_sunday = monday(end + timedelta(days=1)) - timedelta(days=1)  # the last that ends in it
         regions = {"neighborhood_id__in": self.neighborhood_ids, "metric__in": metrics}
         day_ranges = [(start, end)]
         parts = []
@@ -292,4 +292,4 @@ class Figures:
 
 
 def _bucket_start(period: Period, day: date) -> date:
-    return day - timedelta(days=day.weekday()) if period.granularity == "week" else day.replace(day=1)
+    return monday(day) if period.granularity == "week" else day.replace(day=1)

@@ -64,7 +64,7 @@ class Period:
         """(label, exclusive end) for each week or month of the period, at most 36."""
         out: list[tuple[str, datetime]] = []
         if self.granularity == "week":
-            cursor = self.start - timedelta(days=self.start.weekday())
+            cursor = monday(self.start)
             while cursor <= self.end:
                 nxt = cursor + timedelta(days=7)
                 out.append(
@@ -86,6 +86,11 @@ class Period:
                 )
                 cursor = nxt
         return out[-36:]
+
+
+def monday(day: date) -> date:
+    """The Monday of `day`'s week: where a week bucket and a week roll-up row start."""
+    return day - timedelta(days=day.weekday())
 
 
 def local_midnight(day: date) -> datetime:

@@ -28,7 +28,7 @@ from console.models import (
     SensorDaySnapshot,
     ServiceDaySnapshot,
 )
-from console.queries import Period, local_midnight, resident_posts, was_overdue
+from console.queries import Period, local_midnight, monday, resident_posts, was_overdue
 from residents.models import Membership, Region, Role
 from sensors.models import SensorCase
 
@@ -476,10 +476,6 @@ def rewrite_weeks(first: date, last: date, now: datetime) -> None:
         update_fields=["count", "refreshed_at"],
     )
     DurationHistogramWeek.objects.filter(week__gte=first, week__lte=last, refreshed_at__lt=now).delete()
-
-
-def monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 def week_histogram_rows(first: date, last: date):

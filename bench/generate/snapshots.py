@@ -18,7 +18,8 @@ import datetime as dt
 from django.utils import timezone
 
 from console.models import DurationHistogramWeek
-from console.snapshots import compute_snapshots, monday, week_histogram_rows
+from console.queries import monday
+from console.snapshots import compute_snapshots, week_histogram_rows
 
 from .loader import Loader
 
