@@ -183,6 +183,9 @@ def test_a_matter_from_one_tap_through_transfer_and_escalation_to_a_closed_loop(
     rows = loop_rows(system)
     assert rows["unit"][URBAN] == [1, 1] and rows["street"]["友谊路街道"] == [1, 1], rows
     console = ConsoleUser(system, "qianqu")
+    # The dashboard reads snapshots: it shows the confirmation after the scheduler's next refresh
+    # (every 2 s here), which a busy machine may not have run by the time of the first look.
+    wait_until(lambda: loop_table(console, "loops_unit") == rows["unit"], "the dashboard's loops per unit after a refresh")
     assert loop_table(console, "loops_unit") == rows["unit"]
     assert loop_table(console, "loops_street") == rows["street"]
 
