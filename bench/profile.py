@@ -31,6 +31,8 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-cache", action="store_true", help="a dummy cache: measure the dashboards' computation")
     parser.add_argument("--show-sql", type=int, default=0, help="print the last request's statements, cut to N chars")
+    parser.add_argument("--cprofile", type=int, default=0, metavar="N",
+                        help="instead of pyinstrument, cProfile the timed pass and print the N functions of most own time")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the last request's slowest statement")
     args = parser.parse_args()
 
@@ -132,7 +134,15 @@ def main() -> None:
             print("\n".join(row[0] for row in cursor.fetchall()))
     n = args.requests
     profiler = None
-    if not args.no_profile:
+    if args.cprofile:
+        here = str(Path(__file__).resolve().parent)  # this file's name shadows the library's `profile`
+        sys.path[:] = [entry for entry in sys.path if str(Path(entry or ".").resolve()) != here]
+        sys.modules.pop("profile", None)
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    elif not args.no_profile:
         from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.0005)
@@ -148,11 +158,17 @@ def main() -> None:
     cpu = (time.process_time() - cpu0) * 1000 / n
     each.sort()
     print(f"p50 {each[n // 2]:.1f} ms, p99 {each[min(n - 1, int(n * 0.99))]:.1f} ms, max {each[-1]:.1f} ms")
-    if profiler:
+    if args.cprofile:
+        profiler.disable()
+    elif profiler:
         profiler.stop()
     print(f"{args.target}: {wall:.2f} ms per request (wall, in-process; {cpu:.2f} ms of this process's CPU), {len(captured) / 20:.1f} SQL "
           f"statements and {sql_ms:.2f} ms SQL per request")
-    if profiler:
+    if args.cprofile:
+        import pstats
+
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(args.cprofile)
+    elif profiler:
         if args.html:
             Path(args.html).write_text(profiler.output_html())
         print(profiler.output_text(unicode=True, color=False, show_all=False))

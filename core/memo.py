@@ -10,7 +10,7 @@ threads: callers must not change them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 _MEMOS: list[ProcessMemo] = []
@@ -31,6 +31,27 @@ class ProcessMemo:
         value = load(key)
         self._rows[key] = (now + self.ttl_seconds, value)
         return value
+
+    def get_many(self, keys: Iterable[Hashable], load_many: Callable[[set], dict]) -> dict:
+        """Every key's value, the misses loaded by one call (`load_many(missing)` returns a dict);
+        a key it does not return reads None and is not kept."""
+        now = time.monotonic()
+        found: dict[Hashable, Any] = {}
+        missing: set = set()
+        for key in keys:
+            hit = self._rows.get(key)
+            if hit is not None and hit[0] > now:
+                found[key] = hit[1]
+            else:
+                missing.add(key)
+        if missing:
+            loaded = load_many(missing)
+            expires = now + self.ttl_seconds
+            for key in missing:
+                found[key] = loaded.get(key)
+                if key in loaded:
+                    self._rows[key] = (expires, loaded[key])
+        return found
 
     def clear(self, **_signal_kwargs) -> None:
         self._rows.clear()

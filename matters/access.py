@@ -20,7 +20,8 @@ from residents.access import is_staff_for, profile
 from residents.models import User
 
 
-def visible_matters_for(user: User) -> QuerySet[Matter]:
+def visible_matters_for(user: User, base: QuerySet[Matter] | None = None) -> QuerySet[Matter]:
+    """`base` (all matters, or matters.queries.rows() for a list's plain rows) narrowed to what the user may see."""
     p = profile(user)
     units = unit_ids_of(user)
     condition = Q(reporter=user) | Q(Exists(MatterSupport.objects.filter(matter=OuterRef("pk"), user=user)))
@@ -35,7 +36,7 @@ def visible_matters_for(user: User) -> QuerySet[Matter]:
         # unit asked to join (会办) is one of them: its `joint_requested` row names it as to_unit.
         handled = CaseEvent.objects.filter(case_id=OuterRef("case_id"), to_unit_id__in=units)
         condition |= Q(case__unit_id__in=units) | Q(case__supervising_unit_id__in=units) | Q(Exists(handled))
-    return Matter.objects.filter(condition)
+    return (Matter.objects.all() if base is None else base).filter(condition)
 
 
 def access_matter(user: User, matter_id: int) -> Matter:
@@ -57,7 +58,7 @@ def sees_full(user: User, matter: Matter) -> bool:
 
 
 def sees_full_row(user: User, row: dict) -> bool:
-    """`sees_full` for a list's row (matters.queries.listing): the same rule over its columns —
+    """`sees_full` for a list's row (matters.queries.rows): the same rule over its columns —
     cases.access.acts_for_unit's units and staff, joins_case's joint units."""
     if row["reporter_id"] == user.pk:
         return True

@@ -18,7 +18,7 @@ from core.pagination import page_response, paginate_keyset, parse_limit
 from core.throttling import MatterThrottle
 from matters import actions, queries
 from matters.access import access_matter, sees_full, visible_matters_for
-from matters.models import Matter, MatterCategory, MatterItem, MatterSupport
+from matters.models import MatterCategory, MatterItem, MatterSupport
 from matters.serializers import (
     MatterAcceptIn,
     MatterAnswerIn,
@@ -121,8 +121,9 @@ class MatterListCreateView(APIView):
     )
     def get(self, request):
         data = _valid(MatterListIn, request.query_params)
-        matters = visible_matters_for(request.user)
         ordering = queries.NEWEST
+        if data["scope"] != "queue":
+            matters = visible_matters_for(request.user, base=queries.rows())
         if data["scope"] == "mine":
             supported = MatterSupport.objects.filter(matter=OuterRef("pk"), user=request.user)
             matters = matters.filter(Q(reporter=request.user) | Q(Exists(supported)))
@@ -137,12 +138,12 @@ class MatterListCreateView(APIView):
             # What waits for the caller's unit or neighborhoods is inside what they may see (the
             # units and staff neighborhoods of visible_matters_for; tests/matters/test_list_rows.py):
             # the queue reads no visibility subqueries, which every row of the table was tested against.
-            matters = queries.queue(Matter.objects.all(), request.user)
+            matters = queries.queue(queries.rows(), request.user)
             ordering = queries.QUEUE
         if data.get("status"):
             matters = matters.filter(case__status=data["status"])
         page = paginate_keyset(
-            queries.listing(matters), ordering=ordering, cursor=request.query_params.get("cursor"),
+            matters, ordering=ordering, cursor=request.query_params.get("cursor"),
             limit=parse_limit(request.query_params.get("limit")),
         )
         rows = queries.attach(page.items)

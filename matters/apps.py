@@ -40,6 +40,14 @@ class MattersConfig(AppConfig):
             matter = matter_of(case)
             return {"matter_id": matter.pk if matter else None}
 
+        from cases.models import ResponsibleUnit
+        from matters.models import MatterCategory, MatterItem
+        from matters.queries import NAMES
+        from residents.models import Region
+
+        # The lists read these names through a per-process memo (matters.queries.NAMES).
+        NAMES.cleared_by(MatterCategory, MatterItem, ResponsibleUnit, Region)
+
         kinds.register("matter", kinds.CaseKind(label=label, page=page, followers=followers, ref=ref))
 
         from moderation import recheck

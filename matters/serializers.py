@@ -193,7 +193,7 @@ def matter_out(matter: Matter, viewer) -> dict:
 
 
 def matter_row_out(row: dict, viewer) -> dict:
-    """A list item, from a row of matters.queries.listing with matters.queries.attach."""
+    """A list item, from a row of matters.queries.rows with matters.queries.attach."""
     return matter_body(row, viewer, full=sees_full_row(viewer, row))
 
 

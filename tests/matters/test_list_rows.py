@@ -79,3 +79,33 @@ def test_the_queue_lists_only_what_the_viewer_may_see(world):
         queue = {m["id"] for m in Api(user).get("/api/v1/matters", {"scope": "queue", "limit": 100}).json()["results"]}
         assert queue <= set(visible_matters_for(user).values_list("id", flat=True)), user.nickname
     assert Api(world.other_officer).get("/api/v1/matters", {"scope": "queue"}).json()["results"] == []
+
+
+def test_names_come_from_the_memo_and_a_rename_shows_at_once(world):
+    """The list reads category, item, neighborhood and unit names from a per-process memo
+    (matters.queries.NAMES), not four joins: the second page asks for no names, and a rename
+    saved in this process clears the memo, so the list never shows a name the detail does not."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.models import ResponsibleUnit
+
+    for n in range(3):
+        created(Api(world.reporter), world.repair, place=f"{n}号楼", insist=True)
+    api = Api(world.property_worker)
+    assert api.get("/api/v1/matters", {"scope": "mine"}).json()["results"] == []  # the token's first use is written
+    with CaptureQueriesContext(connection) as cold:
+        first = api.get("/api/v1/matters", {"scope": "queue"}).json()["results"]
+    with CaptureQueriesContext(connection) as warm:
+        assert api.get("/api/v1/matters", {"scope": "queue"}).json()["results"] == first
+    named = [q["sql"] for q in cold.captured_queries if q not in warm.captured_queries]
+    assert len(cold) - len(warm) == 4, named  # category, item, neighborhood, unit: one query each, for the page
+    unit = ResponsibleUnit.objects.get(pk=first[0]["unit"]["id"])
+    unit.name = "新物业公司"
+    unit.save()
+    world.repair.name = "路灯维修"
+    world.repair.save()
+    item = api.get("/api/v1/matters", {"scope": "queue"}).json()["results"][0]
+    assert (item["unit"]["name"], item["item"]["name"]) == ("新物业公司", "路灯维修")
+    detail = api.get(url(item["id"])).json()
+    assert (detail["unit"]["name"], detail["item"]["name"]) == ("新物业公司", "路灯维修")
