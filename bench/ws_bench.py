@@ -40,6 +40,7 @@ import os
 import platform
 import random
 import resource
+import signal
 import statistics
 import sys
 import time
@@ -225,6 +226,8 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from bench.stack import Stack, free_port, production_env
 
+    # A stopped run (timeout, kill) must still stop what it started: SIGTERM runs the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     stack = Stack()
     try:
         database_url = args.database_url or stack.start_postgres(small=True)
