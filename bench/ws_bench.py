@@ -12,6 +12,8 @@ package) that open the sockets and subscribe each to its `neighborhood.<id>`:
   jittered, `--attempts` tries); sockets never connected are counted and reported;
 - clients answer the server's pings and send their own (every 20 s), and wait for frames with
   no idle timeout, so none quits while idle;
+- a socket told `server_busy` (close 1013: the server is checking as many tokens as it takes)
+  comes back after the same backoff, without counting it as a failed try; the report counts them;
 - a socket the server closes reconnects (same backoff), subscribes again and resyncs the gap
   over `GET /api/v1/events?stream=&since=` up to the new `last_id`.
 
@@ -94,6 +96,10 @@ def client_process(base: str, sockets: list[tuple[str, str]], attempts: int, rea
     results.put((seen, usage.ru_utime + usage.ru_stime))
 
 
+class _Busy(Exception):
+    """The server answered `server_busy` and closed 1013 (notifications/consumers.py)."""
+
+
 async def _clients(base, sockets, attempts, ready, stop, received, connect_rate):
     import websockets
 
@@ -130,7 +136,8 @@ async def _clients(base, sockets, attempts, ready, stop, received, connect_rate)
         return events
 
     async def one(token: str, stream: str) -> dict:
-        seen = {"stream": stream, "live": [], "resynced": [], "connects": 0, "failed": None, "first_last_id": None}
+        seen = {"stream": stream, "live": [], "resynced": [], "connects": 0, "failed": None, "first_last_id": None,
+                "busy": 0}
         last_seen = None  # the highest event id this socket has, live or resynced
         reported = False
         delay = 0.5
@@ -143,6 +150,10 @@ async def _clients(base, sockets, attempts, ready, stop, received, connect_rate)
                 ) as ws:
                     await ws.send(json.dumps({"action": "subscribe", "stream": stream}))
                     ack = json.loads(await ws.recv())
+                    if (ack.get("error") or {}).get("code") == "server_busy":
+                        # Closed 1013: the process is checking as many tokens as it takes; back off.
+                        seen["busy"] += 1
+                        raise _Busy
                     if ack.get("type") != "subscribed":
                         seen["failed"] = f"subscribe answered {ack}"
                         break
@@ -173,10 +184,10 @@ async def _clients(base, sockets, attempts, ready, stop, received, connect_rate)
                     if ws.close_code == 4401:
                         seen["failed"] = "closed 4401 (session ended)"
                         break
-            except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
+            except (TimeoutError, OSError, websockets.exceptions.WebSocketException, _Busy) as exc:
                 if done.is_set():
                     break
-                tries += 1
+                tries += 1 if not isinstance(exc, _Busy) else 0  # told to come back: not a failed try
                 if seen["connects"] == 0 and tries >= attempts:
                     seen["failed"] = repr(exc)[:200]
                     break
@@ -421,7 +432,8 @@ def report(args, neighborhoods, nofile, code_root, seen, commits, published, con
           f"drained {wall_used - publish_wall:.1f} s after")
     print(f"delivered live: {len(samples)}; resynced: {resynced}; lost (not received by the end of the drain): "
           f"{lost} ({sockets_with_loss} sockets); "
-          f"doubled: {doubled} ({sockets_with_doubles} sockets); reconnects: {reconnects}")
+          f"doubled: {doubled} ({sockets_with_doubles} sockets); reconnects: {reconnects}; "
+          f"told to come back (1013 server_busy) while connecting: {sum(s['busy'] for s in seen)}")
     if samples:
         print(f"commit→receipt: p50 {statistics.median(samples):.1f} ms, p99 {percentile(samples, 99):.1f} ms, "
               f"max {max(samples):.1f} ms")

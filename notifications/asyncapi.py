@@ -30,6 +30,10 @@ CLOSE_MEANINGS = {
         "客户端须重新登录，不要用同一令牌重连"
     ),
     consumers.CLOSE_BAD_MESSAGE: "消息格式错误",
+    consumers.CLOSE_TRY_AGAIN_LATER: (
+        "服务器正在为太多连接核验身份（如重启后大家同时重连）。关闭前先发 server_busy 错误帧；"
+        "客户端稍等（退避，如 1–8 秒随机）后用同一令牌重连"
+    ),
 }
 
 

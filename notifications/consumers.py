@@ -10,6 +10,8 @@ Server → client:  {"type": "subscribed", "stream", "last_id"}   (resync point 
                   {"error": {"code": "stream_not_found", "detail": {"stream"}}} for a stream the user
                       may not read; the socket and its other streams stay.
                   {"error": {"code": "session_revoked", ...}} then close 4401 after logout, ban, erasure.
+                  {"error": {"code": "server_busy", ...}} then close 1013 when the process is already
+                      checking WS_MAX_PENDING_HANDSHAKES tokens: reconnect after a backoff.
 
 Events reach the socket through its process's realtime hub (notifications.fanout): one
 channel-layer subscription per stream per process, each frame encoded once, forwarded from
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -43,7 +46,15 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_MESSAGE = 4400
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455's registered code: the client reconnects after a backoff
 MAX_STREAMS = 50
+
+# Sockets of this process between accept and a checked token. Their database calls queue on
+# channels' one database thread; after a restart every client reconnects at once, and without a
+# bound the queue grew until clients timed out, retried, and the process worked for sockets
+# already gone (bench/README.md, "Session 10": 3.8 GB and falling socket counts at 150
+# handshakes/s). Beyond WS_MAX_PENDING_HANDSHAKES a new socket is told to come back (1013).
+_pending_handshakes = 0
 
 SESSION_ENDED_MESSAGES = {
     sessions.REASON_LOGOUT: "您已退出登录",
@@ -113,6 +124,17 @@ class EventsConsumer(HubConsumer):
         if not token:
             await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated", "请先登录")
             return
+        global _pending_handshakes
+        if _pending_handshakes >= settings.WS_MAX_PENDING_HANDSHAKES:
+            await self._refuse(CLOSE_TRY_AGAIN_LATER, "server_busy", "连接的人太多，请稍后自动重试")
+            return
+        _pending_handshakes += 1
+        try:
+            await self._authenticate_and_join(token)
+        finally:
+            _pending_handshakes -= 1
+
+    async def _authenticate_and_join(self, token: str) -> None:
         user, api_token, error_code = await _authenticate(token)
         if user is None:
             await self._refuse_token(error_code)
@@ -228,9 +250,14 @@ class EventsConsumer(HubConsumer):
 
     async def _recheck_periodically(self, interval: float) -> None:
         """The backstop for a control message the layer lost (a Redis blip): an expired or
-        revoked token closes within one interval, a lost stream is dropped within one."""
+        revoked token closes within one and a half intervals (the first is jittered), a lost stream
+        is dropped as soon."""
+        # The first wait is drawn from [interval/2, 3·interval/2): sockets that connected together
+        # (a reconnect storm) do not re-read the database together every interval after.
+        wait = interval * (0.5 + random.random())
         while self.user is not None:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(wait)
+            wait = interval
             try:
                 await self._recheck(reason="access_changed")
             except Exception:

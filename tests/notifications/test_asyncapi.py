@@ -76,7 +76,8 @@ def test_event_types_are_what_the_code_publishes(document):
 def test_a_bad_token_gets_a_documented_error_frame_and_close_code(document):
     close_codes = [entry["code"] for entry in document["x-close-codes"]]
     errors = document["components"]["messages"]["error"]["payload"]["properties"]["error"]["properties"]["code"]["enum"]
-    assert close_codes == [4401]
+    assert close_codes == [1013, 4401]
+    assert all(entry["description"] for entry in document["x-close-codes"])
 
     async def scenario():
         communicator = await connect("stq_nonsense")

@@ -1,0 +1,57 @@
+"""A reconnect storm: each server process checks at most WS_MAX_PENDING_HANDSHAKES tokens at
+once (their database calls queue on channels' one database thread); a socket beyond that is
+told `server_busy` and closed 1013, at once and without a database call, and the sockets already
+being checked go on to subscribe as usual (notifications/consumers.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import override_settings
+
+from notifications import consumers
+from tests import factories as f
+from tests.notifications.sockets import application, subscribe
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@override_settings(WS_MAX_PENDING_HANDSHAKES=1)
+def test_a_socket_beyond_the_pending_handshakes_is_told_to_come_back(neighborhood):
+    first_token, second_token = (f.token_for(f.resident(neighborhood)) for _ in range(2))
+    stream = f"neighborhood.{neighborhood.pk}"
+    release = threading.Event()
+
+    async def scenario():
+        # Hold the database thread: the first socket's token check waits behind it.
+        held = asyncio.ensure_future(sync_to_async(release.wait, thread_sensitive=True)(10))
+        await asyncio.sleep(0.05)
+        first = WebsocketCommunicator(application(), f"/ws/v1/?token={first_token}")
+        second = WebsocketCommunicator(application(), f"/ws/v1/?token={second_token}")
+        try:
+            assert (await first.connect())[0]
+            await asyncio.sleep(0.05)
+            assert consumers._pending_handshakes == 1
+            assert (await second.connect())[0]
+            refused = await second.receive_json_from(timeout=2)
+            closed = await second.receive_output(timeout=2)
+            assert not held.done()  # answered while the database thread was still held
+        finally:
+            release.set()
+            await held
+        assert refused["error"]["code"] == "server_busy"
+        assert closed == {"type": "websocket.close", "code": consumers.CLOSE_TRY_AGAIN_LATER}
+        assert (await subscribe(first, stream))["type"] == "subscribed"
+        assert consumers._pending_handshakes == 0
+        # Its turn came: the refused client reconnects and is served.
+        again = WebsocketCommunicator(application(), f"/ws/v1/?token={second_token}")
+        assert (await again.connect())[0]
+        assert (await subscribe(again, stream))["type"] == "subscribed"
+        for socket in (first, again):
+            await socket.disconnect()
+
+    async_to_sync(scenario)()
