@@ -22,14 +22,13 @@ process's relay (notifications.relay), which reads the event log.
 A socket's session ends with its token: the hub routes its user's and its token's control
 groups (notifications.sessions) to its inbox, so logout, ban and erasure close it on every
 server process once they commit; as a backstop for a lost control message the token is
-read again on each subscribe and every `WS_RECHECK_SECONDS`.
+read again on each subscribe and every `WS_RECHECK_SECONDS` (the process re-checks all its sockets
+in batches: notifications.recheck).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import random
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -38,11 +37,9 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from core.errors import error_body
 from core.metrics import OPEN_SOCKETS
-from notifications import fanout, queries, sessions, streams
+from notifications import fanout, queries, recheck, sessions, streams
 from notifications.socket_base import HubConsumer
 from residents.auth import authenticate_token, reauthenticate_token
-
-logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_MESSAGE = 4400
@@ -55,6 +52,11 @@ MAX_STREAMS = 50
 # already gone (bench/README.md, "Session 10": 3.8 GB and falling socket counts at 150
 # handshakes/s). Beyond WS_MAX_PENDING_HANDSHAKES a new socket is told to come back (1013).
 _pending_handshakes = 0
+
+
+def _admitting() -> bool:
+    """New sockets are being checked: the periodic re-check skips its round (notifications.recheck)."""
+    return _pending_handshakes > 0
 
 SESSION_ENDED_MESSAGES = {
     sessions.REASON_LOGOUT: "您已退出登录",
@@ -110,7 +112,6 @@ class EventsConsumer(HubConsumer):
         self.token_id: int | None = None
         self.streams: set[str] = set()
         self.control_groups: list[str] = []
-        self.recheck_task: asyncio.Task | None = None
         self.hub = fanout.hub(self.channel_layer)
         # Subscribing, dropping streams and the periodic re-check each read the database
         # between awaits; one at a time, so a drop cannot interleave with a subscribe.
@@ -148,8 +149,7 @@ class EventsConsumer(HubConsumer):
             await self._refuse_token(error_code)
             return
         self.user, self.token_id = user, api_token.pk
-        if settings.WS_RECHECK_SECONDS > 0:
-            self.recheck_task = asyncio.create_task(self._recheck_periodically(settings.WS_RECHECK_SECONDS))
+        recheck.watch(self, busy=_admitting)  # the process's periodic re-check (notifications/recheck.py)
 
     def _token_from_scope(self) -> tuple[str | None, str | None]:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -239,29 +239,24 @@ class EventsConsumer(HubConsumer):
             if self.user is None:
                 return
             error_code, lost = await _recheck(self.token_id, sorted(self.streams))
-            if error_code is not None:
-                await self._drop_all_streams()
-                await self._refuse_token(error_code)
-                return
-            for stream in sorted(lost):
-                self.streams.discard(stream)
-                await self.hub.unsubscribe(self, stream)
-                await self.send_json({"type": "subscription_ended", "stream": stream, "reason": reason})
+            await self._apply(error_code, lost, reason)
 
-    async def _recheck_periodically(self, interval: float) -> None:
-        """The backstop for a control message the layer lost (a Redis blip): an expired or
-        revoked token closes within one and a half intervals (the first is jittered), a lost stream
-        is dropped as soon."""
-        # The first wait is drawn from [interval/2, 3·interval/2): sockets that connected together
-        # (a reconnect storm) do not re-read the database together every interval after.
-        wait = interval * (0.5 + random.random())
-        while self.user is not None:
-            await asyncio.sleep(wait)
-            wait = interval
-            try:
-                await self._recheck(reason="access_changed")
-            except Exception:
-                logger.warning("periodic WebSocket re-check failed; trying again next interval", exc_info=True)
+    async def apply_recheck(self, error_code: str | None, lost: set[str], *, reason: str) -> None:
+        """The periodic re-check's finding for this socket (notifications/recheck.py)."""
+        async with self.lock:
+            if self.user is None:
+                return
+            await self._apply(error_code, lost & self.streams, reason)
+
+    async def _apply(self, error_code: str | None, lost: set[str], reason: str) -> None:
+        if error_code is not None:
+            await self._drop_all_streams()
+            await self._refuse_token(error_code)
+            return
+        for stream in sorted(lost):
+            self.streams.discard(stream)
+            await self.hub.unsubscribe(self, stream)
+            await self.send_json({"type": "subscription_ended", "stream": stream, "reason": reason})
 
     async def _drop_all_streams(self) -> None:
         streams, self.streams = getattr(self, "streams", set()), set()
@@ -273,16 +268,11 @@ class EventsConsumer(HubConsumer):
         if getattr(self, "counted", False):
             self.counted = False
             OPEN_SOCKETS.dec()
-        task = getattr(self, "recheck_task", None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
         await self.leave_hub()
 
     async def leave_hub(self) -> None:
-        self.user = None  # also ends the periodic re-check, which would otherwise keep the consumer alive
-        task = getattr(self, "recheck_task", None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
+        self.user = None
+        recheck.unwatch(self)
         streams, self.streams = getattr(self, "streams", set()), set()
         hub, self.hub = getattr(self, "hub", None), None
         if hub is not None:

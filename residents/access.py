@@ -59,18 +59,69 @@ def profile(user: User) -> AccessProfile:
                 memberships.append((region_id, value))
             else:
                 roles.setdefault(value, set()).add(region_id)
+    user._access_profile = _assemble(memberships, roles, _children_of)
+    return user._access_profile
+
+
+def load_profiles(users: list[User]) -> None:
+    """`profile()` for many users at once, set on each user object as `profile()` sets it: the
+    memberships and roles of all of them in two queries, and the district admins' streets and the
+    officers' neighborhoods in at most two more, whatever the number of users (the WebSocket
+    re-check, notifications/recheck.py)."""
+    users = [u for u in users if getattr(u, "is_authenticated", False)]
+    ids = {u.pk for u in users}
+    if not ids:
+        return
+    memberships: dict[int, list[tuple[int, str]]] = {}
+    for user_id, neighborhood_id, status in Membership.objects.filter(
+        user_id__in=ids, status__in=Membership.ACTIVE_STATUSES
+    ).values_list("user_id", "neighborhood_id", "status"):
+        memberships.setdefault(user_id, []).append((neighborhood_id, status))
+    roles: dict[int, dict[str, set[int]]] = {}
+    for user_id, region_id, kind in Role.objects.filter(user_id__in=ids, revoked_at__isnull=True).values_list(
+        "user_id", "region_id", "kind"
+    ):
+        roles.setdefault(user_id, {}).setdefault(kind, set()).add(region_id)
+    # The regions under every district and street any of them holds, read once for all.
+    districts = {d for r in roles.values() for d in r.get(Role.Kind.DISTRICT_ADMIN, ())}
+    streets_under = _children_map(Region.Level.STREET, districts)
+    streets = {s for r in roles.values() for s in r.get(Role.Kind.STREET_OFFICER, ())}
+    under = {
+        Region.Level.STREET: streets_under,
+        Region.Level.NEIGHBORHOOD: _children_map(Region.Level.NEIGHBORHOOD, streets.union(*streets_under.values())),
+    }
+
+    def children_of(level: str, parents: set[int]) -> set[int]:
+        return set().union(*(under[level].get(parent, ()) for parent in parents))
+
+    for user in users:
+        user._access_profile = _assemble(memberships.get(user.pk, []), roles.get(user.pk, {}), children_of)
+
+
+def _children_of(level: str, parents: set[int]) -> set[int]:
+    return set(Region.objects.filter(level=level, parent_id__in=parents).values_list("id", flat=True))
+
+
+def _children_map(level: str, parents: set[int]) -> dict[int, set[int]]:
+    """{parent: its regions of `level`}, in one query (none for no parents)."""
+    children: dict[int, set[int]] = {}
+    if parents:
+        for child, parent in Region.objects.filter(level=level, parent_id__in=parents).values_list("id", "parent_id"):
+            children.setdefault(parent, set()).add(child)
+    return children
+
+
+def _assemble(memberships: list[tuple[int, str]], roles: dict[str, set[int]], children_of) -> AccessProfile:
+    """The profile from a user's active memberships (neighborhood, status) and unrevoked roles
+    (kind → regions); `children_of(level, parents)` reads the regions under a district or street."""
     staff_of: set[int] = set(roles.get(Role.Kind.COMMITTEE_STAFF, set()))
     streets: set[int] = set(roles.get(Role.Kind.STREET_OFFICER, set()))
     districts = roles.get(Role.Kind.DISTRICT_ADMIN, set())
     if districts:
-        streets |= set(
-            Region.objects.filter(level=Region.Level.STREET, parent_id__in=districts).values_list("id", flat=True)
-        )
+        streets |= children_of(Region.Level.STREET, districts)
     if streets:
-        staff_of |= set(
-            Region.objects.filter(level=Region.Level.NEIGHBORHOOD, parent_id__in=streets).values_list("id", flat=True)
-        )
-    result = AccessProfile(
+        staff_of |= children_of(Region.Level.NEIGHBORHOOD, streets)
+    return AccessProfile(
         member_of=frozenset(n for n, s in memberships if s == Membership.Status.APPROVED),
         pending_in=frozenset(n for n, s in memberships if s == Membership.Status.PENDING),
         staff_of=frozenset(staff_of),
@@ -78,8 +129,6 @@ def profile(user: User) -> AccessProfile:
         is_district_admin=bool(districts),
         roles={k: frozenset(v) for k, v in roles.items()},
     )
-    user._access_profile = result
-    return result
 
 
 @cache

@@ -67,6 +67,21 @@ def reauthenticate_token(token_id: int):
     return _check_token(token, timezone.now()), token
 
 
+def check_tokens(token_ids: set[int]) -> dict[int, tuple[object | None, str | None]]:
+    """`reauthenticate_token` for many tokens in one query: {token id: (user, None)} for a good
+    token, {token id: (None, its token_* code)} for one revoked, expired, gone or whose user may
+    no longer log in (the WebSocket re-check, notifications/recheck.py). Never writes."""
+    tokens = ApiToken.objects.select_related("user").in_bulk(list(token_ids))
+    now = timezone.now()
+    checked: dict[int, tuple[object | None, str | None]] = {}
+    for token_id in token_ids:
+        try:
+            checked[token_id] = (_check_token(tokens.get(token_id), now), None)
+        except exceptions.AuthenticationFailed as exc:
+            checked[token_id] = (None, exc.get_codes())
+    return checked
+
+
 def _check_token(token: ApiToken | None, now):
     if token is None or token.revoked_at is not None:
         raise exceptions.AuthenticationFailed("登录凭证无效，请重新登录", code="token_invalid")

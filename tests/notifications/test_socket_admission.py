@@ -12,10 +12,12 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
+from django.utils import timezone
 
 from notifications import consumers
+from residents.models import ApiToken
 from tests import factories as f
-from tests.notifications.sockets import application, subscribe
+from tests.notifications.sockets import application, connect, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,5 +55,29 @@ def test_a_socket_beyond_the_pending_handshakes_is_told_to_come_back(neighborhoo
         assert (await subscribe(again, stream))["type"] == "subscribed"
         for socket in (first, again):
             await socket.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_periodic_rechecks_wait_while_handshakes_are_pending(settings, neighborhood):
+    """A storm: the backstop re-check of a socket already open waits while the process admits new
+    sockets, and runs as soon as none is pending (a revoked token then closes 4401)."""
+    settings.WS_RECHECK_SECONDS = 0.2
+    user = f.resident(neighborhood)
+    raw = f.token_for(user)
+
+    async def scenario():
+        socket = await connect(raw)
+        await subscribe(socket, f"neighborhood.{neighborhood.pk}")
+        # Revoked without the control message (as if Redis had lost it): only the re-check can see it.
+        await sync_to_async(lambda: ApiToken.objects.filter(user=user).update(revoked_at=timezone.now()))()
+        consumers._pending_handshakes += 1  # a handshake in progress elsewhere in this process
+        try:
+            assert await socket.receive_nothing(timeout=1.5)  # seven intervals: still waiting
+        finally:
+            consumers._pending_handshakes -= 1
+        frame = await socket.receive_json_from(timeout=2)
+        assert frame["error"]["code"] == "token_invalid"
+        assert (await socket.receive_output(timeout=2))["code"] == 4401
 
     async_to_sync(scenario)()
