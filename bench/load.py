@@ -490,6 +490,7 @@ def main() -> int:
         report(args, prep, results, pids, seconds, time.monotonic() - started, adjacent_runs)
         return 0
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the stop short
         stack.stop()
 
 

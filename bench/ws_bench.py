@@ -187,6 +187,11 @@ async def _clients(base, sockets, attempts, ready, stop, received, connect_rate)
             except (TimeoutError, OSError, websockets.exceptions.WebSocketException, _Busy) as exc:
                 if done.is_set():
                     break
+                if isinstance(exc, websockets.exceptions.ConnectionClosed) and exc.rcvd and exc.rcvd.code == 1013:
+                    # The close overtook the subscribe (the server closes right after the error
+                    # frame): the same "come back later", not a failed try.
+                    seen["busy"] += 1
+                    exc = _Busy()
                 tries += 1 if not isinstance(exc, _Busy) else 0  # told to come back: not a failed try
                 if seen["connects"] == 0 and tries >= attempts:
                     seen["failed"] = repr(exc)[:200]
@@ -229,6 +234,8 @@ def main() -> int:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--deflate", action="store_true",
+                        help="let the server negotiate permessage-deflate (production turns it off)")
     args = parser.parse_args()
     neighborhoods = args.neighborhoods or max(1, args.clients // 500)
     code_root = args.code_root.resolve()
@@ -257,7 +264,10 @@ def main() -> int:
             "uvicorn",
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
              "--port", str(stack.server_port), "--workers", "1", "--loop", "uvloop", "--http", "httptools",
-             "--lifespan", "off", "--no-access-log", "--log-level", "warning", "--backlog", "4096"],
+             "--lifespan", "off", "--no-access-log", "--log-level", "warning", "--backlog", "4096",
+             # As deployed (deploy/systemd/shequtong-web.service): frames are small JSON, and
+             # compressing each one per socket undoes the hub's one encoding per event.
+             "--ws-per-message-deflate", "true" if args.deflate else "false"],
             env=env, cwd=code_root,
         )
         base = f"http://127.0.0.1:{stack.server_port}"
@@ -318,6 +328,8 @@ def main() -> int:
             print(f"server log: {len(errors)} error lines, first: {errors[0][:300]}")
         return 0
     finally:
+        # A second SIGTERM (`timeout` passing its own on, a second kill) must not cut the stop short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
 
 
@@ -422,8 +434,8 @@ def report(args, neighborhoods, nofile, code_root, seen, commits, published, con
     print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} CPUs (shared), Python {platform.python_version()}, "
           f"load avg {os.getloadavg()[0]:.1f}")
     print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; server code: {code_root}; ulimit -n {nofile}")
-    print(f"server: 1 uvicorn process, DJANGO_DEBUG=false, PostgreSQL, Redis (channels-redis pub/sub); "
-          f"clients: {args.client_processes} processes")
+    print(f"server: 1 uvicorn process, DJANGO_DEBUG=false, PostgreSQL, Redis (channels-redis pub/sub), "
+          f"permessage-deflate {'on' if args.deflate else 'off'}; clients: {args.client_processes} processes")
     print(f"sockets: {args.clients} asked, {connected} connected and subscribed ({len(failed)} could not connect"
           + (f", first: {failed[0]['failed']}" if failed else "") + f") in {connect_seconds:.0f} s; "
           f"{neighborhoods} neighborhood streams ({args.clients // neighborhoods} sockets each)")
