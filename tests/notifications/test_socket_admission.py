@@ -17,7 +17,7 @@ from django.utils import timezone
 from notifications import consumers
 from residents.models import ApiToken
 from tests import factories as f
-from tests.notifications.sockets import application, connect, subscribe
+from tests.notifications.sockets import application, socket_for, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,13 +64,11 @@ def test_periodic_rechecks_wait_while_handshakes_are_pending(settings, neighborh
     sockets, and runs as soon as none is pending (a revoked token then closes 4401)."""
     settings.WS_RECHECK_SECONDS = 0.2
     user = f.resident(neighborhood)
-    raw = f.token_for(user)
 
     async def scenario():
-        socket = await connect(raw)
-        await subscribe(socket, f"neighborhood.{neighborhood.pk}")
-        # Revoked without the control message (as if Redis had lost it): only the re-check can see it.
-        await sync_to_async(lambda: ApiToken.objects.filter(user=user).update(revoked_at=timezone.now()))()
+        socket = await socket_for(user, f"neighborhood.{neighborhood.pk}")
+        # Revoked without the control message (as if Redis had lost it): only the re-check sees it.
+        await sync_to_async(ApiToken.objects.filter(user=user).update)(revoked_at=timezone.now())
         consumers._pending_handshakes += 1  # a handshake in progress elsewhere in this process
         try:
             assert await socket.receive_nothing(timeout=1.5)  # seven intervals: still waiting
