@@ -292,6 +292,8 @@ class Stack:
                 "--no-access-log",
                 "--log-level",
                 "warning",
+                "--ws-per-message-deflate",  # as deployed (deploy/systemd/shequtong-web.service)
+                "false",
             ],
             env=env,
         )

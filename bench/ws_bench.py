@@ -12,7 +12,7 @@ package) that open the sockets and subscribe each to its `neighborhood.<id>`:
   jittered, `--attempts` tries); sockets never connected are counted and reported;
 - clients answer the server's pings and send their own (every 20 s), and wait for frames with
   no idle timeout, so none quits while idle;
-- a socket told `server_busy` (close 1013: the server is checking as many tokens as it takes)
+- a socket told `server_busy` (HTTP 503 before the upgrade, or close 1013: the server is checking as many tokens as it takes)
   comes back after the same backoff, without counting it as a failed try; the report counts them;
 - a socket the server closes reconnects (same backoff), subscribes again and resyncs the gap
   over `GET /api/v1/events?stream=&since=` up to the new `last_id`.
@@ -190,6 +190,10 @@ async def _clients(base, sockets, attempts, ready, stop, received, connect_rate)
                 if isinstance(exc, websockets.exceptions.ConnectionClosed) and exc.rcvd and exc.rcvd.code == 1013:
                     # The close overtook the subscribe (the server closes right after the error
                     # frame): the same "come back later", not a failed try.
+                    seen["busy"] += 1
+                    exc = _Busy()
+                elif isinstance(exc, websockets.exceptions.InvalidStatus) and exc.response.status_code == 503:
+                    # Turned away before the upgrade (uvicorn): "come back later" too.
                     seen["busy"] += 1
                     exc = _Busy()
                 tries += 1 if not isinstance(exc, _Busy) else 0  # told to come back: not a failed try
@@ -445,7 +449,7 @@ def report(args, neighborhoods, nofile, code_root, seen, commits, published, con
     print(f"delivered live: {len(samples)}; resynced: {resynced}; lost (not received by the end of the drain): "
           f"{lost} ({sockets_with_loss} sockets); "
           f"doubled: {doubled} ({sockets_with_doubles} sockets); reconnects: {reconnects}; "
-          f"told to come back (1013 server_busy) while connecting: {sum(s['busy'] for s in seen)}")
+          f"told to come back (503 or 1013, server_busy) while connecting: {sum(s['busy'] for s in seen)}")
     if samples:
         print(f"commit→receipt: p50 {statistics.median(samples):.1f} ms, p99 {percentile(samples, 99):.1f} ms, "
               f"max {max(samples):.1f} ms")

@@ -458,7 +458,7 @@ API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=1.0)
 # How often an open WebSocket reads its token again (0: never). Logout, ban and erasure close
 # sockets at once through the channel layer; this bounds how long one lost message matters.
 WS_RECHECK_SECONDS = env.float("WS_RECHECK_SECONDS", default=60.0)
-# Sockets a server process checks the token of at once; more are closed 1013 (notifications/consumers.py).
+# Sockets a server process checks the token of at once; more get HTTP 503 (uvicorn) or close 1013 (notifications/consumers.py).
 WS_MAX_PENDING_HANDSHAKES = env.int("WS_MAX_PENDING_HANDSHAKES", default=100)
 
 # Security headers (DEBUG off); HTTPS redirects are the reverse proxy's job.

@@ -165,7 +165,10 @@ def document() -> dict[str, Any]:
                 "连接 `/ws/v1/?token=<访问令牌>`，或以子协议 `[\"bearer\", \"<访问令牌>\"]` 传令牌（服务端选择 bearer）。"
                 "发送 subscribe / unsubscribe；接收 subscribed、事件、subscription_ended 与错误帧。"
                 "断线或漏收后以 subscribed 的 last_id（或最后收到的事件 id）调用 "
-                "`GET /api/v1/events?stream=…&since=<id>` 补拉（OpenAPI：/api/schema/）。\n\n关闭码：\n" + close_lines
+                "`GET /api/v1/events?stream=…&since=<id>` 补拉（OpenAPI：/api/schema/）。\n\n"
+                "握手被拒：服务器繁忙时（如重启后大家同时重连）直接以 HTTP 503 应答握手，带 Retry-After 与 "
+                "server_busy 错误体，不升级为 WebSocket；客户端稍等（退避，如 1–8 秒随机）后用同一令牌重连。"
+                "不支持该应答的服务器改为先发 server_busy 错误帧再以 1013 关闭。\n\n关闭码：\n" + close_lines
             ),
         },
         "defaultContentType": "application/json",

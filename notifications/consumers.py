@@ -10,8 +10,9 @@ Server → client:  {"type": "subscribed", "stream", "last_id"}   (resync point 
                   {"error": {"code": "stream_not_found", "detail": {"stream"}}} for a stream the user
                       may not read; the socket and its other streams stay.
                   {"error": {"code": "session_revoked", ...}} then close 4401 after logout, ban, erasure.
-                  {"error": {"code": "server_busy", ...}} then close 1013 when the process is already
-                      checking WS_MAX_PENDING_HANDSHAKES tokens: reconnect after a backoff.
+                  When the process is already checking WS_MAX_PENDING_HANDSHAKES tokens: HTTP 503 with
+                      Retry-After and {"error": {"code": "server_busy", ...}} instead of the upgrade
+                      (uvicorn), or that frame then close 1013 (daphne): reconnect after a backoff.
 
 Events reach the socket through its process's realtime hub (notifications.fanout): one
 channel-layer subscription per stream per process, each frame encoded once, forwarded from
@@ -29,6 +30,7 @@ in batches: notifications.recheck).
 from __future__ import annotations
 
 import asyncio
+import json
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -52,6 +54,15 @@ MAX_STREAMS = 50
 # already gone (bench/README.md, "Session 10": 3.8 GB and falling socket counts at 150
 # handshakes/s). Beyond WS_MAX_PENDING_HANDSHAKES a new socket is told to come back (1013).
 _pending_handshakes = 0
+
+
+BUSY_MESSAGE = "连接的人太多，请稍后自动重试"
+BUSY_RETRY_AFTER = b"2"  # seconds; clients add their own jittered backoff
+
+
+def _can_deny(scope: dict) -> bool:
+    """The server can answer the handshake with an HTTP response (uvicorn can; daphne cannot)."""
+    return "websocket.http.response" in (scope.get("extensions") or {})
 
 
 def _admitting() -> bool:
@@ -108,6 +119,7 @@ def _recheck(token_id: int, held: list[str]) -> tuple[str | None, set[str]]:
 
 class EventsConsumer(HubConsumer):
     async def connect(self) -> None:
+        global _pending_handshakes
         self.user = None
         self.token_id: int | None = None
         self.streams: set[str] = set()
@@ -117,6 +129,10 @@ class EventsConsumer(HubConsumer):
         # between awaits; one at a time, so a drop cannot interleave with a subscribe.
         self.lock = asyncio.Lock()
         token, subprotocol = self._token_from_scope()
+        if token and _pending_handshakes >= settings.WS_MAX_PENDING_HANDSHAKES and _can_deny(self.scope):
+            # Turned away before the upgrade: the cheapest refusal for both sides in a storm.
+            await self._deny_busy()
+            return
         # Accept first: a close code (4401) can only be sent on an open socket.
         await self.accept(subprotocol=subprotocol)
         # Open sockets in this process (/metrics, core/metrics.py); disconnect takes it back.
@@ -125,15 +141,26 @@ class EventsConsumer(HubConsumer):
         if not token:
             await self._refuse(CLOSE_UNAUTHENTICATED, "not_authenticated", "请先登录")
             return
-        global _pending_handshakes
-        if _pending_handshakes >= settings.WS_MAX_PENDING_HANDSHAKES:
-            await self._refuse(CLOSE_TRY_AGAIN_LATER, "server_busy", "连接的人太多，请稍后自动重试")
+        if _pending_handshakes >= settings.WS_MAX_PENDING_HANDSHAKES:  # a server that cannot deny (daphne)
+            await self._refuse(CLOSE_TRY_AGAIN_LATER, "server_busy", BUSY_MESSAGE)
             return
         _pending_handshakes += 1
         try:
             await self._authenticate_and_join(token)
         finally:
             _pending_handshakes -= 1
+
+    async def _deny_busy(self) -> None:
+        """HTTP 503 with Retry-After and the error body, instead of the upgrade (ASGI's
+        `websocket.http.response`); the server then closes the connection and the consumer ends
+        with its disconnect."""
+        body = json.dumps(error_body("server_busy", BUSY_MESSAGE), ensure_ascii=False).encode()
+        await self.base_send({
+            "type": "websocket.http.response.start",
+            "status": 503,
+            "headers": [(b"content-type", b"application/json"), (b"retry-after", BUSY_RETRY_AFTER)],
+        })
+        await self.base_send({"type": "websocket.http.response.body", "body": body})
 
     async def _authenticate_and_join(self, token: str) -> None:
         user, api_token, error_code = await _authenticate(token)

@@ -6,6 +6,7 @@ being checked go on to subscribe as usual (notifications/consumers.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 import pytest
@@ -77,5 +78,39 @@ def test_periodic_rechecks_wait_while_handshakes_are_pending(settings, neighborh
         frame = await socket.receive_json_from(timeout=2)
         assert frame["error"]["code"] == "token_invalid"
         assert (await socket.receive_output(timeout=2))["code"] == 4401
+
+    async_to_sync(scenario)()
+
+
+@override_settings(WS_MAX_PENDING_HANDSHAKES=1)
+def test_a_server_that_can_answer_http_turns_the_socket_away_before_the_upgrade(neighborhood):
+    """uvicorn offers ASGI's `websocket.http.response`: the busy answer is an HTTP 503 with
+    Retry-After and the error body, no upgrade, no frame, no close handshake."""
+    token = f.token_for(f.resident(neighborhood))
+
+    async def scenario():
+        socket = WebsocketCommunicator(application(), f"/ws/v1/?token={token}")
+        socket.scope["extensions"] = {"websocket.http.response": {}}
+        consumers._pending_handshakes += 1  # the process is checking as many tokens as it takes
+        try:
+            await socket.send_input({"type": "websocket.connect"})
+            start = await socket.receive_output(timeout=2)
+            body = await socket.receive_output(timeout=2)
+        finally:
+            consumers._pending_handshakes -= 1
+        assert start["type"] == "websocket.http.response.start"
+        assert start["status"] == 503
+        assert dict(start["headers"])[b"retry-after"] == b"2"
+        assert body["type"] == "websocket.http.response.body"
+        assert json.loads(body["body"])["error"]["code"] == "server_busy"
+        await socket.send_input({"type": "websocket.disconnect", "code": 1006})  # the server closed it
+        await socket.wait(timeout=2)
+        # Nothing is left pending or open, and the next try, with room, is served.
+        assert consumers._pending_handshakes == 0
+        again = WebsocketCommunicator(application(), f"/ws/v1/?token={token}")
+        again.scope["extensions"] = {"websocket.http.response": {}}
+        assert (await again.connect())[0]
+        assert (await subscribe(again, f"neighborhood.{neighborhood.pk}"))["type"] == "subscribed"
+        await again.disconnect()
 
     async_to_sync(scenario)()
