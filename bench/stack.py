@@ -28,6 +28,14 @@ PGBIN = Path(os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin"))
 PORT_RANGE = range(55400, 55500)
 
 
+
+# The WebSocket flags every uvicorn runs with, as deployed (deploy/systemd/shequtong-web.service and
+# deploy/Procfile carry the same; tests/scale/test_socket_limits.py holds them equal): no
+# permessage-deflate (frames are small JSON, and compressing each per socket undoes the hub's one
+# encoding per event: bench/README.md, "Session 11"), and client messages of at most 64 KiB (the
+# protocol's only client messages are subscribe/unsubscribe, ~100 bytes; uvicorn's default is 16 MiB).
+UVICORN_WS_FLAGS = ["--ws-per-message-deflate", "false", "--ws-max-size", "65536"]
+
 def free_port(taken: set[int] | None = None) -> int:
     taken = taken if taken is not None else set()
     for port in PORT_RANGE:
@@ -292,8 +300,7 @@ class Stack:
                 "--no-access-log",
                 "--log-level",
                 "warning",
-                "--ws-per-message-deflate",  # as deployed (deploy/systemd/shequtong-web.service)
-                "false",
+                *UVICORN_WS_FLAGS,
             ],
             env=env,
         )

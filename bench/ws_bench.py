@@ -246,7 +246,7 @@ def main() -> int:
     nofile = raise_nofile()
 
     sys.path.insert(0, str(ROOT))
-    from bench.stack import Stack, free_port, production_env
+    from bench.stack import UVICORN_WS_FLAGS, Stack, free_port, production_env
 
     # A stopped run (timeout, kill) must still stop what it started: SIGTERM runs the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -269,9 +269,8 @@ def main() -> int:
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
              "--port", str(stack.server_port), "--workers", "1", "--loop", "uvloop", "--http", "httptools",
              "--lifespan", "off", "--no-access-log", "--log-level", "warning", "--backlog", "4096",
-             # As deployed (deploy/systemd/shequtong-web.service): frames are small JSON, and
-             # compressing each one per socket undoes the hub's one encoding per event.
-             "--ws-per-message-deflate", "true" if args.deflate else "false"],
+             # As deployed (bench.stack.UVICORN_WS_FLAGS), or with compression on for --deflate.
+             *(["--ws-per-message-deflate", "true", "--ws-max-size", "65536"] if args.deflate else UVICORN_WS_FLAGS)],
             env=env, cwd=code_root,
         )
         base = f"http://127.0.0.1:{stack.server_port}"
