@@ -9,7 +9,7 @@ Each socket used to do this itself: two queries per socket per interval on chann
 thread — about 330 queries/s for 10,000 sockets at 60 s, and 92 % of that thread at 6,500 sockets
 during a reconnect storm, when new sockets came in at 3 a second (bench/README.md, "Session 11").
 Here one task per process (per event loop) re-checks all of its sockets, `BATCH` at a time, each
-batch one database call: the tokens with their users in one query (`residents.auth.check_tokens`),
+batch one database call, the batches of a round spread across the interval: the tokens with their users in one query (`residents.auth.check_tokens`),
 the users' memberships and roles in two more (`residents.access.load_profiles`), and the stream
 registry (notifications/streams.py) answers from those in memory. So the database work no longer
 grows with the number of sockets' queries, only with rows read.
@@ -37,7 +37,7 @@ from residents.auth import check_tokens
 
 logger = logging.getLogger(__name__)
 
-BATCH = 500  # sockets per database call: the loop serves handshakes and frames between batches
+BATCH = 200  # sockets per database call; a round's batches are spread across the interval
 
 
 class Checked(Protocol):
@@ -105,24 +105,30 @@ def unwatch(socket: Checked) -> None:
 
 
 async def _run(state: _Watch) -> None:
+    """A round per interval over the sockets open when it starts, its batches spread evenly across
+    the interval (each wait jittered ½–1½×): the database thread, and the GIL it shares with the
+    fan-out, see a steady trickle rather than a burst — one round's 20 batches back to back had put
+    commit → receipt p99 at 1.1 s when it fell in a publishing window (bench/README.md, "Session 11")."""
     interval = settings.WS_RECHECK_SECONDS
     while state.sockets:
-        await asyncio.sleep(interval * (0.5 + random.random()))
-        if state.busy():
-            continue
-        try:
-            await recheck(list(state.sockets))
-        except Exception:
-            logger.warning("periodic WebSocket re-check failed; trying again next interval", exc_info=True)
+        sockets = list(state.sockets)
+        batches = [sockets[start : start + BATCH] for start in range(0, len(sockets), BATCH)]
+        for batch in batches:
+            await asyncio.sleep(interval / len(batches) * (0.5 + random.random()))
+            if state.busy():
+                continue
+            try:
+                await recheck(batch)
+            except Exception:
+                logger.warning("periodic WebSocket re-check failed; trying again next interval", exc_info=True)
 
 
 async def recheck(sockets: list[Checked]) -> None:
-    """One round over `sockets`, BATCH per database call."""
-    for start in range(0, len(sockets), BATCH):
-        batch = [s for s in sockets[start : start + BATCH] if s.token_id is not None]
-        if not batch:
-            continue
-        results = await _check_sessions([(s.token_id, sorted(s.streams)) for s in batch])
-        for socket, (error_code, lost) in zip(batch, results, strict=True):
-            if error_code is not None or lost:
-                await socket.apply_recheck(error_code, lost, reason="access_changed")
+    """Re-check `sockets` (at most BATCH of them) in one database call and act on what it finds."""
+    batch = [s for s in sockets if s.token_id is not None]
+    if not batch:
+        return
+    results = await _check_sessions([(s.token_id, sorted(s.streams)) for s in batch])
+    for socket, (error_code, lost) in zip(batch, results, strict=True):
+        if error_code is not None or lost:
+            await socket.apply_recheck(error_code, lost, reason="access_changed")
