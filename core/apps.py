@@ -6,6 +6,7 @@ class CoreConfig(AppConfig):
     verbose_name = "基础设施"
 
     def ready(self) -> None:
+        import core.lookups  # noqa: F401  (registers `__any`)
         import core.schema  # noqa: F401  (registers the OpenAPI auth extension)
         from core.scheduler import register_periodic
 

@@ -89,7 +89,7 @@ def _authenticate(raw: str):
 def _reauthenticate(token_id: int):
     """The token's user read afresh (memberships and roles included), or the error code."""
     try:
-        user, _token = reauthenticate_token(token_id)
+        user = reauthenticate_token(token_id)
     except AuthenticationFailed as exc:
         return None, exc.get_codes()
     return user, None

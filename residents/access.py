@@ -67,18 +67,19 @@ def load_profiles(users: list[User]) -> None:
     """`profile()` for many users at once, set on each user object as `profile()` sets it: the
     memberships and roles of all of them in two queries, and the district admins' streets and the
     officers' neighborhoods in at most two more, whatever the number of users (the WebSocket
-    re-check, notifications/recheck.py)."""
+    re-check, notifications/recheck.py). The ids go as one array (`__any`, core/lookups.py)."""
     users = [u for u in users if getattr(u, "is_authenticated", False)]
     ids = {u.pk for u in users}
     if not ids:
         return
     memberships: dict[int, list[tuple[int, str]]] = {}
+    ids = list(ids)
     for user_id, neighborhood_id, status in Membership.objects.filter(
-        user_id__in=ids, status__in=Membership.ACTIVE_STATUSES
+        user_id__any=ids, status__in=Membership.ACTIVE_STATUSES
     ).values_list("user_id", "neighborhood_id", "status"):
         memberships.setdefault(user_id, []).append((neighborhood_id, status))
     roles: dict[int, dict[str, set[int]]] = {}
-    for user_id, region_id, kind in Role.objects.filter(user_id__in=ids, revoked_at__isnull=True).values_list(
+    for user_id, region_id, kind in Role.objects.filter(user_id__any=ids, revoked_at__isnull=True).values_list(
         "user_id", "region_id", "kind"
     ):
         roles.setdefault(user_id, {}).setdefault(kind, set()).add(region_id)
@@ -106,7 +107,7 @@ def _children_map(level: str, parents: set[int]) -> dict[int, set[int]]:
     """{parent: its regions of `level`}, in one query (none for no parents)."""
     children: dict[int, set[int]] = {}
     if parents:
-        for child, parent in Region.objects.filter(level=level, parent_id__in=parents).values_list("id", "parent_id"):
+        for child, parent in Region.objects.filter(level=level, parent_id__any=list(parents)).values_list("id", "parent_id"):
             children.setdefault(parent, set()).add(child)
     return children
 

@@ -7,7 +7,7 @@ from rest_framework import authentication, exceptions
 
 from core import request_context
 from residents import token_cache
-from residents.models import ApiToken
+from residents.models import ApiToken, User
 
 # Writing last_used_at on every request would turn every read into a write; once a minute is enough.
 LAST_USED_RESOLUTION_SECONDS = 60
@@ -58,36 +58,61 @@ def authenticate_token(raw: str, *, touch: bool = True):
     return user, token
 
 
-def reauthenticate_token(token_id: int):
-    """(user, token) for a token authenticated earlier, read afresh; raises like `authenticate_token`.
+# What a re-check reads: the token's and its user's columns the rule (`_check`) decides on.
+_CHECKED_COLUMNS = ("id", "revoked_at", "expires_at", "user_id", "user__is_active", "user__is_banned", "user__deleted_at")
+_CHECKED_USER_FIELDS = ["id", "is_active", "is_banned", "deleted_at"]
+
+
+def reauthenticate_token(token_id: int) -> User:
+    """The user of a token authenticated earlier, read afresh; raises like `authenticate_token`.
 
     For long-lived connections (WebSocket) that must notice a logout, a ban or an erasure
-    after they authenticated. Never writes."""
-    token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
-    return _check_token(token, timezone.now()), token
+    after they authenticated. Never writes. Reads only the columns the check decides on: the
+    user comes back holding its id and those flags (its other fields load if read) — whole
+    token and user objects, each user's phone decrypted, had been most of a re-check's time
+    (bench/README.md "Session 12")."""
+    rows = ApiToken.objects.filter(pk=token_id).values_list(*_CHECKED_COLUMNS)
+    return _user_of(next(iter(rows), None), rows.db, timezone.now())
 
 
-def check_tokens(token_ids: set[int]) -> dict[int, tuple[object | None, str | None]]:
+def check_tokens(token_ids: set[int]) -> dict[int, tuple[User | None, str | None]]:
     """`reauthenticate_token` for many tokens in one query: {token id: (user, None)} for a good
     token, {token id: (None, its token_* code)} for one revoked, expired, gone or whose user may
     no longer log in (the WebSocket re-check, notifications/recheck.py). Never writes."""
-    tokens = ApiToken.objects.select_related("user").in_bulk(list(token_ids))
+    rows = ApiToken.objects.filter(pk__any=list(token_ids)).values_list(*_CHECKED_COLUMNS)
+    found = {row[0]: row for row in rows}
     now = timezone.now()
-    checked: dict[int, tuple[object | None, str | None]] = {}
+    checked: dict[int, tuple[User | None, str | None]] = {}
     for token_id in token_ids:
         try:
-            checked[token_id] = (_check_token(tokens.get(token_id), now), None)
+            checked[token_id] = (_user_of(found.get(token_id), rows.db, now), None)
         except exceptions.AuthenticationFailed as exc:
             checked[token_id] = (None, exc.get_codes())
     return checked
 
 
-def _check_token(token: ApiToken | None, now):
-    if token is None or token.revoked_at is not None:
+def _user_of(row: tuple | None, db: str, now) -> User:
+    """The user of a `_CHECKED_COLUMNS` row whose token may be used now; raises if it may not."""
+    if row is None:
         raise exceptions.AuthenticationFailed("登录凭证无效，请重新登录", code="token_invalid")
-    if token.expires_at <= now:
-        raise exceptions.AuthenticationFailed("登录已过期，请重新登录", code="token_expired")
+    _check(*row[1:3], *row[4:], now)
+    return User.from_db(db, _CHECKED_USER_FIELDS, row[3:])
+
+
+def _check_token(token: ApiToken | None, now) -> User:
+    if token is None:
+        raise exceptions.AuthenticationFailed("登录凭证无效，请重新登录", code="token_invalid")
     user = token.user
-    if not user.is_active or user.is_banned or user.deleted_at is not None:
-        raise exceptions.AuthenticationFailed("账号已停用", code="token_invalid")
+    _check(token.revoked_at, token.expires_at, user.is_active, user.is_banned, user.deleted_at, now)
     return user
+
+
+def _check(revoked_at, expires_at, is_active: bool, is_banned: bool, deleted_at, now) -> None:
+    """Raise AuthenticationFailed (a token_* code) unless the token may be used now: the one rule
+    for a request, a socket and the re-check."""
+    if revoked_at is not None:
+        raise exceptions.AuthenticationFailed("登录凭证无效，请重新登录", code="token_invalid")
+    if expires_at <= now:
+        raise exceptions.AuthenticationFailed("登录已过期，请重新登录", code="token_expired")
+    if not is_active or is_banned or deleted_at is not None:
+        raise exceptions.AuthenticationFailed("账号已停用", code="token_invalid")

@@ -106,3 +106,25 @@ def test_a_stream_whose_membership_ended_unannounced_is_dropped_by_the_round(set
         await asyncio.sleep(0)
 
     async_to_sync(scenario)()
+
+
+def test_check_tokens_reads_only_what_it_decides_on(neighborhood):
+    """Banned, erased and deactivated users' tokens are refused as one request would refuse them; a
+    good token's user is read without its other columns (no phone is read, let alone decrypted)."""
+    from residents.auth import check_tokens, reauthenticate_token
+
+    good, banned, erased, inactive = (f.resident(neighborhood, phone="13800138000") for _ in range(4))
+    User.objects.filter(pk=banned.pk).update(is_banned=True)
+    User.objects.filter(pk=erased.pk).update(deleted_at=timezone.now())
+    User.objects.filter(pk=inactive.pk).update(is_active=False)
+    tokens = {user: ApiToken.issue(user)[0].pk for user in (good, banned, erased, inactive)}
+    with CaptureQueriesContext(connection) as queries:
+        checked = check_tokens(set(tokens.values()))
+    assert len(queries) == 1 and "phone" not in queries[0]["sql"], queries.captured_queries
+    assert {user: checked[token][1] for user, token in tokens.items()} == {
+        good: None, banned: "token_invalid", erased: "token_invalid", inactive: "token_invalid"
+    }
+    user = checked[tokens[good]][0]
+    assert user.pk == good.pk and user.is_authenticated and "phone" in user.get_deferred_fields()
+    assert reauthenticate_token(tokens[good]).pk == good.pk
+    assert user.phone == "13800138000"  # read on demand, decrypted then
