@@ -17,7 +17,10 @@ server's CPU during fan-out (issue 20's profile), for handlers that never touch 
 - `dispatch` calls the handler without the hop. A subclass reaches the database only through
   `channels.db.database_sync_to_async`, which closes stale connections itself, before and after
   the call, in the thread that holds the connection — the hop on the loop's side adds nothing.
-  (`websocket_disconnect` still runs channels' own `aclose_old_connections`, once per socket.)
+- `websocket_disconnect` calls `disconnect` without the hop either: channels' runs
+  `aclose_old_connections` once per closing socket, 10,000 trips to the thread pool when a
+  process's sockets close at once (a deploy, a network blip), queued behind the handshakes'
+  own database calls (bench/README.md, "Session 12").
 """
 
 from __future__ import annotations
@@ -56,6 +59,12 @@ class HubConsumer(AsyncJsonWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """channels' own, without its `aclose_old_connections`: the hub's consumers hold no
+        connection on the loop's side, and have no channel-layer groups of their own."""
+        await self.disconnect(message.get("code"))
+        raise StopConsumer()
 
     async def forward(self, frame: dict[str, Any]) -> None:
         """Send a frame the hub built (an ASGI `websocket.send` message, shared by every socket

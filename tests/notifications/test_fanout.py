@@ -183,3 +183,29 @@ def test_frames_that_arrive_before_the_answer_are_held_then_sent_in_order():
             hub.task.cancel()
 
     async_to_sync(scenario)()
+
+
+def test_a_socket_closes_while_the_database_thread_is_busy(neighborhood):
+    """No database hop for a close either (notifications/socket_base.py): with the thread that runs
+    the consumers' database calls held, a closing socket leaves the hub and its consumer ends —
+    channels' own `websocket_disconnect` would wait for that thread, once per closing socket."""
+    token = f.token_for(f.resident(neighborhood))
+    stream = f"neighborhood.{neighborhood.pk}"
+    release = threading.Event()
+
+    async def scenario():
+        socket = await connect(token)
+        assert (await subscribe(socket, stream))["type"] == "subscribed"
+        hub = fanout.hub(get_channel_layer())
+        held = asyncio.ensure_future(sync_to_async(release.wait, thread_sensitive=True)(10))
+        await asyncio.sleep(0.05)
+        try:
+            await socket.disconnect(timeout=2)
+            assert socket.future.done() and not socket.future.cancelled()
+            assert hub.local_sockets(stream) == 0
+            assert not held.done()  # all of it while the thread was still held
+        finally:
+            release.set()
+            await held
+
+    async_to_sync(scenario)()
