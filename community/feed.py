@@ -26,7 +26,6 @@ from functools import cache
 
 from django.db import connection
 from django.utils.dateparse import parse_datetime
-from rest_framework.fields import DateTimeField
 
 from community.access import feed_visibility
 from community.models import Like, Post, PostImage, sections
@@ -34,6 +33,7 @@ from community.queries import BADGE_LABELS, FEED_ORDERING
 from core.errors import InvalidInput, NotFound
 from core.memo import ProcessMemo
 from core.pagination import decode_cursor, encode_cursor
+from core.times import api_datetime, api_datetimes
 from images.models import Image
 from images.pipeline import absolute_url
 from residents.access import can_read_neighborhood
@@ -240,12 +240,9 @@ def _aware(value) -> dt.datetime | None:
     return value
 
 
-_datetime_out = DateTimeField()  # DRF's own formatting (current time zone, ISO 8601, "Z" for UTC)
-
-
-def _dt(value) -> str | None:
-    value = _aware(value)
-    return None if value is None else _datetime_out.to_representation(value)
+def _dt(value, write=api_datetime) -> str | None:
+    """DRF's formatting (current time zone, ISO 8601, "Z" for UTC; core/times.py)."""
+    return write(_aware(value))
 
 
 def _badges(encoded: str) -> list[dict]:
@@ -266,6 +263,7 @@ def _images(encoded: str) -> list[dict]:
 
 def _items(rows: list[tuple]) -> list[dict]:
     names = {s["key"]: s["name"] for s in sections()}
+    write = api_datetimes()  # the current time zone, looked up once a page
     items = []
     for (
         post_id,
@@ -320,9 +318,9 @@ def _items(rows: list[tuple]) -> list[dict]:
                 "is_pinned": bool(is_pinned),
                 "comments_closed": bool(comments_closed),
                 "needs_answer": bool(needs_answer),
-                "answered_at": _dt(answered_at),
-                "created_at": _dt(created_at),
-                "edited_at": _dt(edited_at),
+                "answered_at": _dt(answered_at, write),
+                "created_at": _dt(created_at, write),
+                "edited_at": _dt(edited_at, write),
             }
         )
     return items

@@ -30,6 +30,7 @@ from django.db.models.functions import Now
 from rest_framework import serializers
 
 from core.crypto import mask_text
+from core.times import api_datetimes
 from images.pipeline import absolute_url
 from residents.access import profile
 from residents.models import display_name
@@ -55,8 +56,8 @@ COLUMNS = (
     "rating__id", "rating__score", "rating__comment", "rating__comment_status", "rating__created_at",
 )
 
-# The serializer's own formatting, so a timestamp or date reads exactly as ServiceRequestOut writes it.
-_datetime = serializers.DateTimeField().to_representation
+# The serializer's own formatting, so a date reads exactly as ServiceRequestOut writes it; timestamps
+# go through core.times, DRF's DateTimeField output without its per-value lookups.
 _date = serializers.DateField().to_representation
 
 
@@ -77,10 +78,6 @@ def listing() -> QuerySet:
             with_deadlines(ServiceRequest.objects.all(), now=Now()).annotate(health_note_token=token).values(*COLUMNS)
         )
     return _LISTING[0].all()
-
-
-def _dt(value) -> str | None:
-    return None if value is None else _datetime(value)
 
 
 def rows(page: list[dict[str, Any]], viewer: Any) -> list[dict[str, Any]]:
@@ -104,10 +101,11 @@ def rows(page: list[dict[str, Any]], viewer: Any) -> list[dict[str, Any]]:
              "thumbnail_url": absolute_url(p["image__thumbnail"])}
         )
     staff_of = profile(viewer).staff_of
-    return [_row(r, items[r["item_id"]], orgs, photos.get(r["id"], []), viewer, staff_of) for r in page]
+    _dt = api_datetimes()  # the current time zone, looked up once a page
+    return [_row(r, items[r["item_id"]], orgs, photos.get(r["id"], []), viewer, staff_of, _dt) for r in page]
 
 
-def _row(r, item, orgs, photos, viewer, staff_of) -> dict[str, Any]:
+def _row(r, item, orgs, photos, viewer, staff_of, _dt) -> dict[str, Any]:
     unchecked: bool | None = None  # asked at most once per row
 
     def sees_unchecked() -> bool:
