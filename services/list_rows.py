@@ -13,7 +13,7 @@ note, which the list only ever shows as "****" (bench/README.md, "Issue 20"). He
   one query per other related set (organizations, completion photos the viewer may see), each
   skipped when the page has none to ask for;
 - `rows()` builds each row as a dict in `ServiceRequestOut`'s field order, formatting values
-  with the same DRF fields, so the JSON is the serializer's byte for byte
+  as the DRF fields do (timestamps through core.times), so the JSON is the serializer's byte for byte
   (tests/services/test_list_rows.py holds the two equal for every role that reads the list,
   and the number of queries fixed).
 
